@@ -1,0 +1,17 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import type { Clock } from './common/clock.js';
+import { ConfigModule } from './config/config.module.js';
+import type { VigilConfig } from './config/vigil-config.js';
+import { HeartbeatsModule } from './heartbeats/heartbeats.module.js';
+import { RealtimeModule } from './realtime/realtime.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: VigilConfig, clock?: Clock): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config, clock), ScheduleModule.forRoot(), HeartbeatsModule, RealtimeModule],
+    };
+  }
+}

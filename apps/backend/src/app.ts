@@ -1,0 +1,20 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module.js';
+import type { Clock } from './common/clock.js';
+import type { VigilConfig } from './config/vigil-config.js';
+import { findDashboardAssets } from './dashboard/dashboard-assets.js';
+
+/** Builds the backend application (not listening yet): used by main and by tests. */
+export async function createApp(config: VigilConfig, clock?: Clock): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, clock),
+    new FastifyAdapter({ keepAliveTimeout: 65_000 }),
+    { logger: ['error', 'warn'] },
+  );
+  const assets = findDashboardAssets();
+  if (assets) app.useStaticAssets({ root: assets, prefix: '/' });
+  app.enableShutdownHooks();
+  return app;
+}
+

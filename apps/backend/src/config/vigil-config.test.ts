@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './vigil-config.js';
+
+describe('loadConfig', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8900,
+      host: '0.0.0.0',
+      lostAfterMs: 15_000,
+      removeAfterMs: 600_000,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every key from the environment', () => {
+    const config = loadConfig({
+      VIGIL_PORT: '9000',
+      VIGIL_HOST: '127.0.0.1',
+      VIGIL_LOST_AFTER_MS: '2000',
+      VIGIL_REMOVE_AFTER_MS: '60000',
+      VIGIL_LOG_LEVEL: 'debug',
+    });
+    expect(config).toEqual({ port: 9000, host: '127.0.0.1', lostAfterMs: 2000, removeAfterMs: 60000, logLevel: 'debug' });
+  });
+
+  it('names every bad key and its value', () => {
+    try {
+      loadConfig({ VIGIL_PORT: 'eighty', VIGIL_LOST_AFTER_MS: '-5' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems;
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toContain('VIGIL_PORT="eighty"');
+      expect(problems[1]).toContain('VIGIL_LOST_AFTER_MS="-5"');
+    }
+  });
+
+  it('refuses a removal timeout that is not longer than the lost timeout', () => {
+    expect(() => loadConfig({ VIGIL_LOST_AFTER_MS: '5000', VIGIL_REMOVE_AFTER_MS: '5000' })).toThrow(
+      /VIGIL_REMOVE_AFTER_MS="5000": must be greater than VIGIL_LOST_AFTER_MS/,
+    );
+  });
+});

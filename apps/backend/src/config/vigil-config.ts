@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { DEFAULT_BACKEND_PORT, DEFAULT_LOST_AFTER_MS, DEFAULT_REMOVE_AFTER_MS } from '@vigil/protocol';
+
+/** The backend's settings, parsed once at boot from `VIGIL_*` environment variables. */
+export interface VigilConfig {
+  port: number;
+  host: string;
+  lostAfterMs: number;
+  removeAfterMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+}
+
+export const VIGIL_CONFIG = Symbol('VIGIL_CONFIG');
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const envSchema = z
+  .object({
+    VIGIL_PORT: integer(0, 65_535).default(DEFAULT_BACKEND_PORT),
+    VIGIL_HOST: z.string().trim().min(1).default('0.0.0.0'),
+    VIGIL_LOST_AFTER_MS: integer(100, 86_400_000).default(DEFAULT_LOST_AFTER_MS),
+    VIGIL_REMOVE_AFTER_MS: integer(100, 30 * 86_400_000).default(DEFAULT_REMOVE_AFTER_MS),
+    VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  })
+  .refine((env) => env.VIGIL_REMOVE_AFTER_MS > env.VIGIL_LOST_AFTER_MS, {
+    path: ['VIGIL_REMOVE_AFTER_MS'],
+    message: 'must be greater than VIGIL_LOST_AFTER_MS (an instance is lost before it is removed)',
+  });
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws a ConfigError naming every bad key and its value. */
+export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
+  // Empty strings count as unset, as in most shells' `VAR= cmd` usage.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key.startsWith('VIGIL_') && value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '');
+        return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.VIGIL_PORT,
+    host: e.VIGIL_HOST,
+    lostAfterMs: e.VIGIL_LOST_AFTER_MS,
+    removeAfterMs: e.VIGIL_REMOVE_AFTER_MS,
+    logLevel: e.VIGIL_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,35 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { HEARTBEAT_PATH, LIMITS, describeIssues, heartbeatSchema, type BeatReply } from '@vigil/protocol';
+import { CLOCK, type Clock } from '../common/clock.js';
+import { InstanceRegistry } from '../instances/instance-registry.js';
+
+/**
+ * `PUT /api/v1/heartbeat`: the hot path, every agent hits it every interval. It is a route on
+ * Nest's underlying Fastify instance rather than a Nest controller, because Nest's per-request
+ * pipeline (guards, interceptors, pipes, exception zones) costs about a fifth of the throughput
+ * here (see ../shared/TOOLCHAIN.md) and the beat needs none of it: one schema check, one map
+ * lookup, one lease renewal.
+ */
+@Injectable()
+export class HeartbeatRoute implements OnModuleInit {
+  constructor(
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.put(HEARTBEAT_PATH, { bodyLimit: LIMITS.beatBodyBytes }, async (request, reply) => {
+      const parsed = heartbeatSchema.safeParse(request.body);
+      if (!parsed.success) {
+        return reply.code(400).send({ error: 'invalid heartbeat', issues: describeIssues(parsed.error) });
+      }
+      const now = this.clock.now();
+      const answer: BeatReply = { result: this.registry.applyBeat(parsed.data, now), serverTime: now };
+      return answer;
+    });
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { LeaseTable } from './lease-table.js';
+
+function collect(table: LeaseTable<string>, now: number): Array<[string, number]> {
+  const fired: Array<[string, number]> = [];
+  table.expire(now, (key, deadline) => fired.push([key, deadline]));
+  return fired;
+}
+
+describe('LeaseTable', () => {
+  it('fires a deadline never before its time and at most one slot after it', () => {
+    const table = new LeaseTable<string>(10, 0);
+    table.schedule('a', 1_234);
+    expect(collect(table, 1_233)).toEqual([]);
+    expect(collect(table, 1_239)).toEqual([]);
+    expect(collect(table, 1_240)).toEqual([['a', 1_234]]);
+    expect(table.size).toBe(0);
+  });
+
+  it('fires a deadline on a slot boundary exactly on time', () => {
+    const table = new LeaseTable<string>(10, 0);
+    table.schedule('a', 1_230);
+    expect(collect(table, 1_229)).toEqual([]);
+    expect(collect(table, 1_230)).toEqual([['a', 1_230]]);
+  });
+
+  it('moves a renewed key to its new deadline', () => {
+    const table = new LeaseTable<string>(10, 0);
+    table.schedule('a', 100);
+    table.schedule('a', 500);
+    expect(collect(table, 499)).toEqual([]);
+    expect(collect(table, 500)).toEqual([['a', 500]]);
+  });
+
+  it('does not fire cancelled keys', () => {
+    const table = new LeaseTable<string>(10, 0);
+    table.schedule('a', 100);
+    table.cancel('a');
+    expect(collect(table, 1_000)).toEqual([]);
+  });
+
+  it('fires everything skipped during a long stall, in deadline order, and nothing early', () => {
+    const table = new LeaseTable<string>(10, 0);
+    table.schedule('late', 90_000);
+    table.schedule('b', 2_000);
+    table.schedule('a', 1_000);
+    table.schedule('far', 10_000_000);
+    // One tick an hour later, as after a blocked event loop or a suspended process.
+    expect(collect(table, 3_600_000)).toEqual([
+      ['a', 1_000],
+      ['b', 2_000],
+      ['late', 90_000],
+    ]);
+    expect(table.deadlineOf('far')).toBe(10_000_000);
+  });
+
+  it('lets the fire callback schedule the key again', () => {
+    const table = new LeaseTable<string>(10, 0);
+    table.schedule('a', 100);
+    table.expire(100, (key) => table.schedule(key, 600));
+    expect(table.deadlineOf('a')).toBe(600);
+    expect(collect(table, 600)).toEqual([['a', 600]]);
+  });
+
+  it('keeps a deadline that falls in an already processed slot for the next tick', () => {
+    const table = new LeaseTable<string>(10, 0);
+    collect(table, 1_000);
+    table.schedule('past', 500);
+    expect(collect(table, 1_001)).toEqual([]);
+    expect(collect(table, 1_010)).toEqual([['past', 500]]);
+  });
+});

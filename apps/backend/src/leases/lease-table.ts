@@ -1,0 +1,100 @@
+/**
+ * Deadlines for many keys, fired at (never before) their time, with O(1) work per renewal.
+ *
+ * A hashed timing wheel keyed by absolute slot number: a key sits in the bucket of the slot
+ * its deadline falls in. Buckets are keyed by absolute slot (not slot modulo a ring size), so a
+ * tick that runs late, after the event loop was blocked, still finds every bucket it skipped
+ * and fires none of them early. Each key also keeps its exact deadline, re-checked on firing.
+ */
+export class LeaseTable<K> {
+  private readonly buckets = new Map<number, Set<K>>();
+  private readonly entries = new Map<K, { deadline: number; slot: number }>();
+  /** Last slot whose bucket has been fully processed. */
+  private processedSlot: number;
+
+  constructor(
+    private readonly slotMs: number,
+    now: number,
+  ) {
+    this.processedSlot = Math.floor(now / slotMs);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  deadlineOf(key: K): number | undefined {
+    return this.entries.get(key)?.deadline;
+  }
+
+  /** Sets (or moves) the key's deadline. */
+  schedule(key: K, deadline: number): void {
+    // A key whose deadline falls in an already processed slot goes in the next one to process.
+    const slot = Math.max(Math.ceil(deadline / this.slotMs), this.processedSlot + 1);
+    const entry = this.entries.get(key);
+    if (entry) {
+      entry.deadline = deadline;
+      if (entry.slot === slot) return;
+      this.detach(key, entry.slot);
+      entry.slot = slot;
+    } else {
+      this.entries.set(key, { deadline, slot });
+    }
+    let bucket = this.buckets.get(slot);
+    if (!bucket) {
+      bucket = new Set();
+      this.buckets.set(slot, bucket);
+    }
+    bucket.add(key);
+  }
+
+  cancel(key: K): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.detach(key, entry.slot);
+  }
+
+  /**
+   * Removes every key whose deadline is <= now and hands it to `fire`, in slot order.
+   * `fire` may schedule the key again (for its next transition).
+   */
+  expire(now: number, fire: (key: K, deadline: number) => void): void {
+    const lastSlot = Math.floor(now / this.slotMs);
+    if (lastSlot <= this.processedSlot) return;
+    // After a long gap, walking the bucket keys beats walking every slot number.
+    const slots =
+      lastSlot - this.processedSlot > this.buckets.size
+        ? [...this.buckets.keys()].filter((s) => s <= lastSlot).sort((a, b) => a - b)
+        : range(this.processedSlot + 1, lastSlot);
+    this.processedSlot = lastSlot;
+    for (const slot of slots) {
+      const bucket = this.buckets.get(slot);
+      if (!bucket) continue;
+      this.buckets.delete(slot);
+      for (const key of bucket) {
+        const entry = this.entries.get(key);
+        if (!entry) continue;
+        if (entry.deadline > now) {
+          // Deadline inside the current slot but later than now: keep it for the next tick.
+          entry.slot = -1;
+          this.schedule(key, entry.deadline);
+          continue;
+        }
+        this.entries.delete(key);
+        fire(key, entry.deadline);
+      }
+    }
+  }
+
+  private detach(key: K, slot: number): void {
+    const bucket = this.buckets.get(slot);
+    if (!bucket) return;
+    bucket.delete(key);
+    if (bucket.size === 0) this.buckets.delete(slot);
+  }
+}
+
+function* range(from: number, to: number): Generator<number> {
+  for (let i = from; i <= to; i++) yield i;
+}

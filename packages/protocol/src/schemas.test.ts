@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { LIMITS } from './constants.js';
+import { beatReplySchema, deltaSchema, describeIssues, fullBeatSchema, heartbeatSchema } from './schemas.js';
+
+const goodFull = {
+  v: 1,
+  kind: 'full',
+  instanceId: '6f1c2a4e-8d3b-4c1e-9a57-0b2f6c7d8e91',
+  heartbeatTime: 1_790_000_005_000,
+  lastHeartbeatTime: 1_790_000_000_000,
+  service: 'demo-service',
+  appName: 'vigil-demo',
+  artifact: 'demo-service',
+  appType: 'default',
+  hostName: 'web-1',
+  ip: ['10.0.0.5', 'fe80::1'],
+  processId: 4242,
+  dynamicInstall: false,
+  version: '0.1.0',
+  plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }],
+};
+
+const goodLight = {
+  v: 1,
+  kind: 'light',
+  instanceId: goodFull.instanceId,
+  heartbeatTime: 1_790_000_010_000,
+  lastHeartbeatTime: 1_790_000_005_000,
+};
+
+function issuesOf(input: unknown): string[] {
+  const result = heartbeatSchema.safeParse(input);
+  if (result.success) throw new Error('expected the message to be refused');
+  return describeIssues(result.error);
+}
+
+describe('heartbeat schema', () => {
+  it('accepts a full beat with plugins and ext-info', () => {
+    expect(heartbeatSchema.parse(goodFull)).toEqual(goodFull);
+  });
+
+  it('accepts a light beat and a first beat with no previous time', () => {
+    expect(heartbeatSchema.parse(goodLight)).toEqual(goodLight);
+    expect(heartbeatSchema.parse({ ...goodFull, lastHeartbeatTime: null }).lastHeartbeatTime).toBeNull();
+  });
+
+  it('drops unknown fields instead of storing them', () => {
+    expect(heartbeatSchema.parse({ ...goodLight, extra: 'x'.repeat(10) })).not.toHaveProperty('extra');
+  });
+
+  it('names the field when a type is wrong', () => {
+    expect(issuesOf({ ...goodFull, processId: '4242' })).toEqual(['processId: Invalid input: expected number, received string']);
+    expect(issuesOf({ ...goodFull, ip: ['not-an-ip'] })[0]).toMatch(/^ip\.0: /);
+    expect(issuesOf({ ...goodFull, plugins: [{ name: 'x', version: '1', extInfo: { status: 3 } }] })[0]).toMatch(
+      /^plugins\.0\.extInfo\.status: /,
+    );
+  });
+
+  it('refuses an unknown protocol version or kind', () => {
+    expect(issuesOf({ ...goodLight, v: 2 })[0]).toMatch(/^v: /);
+    expect(issuesOf({ ...goodLight, kind: 'medium' })[0]).toMatch(/^kind: /);
+  });
+
+  it('refuses negative, fractional and non-finite times', () => {
+    expect(issuesOf({ ...goodLight, heartbeatTime: -1 })[0]).toMatch(/^heartbeatTime: /);
+    expect(issuesOf({ ...goodLight, heartbeatTime: 1.5 })[0]).toMatch(/^heartbeatTime: /);
+    expect(issuesOf({ ...goodLight, heartbeatTime: Number.POSITIVE_INFINITY })[0]).toMatch(/^heartbeatTime: /);
+  });
+
+  it('refuses a full beat missing its identity, listing each missing field', () => {
+    const issues = issuesOf({ v: 1, kind: 'full', instanceId: 'x', heartbeatTime: 1, lastHeartbeatTime: null });
+    expect(issues.map((issue) => issue.split(':')[0])).toEqual([
+      'service',
+      'appName',
+      'artifact',
+      'appType',
+      'hostName',
+      'ip',
+      'processId',
+      'dynamicInstall',
+      'version',
+      'plugins',
+    ]);
+  });
+
+  it('enforces the documented limits', () => {
+    const plugins = Array.from({ length: LIMITS.plugins + 1 }, (_, i) => ({ name: `p${i}`, version: '1', extInfo: {} }));
+    expect(issuesOf({ ...goodFull, plugins })[0]).toMatch(/^plugins: /);
+    const extInfo = Object.fromEntries(Array.from({ length: LIMITS.extInfoEntries + 1 }, (_, i) => [`k${i}`, 'v']));
+    expect(issuesOf({ ...goodFull, plugins: [{ name: 'p', version: '1', extInfo }] })[0]).toMatch(/extInfo: at most 64/);
+    expect(issuesOf({ ...goodLight, instanceId: 'i'.repeat(LIMITS.idLength + 1) })[0]).toMatch(/^instanceId: /);
+    expect(fullBeatSchema.safeParse({ ...goodFull, service: '' }).success).toBe(false);
+  });
+
+  it('refuses a body that is not an object', () => {
+    expect(issuesOf(null)[0]).toMatch(/^\(body\): /);
+    expect(issuesOf('beat')[0]).toMatch(/^\(body\): /);
+  });
+});
+
+describe('reply and delta schemas', () => {
+  it('accepts the answers the backend sends', () => {
+    expect(beatReplySchema.parse({ result: 'unknown', serverTime: 5 })).toEqual({ result: 'unknown', serverTime: 5 });
+    expect(beatReplySchema.safeParse({ result: 'maybe', serverTime: 5 }).success).toBe(false);
+  });
+
+  it('accepts a delta and refuses one with a malformed instance', () => {
+    const delta = { upserts: [], removed: ['a'], beats: { b: 10 }, serverTime: 11 };
+    expect(deltaSchema.parse(delta)).toEqual(delta);
+    expect(deltaSchema.safeParse({ ...delta, upserts: [{ instanceId: 'x' }] }).success).toBe(false);
+  });
+});

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { BEAT_RESULTS, INSTANCE_STATUSES, LIMITS, PROTOCOL_VERSION } from './constants.js';
+
+const name = z.string().min(1).max(LIMITS.nameLength);
+const epochMs = z.number().int().nonnegative();
+
+export const extInfoSchema = z
+  .record(z.string().min(1).max(LIMITS.extInfoKeyLength), z.string().max(LIMITS.extInfoValueLength))
+  .refine((info) => Object.keys(info).length <= LIMITS.extInfoEntries, {
+    message: `at most ${LIMITS.extInfoEntries} ext-info entries`,
+  });
+
+export const pluginInfoSchema = z.object({
+  name: z.string().min(1).max(LIMITS.nameLength),
+  version: z.string().min(1).max(64),
+  extInfo: extInfoSchema,
+});
+
+/** Fields both beat kinds carry. */
+const beatBase = {
+  v: z.literal(PROTOCOL_VERSION),
+  instanceId: z.string().min(1).max(LIMITS.idLength),
+  /** Agent clock, epoch ms, of this beat. */
+  heartbeatTime: epochMs,
+  /** Agent clock, epoch ms, of the previous beat; null on the first beat. */
+  lastHeartbeatTime: epochMs.nullable(),
+};
+
+/** A full beat: the whole Sermant heartbeat message plus the plugin list. */
+export const fullBeatSchema = z.object({
+  ...beatBase,
+  kind: z.literal('full'),
+  service: name,
+  appName: name,
+  artifact: name,
+  appType: name,
+  hostName: z.string().min(1).max(LIMITS.hostNameLength),
+  ip: z.array(z.union([z.ipv4(), z.ipv6()])).max(LIMITS.ips),
+  processId: z.number().int().positive(),
+  dynamicInstall: z.boolean(),
+  /** Version of the agent core. */
+  version: z.string().min(1).max(64),
+  plugins: z.array(pluginInfoSchema).max(LIMITS.plugins),
+});
+
+/** A light beat: renews the lease of an instance the backend already knows. */
+export const lightBeatSchema = z.object({
+  ...beatBase,
+  kind: z.literal('light'),
+});
+
+export const heartbeatSchema = z.discriminatedUnion('kind', [fullBeatSchema, lightBeatSchema]);
+
+export const beatReplySchema = z.object({
+  result: z.enum(BEAT_RESULTS),
+  /** Backend clock, epoch ms, when the beat was applied. */
+  serverTime: epochMs,
+});
+
+export const instanceStatusSchema = z.enum(INSTANCE_STATUSES);
+
+/** An instance as the REST API and the dashboard see it. */
+export const instanceSchema = fullBeatSchema
+  .omit({ v: true, kind: true, heartbeatTime: true, lastHeartbeatTime: true })
+  .extend({
+    status: instanceStatusSchema,
+    /** Backend clock, epoch ms, of the first beat of this instance. */
+    registeredAt: epochMs,
+    /** Backend clock, epoch ms, when the last beat arrived. */
+    lastHeartbeatTime: epochMs,
+    /** Backend clock, epoch ms, when `status` took its current value. */
+    statusSince: epochMs,
+  });
+
+export const instanceListSchema = z.object({
+  instances: z.array(instanceSchema),
+  total: z.number().int().nonnegative(),
+});
+
+/** First message on a dashboard socket, and again after every reconnect. */
+export const snapshotSchema = z.object({
+  instances: z.array(instanceSchema),
+  serverTime: epochMs,
+});
+
+/** Batched changes since the previous delta. */
+export const deltaSchema = z.object({
+  /** Instances that are new or whose visible fields changed, whole. */
+  upserts: z.array(instanceSchema),
+  /** Ids of instances that were removed. */
+  removed: z.array(z.string()),
+  /** Instance id -> lastHeartbeatTime, for beats that changed nothing else. */
+  beats: z.record(z.string(), epochMs),
+  serverTime: epochMs,
+});
+
+/** Turns a zod error into `field: message` lines, the form every 400 answer uses. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(body)'}: ${issue.message}`);
+}

@@ -1,0 +1,39 @@
+/**
+ * Wire types, inferred from the schemas. Importing this module loads nothing at run time
+ * (every import here is type-only), so the agent can use it without loading zod.
+ */
+import type { z } from 'zod';
+import type {
+  beatReplySchema,
+  deltaSchema,
+  fullBeatSchema,
+  heartbeatSchema,
+  instanceListSchema,
+  instanceSchema,
+  lightBeatSchema,
+  pluginInfoSchema,
+  snapshotSchema,
+} from './schemas.js';
+import type { BEAT_RESULTS, INSTANCE_STATUSES } from './constants.js';
+
+export type PluginInfo = z.infer<typeof pluginInfoSchema>;
+export type FullBeat = z.infer<typeof fullBeatSchema>;
+export type LightBeat = z.infer<typeof lightBeatSchema>;
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+export type BeatReply = z.infer<typeof beatReplySchema>;
+export type BeatResult = (typeof BEAT_RESULTS)[number];
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+export type Instance = z.infer<typeof instanceSchema>;
+export type InstanceList = z.infer<typeof instanceListSchema>;
+export type Snapshot = z.infer<typeof snapshotSchema>;
+export type Delta = z.infer<typeof deltaSchema>;
+
+/** socket.io events the backend sends to dashboards. */
+export interface ServerToClientEvents {
+  snapshot: (snapshot: Snapshot) => void;
+  delta: (delta: Delta) => void;
+}
+
+/** socket.io events dashboards send to the backend (none yet: dashboards only listen). */
+export type ClientToServerEvents = Record<string, never>;
+

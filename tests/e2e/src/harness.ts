@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Instance, InstanceList } from '@vigil/protocol';
+
+const require = createRequire(import.meta.url);
+export const repoRoot = join(dirname(require.resolve('@vigil/backend/package.json')), '..', '..');
+const backendMain = join(repoRoot, 'apps', 'backend', 'dist', 'main.js');
+export const demoDir = join(repoRoot, 'examples', 'demo-service');
+
+/** A process started by a test, with its output kept for assertions and failure messages. */
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  stdout: () => string;
+  exited: Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+export function startProcess(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Proc {
+  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+  running.add(child);
+  let out = '';
+  let all = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    all += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    all += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  return { child, output: () => all, stdout: () => out, exited };
+}
+
+/** Kills whatever a test left running. */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}
+
+export interface Backend extends Proc {
+  url: string;
+  instances(): Promise<InstanceList>;
+  instance(id: string): Promise<Instance | undefined>;
+}
+
+/** Starts the real, built backend (apps/backend/dist/main.js) on a free port. */
+export async function startBackend(env: NodeJS.ProcessEnv = {}): Promise<Backend> {
+  const port = await freePort();
+  const proc = startProcess(process.execPath, [backendMain], {
+    env: { VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', ...env },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const instances = async (): Promise<InstanceList> => {
+    const response = await fetch(`${url}/api/v1/instances`);
+    if (!response.ok) throw new Error(`GET /api/v1/instances answered ${response.status}`);
+    return (await response.json()) as InstanceList;
+  };
+  await waitFor(`the backend to listen (output: ${proc.output()})`, async () => (await instances()) && true, 15_000);
+  return {
+    ...proc,
+    url,
+    instances,
+    instance: async (id) => (await instances()).instances.find((i) => i.instanceId === id),
+  };
+}
+
+export interface AgentApp extends Proc {
+  /** The instance the backend shows for this process, once it has one. */
+  pid: number;
+}
+
+/**
+ * Writes a small service (ESM or CommonJS) in a temp dir with a vigil/config.properties, and
+ * runs it under the real agent with `--import` or `--require`.
+ */
+export function startAgentApp(options: {
+  moduleSystem: 'esm' | 'cjs';
+  service: string;
+  backendUrl: string;
+  intervalMs: number;
+}): AgentApp {
+  const dir = mkdtempSync(join(tmpdir(), `vigil-e2e-${options.moduleSystem}-`));
+  mkdirSync(join(dir, 'vigil'));
+  writeFileSync(
+    join(dir, 'vigil', 'config.properties'),
+    [
+      `service.name=${options.service}`,
+      'app.name=e2e',
+      `heartbeat.interval=${options.intervalMs}`,
+      `backend.url=${options.backendUrl}`,
+      `plugins.dir=${join(repoRoot, 'plugins')}`,
+      'plugins=template',
+      '',
+    ].join('\n'),
+  );
+  const server = `server.listen(0, '127.0.0.1', () => console.log('app listening'));`;
+  const file = options.moduleSystem === 'esm' ? 'app.mjs' : 'app.cjs';
+  writeFileSync(
+    join(dir, file),
+    options.moduleSystem === 'esm'
+      ? `import { createServer } from 'node:http';\nconst server = createServer((req, res) => res.end('ok'));\n${server}\n`
+      : `const { createServer } = require('node:http');\nconst server = createServer((req, res) => res.end('ok'));\n${server}\n`,
+  );
+  const flag = options.moduleSystem === 'esm' ? '--import' : '--require';
+  const proc = startProcess(process.execPath, [flag, require.resolve('@vigil/agent/register'), file], { cwd: dir });
+  return { ...proc, pid: proc.child.pid ?? -1 };
+}
+
+/** Finds the instance of a process by its pid. */
+export async function instanceOfPid(backend: Backend, pid: number): Promise<Instance | undefined> {
+  return (await backend.instances()).instances.find((i) => i.processId === pid);
+}
