@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'dot-properties';
+import { DEFAULT_BACKEND_PORT, DEFAULT_HEARTBEAT_INTERVAL_MS, LIMITS } from '@vigil/protocol/constants';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const MIN_HEARTBEAT_INTERVAL_MS = 100;
+
+/** The agent's configuration, after defaults and validation. Property docs name the config key. */
+export interface AgentConfig {
+  /** `agent.service.heartbeat.enable` */
+  heartbeatEnabled: boolean;
+  /** `heartbeat.interval`, ms */
+  heartbeatIntervalMs: number;
+  /** `backend.url`, comma-separated; only the first is used for now. Normalised: no trailing slash. */
+  backendUrls: [string, ...string[]];
+  /** `service.name` */
+  serviceName: string;
+  /** `app.name` */
+  appName: string;
+  /** `app.type` */
+  appType: string;
+  /** `artifact` */
+  artifact: string;
+  /** `plugins.dir`, absolute */
+  pluginsDir: string;
+  /** `plugins`: folder names to load; undefined means every folder in pluginsDir. */
+  plugins: string[] | undefined;
+  /** `log.level` */
+  logLevel: LogLevel;
+}
+
+export interface LoadedConfig {
+  config: AgentConfig;
+  /** The properties file that was read, or would have been. */
+  file: string;
+  /** Problems found (bad values, unreadable file), for the caller to log once the logger is set up. */
+  warnings: string[];
+}
+
+/** `heartbeat.interval` -> `VIGIL_HEARTBEAT_INTERVAL` */
+export function envVariableFor(key: string): string {
+  return `VIGIL_${key.toUpperCase().replace(/\./g, '_')}`;
+}
+
+/**
+ * Reads the agent configuration: the Sermant-style properties file named by `VIGIL_CONFIG`
+ * (else `vigil/config.properties` under `cwd`; a missing default file just means defaults),
+ * each key overridable by its `VIGIL_*` environment variable. A bad value is reported in
+ * `warnings` and replaced by the default. Pure apart from reading files.
+ */
+export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }): LoadedConfig {
+  const warnings: string[] = [];
+  const explicitFile = env.VIGIL_CONFIG;
+  const file = path.resolve(cwd, explicitFile ?? path.join('vigil', 'config.properties'));
+  const configDir = path.dirname(file);
+  const properties = readProperties(file, explicitFile !== undefined, warnings);
+
+  const read = <T>(key: string, parseValue: (raw: string) => T | undefined, fallback: T, expected: string): T => {
+    const variable = envVariableFor(key);
+    const fromEnv = env[variable];
+    const raw = fromEnv ?? properties[key];
+    if (raw === undefined) return fallback;
+    const value = parseValue(raw.trim());
+    if (value !== undefined) return value;
+    const origin = fromEnv === undefined ? '' : ` (from ${variable})`;
+    warnings.push(
+      `config ${key}: bad value ${JSON.stringify(raw)}${origin}, expected ${expected}; using the default ${JSON.stringify(fallback)}`,
+    );
+    return fallback;
+  };
+
+  const nameExpected = `a non-empty name of at most ${LIMITS.nameLength} characters`;
+  const serviceName = read('service.name', parseName, packageNameNear(cwd) ?? 'default', nameExpected);
+  return {
+    file,
+    warnings,
+    config: {
+      heartbeatEnabled: read('agent.service.heartbeat.enable', parseBoolean, true, 'true or false'),
+      heartbeatIntervalMs: read(
+        'heartbeat.interval',
+        parseInterval,
+        DEFAULT_HEARTBEAT_INTERVAL_MS,
+        `an integer number of ms >= ${MIN_HEARTBEAT_INTERVAL_MS}`,
+      ),
+      backendUrls: read(
+        'backend.url',
+        parseUrls,
+        [`http://127.0.0.1:${DEFAULT_BACKEND_PORT}`],
+        'comma-separated http(s) URLs',
+      ),
+      serviceName,
+      appName: read('app.name', parseName, 'default', nameExpected),
+      appType: read('app.type', parseName, 'default', nameExpected),
+      artifact: read('artifact', parseName, serviceName, nameExpected),
+      pluginsDir: read(
+        'plugins.dir',
+        (raw) => (raw === '' ? undefined : path.resolve(configDir, raw)),
+        path.join(configDir, 'plugins'),
+        'a directory path',
+      ),
+      plugins: read('plugins', parseFolderNames, undefined, 'comma-separated plugin folder names'),
+      logLevel: read('log.level', parseLogLevel, 'warn', LOG_LEVELS.join(', ')),
+    },
+  };
+}
+
+function readProperties(file: string, explicit: boolean, warnings: string[]): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    // The default file is optional; a file the user named, or one we cannot read, deserves a word.
+    if (!missing || explicit) warnings.push(`config file ${file} cannot be read (${(error as Error).message}); using defaults`);
+    return {};
+  }
+  // Without the `path` flag dot-properties returns a flat key -> string map.
+  return parse(text) as Record<string, string>;
+}
+
+function parseBoolean(raw: string): boolean | undefined {
+  const lower = raw.toLowerCase();
+  return lower === 'true' ? true : lower === 'false' ? false : undefined;
+}
+
+function parseInterval(raw: string): number | undefined {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const ms = Number(raw);
+  return ms >= MIN_HEARTBEAT_INTERVAL_MS && Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+function parseUrls(raw: string): [string, ...string[]] | undefined {
+  const urls: string[] = [];
+  for (const entry of splitList(raw)) {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      return undefined;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    urls.push(url.origin + url.pathname.replace(/\/+$/, ''));
+  }
+  const [first, ...rest] = urls;
+  return first === undefined ? undefined : [first, ...rest];
+}
+
+function parseName(raw: string): string | undefined {
+  return raw.length > 0 && raw.length <= LIMITS.nameLength ? raw : undefined;
+}
+
+/** Plugin folder names are plain names inside plugins.dir, never paths. An empty list loads no plugin. */
+function parseFolderNames(raw: string): string[] | undefined {
+  const names = splitList(raw);
+  return names.every((name) => name === path.basename(name) && name !== '.' && name !== '..') ? names : undefined;
+}
+
+function parseLogLevel(raw: string): LogLevel | undefined {
+  return LOG_LEVELS.find((level) => level === raw.toLowerCase());
+}
+
+function splitList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+/** `name` of the nearest package.json that has one, from `dir` upward. */
+function packageNameNear(dir: string): string | undefined {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const name = packageNameIn(current);
+    if (name !== undefined) return name;
+    if (path.dirname(current) === current) return undefined;
+  }
+}
+
+function packageNameIn(dir: string): string | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+    return typeof manifest.name === 'string' ? parseName(manifest.name) : undefined;
+  } catch {
+    // No package.json here, or an unreadable one: keep looking upward.
+    return undefined;
+  }
+}

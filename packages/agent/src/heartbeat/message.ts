@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
+import { LIMITS, PROTOCOL_VERSION } from '@vigil/protocol/constants';
+import type { FullBeat, LightBeat, PluginInfo } from '@vigil/protocol/types';
+import type { AgentConfig } from '../config';
+
+/** A full beat without its times: what must be unchanged for a light beat to be enough. */
+export type BeatContent = Omit<FullBeat, 'v' | 'kind' | 'heartbeatTime' | 'lastHeartbeatTime'>;
+
+/** The part of the content fixed for the agent's lifetime. */
+export type BeatIdentity = Omit<BeatContent, 'hostName' | 'ip' | 'plugins'>;
+
+export interface BeatTimes {
+  heartbeatTime: number;
+  /** heartbeatTime of the previous beat sent; null on the first. */
+  lastHeartbeatTime: number | null;
+}
+
+/** The identity of this agent run; a new instanceId at every start, as in Sermant. */
+export function createIdentity(config: AgentConfig, agentVersion: string): BeatIdentity {
+  return {
+    instanceId: randomUUID(),
+    service: config.serviceName,
+    appName: config.appName,
+    artifact: config.artifact,
+    appType: config.appType,
+    processId: process.pid,
+    // The agent is attached with --import/--require at process start, never injected later.
+    dynamicInstall: false,
+    version: agentVersion,
+  };
+}
+
+/** The current content: host name and addresses are re-read every time, since both can change. */
+export function describeInstance(identity: BeatIdentity, plugins: PluginInfo[]): BeatContent {
+  return { ...identity, hostName: hostname().slice(0, LIMITS.hostNameLength), ip: ipv4Addresses(), plugins };
+}
+
+export function toFullBeat(content: BeatContent, times: BeatTimes): FullBeat {
+  return { v: PROTOCOL_VERSION, kind: 'full', ...times, ...content };
+}
+
+export function toLightBeat(instanceId: string, times: BeatTimes): LightBeat {
+  return { v: PROTOCOL_VERSION, kind: 'light', instanceId, ...times };
+}
+
+/** Every non-internal IPv4 address of the host, once each. */
+function ipv4Addresses(): string[] {
+  const addresses = new Set<string>();
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) {
+      if (entry.family === 'IPv4' && !entry.internal) addresses.add(entry.address);
+    }
+  }
+  return [...addresses].slice(0, LIMITS.ips);
+}

@@ -1,0 +1,256 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../logger';
+import { interceptorsOf, unwrap, wrap, type ExecuteContext, type InterceptorHooks } from './interceptor';
+import { currentPlugin } from './plugin-context';
+
+/** A fresh target for each test. */
+function calculator() {
+  return {
+    factor: 10,
+    multiply(a: number, b: number): number {
+      return a * b * (this.factor / 10);
+    },
+    fail(message: string): never {
+      throw new Error(message);
+    },
+    async later(value: number): Promise<number> {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return value;
+    },
+    async laterFail(message: string): Promise<never> {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      throw new Error(message);
+    },
+  };
+}
+
+function install(owner: object, method: string, hooks: InterceptorHooks, pluginName = 'test'): void {
+  wrap(owner, method, [...interceptorsOf(owner, method), { pluginName, hooks }]);
+}
+
+describe('interceptors', () => {
+  let warn: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('runs before and after around the original, with target, method, args, result and plugin', () => {
+    const calc = calculator();
+    const seen: unknown[] = [];
+    install(calc, 'multiply', {
+      before: (ctx) => seen.push(['before', ctx.target, ctx.method, [...ctx.args], ctx.pluginName, currentPlugin()]),
+      after: (ctx) => seen.push(['after', ctx.result]),
+    });
+    expect(calc.multiply(3, 4)).toBe(12);
+    expect(seen).toEqual([
+      ['before', calc, 'multiply', [3, 4], 'test', 'test'],
+      ['after', 12],
+    ]);
+    expect(currentPlugin()).toBeUndefined();
+  });
+
+  it('lets before change the arguments', () => {
+    const calc = calculator();
+    install(calc, 'multiply', {
+      before: (ctx) => {
+        ctx.args[1] = 5;
+      },
+    });
+    expect(calc.multiply(3, 4)).toBe(15);
+    install(calc, 'multiply', {
+      before: (ctx) => {
+        ctx.args = [2, 2];
+      },
+    });
+    expect(calc.multiply(3, 4)).toBe(4);
+  });
+
+  it('lets before skip the original with a result of its own', () => {
+    const calc = calculator();
+    const original = vi.spyOn(calc, 'multiply');
+    const after = vi.fn((ctx: ExecuteContext) => expect(ctx.result).toBe(-1));
+    install(calc, 'multiply', { before: (ctx) => ctx.skip(-1), after });
+    expect(calc.multiply(3, 4)).toBe(-1);
+    expect(original).not.toHaveBeenCalled();
+    expect(after).toHaveBeenCalledOnce();
+  });
+
+  it('lets after change the result', () => {
+    const calc = calculator();
+    install(calc, 'multiply', {
+      after: (ctx) => {
+        ctx.result = (ctx.result as number) + 1;
+      },
+    });
+    expect(calc.multiply(3, 4)).toBe(13);
+  });
+
+  it('runs onThrow with the error, which it may replace; after does not run', () => {
+    const calc = calculator();
+    const after = vi.fn();
+    install(calc, 'fail', {
+      onThrow: (ctx) => {
+        expect((ctx.error as Error).message).toBe('boom');
+        ctx.error = new Error('replaced');
+      },
+      after,
+    });
+    expect(() => calc.fail('boom')).toThrow('replaced');
+    expect(after).not.toHaveBeenCalled();
+  });
+
+  it('runs after on the settled value of a promise and may change it', async () => {
+    const calc = calculator();
+    install(calc, 'later', {
+      after: (ctx) => {
+        expect(ctx.result).toBe(7);
+        ctx.result = 8;
+      },
+    });
+    await expect(calc.later(7)).resolves.toBe(8);
+  });
+
+  it('runs onThrow on a rejection and may replace the error', async () => {
+    const calc = calculator();
+    const after = vi.fn();
+    install(calc, 'laterFail', {
+      onThrow: (ctx) => {
+        expect((ctx.error as Error).message).toBe('late boom');
+        ctx.error = new Error('late replaced');
+      },
+      after,
+    });
+    await expect(calc.laterFail('late boom')).rejects.toThrow('late replaced');
+    expect(after).not.toHaveBeenCalled();
+  });
+
+  it('returns the original promise untouched when no hook waits for it', () => {
+    const calc = calculator();
+    const promise = Promise.resolve(1);
+    vi.spyOn(calc, 'later').mockReturnValue(promise);
+    install(calc, 'later', { before: () => undefined });
+    expect(calc.later(1)).toBe(promise);
+  });
+
+  it.each(['before', 'after'] as const)('leaves the host result unchanged when %s throws', (phase) => {
+    const calc = calculator();
+    install(calc, 'multiply', {
+      [phase]: (ctx: ExecuteContext) => {
+        ctx.args = [100, 100];
+        ctx.result = 'garbage';
+        throw new Error(`${phase} bug`);
+      },
+    });
+    expect(calc.multiply(3, 4)).toBe(12);
+    expect(calc.multiply(3, 4)).toBe(12);
+    // Warned once, not on every call.
+    expect(warn).toHaveBeenCalledOnce();
+    expect(String(warn.mock.calls[0]?.[1])).toContain(`${phase} hook failed`);
+  });
+
+  it('leaves the host error unchanged when onThrow throws', () => {
+    const calc = calculator();
+    install(calc, 'fail', {
+      onThrow: (ctx) => {
+        ctx.error = new Error('hijacked');
+        throw new Error('onThrow bug');
+      },
+    });
+    expect(() => calc.fail('boom')).toThrow('boom');
+  });
+
+  it('undoes a skip when the before hook then throws', () => {
+    const calc = calculator();
+    install(calc, 'multiply', {
+      before: (ctx) => {
+        ctx.skip('skipped');
+        throw new Error('bug');
+      },
+    });
+    expect(calc.multiply(3, 4)).toBe(12);
+  });
+
+  it('keeps an async hook rejection from escaping', async () => {
+    const calc = calculator();
+    install(calc, 'multiply', {
+      before: async () => {
+        throw new Error('async bug');
+      },
+    });
+    expect(calc.multiply(3, 4)).toBe(12);
+    await vi.waitFor(() => expect(warn).toHaveBeenCalledOnce());
+  });
+
+  it('runs several interceptors as layers: befores in order, afters in reverse', () => {
+    const calc = calculator();
+    const order: string[] = [];
+    install(calc, 'multiply', { before: () => order.push('a.before'), after: () => order.push('a.after') }, 'a');
+    install(calc, 'multiply', { before: () => order.push('b.before'), after: () => order.push('b.after') }, 'b');
+    calc.multiply(1, 1);
+    expect(order).toEqual(['a.before', 'b.before', 'b.after', 'a.after']);
+    expect(interceptorsOf(calc, 'multiply').map((i) => i.pluginName)).toEqual(['a', 'b']);
+  });
+
+  it('wraps idempotently and unwraps to the original', () => {
+    const calc = calculator();
+    const original = calc.multiply;
+    const before = vi.fn();
+    const interceptors = [{ pluginName: 'test', hooks: { before } }];
+    wrap(calc, 'multiply', interceptors);
+    wrap(calc, 'multiply', interceptors);
+    calc.multiply(1, 2);
+    expect(before).toHaveBeenCalledOnce();
+    expect(calc.multiply).not.toBe(original);
+    expect(calc.multiply.name).toBe('multiply');
+    expect(calc.multiply.length).toBe(2);
+    unwrap(calc, 'multiply');
+    expect(calc.multiply).toBe(original);
+    unwrap(calc, 'multiply');
+    expect(calc.multiply).toBe(original);
+  });
+
+  it('wraps an inherited method on the given object only, and unwrap removes the shadow', () => {
+    class Base {
+      greet(): string {
+        return 'hello';
+      }
+    }
+    class Child extends Base {}
+    install(Child.prototype, 'greet', {
+      after: (ctx) => {
+        ctx.result = 'hi';
+      },
+    });
+    expect(new Child().greet()).toBe('hi');
+    expect(new Base().greet()).toBe('hello');
+    unwrap(Child.prototype, 'greet');
+    expect(Object.hasOwn(Child.prototype, 'greet')).toBe(false);
+  });
+
+  it('keeps constructors working with new and instanceof', () => {
+    class Point {
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
+    }
+    const module = { Point };
+    install(module, 'Point', {
+      before: (ctx) => {
+        ctx.args[0] = 1;
+      },
+    });
+    const point = new module.Point(0, 2);
+    expect(point).toBeInstanceOf(Point);
+    expect(point).toEqual({ x: 1, y: 2 });
+  });
+
+  it('refuses what it cannot wrap', () => {
+    expect(() => wrap({ value: 1 }, 'value', [])).toThrow('not a function');
+    const owner = Object.defineProperty({}, 'getter', { get: () => () => 1 });
+    expect(() => wrap(owner, 'getter', [])).toThrow('accessor');
+  });
+});

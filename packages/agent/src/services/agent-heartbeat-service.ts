@@ -1,0 +1,102 @@
+import { LIMITS } from '@vigil/protocol/constants';
+import type { PluginInfo } from '@vigil/protocol/types';
+import { normalizeExtInfo } from '../heartbeat/ext-info';
+import { describeError, logger } from '../logger';
+import { currentPlugin } from '../plugins/plugin-context';
+import { HeartbeatService, type ExtInfoProvider } from './heartbeat-service';
+import type { PluginScopedService } from './service-manager';
+
+/** Ext-info set outside any plugin's code (by the application, or the agent) is reported under this name. */
+export const AGENT_PSEUDO_PLUGIN = 'agent';
+
+interface ProviderEntry {
+  provider: ExtInfoProvider;
+  /** A failing provider is reported once, not on every beat. */
+  warned: boolean;
+}
+
+/**
+ * The running heartbeat service: it knows the loaded plugins and their ext-info providers, and
+ * produces the `plugins` part of each full beat. Sending is the HeartbeatSender's job, so this
+ * service exists (and setExtInfo works) even when heartbeats are disabled.
+ */
+export class AgentHeartbeatService extends HeartbeatService implements PluginScopedService<HeartbeatService> {
+  /** Loaded plugins, name -> version, in load order. */
+  private readonly plugins = new Map<string, string>();
+  private readonly providers = new Map<string, ProviderEntry>();
+
+  constructor(private readonly agentVersion: string) {
+    super();
+  }
+
+  /**
+   * Attributes the provider to the plugin whose code is running (its module loading or one of
+   * its hooks); anywhere else, e.g. the application calling the API itself, to the pseudo-plugin
+   * `agent`. Plugins normally call this through the bound view that getService returned them.
+   */
+  override setExtInfo(provider: ExtInfoProvider): void {
+    this.setExtInfoOf(currentPlugin() ?? AGENT_PSEUDO_PLUGIN, provider);
+  }
+
+  forPlugin(pluginName: string): HeartbeatService {
+    return new PluginHeartbeatService(this, pluginName);
+  }
+
+  setExtInfoOf(pluginName: string, provider: ExtInfoProvider): void {
+    if (typeof provider !== 'function') {
+      throw new TypeError('setExtInfo expects a function that returns the ext-info');
+    }
+    this.providers.set(pluginName, { provider, warned: false });
+  }
+
+  addPlugin(name: string, version: string): void {
+    this.plugins.set(name, version);
+  }
+
+  /** Forgets what a plugin set while it was loading, when its load then failed. */
+  discardExtInfo(pluginName: string): void {
+    this.providers.delete(pluginName);
+  }
+
+  /** The loaded plugins with their current ext-info, plus `agent` if anything set ext-info for it. */
+  collectPlugins(): PluginInfo[] {
+    const infos = [...this.plugins].map(([name, version]) => ({ name, version, extInfo: this.extInfoOf(name) }));
+    if (this.providers.has(AGENT_PSEUDO_PLUGIN)) {
+      infos.push({ name: AGENT_PSEUDO_PLUGIN, version: this.agentVersion, extInfo: this.extInfoOf(AGENT_PSEUDO_PLUGIN) });
+    }
+    return infos.slice(0, LIMITS.plugins);
+  }
+
+  private extInfoOf(pluginName: string): Record<string, string> {
+    const entry = this.providers.get(pluginName);
+    if (entry === undefined) return {};
+    try {
+      const { info, problems } = normalizeExtInfo(entry.provider());
+      if (problems.length > 0) this.warnOnce(entry, `ext-info of plugin ${pluginName} trimmed: ${problems.join('; ')}`);
+      return info;
+    } catch (error) {
+      this.warnOnce(entry, `ext-info provider of plugin ${pluginName} failed, its ext-info is left out: ${describeError(error)}`);
+      return {};
+    }
+  }
+
+  private warnOnce(entry: ProviderEntry, message: string): void {
+    if (entry.warned) return;
+    entry.warned = true;
+    logger.warn(message);
+  }
+}
+
+/** The view of the heartbeat service that getService hands to one plugin. */
+class PluginHeartbeatService extends HeartbeatService {
+  constructor(
+    private readonly service: AgentHeartbeatService,
+    private readonly pluginName: string,
+  ) {
+    super();
+  }
+
+  override setExtInfo(provider: ExtInfoProvider): void {
+    this.service.setExtInfoOf(this.pluginName, provider);
+  }
+}
