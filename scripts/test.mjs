@@ -32,10 +32,15 @@ for (const ws of workspaces) {
   }
   const r = JSON.parse(readFileSync(reportOf(ws), 'utf8'));
   const s = r.numPendingTests + r.numTodoTests;
+  // A file that failed outside any test (a hook, an import) counts as one failure.
+  const brokenFiles = r.testResults.filter(
+    (file) => file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed'),
+  ).length;
+  const f = r.numFailedTests + brokenFiles;
   passed += r.numPassedTests;
-  failed += r.numFailedTests;
+  failed += f;
   skipped += s;
-  console.log(`${ws.name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed${s ? `, ${s} skipped` : ''}`);
+  console.log(`${ws.name}: ${r.numPassedTests} passed, ${f} failed${s ? `, ${s} skipped` : ''}`);
 }
 console.log(`total: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(turbo.status !== 0 || failed > 0 || missing > 0 ? 1 : 0);
