@@ -12,11 +12,26 @@ export const HEARTBEAT_PATH = '/api/v1/heartbeat';
 /** REST path listing instances. */
 export const INSTANCES_PATH = '/api/v1/instances';
 
-/** Instance statuses, as shown to users (a word, never only a colour). */
-export const INSTANCE_STATUSES = ['healthy', 'lost'] as const;
+/** HTTP path agents send event batches to (POST, JSON body). */
+export const EVENTS_PATH = '/api/v1/events';
 
-/** Answers to a beat: a full beat registers or renews; a light beat for an unknown instance gets `unknown`. */
-export const BEAT_RESULTS = ['registered', 'renewed', 'unknown'] as const;
+/**
+ * Instance statuses, as shown to users (a word, never only a colour): `healthy` beats on time,
+ * `lost` stopped beating, `offline` said goodbye (deregistered).
+ */
+export const INSTANCE_STATUSES = ['healthy', 'lost', 'offline'] as const;
+
+/** Event levels, most severe first (Sermant's). */
+export const EVENT_LEVELS = ['emergency', 'important', 'normal'] as const;
+
+/** Commands the backend sends to an agent in a beat reply. */
+export const PLUGIN_COMMAND_TYPES = ['plugin.disable', 'plugin.enable'] as const;
+
+/**
+ * Answers to a beat: a full beat registers or renews; a light beat for an unknown instance gets
+ * `unknown` (send a full beat now); a goodbye gets `offline`.
+ */
+export const BEAT_RESULTS = ['registered', 'renewed', 'unknown', 'offline'] as const;
 
 /** Defaults shared by agent and backend docs. */
 export const DEFAULT_BACKEND_PORT = 8900;
@@ -35,4 +50,12 @@ export const LIMITS = {
   extInfoKeyLength: 128,
   extInfoValueLength: 1024,
   beatBodyBytes: 256 * 1024,
+  eventsPerBatch: 100,
+  eventMessageLength: 4096,
+  eventAttributes: 32,
+  commandsPerReply: 32,
 } as const;
+
+/** Bounds on the interval a backend may ask agents to beat at. */
+export const MIN_HEARTBEAT_INTERVAL_MS = 100;
+export const MAX_HEARTBEAT_INTERVAL_MS = 3_600_000;

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from './constants.js';
-import { beatReplySchema, deltaSchema, describeIssues, fullBeatSchema, heartbeatSchema } from './schemas.js';
+import {
+  beatReplySchema,
+  deltaSchema,
+  describeIssues,
+  eventBatchSchema,
+  fullBeatSchema,
+  heartbeatSchema,
+} from './schemas.js';
 
 const goodFull = {
   v: 1,
@@ -98,15 +105,64 @@ describe('heartbeat schema', () => {
   });
 });
 
+describe('goodbye', () => {
+  it('accepts a goodbye with the light beat fields', () => {
+    expect(heartbeatSchema.parse({ ...goodLight, kind: 'goodbye' }).kind).toBe('goodbye');
+  });
+});
+
 describe('reply and delta schemas', () => {
   it('accepts the answers the backend sends', () => {
     expect(beatReplySchema.parse({ result: 'unknown', serverTime: 5 })).toEqual({ result: 'unknown', serverTime: 5 });
     expect(beatReplySchema.safeParse({ result: 'maybe', serverTime: 5 }).success).toBe(false);
   });
 
+  it('carries a new interval and plugin commands, within bounds', () => {
+    const reply = {
+      result: 'renewed',
+      serverTime: 5,
+      interval: 10_000,
+      commands: [{ id: 'c1', type: 'plugin.disable', plugin: 'template' }],
+    };
+    expect(beatReplySchema.parse(reply)).toEqual(reply);
+    expect(beatReplySchema.safeParse({ ...reply, interval: 50 }).success).toBe(false);
+    expect(beatReplySchema.safeParse({ ...reply, interval: Number.NaN }).success).toBe(false);
+    expect(beatReplySchema.safeParse({ ...reply, commands: [{ id: 'c1', type: 'plugin.remove', plugin: 'x' }] }).success).toBe(
+      false,
+    );
+  });
+
   it('accepts a delta and refuses one with a malformed instance', () => {
     const delta = { upserts: [], removed: ['a'], beats: { b: 10 }, serverTime: 11 };
     expect(deltaSchema.parse(delta)).toEqual(delta);
     expect(deltaSchema.safeParse({ ...delta, upserts: [{ instanceId: 'x' }] }).success).toBe(false);
+  });
+});
+
+describe('event batches', () => {
+  const batch = {
+    v: 1,
+    instanceId: 'i-1',
+    dropped: 0,
+    events: [
+      { time: 1, level: 'important', type: 'plugin.failed', message: 'broken entry', attributes: { plugin: 'x' } },
+      { time: 2, level: 'normal', type: 'agent.started', message: 'started' },
+    ],
+  };
+
+  it('accepts a batch of agent events', () => {
+    expect(eventBatchSchema.parse(batch)).toEqual(batch);
+  });
+
+  it('names the bad field of a bad event', () => {
+    const result = eventBatchSchema.safeParse({ ...batch, events: [{ ...batch.events[0], level: 'urgent' }] });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(describeIssues(result.error)[0]).toMatch(/^events\.0\.level: /);
+    expect(eventBatchSchema.safeParse({ ...batch, events: [{ ...batch.events[1], type: 'Agent Started' }] }).success).toBe(false);
+  });
+
+  it('refuses batches over the limit', () => {
+    const events = Array.from({ length: LIMITS.eventsPerBatch + 1 }, () => batch.events[1]);
+    expect(eventBatchSchema.safeParse({ ...batch, events }).success).toBe(false);
   });
 });

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { BEAT_RESULTS, INSTANCE_STATUSES, LIMITS, PROTOCOL_VERSION } from './constants.js';
+import {
+  BEAT_RESULTS,
+  EVENT_LEVELS,
+  INSTANCE_STATUSES,
+  LIMITS,
+  MAX_HEARTBEAT_INTERVAL_MS,
+  MIN_HEARTBEAT_INTERVAL_MS,
+  PLUGIN_COMMAND_TYPES,
+  PROTOCOL_VERSION,
+} from './constants.js';
 
 const name = z.string().min(1).max(LIMITS.nameLength);
 const epochMs = z.number().int().nonnegative();
@@ -49,12 +58,58 @@ export const lightBeatSchema = z.object({
   kind: z.literal('light'),
 });
 
-export const heartbeatSchema = z.discriminatedUnion('kind', [fullBeatSchema, lightBeatSchema]);
+/** A goodbye: the service is stopping; the backend shows it `offline` at once instead of `lost` later. */
+export const goodbyeBeatSchema = z.object({
+  ...beatBase,
+  kind: z.literal('goodbye'),
+});
+
+export const heartbeatSchema = z.discriminatedUnion('kind', [fullBeatSchema, lightBeatSchema, goodbyeBeatSchema]);
+
+/** Disable or enable one plugin on the agent that receives it (its interceptors are unpatched / repatched). */
+export const pluginCommandSchema = z.object({
+  /** Backend-chosen id; the agent's outcome event carries it back. */
+  id: z.string().min(1).max(LIMITS.idLength),
+  type: z.enum(PLUGIN_COMMAND_TYPES),
+  plugin: z.string().min(1).max(LIMITS.nameLength),
+});
 
 export const beatReplySchema = z.object({
   result: z.enum(BEAT_RESULTS),
   /** Backend clock, epoch ms, when the beat was applied. */
   serverTime: epochMs,
+  /** When present, the interval the agent must beat at from now on (Nacos's clientBeatInterval). */
+  interval: z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS).optional(),
+  /** Commands for this agent, each delivered once. */
+  commands: z.array(pluginCommandSchema).max(LIMITS.commandsPerReply).optional(),
+});
+
+export const eventLevelSchema = z.enum(EVENT_LEVELS);
+
+/** One event an agent reports (Sermant's event module: framework, log and plugin events). */
+export const agentEventSchema = z.object({
+  /** Agent clock, epoch ms. */
+  time: epochMs,
+  level: eventLevelSchema,
+  /** Dotted type, e.g. `agent.started`, `plugin.loaded`, `plugin.failed`, `plugin.disabled`, `log.warn`, `log.error`. */
+  type: z.string().min(1).max(64).regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'must be dotted lower-case words'),
+  message: z.string().max(LIMITS.eventMessageLength),
+  /** Extra facts: plugin name, command id, error... */
+  attributes: z
+    .record(z.string().min(1).max(LIMITS.extInfoKeyLength), z.string().max(LIMITS.extInfoValueLength))
+    .refine((a) => Object.keys(a).length <= LIMITS.eventAttributes, {
+      message: `at most ${LIMITS.eventAttributes} attributes`,
+    })
+    .optional(),
+});
+
+/** `POST /api/v1/events`: a batch of an agent's events. */
+export const eventBatchSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  instanceId: z.string().min(1).max(LIMITS.idLength),
+  events: z.array(agentEventSchema).max(LIMITS.eventsPerBatch),
+  /** Events the agent dropped since its previous batch because its queue was full. */
+  dropped: z.number().int().nonnegative(),
 });
 
 export const instanceStatusSchema = z.enum(INSTANCE_STATUSES);

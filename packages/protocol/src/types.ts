@@ -4,7 +4,11 @@
  */
 import type { z } from 'zod';
 import type {
+  agentEventSchema,
   beatReplySchema,
+  eventBatchSchema,
+  goodbyeBeatSchema,
+  pluginCommandSchema,
   deltaSchema,
   fullBeatSchema,
   heartbeatSchema,
@@ -14,12 +18,17 @@ import type {
   pluginInfoSchema,
   snapshotSchema,
 } from './schemas.js';
-import type { BEAT_RESULTS, INSTANCE_STATUSES } from './constants.js';
+import type { BEAT_RESULTS, EVENT_LEVELS, INSTANCE_STATUSES } from './constants.js';
 
 export type PluginInfo = z.infer<typeof pluginInfoSchema>;
 export type FullBeat = z.infer<typeof fullBeatSchema>;
 export type LightBeat = z.infer<typeof lightBeatSchema>;
+export type GoodbyeBeat = z.infer<typeof goodbyeBeatSchema>;
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
+export type PluginCommand = z.infer<typeof pluginCommandSchema>;
+export type AgentEvent = z.infer<typeof agentEventSchema>;
+export type EventBatch = z.infer<typeof eventBatchSchema>;
+export type EventLevel = (typeof EVENT_LEVELS)[number];
 export type BeatReply = z.infer<typeof beatReplySchema>;
 export type BeatResult = (typeof BEAT_RESULTS)[number];
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];

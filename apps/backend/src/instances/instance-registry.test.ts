@@ -106,6 +106,20 @@ describe('InstanceRegistry', () => {
     });
   });
 
+  it('shows an instance offline at once on its goodbye, never lost, and removes it on time', () => {
+    registry.applyBeat(fullBeat(), 1_000);
+    expect(registry.applyBeat({ ...lightBeat(), kind: 'goodbye' }, 2_000)).toBe('offline');
+    expect(registry.get('i-1')).toMatchObject({ status: 'offline', statusSince: 2_000 });
+    registry.tick(1_000 + LOST_AFTER + 1);
+    expect(registry.get('i-1')?.status).toBe('offline');
+    registry.tick(1_000 + REMOVE_AFTER);
+    expect(registry.get('i-1')).toBeUndefined();
+  });
+
+  it('answers unknown to a goodbye from an instance it does not know', () => {
+    expect(registry.applyBeat({ ...lightBeat('ghost'), kind: 'goodbye' }, 0)).toBe('unknown');
+  });
+
   it('keeps beats of one instance from renewing another', () => {
     registry.applyBeat(fullBeat({ instanceId: 'a' }), 0);
     registry.applyBeat(fullBeat({ instanceId: 'b' }), 0);

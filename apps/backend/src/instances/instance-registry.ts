@@ -24,8 +24,9 @@ interface InstanceRecord {
 
 /**
  * The set of known instances and their leases: every beat renews a lease; a lease that runs
- * out turns the instance `lost`; a lost instance is removed once `removeAfterMs` has passed
- * since its last beat. Pure logic: time is passed in, so tests drive it exactly.
+ * out turns the instance `lost`; a goodbye turns it `offline` at once; a lost or offline
+ * instance is removed once `removeAfterMs` has passed since its last beat, unless it beats
+ * again first. Pure logic: time is passed in, so tests drive it exactly.
  */
 export class InstanceRegistry {
   private readonly records = new Map<string, InstanceRecord>();
@@ -63,6 +64,11 @@ export class InstanceRegistry {
       if (!record) return 'unknown';
       this.renew(record, now, false);
       return 'renewed';
+    }
+    if (beat.kind === 'goodbye') {
+      if (!record) return 'unknown';
+      this.deregister(record, now);
+      return 'offline';
     }
     if (!record) {
       this.register(beat, now);
@@ -112,6 +118,16 @@ export class InstanceRegistry {
       this.emit({ type: 'beat', instanceId: current.instanceId, time: now });
     }
     this.leases.schedule(current.instanceId, now + this.timings.lostAfterMs);
+  }
+
+  /** The service said goodbye: offline at once, removed like a lost one. */
+  private deregister(record: InstanceRecord, now: number): void {
+    const { instance } = record;
+    if (instance.status !== 'offline') {
+      record.instance = { ...instance, status: 'offline', statusSince: now };
+      this.emit({ type: 'upsert', instance: record.instance });
+    }
+    this.leases.schedule(instance.instanceId, instance.lastHeartbeatTime + this.timings.removeAfterMs);
   }
 
   private onDeadline(instanceId: string, deadline: number, now: number): void {

@@ -6,6 +6,7 @@ const CARDS: { key: keyof Summary; label: string }[] = [
   { key: 'total', label: 'Instances' },
   { key: 'healthy', label: 'Healthy' },
   { key: 'lost', label: 'Lost' },
+  { key: 'offline', label: 'Offline' },
   { key: 'services', label: 'Services' },
   { key: 'apps', label: 'Apps' },
 ];

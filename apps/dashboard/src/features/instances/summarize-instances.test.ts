@@ -29,11 +29,12 @@ describe('summarizeInstances', () => {
       instance('b', 'orders', 'shop', 'lost'),
       instance('c', 'payments', 'shop', 'healthy'),
       instance('d', 'mailer', 'backoffice', 'lost'),
+      instance('e', 'mailer', 'backoffice', 'offline'),
     ]);
-    expect(summary).toEqual({ total: 4, healthy: 2, lost: 2, services: 3, apps: 2 });
+    expect(summary).toEqual({ total: 5, healthy: 2, lost: 2, offline: 1, services: 3, apps: 2 });
   });
 
   it('is all zeros without instances', () => {
-    expect(summarizeInstances([])).toEqual({ total: 0, healthy: 0, lost: 0, services: 0, apps: 0 });
+    expect(summarizeInstances([])).toEqual({ total: 0, healthy: 0, lost: 0, offline: 0, services: 0, apps: 0 });
   });
 });

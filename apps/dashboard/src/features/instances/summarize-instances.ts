@@ -4,6 +4,7 @@ export interface InstanceSummary {
   total: number;
   healthy: number;
   lost: number;
+  offline: number;
   /** Distinct service names. */
   services: number;
   /** Distinct application names. */
@@ -13,16 +14,15 @@ export interface InstanceSummary {
 export function summarizeInstances(instances: readonly Instance[]): InstanceSummary {
   const services = new Set<string>();
   const apps = new Set<string>();
-  let healthy = 0;
+  const byStatus: Record<Instance['status'], number> = { healthy: 0, lost: 0, offline: 0 };
   for (const instance of instances) {
-    if (instance.status === 'healthy') healthy++;
+    byStatus[instance.status]++;
     services.add(instance.service);
     apps.add(instance.appName);
   }
   return {
     total: instances.length,
-    healthy,
-    lost: instances.length - healthy,
+    ...byStatus,
     services: services.size,
     apps: apps.size,
   };
