@@ -3,7 +3,9 @@ import { ScheduleModule } from '@nestjs/schedule';
 import type { Clock } from './common/clock.js';
 import { ConfigModule } from './config/config.module.js';
 import type { VigilConfig } from './config/vigil-config.js';
+import { EventsModule } from './events/events.module.js';
 import { HeartbeatsModule } from './heartbeats/heartbeats.module.js';
+import { InstancesModule } from './instances/instances.module.js';
 import { RealtimeModule } from './realtime/realtime.module.js';
 
 @Module({})
@@ -11,7 +13,7 @@ export class AppModule {
   static forRoot(config: VigilConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), ScheduleModule.forRoot(), HeartbeatsModule, RealtimeModule],
+      imports: [ConfigModule.forRoot(config, clock), ScheduleModule.forRoot(), HeartbeatsModule, InstancesModule, EventsModule, RealtimeModule],
     };
   }
 }

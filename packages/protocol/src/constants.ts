@@ -16,10 +16,14 @@ export const INSTANCES_PATH = '/api/v1/instances';
 export const EVENTS_PATH = '/api/v1/events';
 
 /**
- * Instance statuses, as shown to users (a word, never only a colour): `healthy` beats on time,
- * `lost` stopped beating, `offline` said goodbye (deregistered).
+ * Instance statuses, as shown to users (a word, never only a colour): `healthy` beats on time;
+ * `suspect` a beat is overdue (or self-preservation holds it); `lost` stopped beating;
+ * `offline` said goodbye (deregistered); `unhealthy` a persistent instance failing its probes.
  */
-export const INSTANCE_STATUSES = ['healthy', 'lost', 'offline'] as const;
+export const INSTANCE_STATUSES = ['healthy', 'suspect', 'lost', 'offline', 'unhealthy'] as const;
+
+/** Where an instance came from: a Vigil agent's beats, or a Nacos v1 client. */
+export const INSTANCE_SOURCES = ['agent', 'nacos'] as const;
 
 /** Event levels, most severe first (Sermant's). */
 export const EVENT_LEVELS = ['emergency', 'important', 'normal'] as const;
@@ -54,6 +58,7 @@ export const LIMITS = {
   eventMessageLength: 4096,
   eventAttributes: 32,
   commandsPerReply: 32,
+  metadataEntries: 64,
 } as const;
 
 /** Bounds on the interval a backend may ask agents to beat at. */

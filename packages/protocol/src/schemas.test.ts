@@ -133,7 +133,7 @@ describe('reply and delta schemas', () => {
   });
 
   it('accepts a delta and refuses one with a malformed instance', () => {
-    const delta = { upserts: [], removed: ['a'], beats: { b: 10 }, serverTime: 11 };
+    const delta = { upserts: [], removed: ['a'], beats: { b: 10 }, events: [], serverTime: 11 };
     expect(deltaSchema.parse(delta)).toEqual(delta);
     expect(deltaSchema.safeParse({ ...delta, upserts: [{ instanceId: 'x' }] }).success).toBe(false);
   });

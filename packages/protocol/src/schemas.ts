@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   BEAT_RESULTS,
   EVENT_LEVELS,
+  INSTANCE_SOURCES,
   INSTANCE_STATUSES,
   LIMITS,
   MAX_HEARTBEAT_INTERVAL_MS,
@@ -17,6 +18,13 @@ export const extInfoSchema = z
   .record(z.string().min(1).max(LIMITS.extInfoKeyLength), z.string().max(LIMITS.extInfoValueLength))
   .refine((info) => Object.keys(info).length <= LIMITS.extInfoEntries, {
     message: `at most ${LIMITS.extInfoEntries} ext-info entries`,
+  });
+
+/** Free-form string -> string facts about an instance (Nacos metadata; per-instance timing keys). */
+export const metadataSchema = z
+  .record(z.string().min(1).max(LIMITS.extInfoKeyLength), z.string().max(LIMITS.extInfoValueLength))
+  .refine((m) => Object.keys(m).length <= LIMITS.metadataEntries, {
+    message: `at most ${LIMITS.metadataEntries} metadata entries`,
   });
 
 export const pluginInfoSchema = z.object({
@@ -50,6 +58,8 @@ export const fullBeatSchema = z.object({
   /** Version of the agent core. */
   version: z.string().min(1).max(64),
   plugins: z.array(pluginInfoSchema).max(LIMITS.plugins),
+  /** Optional instance metadata; `preserved.heart.beat.*` keys set per-instance timings (docs/backend.md). */
+  metadata: metadataSchema.optional(),
 });
 
 /** A light beat: renews the lease of an instance the backend already knows. */
@@ -114,10 +124,27 @@ export const eventBatchSchema = z.object({
 
 export const instanceStatusSchema = z.enum(INSTANCE_STATUSES);
 
+/** Nacos coordinates of an instance registered through the Nacos v1 API. */
+export const nacosCoordinatesSchema = z.object({
+  namespaceId: z.string(),
+  groupName: z.string(),
+  clusterName: z.string(),
+  port: z.number().int().min(0).max(65_535),
+  weight: z.number().nonnegative(),
+  enabled: z.boolean(),
+});
+
 /** An instance as the REST API and the dashboard see it. */
 export const instanceSchema = fullBeatSchema
-  .omit({ v: true, kind: true, heartbeatTime: true, lastHeartbeatTime: true })
+  .omit({ v: true, kind: true, heartbeatTime: true, lastHeartbeatTime: true, metadata: true, processId: true })
   .extend({
+    source: z.enum(INSTANCE_SOURCES),
+    /** Null when unknown (Nacos clients do not send it). */
+    processId: z.number().int().positive().nullable(),
+    metadata: metadataSchema,
+    /** Ephemeral instances live by beats; persistent ones (Nacos) are probed and never removed by silence. */
+    ephemeral: z.boolean(),
+    nacos: nacosCoordinatesSchema.optional(),
     status: instanceStatusSchema,
     /** Backend clock, epoch ms, of the first beat of this instance. */
     registeredAt: epochMs,
@@ -129,6 +156,28 @@ export const instanceSchema = fullBeatSchema
 
 export const instanceListSchema = z.object({
   instances: z.array(instanceSchema),
+  /** Instances matching the filter (all pages). */
+  total: z.number().int().nonnegative(),
+});
+
+/** An event as stored by the backend and shown on the dashboard. */
+export const eventRecordSchema = z.object({
+  /** Increasing id; later events have larger ids. */
+  id: z.string(),
+  /** Backend clock, epoch ms, when the event was recorded. */
+  time: epochMs,
+  level: eventLevelSchema,
+  type: z.string(),
+  /** `backend` for events the backend derives (lost, registered...), `agent` for events agents send. */
+  origin: z.enum(['backend', 'agent']),
+  message: z.string(),
+  instanceId: z.string().optional(),
+  service: z.string().optional(),
+  attributes: z.record(z.string(), z.string()),
+});
+
+export const eventListSchema = z.object({
+  events: z.array(eventRecordSchema),
   total: z.number().int().nonnegative(),
 });
 
@@ -146,6 +195,8 @@ export const deltaSchema = z.object({
   removed: z.array(z.string()),
   /** Instance id -> lastHeartbeatTime, for beats that changed nothing else. */
   beats: z.record(z.string(), epochMs),
+  /** Events recorded since the previous delta, oldest first. */
+  events: z.array(eventRecordSchema),
   serverTime: epochMs,
 });
 

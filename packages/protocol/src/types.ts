@@ -7,6 +7,9 @@ import type {
   agentEventSchema,
   beatReplySchema,
   eventBatchSchema,
+  eventListSchema,
+  eventRecordSchema,
+  nacosCoordinatesSchema,
   goodbyeBeatSchema,
   pluginCommandSchema,
   deltaSchema,
@@ -18,7 +21,7 @@ import type {
   pluginInfoSchema,
   snapshotSchema,
 } from './schemas.js';
-import type { BEAT_RESULTS, EVENT_LEVELS, INSTANCE_STATUSES } from './constants.js';
+import type { BEAT_RESULTS, EVENT_LEVELS, INSTANCE_SOURCES, INSTANCE_STATUSES } from './constants.js';
 
 export type PluginInfo = z.infer<typeof pluginInfoSchema>;
 export type FullBeat = z.infer<typeof fullBeatSchema>;
@@ -29,9 +32,13 @@ export type PluginCommand = z.infer<typeof pluginCommandSchema>;
 export type AgentEvent = z.infer<typeof agentEventSchema>;
 export type EventBatch = z.infer<typeof eventBatchSchema>;
 export type EventLevel = (typeof EVENT_LEVELS)[number];
+export type EventRecord = z.infer<typeof eventRecordSchema>;
+export type EventList = z.infer<typeof eventListSchema>;
+export type NacosCoordinates = z.infer<typeof nacosCoordinatesSchema>;
 export type BeatReply = z.infer<typeof beatReplySchema>;
 export type BeatResult = (typeof BEAT_RESULTS)[number];
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+export type InstanceSource = (typeof INSTANCE_SOURCES)[number];
 export type Instance = z.infer<typeof instanceSchema>;
 export type InstanceList = z.infer<typeof instanceListSchema>;
 export type Snapshot = z.infer<typeof snapshotSchema>;

@@ -8,6 +8,9 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       lostAfterMs: 15_000,
       removeAfterMs: 600_000,
+      heartbeatIntervalMs: null,
+      selfPreservation: { minInstances: 10, ratio: 0.5 },
+      events: { max: 100_000, maxAgeMs: 7 * 86_400_000 },
       logLevel: 'info',
     });
   });
@@ -19,8 +22,22 @@ describe('loadConfig', () => {
       VIGIL_LOST_AFTER_MS: '2000',
       VIGIL_REMOVE_AFTER_MS: '60000',
       VIGIL_LOG_LEVEL: 'debug',
+      VIGIL_HEARTBEAT_INTERVAL_MS: '1000',
+      VIGIL_SELF_PRESERVATION_MIN_INSTANCES: '50',
+      VIGIL_SELF_PRESERVATION_RATIO: '0.8',
+      VIGIL_EVENTS_MAX: '500',
+      VIGIL_EVENTS_MAX_AGE_MS: '3600000',
     });
-    expect(config).toEqual({ port: 9000, host: '127.0.0.1', lostAfterMs: 2000, removeAfterMs: 60000, logLevel: 'debug' });
+    expect(config).toEqual({
+      port: 9000,
+      host: '127.0.0.1',
+      lostAfterMs: 2000,
+      removeAfterMs: 60000,
+      heartbeatIntervalMs: 1000,
+      selfPreservation: { minInstances: 50, ratio: 0.8 },
+      events: { max: 500, maxAgeMs: 3_600_000 },
+      logLevel: 'debug',
+    });
   });
 
   it('names every bad key and its value', () => {
@@ -34,6 +51,11 @@ describe('loadConfig', () => {
       expect(problems[0]).toContain('VIGIL_PORT="eighty"');
       expect(problems[1]).toContain('VIGIL_LOST_AFTER_MS="-5"');
     }
+  });
+
+  it('refuses a ratio outside 0..1 and an interval below the protocol minimum', () => {
+    expect(() => loadConfig({ VIGIL_SELF_PRESERVATION_RATIO: '1.5' })).toThrow(/VIGIL_SELF_PRESERVATION_RATIO="1.5"/);
+    expect(() => loadConfig({ VIGIL_HEARTBEAT_INTERVAL_MS: '10' })).toThrow(/VIGIL_HEARTBEAT_INTERVAL_MS="10": must be at least 100/);
   });
 
   it('refuses a removal timeout that is not longer than the lost timeout', () => {

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { DEFAULT_BACKEND_PORT, DEFAULT_LOST_AFTER_MS, DEFAULT_REMOVE_AFTER_MS } from '@vigil/protocol';
+import {
+  DEFAULT_BACKEND_PORT,
+  DEFAULT_LOST_AFTER_MS,
+  DEFAULT_REMOVE_AFTER_MS,
+  MAX_HEARTBEAT_INTERVAL_MS,
+  MIN_HEARTBEAT_INTERVAL_MS,
+} from '@vigil/protocol';
 
 /** The backend's settings, parsed once at boot from `VIGIL_*` environment variables. */
 export interface VigilConfig {
@@ -7,6 +13,10 @@ export interface VigilConfig {
   host: string;
   lostAfterMs: number;
   removeAfterMs: number;
+  /** Interval agents are told to beat at (and expected to); null: each agent's own. */
+  heartbeatIntervalMs: number | null;
+  selfPreservation: { minInstances: number; ratio: number };
+  events: { max: number; maxAgeMs: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
@@ -26,6 +36,16 @@ const envSchema = z
     VIGIL_HOST: z.string().trim().min(1).default('0.0.0.0'),
     VIGIL_LOST_AFTER_MS: integer(100, 86_400_000).default(DEFAULT_LOST_AFTER_MS),
     VIGIL_REMOVE_AFTER_MS: integer(100, 30 * 86_400_000).default(DEFAULT_REMOVE_AFTER_MS),
+    VIGIL_HEARTBEAT_INTERVAL_MS: integer(MIN_HEARTBEAT_INTERVAL_MS, MAX_HEARTBEAT_INTERVAL_MS).optional(),
+    VIGIL_SELF_PRESERVATION_MIN_INSTANCES: integer(1, 100_000_000).default(10),
+    VIGIL_SELF_PRESERVATION_RATIO: z
+      .string()
+      .trim()
+      .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a number from 0 to 1')
+      .transform(Number)
+      .default(0.5),
+    VIGIL_EVENTS_MAX: integer(100, 10_000_000).default(100_000),
+    VIGIL_EVENTS_MAX_AGE_MS: integer(60_000, 365 * 86_400_000).default(7 * 86_400_000),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   })
   .refine((env) => env.VIGIL_REMOVE_AFTER_MS > env.VIGIL_LOST_AFTER_MS, {
@@ -61,6 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
     host: e.VIGIL_HOST,
     lostAfterMs: e.VIGIL_LOST_AFTER_MS,
     removeAfterMs: e.VIGIL_REMOVE_AFTER_MS,
+    heartbeatIntervalMs: e.VIGIL_HEARTBEAT_INTERVAL_MS ?? null,
+    selfPreservation: { minInstances: e.VIGIL_SELF_PRESERVATION_MIN_INSTANCES, ratio: e.VIGIL_SELF_PRESERVATION_RATIO },
+    events: { max: e.VIGIL_EVENTS_MAX, maxAgeMs: e.VIGIL_EVENTS_MAX_AGE_MS },
     logLevel: e.VIGIL_LOG_LEVEL,
   };
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { HEARTBEAT_PATH, LIMITS, describeIssues, heartbeatSchema, type BeatReply } from '@vigil/protocol';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
+import { PluginCommandQueue } from '../instances/plugin-commands.js';
 
 /**
  * `PUT /api/v1/heartbeat`: the hot path, every agent hits it every interval. It is a route on
@@ -17,6 +18,7 @@ export class HeartbeatRoute implements OnModuleInit {
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    @Inject(PluginCommandQueue) private readonly commands: PluginCommandQueue,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -27,8 +29,14 @@ export class HeartbeatRoute implements OnModuleInit {
       if (!parsed.success) {
         return reply.code(400).send({ error: 'invalid heartbeat', issues: describeIssues(parsed.error) });
       }
+      const beat = parsed.data;
       const now = this.clock.now();
-      const answer: BeatReply = { result: this.registry.applyBeat(parsed.data, now), serverTime: now };
+      const answer: BeatReply = { result: this.registry.applyBeat(beat, now), serverTime: now };
+      if (answer.result === 'unknown' || answer.result === 'offline') return answer;
+      const interval = this.registry.configuredInterval(beat.instanceId);
+      if (interval !== null) answer.interval = interval;
+      const commands = this.commands.take(beat.instanceId);
+      if (commands) answer.commands = commands;
       return answer;
     });
   }

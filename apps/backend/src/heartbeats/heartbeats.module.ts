@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { InstancesModule } from '../instances/instances.module.js';
+import { RegistryModule } from '../instances/registry.module.js';
 import { HeartbeatRoute } from './heartbeat.route.js';
 
 @Module({
-  imports: [InstancesModule],
+  imports: [RegistryModule],
   providers: [HeartbeatRoute],
 })
 export class HeartbeatsModule {}

@@ -1,6 +1,6 @@
 import type { FullBeat, LightBeat } from '@vigil/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { InstanceRegistry, type RegistryChange } from './instance-registry.js';
+import { InstanceRegistry, estimatedInterval, type RegistryChange, type RegistryEvent, type RegistryOptions } from './instance-registry.js';
 
 const LOST_AFTER = 15_000;
 const REMOVE_AFTER = 600_000;
@@ -34,15 +34,48 @@ const lightBeat = (instanceId = 'i-1'): LightBeat => ({
   lastHeartbeatTime: 0,
 });
 
+const TICK = 20;
+
+function options(overrides: Partial<RegistryOptions> = {}): RegistryOptions {
+  return {
+    timings: { intervalMs: null, lostAfterMs: LOST_AFTER, removeAfterMs: REMOVE_AFTER },
+    suspectAfterIntervals: 2,
+    tickMs: TICK,
+    stallThresholdMs: 1_000,
+    selfPreservation: { minInstances: 10, ratio: 0.5 },
+    historySize: 32,
+    ...overrides,
+  };
+}
+
 describe('InstanceRegistry', () => {
   let registry: InstanceRegistry;
   let changes: RegistryChange[];
+  let events: RegistryEvent[];
+  let clock: number;
 
-  beforeEach(() => {
-    registry = new InstanceRegistry({ lostAfterMs: LOST_AFTER, removeAfterMs: REMOVE_AFTER }, 0);
+  /** Moves time forward the way the real ticker does: one tick every 20 ms. */
+  function advanceTo(t: number): void {
+    while (clock + TICK <= t) {
+      clock += TICK;
+      registry.tick(clock);
+    }
+    if (clock < t) {
+      clock = t;
+      registry.tick(clock);
+    }
+  }
+
+  function setUp(overrides: Partial<RegistryOptions> = {}): void {
+    clock = 0;
+    registry = new InstanceRegistry(options(overrides), 0);
     changes = [];
+    events = [];
     registry.onChange((change) => changes.push(change));
-  });
+    registry.onEvent((event) => events.push(event));
+  }
+
+  beforeEach(() => setUp());
 
   it('registers an instance on its first full beat, healthy, with its plugins', () => {
     expect(registry.applyBeat(fullBeat(), 1_000)).toBe('registered');
@@ -54,6 +87,8 @@ describe('InstanceRegistry', () => {
       plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }],
     });
     expect(changes).toEqual([{ type: 'upsert', instance: registry.get('i-1') }]);
+    expect(events.map((e) => e.type)).toEqual(['instance.registered']);
+    expect(registry.get('i-1')).toMatchObject({ source: 'agent', ephemeral: true, metadata: {} });
   });
 
   it('answers unknown to a light beat for an instance it has never seen', () => {
@@ -64,29 +99,33 @@ describe('InstanceRegistry', () => {
   it('turns an instance lost exactly lostAfter ms after its last beat, and removes it removeAfter ms after', () => {
     registry.applyBeat(fullBeat(), 1_000);
     registry.applyBeat(lightBeat(), 6_000);
-    registry.tick(6_000 + LOST_AFTER - 1);
-    expect(registry.get('i-1')?.status).toBe('healthy');
-    registry.tick(6_000 + LOST_AFTER);
+    advanceTo(6_000 + LOST_AFTER - 1);
+    // Two beats 5 s apart: suspect after two missed intervals, before the lost timeout.
+    expect(registry.get('i-1')).toMatchObject({ status: 'suspect', statusSince: 16_000 });
+    advanceTo(6_000 + LOST_AFTER);
     expect(registry.get('i-1')).toMatchObject({ status: 'lost', statusSince: 6_000 + LOST_AFTER });
-    registry.tick(6_000 + REMOVE_AFTER - 1);
+    advanceTo(6_000 + REMOVE_AFTER - 1);
     expect(registry.get('i-1')).toBeDefined();
-    registry.tick(6_000 + REMOVE_AFTER);
+    advanceTo(6_000 + REMOVE_AFTER);
     expect(registry.get('i-1')).toBeUndefined();
     expect(changes.at(-1)).toEqual({ type: 'removed', instanceId: 'i-1' });
   });
 
   it('stamps the lost time at the deadline even when the tick comes late', () => {
     registry.applyBeat(fullBeat(), 1_000);
-    registry.tick(1_000 + LOST_AFTER + 2_500);
+    advanceTo(1_000 + LOST_AFTER - 5);
+    // One tick 500 ms late: late, but short of a stall.
+    clock = 1_000 + LOST_AFTER + 495;
+    registry.tick(clock);
     expect(registry.get('i-1')).toMatchObject({ status: 'lost', statusSince: 1_000 + LOST_AFTER });
   });
 
   it('revives a lost instance on its next beat', () => {
     registry.applyBeat(fullBeat(), 0);
-    registry.tick(LOST_AFTER);
+    advanceTo(LOST_AFTER);
     expect(registry.applyBeat(lightBeat(), 20_000)).toBe('renewed');
     expect(registry.get('i-1')).toMatchObject({ status: 'healthy', statusSince: 20_000 });
-    registry.tick(20_000 + LOST_AFTER - 1);
+    advanceTo(20_000 + LOST_AFTER - 1);
     expect(registry.get('i-1')?.status).toBe('healthy');
   });
 
@@ -110,9 +149,9 @@ describe('InstanceRegistry', () => {
     registry.applyBeat(fullBeat(), 1_000);
     expect(registry.applyBeat({ ...lightBeat(), kind: 'goodbye' }, 2_000)).toBe('offline');
     expect(registry.get('i-1')).toMatchObject({ status: 'offline', statusSince: 2_000 });
-    registry.tick(1_000 + LOST_AFTER + 1);
+    advanceTo(1_000 + LOST_AFTER + 1);
     expect(registry.get('i-1')?.status).toBe('offline');
-    registry.tick(1_000 + REMOVE_AFTER);
+    advanceTo(1_000 + REMOVE_AFTER);
     expect(registry.get('i-1')).toBeUndefined();
   });
 
@@ -124,8 +163,181 @@ describe('InstanceRegistry', () => {
     registry.applyBeat(fullBeat({ instanceId: 'a' }), 0);
     registry.applyBeat(fullBeat({ instanceId: 'b' }), 0);
     registry.applyBeat(lightBeat('a'), 10_000);
-    registry.tick(LOST_AFTER);
+    advanceTo(LOST_AFTER);
     expect(registry.get('a')?.status).toBe('healthy');
     expect(registry.get('b')?.status).toBe('lost');
+  });
+});
+
+describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', () => {
+  let registry: InstanceRegistry;
+  let events: RegistryEvent[];
+  let clock: number;
+
+  function advanceTo(t: number): void {
+    while (clock + TICK <= t) {
+      clock += TICK;
+      registry.tick(clock);
+    }
+  }
+
+  function setUp(overrides: Partial<RegistryOptions> = {}): void {
+    clock = 0;
+    registry = new InstanceRegistry(options(overrides), 0);
+    events = [];
+    registry.onEvent((event) => events.push(event));
+  }
+
+  /** Beats instance `id` every `interval` ms from `from` to `to` (inclusive), advancing time. */
+  function beatEvery(ids: string[], interval: number, from: number, to: number): void {
+    for (let t = from; t <= to; t += interval) {
+      advanceTo(t);
+      for (const id of ids) {
+        if (!registry.get(id)) registry.applyBeat(fullBeat({ instanceId: id }), t);
+        else registry.applyBeat(lightBeat(id), t);
+      }
+    }
+  }
+
+  beforeEach(() => setUp());
+
+  it('estimates the interval as the median of the last three gaps', () => {
+    expect(estimatedInterval([0])).toBeNull();
+    expect(estimatedInterval([0, 5_000])).toBe(5_000);
+    expect(estimatedInterval([0, 5_000, 10_000, 70_000])).toBe(5_000);
+    expect(estimatedInterval([0, 4_000, 9_000, 15_000])).toBe(5_000);
+  });
+
+  it('turns an instance suspect after two missed intervals, then lost at its timeout', () => {
+    beatEvery(['a'], 5_000, 0, 10_000);
+    advanceTo(10_000 + 10_000 - TICK);
+    expect(registry.get('a')?.status).toBe('healthy');
+    advanceTo(20_000);
+    expect(registry.get('a')).toMatchObject({ status: 'suspect', statusSince: 20_000 });
+    advanceTo(10_000 + LOST_AFTER - TICK);
+    expect(registry.get('a')?.status).toBe('suspect');
+    advanceTo(10_000 + LOST_AFTER);
+    expect(registry.get('a')).toMatchObject({ status: 'lost', statusSince: 10_000 + LOST_AFTER });
+    expect(events.map((e) => e.type)).toEqual(['instance.registered', 'instance.suspect', 'instance.lost']);
+  });
+
+  it('recovers a suspect instance on its next beat, with an event', () => {
+    beatEvery(['a'], 5_000, 0, 10_000);
+    advanceTo(21_000);
+    expect(registry.get('a')?.status).toBe('suspect');
+    registry.applyBeat(lightBeat('a'), 21_000);
+    expect(registry.get('a')).toMatchObject({ status: 'healthy', statusSince: 21_000 });
+    expect(events.at(-1)).toMatchObject({ type: 'instance.recovered', attributes: { from: 'suspect' } });
+  });
+
+  it('honours Nacos per-instance timing keys from metadata', () => {
+    const metadata = {
+      'preserved.heart.beat.interval': '1000',
+      'preserved.heart.beat.timeout': '3000',
+      'preserved.ip.delete.timeout': '9000',
+    };
+    registry.applyBeat(fullBeat({ instanceId: 'fast', metadata }), 0);
+    expect(registry.configuredInterval('fast')).toBe(1_000);
+    advanceTo(2_000);
+    expect(registry.get('fast')?.status).toBe('suspect');
+    advanceTo(3_000);
+    expect(registry.get('fast')?.status).toBe('lost');
+    advanceTo(9_000 - TICK);
+    expect(registry.get('fast')).toBeDefined();
+    advanceTo(9_000);
+    expect(registry.get('fast')).toBeUndefined();
+  });
+
+  it('extends every lease by a stall of the backend instead of expiring the fleet', () => {
+    beatEvery(['a', 'b'], 5_000, 0, 10_000);
+    // The backend is frozen (SIGSTOP, a GC pause) for 30 s: no tick runs, no beat is read.
+    clock += 30_000;
+    registry.tick(clock);
+    expect(registry.get('a')?.status).toBe('healthy');
+    expect(events.at(-1)).toMatchObject({ type: 'backend.stall', attributes: { stallMs: String(30_000 - TICK) } });
+    // The beats that queued up during the stall arrive now.
+    registry.applyBeat(lightBeat('a'), clock);
+    registry.applyBeat(lightBeat('b'), clock);
+    expect(events.filter((e) => e.type === 'instance.lost')).toEqual([]);
+  });
+
+  it('still expires an instance that really stopped, one stall later than it would have', () => {
+    registry.applyBeat(fullBeat({ instanceId: 'a' }), 0);
+    advanceTo(1_000);
+    clock += 5_000;
+    registry.tick(clock);
+    advanceTo(LOST_AFTER + 5_000 - 2 * TICK);
+    expect(registry.get('a')?.status).toBe('healthy');
+    advanceTo(LOST_AFTER + 5_000);
+    expect(registry.get('a')?.status).toBe('lost');
+  });
+
+  it('holds a mass expiry as suspect (self-preservation) and expires only after a further timeout', () => {
+    const fleet = Array.from({ length: 20 }, (_, i) => `i-${i}`);
+    beatEvery(fleet, 5_000, 0, 10_000);
+    // Every beat stops at once (a network partition, say).
+    advanceTo(10_000 + LOST_AFTER);
+    expect(registry.selfPreserving).toBe(true);
+    expect(fleet.map((id) => registry.get(id)?.status)).toEqual(fleet.map(() => 'suspect'));
+    expect(events.filter((e) => e.type === 'self-preservation.entered')).toHaveLength(1);
+    expect(events.find((e) => e.type === 'self-preservation.entered')?.level).toBe('emergency');
+    // Beats still absent a further timeout later: now they expire.
+    advanceTo(10_000 + 2 * LOST_AFTER);
+    expect(fleet.map((id) => registry.get(id)?.status)).toEqual(fleet.map(() => 'lost'));
+  });
+
+  it('leaves self-preservation when the fleet beats again', () => {
+    const fleet = Array.from({ length: 20 }, (_, i) => `i-${i}`);
+    beatEvery(fleet, 5_000, 0, 10_000);
+    advanceTo(10_000 + LOST_AFTER + 1_000);
+    expect(registry.selfPreserving).toBe(true);
+    for (const id of fleet) registry.applyBeat(lightBeat(id), clock);
+    advanceTo(clock + TICK);
+    expect(registry.selfPreserving).toBe(false);
+    expect(events.at(-1)).toMatchObject({ type: 'self-preservation.left', level: 'important' });
+    expect(events.filter((e) => e.type === 'instance.lost')).toEqual([]);
+  });
+
+  it('lets a single instance of a large healthy fleet go lost on time', () => {
+    const fleet = Array.from({ length: 20 }, (_, i) => `i-${i}`);
+    beatEvery(fleet, 5_000, 0, 10_000);
+    beatEvery(fleet.slice(1), 5_000, 15_000, 10_000 + LOST_AFTER);
+    expect(registry.get('i-0')).toMatchObject({ status: 'lost', statusSince: 10_000 + LOST_AFTER });
+    expect(registry.selfPreserving).toBe(false);
+  });
+
+  it('lets every instance of a small fleet go lost on time', () => {
+    beatEvery(['a', 'b'], 5_000, 0, 10_000);
+    advanceTo(10_000 + LOST_AFTER);
+    expect(registry.get('a')?.status).toBe('lost');
+    expect(registry.get('b')?.status).toBe('lost');
+  });
+
+  it('reports plugin installs, upgrades, removals and ext-info changes by diffing full beats', () => {
+    registry.applyBeat(fullBeat({ instanceId: 'a' }), 0);
+    registry.applyBeat(
+      fullBeat({
+        instanceId: 'a',
+        plugins: [
+          { name: 'template', version: '1.3.0', extInfo: { status: 'started' } },
+          { name: 'http', version: '0.1.0', extInfo: {} },
+        ],
+      }),
+      1_000,
+    );
+    registry.applyBeat(fullBeat({ instanceId: 'a', plugins: [{ name: 'template', version: '1.3.0', extInfo: { status: 'busy' } }] }), 2_000);
+    expect(events.slice(1).map((e) => `${e.type} ${e.attributes?.plugin}`)).toEqual([
+      'plugin.upgraded template',
+      'plugin.installed http',
+      'plugin.ext-info-changed template',
+      'plugin.removed http',
+    ]);
+  });
+
+  it('keeps counts by status in step with transitions', () => {
+    beatEvery(['a', 'b', 'c'], 5_000, 0, 10_000);
+    registry.applyBeat({ ...lightBeat('c'), kind: 'goodbye' }, 10_000);
+    beatEvery(['a'], 5_000, 15_000, 25_000);
+    expect(registry.countByStatus()).toEqual({ healthy: 1, suspect: 0, lost: 1, offline: 1, unhealthy: 0 });
   });
 });

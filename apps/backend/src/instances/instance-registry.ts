@@ -1,5 +1,6 @@
-import type { BeatResult, FullBeat, Heartbeat, Instance } from '@vigil/protocol';
+import type { BeatResult, EventLevel, FullBeat, Heartbeat, Instance, InstanceStatus, PluginInfo } from '@vigil/protocol';
 import { LeaseTable } from '../leases/lease-table.js';
+import { timingsOf, type Timings } from './timings.js';
 
 /** What changed, for whoever pushes changes to dashboards. */
 export type RegistryChange =
@@ -8,10 +9,40 @@ export type RegistryChange =
   /** A beat that renewed the lease and changed nothing else a user sees. */
   | { type: 'beat'; instanceId: string; time: number };
 
-export interface RegistryTimings {
-  lostAfterMs: number;
-  removeAfterMs: number;
+/** Something worth an entry in the event log, derived by the registry. */
+export interface RegistryEvent {
+  time: number;
+  level: EventLevel;
+  type: string;
+  message: string;
+  instance?: Pick<Instance, 'instanceId' | 'service'>;
+  attributes?: Record<string, string>;
 }
+
+export interface RegistryOptions {
+  /** Global defaults; metadata may override them per instance. */
+  timings: Timings;
+  /** Beats missed before an overdue instance is `suspect` (k in k-missed-intervals). */
+  suspectAfterIntervals: number;
+  /** Period of the tick that calls `tick()`. */
+  tickMs: number;
+  /** A gap between two ticks longer than this means the backend itself stalled. */
+  stallThresholdMs: number;
+  selfPreservation: {
+    /** Smallest fleet (ephemeral instances) it applies to. */
+    minInstances: number;
+    /** Share of the fleet overdue or recently lost that makes a mass expiry suspicious. */
+    ratio: number;
+  };
+  /** Arrival times kept per instance for the jitter sparkline. */
+  historySize: number;
+}
+
+/** The identity and settings of an instance, whatever protocol registered it. */
+export type InstanceInput = Omit<Instance, 'status' | 'registeredAt' | 'lastHeartbeatTime' | 'statusSince'>;
+
+/** The least silence beyond one interval that makes an instance suspect. */
+export const SUSPECT_GRACE_MS = 1_000;
 
 /** Granularity of the lease table: deadlines fire at most this late (plus the tick period). */
 export const LEASE_SLOT_MS = 10;
@@ -20,33 +51,68 @@ interface InstanceRecord {
   instance: Instance;
   /** Identity, plugins and ext-info as last reported, to tell visible changes from plain renewals. */
   fingerprint: string;
+  timings: Timings;
+  /** Recent beat arrival times, oldest first. */
+  arrivals: number[];
+  /** The deadline that made this instance lost or held it (the lease's end). */
+  leaseEnd: number;
+  /** Held as suspect by self-preservation instead of being expired. */
+  held: boolean;
 }
 
 /**
- * The set of known instances and their leases: every beat renews a lease; a lease that runs
- * out turns the instance `lost`; a goodbye turns it `offline` at once; a lost or offline
- * instance is removed once `removeAfterMs` has passed since its last beat, unless it beats
- * again first. Pure logic: time is passed in, so tests drive it exactly.
+ * The set of known instances and their leases. A beat renews an ephemeral instance's lease;
+ * an overdue beat makes it `suspect`; a lease that runs out makes it `lost`; a goodbye makes it
+ * `offline` at once; a lost or offline instance is removed `removeAfterMs` after its last beat.
+ * Persistent instances have no lease: probes set them `healthy` or `unhealthy`.
+ *
+ * It refuses to expire a fleet because of its own fault: a stall of the backend (blocked event
+ * loop, SIGSTOP, GC) is detected from the tick gap and every lease is extended by it; and when a
+ * large share of the fleet would go lost at once, it holds them as `suspect` for a further
+ * timeout (self-preservation). Pure logic: time is passed in, so tests drive it exactly.
  */
 export class InstanceRegistry {
   private readonly records = new Map<string, InstanceRecord>();
   private readonly leases: LeaseTable<string>;
-  private readonly listeners = new Set<(change: RegistryChange) => void>();
+  private readonly changeListeners = new Set<(change: RegistryChange) => void>();
+  private readonly eventListeners = new Set<(event: RegistryEvent) => void>();
+  private readonly counts: Record<InstanceStatus, number> = { healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0 };
+  private ephemeralCount = 0;
+  /** Times of recent lost transitions (from index `recentLostHead` on), for the self-preservation share. */
+  private recentLost: number[] = [];
+  private recentLostHead = 0;
+  private preserving = false;
+  private lastTick: number;
 
   constructor(
-    private readonly timings: RegistryTimings,
+    private readonly options: RegistryOptions,
     now: number,
   ) {
     this.leases = new LeaseTable(LEASE_SLOT_MS, now);
+    this.lastTick = now;
   }
 
   get size(): number {
     return this.records.size;
   }
 
+  /** True while self-preservation holds overdue instances instead of expiring them. */
+  get selfPreserving(): boolean {
+    return this.preserving;
+  }
+
+  countByStatus(): Readonly<Record<InstanceStatus, number>> {
+    return this.counts;
+  }
+
   onChange(listener: (change: RegistryChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  onEvent(listener: (event: RegistryEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
   list(): Instance[] {
@@ -57,108 +123,369 @@ export class InstanceRegistry {
     return this.records.get(instanceId)?.instance;
   }
 
-  /** Applies a validated beat received at `now`. */
+  /** Recent arrival times of an instance's beats, oldest first. */
+  history(instanceId: string): readonly number[] {
+    return this.records.get(instanceId)?.arrivals ?? [];
+  }
+
+  /** The interval the instance is expected to beat at, when configured for it (metadata or global). */
+  configuredInterval(instanceId: string): number | null {
+    return this.records.get(instanceId)?.timings.intervalMs ?? null;
+  }
+
+  /** Applies a validated agent beat received at `now`. */
   applyBeat(beat: Heartbeat, now: number): BeatResult {
+    if (beat.kind === 'full') return this.upsert(agentInstanceOf(beat), now);
     const record = this.records.get(beat.instanceId);
-    if (beat.kind === 'light') {
-      if (!record) return 'unknown';
-      this.renew(record, now, false);
-      return 'renewed';
-    }
+    if (!record) return 'unknown';
     if (beat.kind === 'goodbye') {
-      if (!record) return 'unknown';
       this.deregister(record, now);
       return 'offline';
     }
+    this.renew(record, now, false);
+    return 'renewed';
+  }
+
+  /** Registers or refreshes an instance (full agent beat, Nacos register or beat with body). */
+  upsert(input: InstanceInput, now: number): 'registered' | 'renewed' {
+    const record = this.records.get(input.instanceId);
+    const fingerprint = JSON.stringify(input);
     if (!record) {
-      this.register(beat, now);
+      this.register(input, fingerprint, now);
       return 'registered';
     }
-    const fingerprint = fingerprintOf(beat);
     const changed = fingerprint !== record.fingerprint;
     if (changed) {
+      const previous = record.instance;
+      if (previous.ephemeral !== input.ephemeral) this.ephemeralCount += input.ephemeral ? 1 : -1;
       record.fingerprint = fingerprint;
-      record.instance = { ...record.instance, ...identityOf(beat) };
+      record.timings = timingsOf(input.metadata, this.options.timings);
+      record.instance = { ...previous, ...input };
+      this.emitPluginEvents(previous, input.plugins, now);
+      if (!input.ephemeral) this.leases.cancel(input.instanceId);
     }
     this.renew(record, now, changed);
     return 'renewed';
   }
 
-  /** Fires every lease deadline that is due at `now`. Called by a short periodic tick. */
-  tick(now: number): void {
-    this.leases.expire(now, (instanceId, deadline) => this.onDeadline(instanceId, deadline, now));
+  /** Renews a known instance's lease (light beat, Nacos light beat); false when unknown. */
+  renewById(instanceId: string, now: number): boolean {
+    const record = this.records.get(instanceId);
+    if (!record) return false;
+    this.renew(record, now, false);
+    return true;
   }
 
-  private register(beat: FullBeat, now: number): void {
-    const instance: Instance = {
-      ...identityOf(beat),
-      status: 'healthy',
-      registeredAt: now,
-      lastHeartbeatTime: now,
-      statusSince: now,
+  /** Removes an instance at once (Nacos deregister). */
+  remove(instanceId: string, now: number): boolean {
+    const record = this.records.get(instanceId);
+    if (!record) return false;
+    this.delete(record, now, 'deregistered');
+    return true;
+  }
+
+  /** Result of health probes of a persistent instance: flips it healthy / unhealthy. */
+  setProbeResult(instanceId: string, healthy: boolean, now: number): void {
+    const record = this.records.get(instanceId);
+    if (!record || record.instance.ephemeral) return;
+    const status: InstanceStatus = healthy ? 'healthy' : 'unhealthy';
+    if (record.instance.status === status) return;
+    this.transition(record, status, now);
+    this.emitEvent({
+      time: now,
+      level: healthy ? 'normal' : 'important',
+      type: healthy ? 'instance.recovered' : 'instance.unhealthy',
+      message: healthy ? 'health probes pass again' : 'health probes failed 3 times in a row',
+      instance: record.instance,
+    });
+  }
+
+  /**
+   * Fires every lease deadline due at `now`. Called every `tickMs`; a much longer gap since the
+   * previous call means the backend stalled, and every lease is first extended by the stall.
+   */
+  tick(now: number): void {
+    const gap = now - this.lastTick;
+    this.lastTick = now;
+    if (gap > this.options.stallThresholdMs) this.compensateStall(gap - this.options.tickMs, now);
+    this.leases.expire(now, (instanceId, deadline) => this.onDeadline(instanceId, deadline, now));
+    if (this.preserving && !this.massExpiryLikely(now)) {
+      this.preserving = false;
+      this.emitEvent({
+        time: now,
+        level: 'important',
+        type: 'self-preservation.left',
+        message: 'beats are back to normal; overdue instances expire on time again',
+      });
+    }
+  }
+
+  private compensateStall(stallMs: number, now: number): void {
+    for (const record of this.records.values()) {
+      const deadline = this.leases.deadlineOf(record.instance.instanceId);
+      if (deadline === undefined) continue;
+      this.leases.schedule(record.instance.instanceId, deadline + stallMs);
+      record.leaseEnd += stallMs;
+    }
+    for (let i = this.recentLostHead; i < this.recentLost.length; i++) this.recentLost[i]! += stallMs;
+    this.emitEvent({
+      time: now,
+      level: 'important',
+      type: 'backend.stall',
+      message: `the backend was stalled for ${Math.round(stallMs)} ms; every lease was extended by that much`,
+      attributes: { stallMs: String(Math.round(stallMs)) },
+    });
+  }
+
+  private register(input: InstanceInput, fingerprint: string, now: number): void {
+    const instance: Instance = { ...input, status: 'healthy', registeredAt: now, lastHeartbeatTime: now, statusSince: now };
+    const record: InstanceRecord = {
+      instance,
+      fingerprint,
+      timings: timingsOf(input.metadata, this.options.timings),
+      arrivals: [now],
+      leaseEnd: 0,
+      held: false,
     };
-    this.records.set(beat.instanceId, { instance, fingerprint: fingerprintOf(beat) });
-    this.leases.schedule(beat.instanceId, now + this.timings.lostAfterMs);
-    this.emit({ type: 'upsert', instance });
+    this.records.set(input.instanceId, record);
+    this.counts.healthy++;
+    if (input.ephemeral) {
+      this.ephemeralCount++;
+      this.scheduleNext(record);
+    }
+    this.emitChange({ type: 'upsert', instance });
+    this.emitEvent({ time: now, level: 'normal', type: 'instance.registered', message: 'registered', instance });
   }
 
   private renew(record: InstanceRecord, now: number, changed: boolean): void {
     const current = record.instance;
-    const revived = current.status !== 'healthy';
-    if (changed || revived) {
-      record.instance = {
-        ...current,
-        status: 'healthy',
-        statusSince: revived ? now : current.statusSince,
-        lastHeartbeatTime: now,
-      };
-      this.emit({ type: 'upsert', instance: record.instance });
+    const arrivals = record.arrivals;
+    if (arrivals.length >= this.options.historySize) arrivals.shift();
+    arrivals.push(now);
+    record.held = false;
+    // Persistent instances are judged by probes, not beats; a beat only refreshes them.
+    const revive = current.ephemeral && current.status !== 'healthy';
+    if (revive) {
+      const from = current.status;
+      current.lastHeartbeatTime = now;
+      this.transition(record, 'healthy', now);
+      this.emitEvent({
+        time: now,
+        level: 'normal',
+        type: 'instance.recovered',
+        message: `beats again after being ${from}`,
+        instance: record.instance,
+        attributes: { from },
+      });
+    } else if (changed) {
+      record.instance = { ...current, lastHeartbeatTime: now };
+      this.emitChange({ type: 'upsert', instance: record.instance });
     } else {
       current.lastHeartbeatTime = now;
-      this.emit({ type: 'beat', instanceId: current.instanceId, time: now });
+      this.emitChange({ type: 'beat', instanceId: current.instanceId, time: now });
     }
-    this.leases.schedule(current.instanceId, now + this.timings.lostAfterMs);
+    if (current.ephemeral) this.scheduleNext(record);
+  }
+
+  /** Schedules the next transition of a healthy ephemeral instance: suspect if an interval is known, else lost. */
+  private scheduleNext(record: InstanceRecord): void {
+    const last = record.instance.lastHeartbeatTime;
+    const lostAt = last + record.timings.lostAfterMs;
+    record.leaseEnd = lostAt;
+    const interval = record.timings.intervalMs ?? estimatedInterval(record.arrivals);
+    // k missed intervals, but never less than one interval plus a second: sub-second hiccups
+    // (a busy host, a GC) are not worth a warning.
+    const suspectAt =
+      interval === null ? Infinity : last + Math.max(interval * this.options.suspectAfterIntervals, interval + SUSPECT_GRACE_MS);
+    this.leases.schedule(record.instance.instanceId, Math.min(suspectAt, lostAt));
   }
 
   /** The service said goodbye: offline at once, removed like a lost one. */
   private deregister(record: InstanceRecord, now: number): void {
-    const { instance } = record;
-    if (instance.status !== 'offline') {
-      record.instance = { ...instance, status: 'offline', statusSince: now };
-      this.emit({ type: 'upsert', instance: record.instance });
+    if (record.instance.status !== 'offline') {
+      this.transition(record, 'offline', now);
+      this.emitEvent({ time: now, level: 'normal', type: 'instance.offline', message: 'said goodbye', instance: record.instance });
     }
-    this.leases.schedule(instance.instanceId, instance.lastHeartbeatTime + this.timings.removeAfterMs);
+    this.leases.schedule(record.instance.instanceId, record.instance.lastHeartbeatTime + record.timings.removeAfterMs);
   }
 
   private onDeadline(instanceId: string, deadline: number, now: number): void {
     const record = this.records.get(instanceId);
     if (!record) return;
     const { instance } = record;
-    if (instance.status === 'healthy') {
-      // The status changed at the deadline, whenever the tick noticed it.
-      record.instance = { ...instance, status: 'lost', statusSince: deadline };
-      this.leases.schedule(instanceId, instance.lastHeartbeatTime + this.timings.removeAfterMs);
-      this.emit({ type: 'upsert', instance: record.instance });
-      return;
+    const removeAt = instance.lastHeartbeatTime + record.timings.removeAfterMs;
+    switch (instance.status) {
+      case 'healthy':
+        if (deadline < record.leaseEnd) {
+          this.transition(record, 'suspect', deadline);
+          this.emitEvent({
+            time: now,
+            level: 'normal',
+            type: 'instance.suspect',
+            message: `no beat for ${deadline - instance.lastHeartbeatTime} ms`,
+            instance: record.instance,
+          });
+          this.leases.schedule(instanceId, record.leaseEnd);
+          return;
+        }
+        this.expire(record, deadline, now);
+        return;
+      case 'suspect':
+        this.expire(record, deadline, now);
+        return;
+      default:
+        if (now < removeAt) {
+          this.leases.schedule(instanceId, removeAt);
+          return;
+        }
+        this.delete(record, now, instance.status === 'offline' ? 'offline' : 'lost');
     }
-    const removeAt = instance.lastHeartbeatTime + this.timings.removeAfterMs;
-    if (now < removeAt) {
-      this.leases.schedule(instanceId, removeAt);
-      return;
-    }
-    this.records.delete(instanceId);
-    this.emit({ type: 'removed', instanceId });
   }
 
-  private emit(change: RegistryChange): void {
-    for (const listener of this.listeners) listener(change);
+  /** The lease ran out: lost, unless self-preservation holds it for a further timeout. */
+  private expire(record: InstanceRecord, deadline: number, now: number): void {
+    const { instance } = record;
+    if (!record.held && this.shouldHold(now)) {
+      record.held = true;
+      record.leaseEnd = deadline + record.timings.lostAfterMs;
+      if (instance.status !== 'suspect') this.transition(record, 'suspect', deadline);
+      this.leases.schedule(instance.instanceId, record.leaseEnd);
+      return;
+    }
+    record.held = false;
+    this.transition(record, 'lost', deadline);
+    this.recentLost.push(now);
+    this.emitEvent({
+      time: now,
+      level: 'important',
+      type: 'instance.lost',
+      message: `no beat for ${deadline - instance.lastHeartbeatTime} ms`,
+      instance: record.instance,
+      attributes: { lastHeartbeatTime: String(instance.lastHeartbeatTime), deadline: String(deadline) },
+    });
+    this.leases.schedule(instance.instanceId, instance.lastHeartbeatTime + record.timings.removeAfterMs);
+  }
+
+  /** Decides (and enters) self-preservation when an expiry is about to happen. */
+  private shouldHold(now: number): boolean {
+    if (this.preserving) return true;
+    if (!this.massExpiryLikely(now)) return false;
+    this.preserving = true;
+    this.emitEvent({
+      time: now,
+      level: 'emergency',
+      type: 'self-preservation.entered',
+      message:
+        `${this.counts.suspect} of ${this.ephemeralCount} instances are overdue at once: ` +
+        'holding them as suspect for a further timeout instead of expiring them (is the network or the backend at fault?)',
+      attributes: { overdue: String(this.counts.suspect), fleet: String(this.ephemeralCount) },
+    });
+    return true;
+  }
+
+  /** True when a large share of a large enough fleet is overdue or was lost within the last interval. */
+  private massExpiryLikely(now: number): boolean {
+    const { minInstances, ratio } = this.options.selfPreservation;
+    const window = this.options.timings.intervalMs ?? this.options.timings.lostAfterMs / 3;
+    if (this.ephemeralCount < minInstances) return false;
+    return (this.counts.suspect + this.recentLostCount(now - window)) / this.ephemeralCount >= ratio;
+  }
+
+  private recentLostCount(since: number): number {
+    while (this.recentLostHead < this.recentLost.length && (this.recentLost[this.recentLostHead] ?? 0) < since) {
+      this.recentLostHead++;
+    }
+    if (this.recentLostHead > 1024 && this.recentLostHead * 2 > this.recentLost.length) {
+      this.recentLost = this.recentLost.slice(this.recentLostHead);
+      this.recentLostHead = 0;
+    }
+    return this.recentLost.length - this.recentLostHead;
+  }
+
+  private delete(record: InstanceRecord, now: number, reason: string): void {
+    const { instance } = record;
+    this.records.delete(instance.instanceId);
+    this.leases.cancel(instance.instanceId);
+    this.counts[instance.status]--;
+    if (instance.ephemeral) this.ephemeralCount--;
+    this.emitChange({ type: 'removed', instanceId: instance.instanceId });
+    this.emitEvent({ time: now, level: 'normal', type: 'instance.removed', message: `removed (${reason})`, instance });
+  }
+
+  private transition(record: InstanceRecord, status: InstanceStatus, since: number): void {
+    this.counts[record.instance.status]--;
+    this.counts[status]++;
+    record.instance = { ...record.instance, status, statusSince: since };
+    this.emitChange({ type: 'upsert', instance: record.instance });
+  }
+
+  private emitPluginEvents(previous: Instance, plugins: PluginInfo[], now: number): void {
+    const before = new Map(previous.plugins.map((p) => [p.name, p]));
+    for (const plugin of plugins) {
+      const old = before.get(plugin.name);
+      before.delete(plugin.name);
+      const attributes = { plugin: plugin.name, version: plugin.version };
+      if (!old) {
+        this.emitEvent({ time: now, level: 'normal', type: 'plugin.installed', message: `${plugin.name} ${plugin.version} installed`, instance: previous, attributes });
+      } else if (old.version !== plugin.version) {
+        this.emitEvent({
+          time: now,
+          level: 'normal',
+          type: 'plugin.upgraded',
+          message: `${plugin.name} ${old.version} -> ${plugin.version}`,
+          instance: previous,
+          attributes: { ...attributes, from: old.version },
+        });
+      } else if (JSON.stringify(old.extInfo) !== JSON.stringify(plugin.extInfo)) {
+        this.emitEvent({
+          time: now,
+          level: 'normal',
+          type: 'plugin.ext-info-changed',
+          message: `${plugin.name}: ${Object.entries(plugin.extInfo).map(([k, v]) => `${k}=${v}`).join(', ') || '(empty)'}`,
+          instance: previous,
+          attributes,
+        });
+      }
+    }
+    for (const removed of before.values()) {
+      this.emitEvent({
+        time: now,
+        level: 'normal',
+        type: 'plugin.removed',
+        message: `${removed.name} ${removed.version} removed`,
+        instance: previous,
+        attributes: { plugin: removed.name, version: removed.version },
+      });
+    }
+  }
+
+  private emitChange(change: RegistryChange): void {
+    for (const listener of this.changeListeners) listener(change);
+  }
+
+  private emitEvent(event: RegistryEvent): void {
+    for (const listener of this.eventListeners) listener(event);
   }
 }
 
-/** The instance fields a full beat carries, in API form (no beat times). */
-function identityOf(beat: FullBeat): Omit<Instance, 'status' | 'registeredAt' | 'lastHeartbeatTime' | 'statusSince'> {
+/**
+ * The beat interval estimated from arrivals: the median of the last three gaps (robust to one
+ * long gap, such as the one before a recovery); null until there are two arrivals.
+ */
+export function estimatedInterval(arrivals: readonly number[]): number | null {
+  const n = arrivals.length;
+  if (n < 2) return null;
+  const gap = (i: number) => (arrivals[i] ?? 0) - (arrivals[i - 1] ?? 0);
+  if (n < 4) return gap(n - 1);
+  const [a, b, c] = [gap(n - 1), gap(n - 2), gap(n - 3)];
+  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+}
+
+/** The instance a full agent beat describes. */
+function agentInstanceOf(beat: FullBeat): InstanceInput {
   return {
     instanceId: beat.instanceId,
+    source: 'agent',
     service: beat.service,
     appName: beat.appName,
     artifact: beat.artifact,
@@ -169,9 +496,7 @@ function identityOf(beat: FullBeat): Omit<Instance, 'status' | 'registeredAt' | 
     dynamicInstall: beat.dynamicInstall,
     version: beat.version,
     plugins: beat.plugins,
+    metadata: beat.metadata ?? {},
+    ephemeral: true,
   };
-}
-
-function fingerprintOf(beat: FullBeat): string {
-  return JSON.stringify(identityOf(beat));
 }

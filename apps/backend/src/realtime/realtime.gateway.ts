@@ -4,6 +4,7 @@ import { WebSocketGateway, WebSocketServer, type OnGatewayConnection } from '@ne
 import type { ClientToServerEvents, ServerToClientEvents } from '@vigil/protocol';
 import type { Server, Socket } from 'socket.io';
 import { CLOCK, type Clock } from '../common/clock.js';
+import { EventsService } from '../events/events.service.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { DeltaBatcher } from './delta-batcher.js';
 
@@ -20,19 +21,23 @@ type DashboardServer = Server<ClientToServerEvents, ServerToClientEvents>;
 export class RealtimeGateway implements OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() private server!: DashboardServer;
   private readonly batcher = new DeltaBatcher();
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribe: Array<() => void> = [];
 
   constructor(
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    @Inject(EventsService) private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   onModuleInit(): void {
-    this.unsubscribe = this.registry.onChange((change) => this.batcher.add(change));
+    this.unsubscribe = [
+      this.registry.onChange((change) => this.batcher.add(change)),
+      this.events.onEvent((event) => this.batcher.addEvent(event)),
+    ];
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
   }
 
   handleConnection(socket: Socket<ClientToServerEvents, ServerToClientEvents>): void {

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
-import { InstancesModule } from '../instances/instances.module.js';
+import { EventsModule } from '../events/events.module.js';
+import { RegistryModule } from '../instances/registry.module.js';
 import { RealtimeGateway } from './realtime.gateway.js';
 
 @Module({
-  imports: [InstancesModule],
+  imports: [RegistryModule, EventsModule],
   providers: [RealtimeGateway],
 })
 export class RealtimeModule {}

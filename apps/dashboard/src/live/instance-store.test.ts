@@ -6,6 +6,9 @@ const NOW = 1_700_000_000_000;
 
 function instance(overrides: Partial<Instance> & Pick<Instance, 'instanceId'>): Instance {
   return {
+    source: 'agent',
+    metadata: {},
+    ephemeral: true,
     service: 'orders',
     appName: 'shop',
     artifact: 'orders-service',
@@ -29,7 +32,7 @@ function snapshot(instances: Instance[], serverTime = NOW): Snapshot {
 }
 
 function delta(changes: Partial<Omit<Delta, 'serverTime'>>, serverTime = NOW): Delta {
-  return { upserts: [], removed: [], beats: {}, serverTime, ...changes };
+  return { upserts: [], removed: [], beats: {}, events: [], serverTime, ...changes };
 }
 
 function setup(options: InstanceStoreOptions = {}) {

@@ -5,6 +5,7 @@ import { summarizeInstances, type InstanceSummary as Summary } from './summarize
 const CARDS: { key: keyof Summary; label: string }[] = [
   { key: 'total', label: 'Instances' },
   { key: 'healthy', label: 'Healthy' },
+  { key: 'suspect', label: 'Suspect' },
   { key: 'lost', label: 'Lost' },
   { key: 'offline', label: 'Offline' },
   { key: 'services', label: 'Services' },

@@ -15,7 +15,7 @@ const InstanceRow = memo(function InstanceRow({ instance }: { instance: Instance
       <td>{instance.appName}</td>
       <td>{instance.hostName}</td>
       <td className="ips">{instance.ip.length > 0 ? instance.ip.join(', ') : '—'}</td>
-      <td className="numeric">{instance.processId}</td>
+      <td className="numeric">{instance.processId ?? '–'}</td>
       <td>{instance.version}</td>
       <td data-testid="plugins">
         <ul className="chips">

@@ -5,6 +5,9 @@ import { summarizeInstances } from './summarize-instances';
 function instance(instanceId: string, service: string, appName: string, status: Instance['status']): Instance {
   return {
     instanceId,
+    source: 'agent',
+    metadata: {},
+    ephemeral: true,
     service,
     appName,
     artifact: service,
@@ -31,10 +34,10 @@ describe('summarizeInstances', () => {
       instance('d', 'mailer', 'backoffice', 'lost'),
       instance('e', 'mailer', 'backoffice', 'offline'),
     ]);
-    expect(summary).toEqual({ total: 5, healthy: 2, lost: 2, offline: 1, services: 3, apps: 2 });
+    expect(summary).toEqual({ total: 5, healthy: 2, suspect: 0, lost: 2, offline: 1, unhealthy: 0, services: 3, apps: 2 });
   });
 
   it('is all zeros without instances', () => {
-    expect(summarizeInstances([])).toEqual({ total: 0, healthy: 0, lost: 0, offline: 0, services: 0, apps: 0 });
+    expect(summarizeInstances([])).toEqual({ total: 0, healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0, services: 0, apps: 0 });
   });
 });

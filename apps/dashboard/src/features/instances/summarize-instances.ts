@@ -3,8 +3,10 @@ import type { Instance } from '@vigil/protocol';
 export interface InstanceSummary {
   total: number;
   healthy: number;
+  suspect: number;
   lost: number;
   offline: number;
+  unhealthy: number;
   /** Distinct service names. */
   services: number;
   /** Distinct application names. */
@@ -14,7 +16,7 @@ export interface InstanceSummary {
 export function summarizeInstances(instances: readonly Instance[]): InstanceSummary {
   const services = new Set<string>();
   const apps = new Set<string>();
-  const byStatus: Record<Instance['status'], number> = { healthy: 0, lost: 0, offline: 0 };
+  const byStatus: Record<Instance['status'], number> = { healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0 };
   for (const instance of instances) {
     byStatus[instance.status]++;
     services.add(instance.service);

@@ -1,0 +1,58 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { EVENTS_PATH, EVENT_LEVELS, eventBatchSchema, type EventList } from '@vigil/protocol';
+import { z } from 'zod';
+import { CLOCK, type Clock } from '../common/clock.js';
+import { queryInt, queryList, queryText } from '../common/query-params.js';
+import { parseOr400 } from '../common/validation.js';
+import { EventsService } from './events.service.js';
+
+const MAX_MS = 8_640_000_000_000_000;
+
+const eventQuerySchema = z.object({
+  service: queryText.optional(),
+  instanceId: queryText.optional(),
+  type: queryText.optional(),
+  level: queryList(EVENT_LEVELS).optional(),
+  origin: z.enum(['backend', 'agent']).optional(),
+  from: queryInt(0, MAX_MS).optional(),
+  to: queryInt(0, MAX_MS).optional(),
+  offset: queryInt(0, 10_000_000).default(0),
+  limit: queryInt(1, 1000).default(50),
+});
+
+const countsQuerySchema = z.object({ from: queryInt(0, MAX_MS).optional() });
+
+@Controller(EVENTS_PATH)
+export class EventsController {
+  constructor(
+    @Inject(EventsService) private readonly events: EventsService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Events, newest first, filtered like Sermant's events API, with paging. */
+  @Get()
+  list(@Query() query: unknown): EventList {
+    const q = parseOr400(eventQuerySchema, query, 'query');
+    const { level, ...rest } = q;
+    return this.events.query({ ...rest, ...(level && { levels: level }) });
+  }
+
+  /** Counts by level since `from` (default: the last 24 hours). */
+  @Get('counts')
+  counts(@Query() query: unknown): Record<string, number> {
+    const now = this.clock.now();
+    const { from } = parseOr400(countsQuerySchema, query, 'query');
+    return this.events.store.countByLevel(from ?? now - 86_400_000, now);
+  }
+
+  /** A batch of an agent's events. */
+  @Post()
+  @HttpCode(202)
+  ingest(@Body() body: unknown): { accepted: number } {
+    const batch = parseOr400(eventBatchSchema, body, 'event batch');
+    if (!this.events.recordBatch(batch)) {
+      throw new BadRequestException({ error: 'unknown instance', issues: [`instanceId: no instance ${batch.instanceId}`] });
+    }
+    return { accepted: batch.events.length };
+  }
+}

@@ -1,0 +1,90 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { EventBatch, EventRecord } from '@vigil/protocol';
+import { CLOCK, type Clock } from '../common/clock.js';
+import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
+import { InstanceRegistry, type RegistryEvent } from '../instances/instance-registry.js';
+import { EventStore, type EventQuery } from './event-store.js';
+
+/** Records the events the registry derives and the ones agents send, and tells listeners (dashboards, webhooks). */
+@Injectable()
+export class EventsService implements OnModuleInit, OnModuleDestroy {
+  readonly store: EventStore;
+  private readonly listeners = new Set<(event: EventRecord) => void>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(VIGIL_CONFIG) config: VigilConfig,
+  ) {
+    this.store = new EventStore(config.events.max, config.events.maxAgeMs);
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.registry.onEvent((event) => this.recordDerived(event));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  onEvent(listener: (event: EventRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  query(q: EventQuery): { events: EventRecord[]; total: number } {
+    return this.store.query(q, this.clock.now());
+  }
+
+  /** Stores an agent's batch; false when the instance is unknown. */
+  recordBatch(batch: EventBatch): boolean {
+    const instance = this.registry.get(batch.instanceId);
+    if (!instance) return false;
+    const now = this.clock.now();
+    for (const event of batch.events) {
+      this.record({
+        time: now,
+        level: event.level,
+        type: event.type,
+        origin: 'agent',
+        message: event.message,
+        instanceId: instance.instanceId,
+        service: instance.service,
+        attributes: { ...event.attributes, agentTime: String(event.time) },
+      });
+    }
+    if (batch.dropped > 0) {
+      this.record({
+        time: now,
+        level: 'important',
+        type: 'agent.events-dropped',
+        origin: 'backend',
+        message: `the agent dropped ${batch.dropped} events: its queue was full`,
+        instanceId: instance.instanceId,
+        service: instance.service,
+        attributes: { dropped: String(batch.dropped) },
+      });
+    }
+    return true;
+  }
+
+  /** Records an event the backend itself raises (plugin commands, webhooks...). */
+  record(event: Omit<EventRecord, 'id'>): EventRecord {
+    const record = this.store.add(event);
+    for (const listener of this.listeners) listener(record);
+    return record;
+  }
+
+  private recordDerived(event: RegistryEvent): void {
+    this.record({
+      time: event.time,
+      level: event.level,
+      type: event.type,
+      origin: 'backend',
+      message: event.message,
+      ...(event.instance && { instanceId: event.instance.instanceId, service: event.instance.service }),
+      attributes: event.attributes ?? {},
+    });
+  }
+}

@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import { LIMITS, type PluginCommand } from '@vigil/protocol';
+
+/**
+ * Plugin commands waiting for their instance's next beat, which carries them in its reply.
+ * Bounded per instance; a command is handed out once.
+ */
+export class PluginCommandQueue {
+  private readonly pending = new Map<string, PluginCommand[]>();
+  /** Queues a command, or returns null when the instance already has the maximum pending. */
+  enqueue(instanceId: string, type: PluginCommand['type'], plugin: string): PluginCommand | null {
+    const queue = this.pending.get(instanceId) ?? [];
+    if (queue.length >= LIMITS.commandsPerReply) return null;
+    const command: PluginCommand = { id: randomUUID(), type, plugin };
+    queue.push(command);
+    this.pending.set(instanceId, queue);
+    return command;
+  }
+
+  /** Takes the instance's pending commands (none: undefined, so the beat path allocates nothing). */
+  take(instanceId: string): PluginCommand[] | undefined {
+    if (this.pending.size === 0) return undefined;
+    const queue = this.pending.get(instanceId);
+    if (queue) this.pending.delete(instanceId);
+    return queue;
+  }
+
+  /** Forgets the commands of a removed instance. */
+  drop(instanceId: string): void {
+    this.pending.delete(instanceId);
+  }
+}
