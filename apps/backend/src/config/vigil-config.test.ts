@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './vigil-config.js';
 
@@ -11,6 +12,9 @@ describe('loadConfig', () => {
       heartbeatIntervalMs: null,
       selfPreservation: { minInstances: 10, ratio: 0.5 },
       events: { max: 100_000, maxAgeMs: 7 * 86_400_000 },
+      dataDir: resolve('.vigil-data'),
+      webhookAllowPrivate: false,
+      probeIntervalMs: 5_000,
       logLevel: 'info',
     });
   });
@@ -27,6 +31,9 @@ describe('loadConfig', () => {
       VIGIL_SELF_PRESERVATION_RATIO: '0.8',
       VIGIL_EVENTS_MAX: '500',
       VIGIL_EVENTS_MAX_AGE_MS: '3600000',
+      VIGIL_DATA_DIR: '/var/lib/vigil',
+      VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
+      VIGIL_PROBE_INTERVAL_MS: '2000',
     });
     expect(config).toEqual({
       port: 9000,
@@ -36,6 +43,9 @@ describe('loadConfig', () => {
       heartbeatIntervalMs: 1000,
       selfPreservation: { minInstances: 50, ratio: 0.8 },
       events: { max: 500, maxAgeMs: 3_600_000 },
+      dataDir: '/var/lib/vigil',
+      webhookAllowPrivate: true,
+      probeIntervalMs: 2_000,
       logLevel: 'debug',
     });
   });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import {
   DEFAULT_BACKEND_PORT,
@@ -17,6 +18,12 @@ export interface VigilConfig {
   heartbeatIntervalMs: number | null;
   selfPreservation: { minInstances: number; ratio: number };
   events: { max: number; maxAgeMs: number };
+  /** Folder for settings that survive a restart (webhooks). */
+  dataDir: string;
+  /** Whether webhooks may target loopback and private-range addresses. */
+  webhookAllowPrivate: boolean;
+  /** Period of the health probes of persistent (Nacos) instances. */
+  probeIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
@@ -46,6 +53,12 @@ const envSchema = z
       .default(0.5),
     VIGIL_EVENTS_MAX: integer(100, 10_000_000).default(100_000),
     VIGIL_EVENTS_MAX_AGE_MS: integer(60_000, 365 * 86_400_000).default(7 * 86_400_000),
+    VIGIL_DATA_DIR: z.string().trim().min(1).default('.vigil-data'),
+    VIGIL_WEBHOOK_ALLOW_PRIVATE: z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .transform((v) => v === 'true' || v === '1' || v === 'yes')
+      .default(false),
+    VIGIL_PROBE_INTERVAL_MS: integer(100, 3_600_000).default(5_000),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   })
   .refine((env) => env.VIGIL_REMOVE_AFTER_MS > env.VIGIL_LOST_AFTER_MS, {
@@ -84,6 +97,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
     heartbeatIntervalMs: e.VIGIL_HEARTBEAT_INTERVAL_MS ?? null,
     selfPreservation: { minInstances: e.VIGIL_SELF_PRESERVATION_MIN_INSTANCES, ratio: e.VIGIL_SELF_PRESERVATION_RATIO },
     events: { max: e.VIGIL_EVENTS_MAX, maxAgeMs: e.VIGIL_EVENTS_MAX_AGE_MS },
+    dataDir: resolve(e.VIGIL_DATA_DIR),
+    webhookAllowPrivate: e.VIGIL_WEBHOOK_ALLOW_PRIVATE,
+    probeIntervalMs: e.VIGIL_PROBE_INTERVAL_MS,
     logLevel: e.VIGIL_LOG_LEVEL,
   };
 }
