@@ -3,7 +3,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module.js';
 import type { Clock } from './common/clock.js';
 import type { VigilConfig } from './config/vigil-config.js';
+import { SwaggerModule } from '@nestjs/swagger';
 import { findDashboardAssets } from './dashboard/dashboard-assets.js';
+import { openApiDocument } from './openapi/openapi-document.js';
+import { backendVersion } from './version.js';
 
 /** Builds the backend application (not listening yet): used by main and by tests. */
 export async function createApp(config: VigilConfig, clock?: Clock): Promise<NestFastifyApplication> {
@@ -12,6 +15,11 @@ export async function createApp(config: VigilConfig, clock?: Clock): Promise<Nes
     new FastifyAdapter({ keepAliveTimeout: 65_000 }),
     { logger: ['error', 'warn'] },
   );
+  // OpenAPI UI at /api/docs, the document at /api/docs/openapi.json.
+  SwaggerModule.setup('api/docs', app, openApiDocument(backendVersion()), {
+    jsonDocumentUrl: 'api/docs/openapi.json',
+    yamlDocumentUrl: 'api/docs/openapi.yaml',
+  });
   const assets = findDashboardAssets();
   if (assets) app.useStaticAssets({ root: assets, prefix: '/' });
   app.enableShutdownHooks();

@@ -115,3 +115,36 @@ describe('backend REST API against the real server', () => {
     expect((await get('/api/v1/instances/nobody')).status).toBe(404);
   });
 });
+
+describe('operations endpoints', () => {
+  let backend: Backend;
+  beforeAll(async () => {
+    backend = await startBackend({ VIGIL_LOST_AFTER_MS: '500' });
+  });
+  afterAll(() => killAll());
+
+  it('answers liveness and readiness', async () => {
+    expect(await (await fetch(`${backend.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${backend.url}/readyz`)).json()).toMatchObject({ status: 'ready', selfPreservation: false });
+  });
+
+  it('exports beats, instances by status and the expiry lag to Prometheus', async () => {
+    const beat = { ...fullBeat('m-1', 'metrics'), heartbeatTime: Date.now() };
+    await fetch(`${backend.url}/api/v1/heartbeat`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(beat) });
+    const text = await waitFor('the lost transition in /metrics', async () => {
+      const body = await (await fetch(`${backend.url}/metrics`)).text();
+      return /vigil_expiry_lag_seconds_count\{transition="lost"\} 1/.test(body) ? body : undefined;
+    });
+    expect(text).toMatch(/vigil_beats_received_total\{kind="full"\} 1/);
+    expect(text).toMatch(/vigil_instances\{status="lost"\} 1/);
+    expect(text).toMatch(/nodejs_eventloop_lag_p99_seconds/);
+  });
+
+  it('serves the OpenAPI document and its UI', async () => {
+    const doc = (await (await fetch(`${backend.url}/api/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/heartbeat', '/api/v1/instances', '/api/v1/events']));
+    const ui = await fetch(`${backend.url}/api/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger');
+  });
+});

@@ -5,6 +5,7 @@ import { HEARTBEAT_PATH, LIMITS, describeIssues, heartbeatSchema, type BeatReply
 import { CLOCK, type Clock } from '../common/clock.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { PluginCommandQueue } from '../instances/plugin-commands.js';
+import { MetricsService } from '../ops/metrics.service.js';
 
 /**
  * `PUT /api/v1/heartbeat`: the hot path, every agent hits it every interval. It is a route on
@@ -19,6 +20,7 @@ export class HeartbeatRoute implements OnModuleInit {
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
     @Inject(PluginCommandQueue) private readonly commands: PluginCommandQueue,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -27,9 +29,11 @@ export class HeartbeatRoute implements OnModuleInit {
     fastify.put(HEARTBEAT_PATH, { bodyLimit: LIMITS.beatBodyBytes }, async (request, reply) => {
       const parsed = heartbeatSchema.safeParse(request.body);
       if (!parsed.success) {
+        this.metrics.beatRejected();
         return reply.code(400).send({ error: 'invalid heartbeat', issues: describeIssues(parsed.error) });
       }
       const beat = parsed.data;
+      this.metrics.beatReceived(beat.kind);
       const now = this.clock.now();
       const answer: BeatReply = { result: this.registry.applyBeat(beat, now), serverTime: now };
       if (answer.result === 'unknown' || answer.result === 'offline') return answer;

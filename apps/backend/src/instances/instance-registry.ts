@@ -17,6 +17,8 @@ export interface RegistryEvent {
   message: string;
   instance?: Pick<Instance, 'instanceId' | 'service'>;
   attributes?: Record<string, string>;
+  /** For a timed transition (suspect, lost): the deadline it fired for; `time - deadline` is the expiry lag. */
+  deadline?: number;
 }
 
 export interface RegistryOptions {
@@ -324,6 +326,7 @@ export class InstanceRegistry {
             type: 'instance.suspect',
             message: `no beat for ${deadline - instance.lastHeartbeatTime} ms`,
             instance: record.instance,
+            deadline,
           });
           this.leases.schedule(instanceId, record.leaseEnd);
           return;
@@ -362,6 +365,7 @@ export class InstanceRegistry {
       message: `no beat for ${deadline - instance.lastHeartbeatTime} ms`,
       instance: record.instance,
       attributes: { lastHeartbeatTime: String(instance.lastHeartbeatTime), deadline: String(deadline) },
+      deadline,
     });
     this.leases.schedule(instance.instanceId, instance.lastHeartbeatTime + record.timings.removeAfterMs);
   }

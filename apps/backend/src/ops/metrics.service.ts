@@ -1,0 +1,91 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Heartbeat } from '@vigil/protocol';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EventsService } from '../events/events.service.js';
+import { InstanceRegistry } from '../instances/instance-registry.js';
+
+/** Prometheus metrics of the backend, served at `GET /metrics`. */
+@Injectable()
+export class MetricsService implements OnModuleInit, OnModuleDestroy {
+  readonly registry = new Registry();
+  private readonly beats = new Counter({
+    name: 'vigil_beats_received_total',
+    help: 'Heartbeats received, by kind (full, light, goodbye)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  /** Pre-bound children: the beat path only increments. */
+  private readonly beatsByKind: Record<Heartbeat['kind'], Counter> = {
+    full: this.beats.labels('full') as unknown as Counter,
+    light: this.beats.labels('light') as unknown as Counter,
+    goodbye: this.beats.labels('goodbye') as unknown as Counter,
+  };
+  private readonly rejected = new Counter({
+    name: 'vigil_beats_rejected_total',
+    help: 'Heartbeats answered 400 (invalid body)',
+    registers: [this.registry],
+  });
+  private readonly expiryLag = new Histogram({
+    name: 'vigil_expiry_lag_seconds',
+    help: 'Delay from a lease deadline (suspect or lost) to the transition',
+    labelNames: ['transition'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  private readonly events = new Counter({
+    name: 'vigil_events_recorded_total',
+    help: 'Events recorded, by level',
+    labelNames: ['level'],
+    registers: [this.registry],
+  });
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    @Inject(InstanceRegistry) private readonly instanceRegistry: InstanceRegistry,
+    @Inject(EventsService) private readonly eventsService: EventsService,
+  ) {
+    const instances = instanceRegistry;
+    new Gauge({
+      name: 'vigil_instances',
+      help: 'Known instances, by status',
+      labelNames: ['status'],
+      registers: [this.registry],
+      collect() {
+        for (const [status, count] of Object.entries(instances.countByStatus())) this.set({ status }, count);
+      },
+    });
+    new Gauge({
+      name: 'vigil_self_preservation',
+      help: '1 while self-preservation holds overdue instances instead of expiring them',
+      registers: [this.registry],
+      collect() {
+        this.set(instances.selfPreserving ? 1 : 0);
+      },
+    });
+    // Process metrics, including event-loop lag (nodejs_eventloop_lag_*), GC and memory.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe.push(
+      this.instanceRegistry.onEvent((event) => {
+        if (event.deadline !== undefined) {
+          this.expiryLag.observe({ transition: event.type.replace('instance.', '') }, (event.time - event.deadline) / 1000);
+        }
+      }),
+      this.eventsService.onEvent((event) => this.events.inc({ level: event.level })),
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+  }
+
+  beatReceived(kind: Heartbeat['kind']): void {
+    this.beatsByKind[kind].inc();
+  }
+
+  beatRejected(): void {
+    this.rejected.inc();
+  }
+}
