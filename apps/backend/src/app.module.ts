@@ -6,15 +6,17 @@ import type { VigilConfig } from './config/vigil-config.js';
 import { EventsModule } from './events/events.module.js';
 import { HeartbeatsModule } from './heartbeats/heartbeats.module.js';
 import { InstancesModule } from './instances/instances.module.js';
+import { NacosModule } from './nacos/nacos.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { RealtimeModule } from './realtime/realtime.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
   static forRoot(config: VigilConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), ScheduleModule.forRoot(), HeartbeatsModule, InstancesModule, EventsModule, RealtimeModule, OpsModule],
+      imports: [ConfigModule.forRoot(config, clock), ScheduleModule.forRoot(), HeartbeatsModule, InstancesModule, EventsModule, RealtimeModule, OpsModule, WebhooksModule, NacosModule],
     };
   }
 }
