@@ -1,51 +1,106 @@
-import { loadConfig } from './config';
-import { BeatClient } from './heartbeat/beat-client';
+import { BackendLink } from './backend/backend-link';
+import { loadConfig, type AgentConfig } from './config';
+import { AgentEvents } from './events/agent-events';
+import { EventQueue } from './events/event-queue';
+import { EventSender } from './events/event-sender';
 import { HeartbeatSender } from './heartbeat/heartbeat-sender';
-import { createIdentity, describeInstance } from './heartbeat/message';
-import { announce, logger } from './logger';
-import { loadPlugins, type ModuleLoader } from './plugins/plugin-loader';
+import { createIdentity, describeInstance, type BeatContent, type BeatIdentity } from './heartbeat/message';
+import { AgentFarewell } from './lifecycle/agent-farewell';
+import { installShutdownHooks } from './lifecycle/shutdown-hooks';
+import { announce, describeError, listenToLog, logger } from './logger';
+import { Instrumentation } from './plugins/instrumentation';
+import type { ModuleHooks } from './plugins/module-hooks';
+import { PluginControl } from './plugins/plugin-control';
+import { loadPlugins } from './plugins/plugin-loader';
 import { AgentHeartbeatService } from './services/agent-heartbeat-service';
 import { HeartbeatService } from './services/heartbeat-service';
 import { registerService } from './services/service-manager';
 import { AGENT_VERSION } from './version';
 
-/** Upper bound of one beat's deadline; shorter intervals use the interval. */
-const MAX_BEAT_TIMEOUT_MS = 10_000;
+/** Longest the agent may delay the host's exit to say goodbye. */
+const FAREWELL_BUDGET_MS = 200;
+
+/** Events kept while they cannot be sent; beyond that the least severe are dropped (and counted). */
+const EVENT_QUEUE_CAPACITY = 200;
 
 /**
- * Starts the agent in this process: config, services, plugins, then heartbeats. Synchronous up to
- * the first beat, so plugins are in place before the application's code loads. Called once, by
- * `register`.
+ * Starts the agent in this process: config, events, services, plugins, module hooks, then
+ * heartbeats. Synchronous up to the first beat, so plugins are in place before the application's
+ * code loads. Called once, by `register`.
  */
-export function start(loadModule: ModuleLoader): void {
+export function start(moduleHooks: ModuleHooks): void {
   const { config, warnings } = loadConfig({ env: process.env, cwd: process.cwd() });
   logger.level = config.logLevel;
+  // The backend takes events only from instances it knows through their beats.
+  const queue = config.eventsEnabled && config.heartbeatEnabled ? new EventQueue(EVENT_QUEUE_CAPACITY) : undefined;
+  const events = new AgentEvents(queue);
+  if (queue !== undefined) listenToLog((level, message, error) => events.recordLog(level, message, error));
   for (const warning of warnings) logger.warn(warning);
 
   const heartbeat = new AgentHeartbeatService(AGENT_VERSION);
   registerService(HeartbeatService, heartbeat);
-  const plugins = loadPlugins({ dir: config.pluginsDir, folders: config.plugins, loadModule, heartbeat });
+  const instrumentation = new Instrumentation({
+    appRoot: process.cwd(),
+    syncBuiltinExports: () => moduleHooks.syncBuiltinExports(),
+  });
+  const plugins = loadPlugins({ dir: config.pluginsDir, folders: config.plugins, heartbeat, instrumentation, events });
+  moduleHooks.watch(instrumentation.watched(), (loaded) => {
+    // This runs inside the host's require/import: nothing may escape into it.
+    try {
+      instrumentation.onModuleLoaded(loaded);
+    } catch (error) {
+      logger.warn({ err: error }, `module ${loaded.module} could not be instrumented: ${describeError(error)}`);
+    }
+  });
 
   const identity = createIdentity(config, AGENT_VERSION);
-  // The backend list is kept for failover later; for now beats go to the first URL.
-  const backendUrl = config.backendUrls[0];
-  if (config.heartbeatEnabled) {
-    const intervalMs = config.heartbeatIntervalMs;
-    new HeartbeatSender({
-      transport: new BeatClient(backendUrl, {
-        timeoutMs: Math.min(intervalMs, MAX_BEAT_TIMEOUT_MS),
-        // Long enough for the idle connection to survive until the next (jittered) beat.
-        keepAliveMs: Math.round(intervalMs * 1.5),
-      }),
-      intervalMs,
-      describe: () => describeInstance(identity, heartbeat.collectPlugins()),
-      backendUrl,
-    }).start();
-  }
+  const control = new PluginControl(instrumentation, heartbeat, events);
+  const describe = () => describeInstance(identity, heartbeat.collectPlugins());
+  connect({ config, identity, queue, events, describe, control });
 
   const pluginNames = plugins.map((plugin) => plugin.name).join(',') || 'none';
-  const backend = config.heartbeatEnabled ? backendUrl : 'disabled';
-  announce(
-    `vigil agent ${AGENT_VERSION} started: service=${config.serviceName} instance=${identity.instanceId} backend=${backend} plugins=${pluginNames}`,
-  );
+  const backend = config.heartbeatEnabled ? config.backendUrls.join(',') : 'disabled';
+  const started =
+    `vigil agent ${AGENT_VERSION} started: service=${config.serviceName} instance=${identity.instanceId} ` +
+    `backend=${backend} plugins=${pluginNames}`;
+  announce(started);
+  events.record('normal', 'agent.started', started, { version: AGENT_VERSION, plugins: pluginNames });
+}
+
+/** Starts what talks to the backend (beats, and events when kept) and the goodbye at exit; nothing when beats are off. */
+function connect(parts: {
+  config: AgentConfig;
+  identity: BeatIdentity;
+  queue: EventQueue | undefined;
+  events: AgentEvents;
+  describe: () => BeatContent;
+  control: PluginControl;
+}): void {
+  const { config, identity, queue, events } = parts;
+  if (!config.heartbeatEnabled) return;
+  // Long enough for an idle connection to survive until the next (jittered) beat.
+  const link = new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5) });
+  const heartbeat = new HeartbeatSender({
+    link,
+    instanceId: identity.instanceId,
+    intervalMs: config.heartbeatIntervalMs,
+    describe: parts.describe,
+    onCommands: (commands) => parts.control.apply(commands),
+  });
+  const eventSender =
+    queue === undefined
+      ? undefined
+      : new EventSender({
+          link,
+          queue,
+          instanceId: identity.instanceId,
+          intervalMs: config.eventSendIntervalMs,
+          instanceKnown: () => heartbeat.knownToBackend,
+        });
+  if (eventSender !== undefined) {
+    events.onRecorded = () => eventSender.wake();
+    eventSender.wake();
+  }
+  installShutdownHooks({ farewell: new AgentFarewell({ events, heartbeat, eventSender }), budgetMs: FAREWELL_BUDGET_MS });
+  heartbeat.start();
 }

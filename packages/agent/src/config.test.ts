@@ -24,6 +24,8 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       heartbeatEnabled: true,
       heartbeatIntervalMs: 5000,
+      eventsEnabled: true,
+      eventSendIntervalMs: 1000,
       backendUrls: ['http://127.0.0.1:8900'],
       serviceName: 'orders',
       appName: 'default',
@@ -41,6 +43,8 @@ describe('loadConfig', () => {
         '# Sermant-style comments are fine',
         'agent.service.heartbeat.enable=false',
         'heartbeat.interval = 2000',
+        'agent.service.event.enable=false',
+        'event.send.interval=250',
         'backend.url=http://backend-a:8900/, https://backend-b/vigil',
         'service.name=orders',
         'app.name=shop',
@@ -56,6 +60,8 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       heartbeatEnabled: false,
       heartbeatIntervalMs: 2000,
+      eventsEnabled: false,
+      eventSendIntervalMs: 250,
       backendUrls: ['http://backend-a:8900', 'https://backend-b/vigil'],
       serviceName: 'orders',
       appName: 'shop',
@@ -108,6 +114,9 @@ describe('loadConfig', () => {
     ['heartbeat.interval', 'soon', 'heartbeatIntervalMs', 5000],
     ['heartbeat.interval', '99', 'heartbeatIntervalMs', 5000],
     ['heartbeat.interval', '1.5', 'heartbeatIntervalMs', 5000],
+    ['heartbeat.interval', '3600001', 'heartbeatIntervalMs', 5000],
+    ['event.send.interval', '-1', 'eventSendIntervalMs', 1000],
+    ['agent.service.event.enable', 'on', 'eventsEnabled', true],
     ['agent.service.heartbeat.enable', 'yes', 'heartbeatEnabled', true],
     ['backend.url', 'not a url', 'backendUrls', ['http://127.0.0.1:8900']],
     ['backend.url', 'ftp://backend', 'backendUrls', ['http://127.0.0.1:8900']],
@@ -121,6 +130,18 @@ describe('loadConfig', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(key);
     expect(warnings[0]).toContain(JSON.stringify(value));
+  });
+
+  it('warns once about the keys it does not know, naming them all, and reads the rest', () => {
+    const cwd = project({ properties: 'heartbeat.intervall=1000\nservice.name=orders\nbackend.urls=http://x\n' });
+    const { config, warnings, file } = loadConfig({ env: {}, cwd });
+    expect(config.serviceName).toBe('orders');
+    expect(warnings).toEqual([`config ${file}: unknown keys ignored: heartbeat.intervall, backend.urls`]);
+  });
+
+  it('does not warn about VIGIL_* variables it does not read: the backend shares the prefix', () => {
+    const cwd = project();
+    expect(loadConfig({ env: { VIGIL_PORT: '8900', VIGIL_LOST_AFTER_MS: '15000' }, cwd }).warnings).toEqual([]);
   });
 
   it('says which environment variable held a bad value', () => {

@@ -1,20 +1,44 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'dot-properties';
-import { DEFAULT_BACKEND_PORT, DEFAULT_HEARTBEAT_INTERVAL_MS, LIMITS } from '@vigil/protocol/constants';
+import {
+  DEFAULT_BACKEND_PORT,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  LIMITS,
+  MAX_HEARTBEAT_INTERVAL_MS,
+  MIN_HEARTBEAT_INTERVAL_MS,
+} from '@vigil/protocol/constants';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const MIN_HEARTBEAT_INTERVAL_MS = 100;
+/** Every key the agent reads; anything else in the file is a typo or a leftover, and is warned about. */
+export const CONFIG_KEYS = [
+  'agent.service.heartbeat.enable',
+  'heartbeat.interval',
+  'agent.service.event.enable',
+  'event.send.interval',
+  'backend.url',
+  'service.name',
+  'app.name',
+  'app.type',
+  'artifact',
+  'plugins.dir',
+  'plugins',
+  'log.level',
+] as const;
 
 /** The agent's configuration, after defaults and validation. Property docs name the config key. */
 export interface AgentConfig {
   /** `agent.service.heartbeat.enable` */
   heartbeatEnabled: boolean;
-  /** `heartbeat.interval`, ms */
+  /** `heartbeat.interval`, ms, until the backend sets another */
   heartbeatIntervalMs: number;
-  /** `backend.url`, comma-separated; only the first is used for now. Normalised: no trailing slash. */
+  /** `agent.service.event.enable` */
+  eventsEnabled: boolean;
+  /** `event.send.interval`, ms: how long events are gathered into one batch */
+  eventSendIntervalMs: number;
+  /** `backend.url`, comma-separated, tried in order on failure. Normalised: no trailing slash. */
   backendUrls: [string, ...string[]];
   /** `service.name` */
   serviceName: string;
@@ -36,9 +60,12 @@ export interface LoadedConfig {
   config: AgentConfig;
   /** The properties file that was read, or would have been. */
   file: string;
-  /** Problems found (bad values, unreadable file), for the caller to log once the logger is set up. */
+  /** Problems found (bad values, unknown keys, unreadable file), for the caller to log once the logger is set up. */
   warnings: string[];
 }
+
+/** Default of `event.send.interval`: events are not urgent, but a command's outcome should show soon. */
+export const DEFAULT_EVENT_SEND_INTERVAL_MS = 1000;
 
 /** `heartbeat.interval` -> `VIGIL_HEARTBEAT_INTERVAL` */
 export function envVariableFor(key: string): string {
@@ -49,7 +76,9 @@ export function envVariableFor(key: string): string {
  * Reads the agent configuration: the Sermant-style properties file named by `VIGIL_CONFIG`
  * (else `vigil/config.properties` under `cwd`; a missing default file just means defaults),
  * each key overridable by its `VIGIL_*` environment variable. A bad value is reported in
- * `warnings` and replaced by the default. Pure apart from reading files.
+ * `warnings` and replaced by the default; unknown keys in the file are reported once. Unknown
+ * `VIGIL_*` variables are not: the backend reads variables with the same prefix, and both often
+ * share one environment. Pure apart from reading files.
  */
 export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }): LoadedConfig {
   const warnings: string[] = [];
@@ -57,8 +86,15 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
   const file = path.resolve(cwd, explicitFile ?? path.join('vigil', 'config.properties'));
   const configDir = path.dirname(file);
   const properties = readProperties(file, explicitFile !== undefined, warnings);
+  const unknown = Object.keys(properties).filter((key) => !(CONFIG_KEYS as readonly string[]).includes(key));
+  if (unknown.length > 0) warnings.push(`config ${file}: unknown keys ignored: ${unknown.join(', ')}`);
 
-  const read = <T>(key: string, parseValue: (raw: string) => T | undefined, fallback: T, expected: string): T => {
+  const read = <T>(
+    key: (typeof CONFIG_KEYS)[number],
+    parseValue: (raw: string) => T | undefined,
+    fallback: T,
+    expected: string,
+  ): T => {
     const variable = envVariableFor(key);
     const fromEnv = env[variable];
     const raw = fromEnv ?? properties[key];
@@ -73,18 +109,16 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
   };
 
   const nameExpected = `a non-empty name of at most ${LIMITS.nameLength} characters`;
+  const intervalExpected = `an integer number of ms from ${MIN_HEARTBEAT_INTERVAL_MS} to ${MAX_HEARTBEAT_INTERVAL_MS}`;
   const serviceName = read('service.name', parseName, packageNameNear(cwd) ?? 'default', nameExpected);
   return {
     file,
     warnings,
     config: {
       heartbeatEnabled: read('agent.service.heartbeat.enable', parseBoolean, true, 'true or false'),
-      heartbeatIntervalMs: read(
-        'heartbeat.interval',
-        parseInterval,
-        DEFAULT_HEARTBEAT_INTERVAL_MS,
-        `an integer number of ms >= ${MIN_HEARTBEAT_INTERVAL_MS}`,
-      ),
+      heartbeatIntervalMs: read('heartbeat.interval', parseInterval, DEFAULT_HEARTBEAT_INTERVAL_MS, intervalExpected),
+      eventsEnabled: read('agent.service.event.enable', parseBoolean, true, 'true or false'),
+      eventSendIntervalMs: read('event.send.interval', parseInterval, DEFAULT_EVENT_SEND_INTERVAL_MS, intervalExpected),
       backendUrls: read(
         'backend.url',
         parseUrls,
@@ -126,10 +160,11 @@ function parseBoolean(raw: string): boolean | undefined {
   return lower === 'true' ? true : lower === 'false' ? false : undefined;
 }
 
+/** Heartbeat and event intervals share the protocol's bounds for a backend-set interval. */
 function parseInterval(raw: string): number | undefined {
   if (!/^\d+$/.test(raw)) return undefined;
   const ms = Number(raw);
-  return ms >= MIN_HEARTBEAT_INTERVAL_MS && Number.isSafeInteger(ms) ? ms : undefined;
+  return ms >= MIN_HEARTBEAT_INTERVAL_MS && ms <= MAX_HEARTBEAT_INTERVAL_MS ? ms : undefined;
 }
 
 function parseUrls(raw: string): [string, ...string[]] | undefined {

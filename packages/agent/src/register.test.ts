@@ -1,21 +1,17 @@
 /**
  * The agent as users attach it: real child processes started with --import / --require /
  * NODE_OPTIONS, the built agent (dist) and the built template plugin, beating to a small
- * backend stand-in. Needs `npm run build` for @vigil/agent and @vigil/plugin-template first
- * (turbo builds before test).
+ * backend stand-in.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { FullBeat, Heartbeat } from '@vigil/protocol/types';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { backendStandIn, type StandIn } from './test-support/backend-stand-in';
+import { agentRoot, attach, requireBuilt, runNode, startLines, type NodeRun } from './test-support/node-process';
 
-const agentRoot = path.resolve(__dirname, '..');
-const register = path.join(agentRoot, 'dist', 'register.js');
 const pluginsDir = path.resolve(agentRoot, '..', '..', 'plugins');
 
 const cleanups: (() => unknown)[] = [];
@@ -23,22 +19,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A backend stand-in recording every beat. */
-async function backend(): Promise<{ url: string; beats: Heartbeat[] }> {
-  const beats: Heartbeat[] = [];
-  const server = createHttpServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      const beat = JSON.parse(body) as Heartbeat;
-      beats.push(beat);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ result: beat.kind === 'full' ? 'registered' : 'renewed', serverTime: Date.now() }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => server.close());
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, beats };
+async function backend(): Promise<StandIn> {
+  const standIn = await backendStandIn();
+  cleanups.push(standIn.close);
+  return standIn;
 }
 
 /** A temp app folder with `files` and a vigil/config.properties. */
@@ -53,32 +37,15 @@ function appDir(files: Record<string, string>, properties: Record<string, string
   return dir;
 }
 
-/** Starts `node <args>` in `cwd`, without any VIGIL_* or NODE_OPTIONS of ours leaking in. */
-function run(cwd: string, args: string[], env: Record<string, string> = {}) {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('VIGIL_') && key !== 'NODE_OPTIONS'),
-  );
-  const child = spawn(process.execPath, args, { cwd, env: { ...inherited, ...env } });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
-  const startedAt = Date.now();
-  const exited = new Promise<{ code: number | null; ms: number }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, ms: Date.now() - startedAt })),
-  );
-  cleanups.push(() => {
-    child.kill();
-    return exited;
-  });
-  return { child, output, exited };
+function run(cwd: string, args: string[], env: Record<string, string> = {}): NodeRun {
+  const started = runNode(cwd, args, env);
+  cleanups.push(() => started.stop());
+  return started;
 }
-
-const startLines = (stderr: string) => stderr.match(/vigil agent \S+ started: /g) ?? [];
 
 const listeningApps = {
   esm: {
     file: 'app.mjs',
-    flag: ['--import', pathToFileURL(register).href],
     source: [
       "import { createServer } from 'node:http';",
       "createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', () => console.log('app listening'));",
@@ -86,7 +53,6 @@ const listeningApps = {
   },
   cjs: {
     file: 'app.cjs',
-    flag: ['--require', register],
     source: [
       "const http = require('node:http');",
       "http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', () => console.log('app listening'));",
@@ -95,23 +61,20 @@ const listeningApps = {
 };
 
 describe('register', () => {
-  beforeAll(() => {
-    for (const built of [register, path.join(pluginsDir, 'template', 'dist', 'index.js')]) {
-      if (!existsSync(built)) throw new Error(`${built} is missing: build @vigil/agent and @vigil/plugin-template first`);
-    }
-  });
+  beforeAll(() => requireBuilt(path.join(pluginsDir, 'template', 'dist', 'index.js')));
 
-  it.each(Object.entries(listeningApps))(
+  it.each(Object.entries(listeningApps) as ['esm' | 'cjs', (typeof listeningApps)['esm']][])(
     'attaches to a %s app: template plugin loaded, full then light beats, stdout untouched',
     async (kind, app) => {
-      const { url, beats } = await backend();
-      const cwd = appDir({ [app.file]: app.source }, { 'service.name': `${kind}-app`, 'heartbeat.interval': 100, 'backend.url': url });
-      const { child, output } = run(cwd, [...app.flag, app.file]);
+      const standIn = await backend();
+      const cwd = appDir({ [app.file]: app.source }, { 'service.name': `${kind}-app`, 'heartbeat.interval': 100, 'backend.url': standIn.url });
+      const { child, stdout, stderr } = run(cwd, [...attach[kind], app.file]);
 
       const started = (beat: Heartbeat) =>
         beat.kind === 'full' && beat.plugins.some((plugin) => plugin.extInfo.status === 'started');
       await vi.waitFor(
         () => {
+          const beats = standIn.beats();
           const at = beats.findIndex(started);
           expect(at).toBeGreaterThanOrEqual(0);
           expect(beats.length).toBeGreaterThanOrEqual(at + 3);
@@ -119,6 +82,7 @@ describe('register', () => {
         { timeout: 10_000, interval: 50 },
       );
 
+      const beats = standIn.beats();
       const first = beats[0] as FullBeat;
       expect(first).toMatchObject({
         v: 1,
@@ -137,9 +101,9 @@ describe('register', () => {
       for (const later of beats.slice(at + 1)) {
         expect(later).toMatchObject({ kind: 'light', instanceId: first.instanceId });
       }
-      expect(output.stdout).toBe('Good morning!\napp listening\n');
-      expect(startLines(output.stderr)).toHaveLength(1);
-      expect(output.stderr).toContain(`service=${kind}-app instance=${first.instanceId} backend=${url} plugins=template`);
+      expect(stdout()).toBe('Good morning!\napp listening\n');
+      expect(startLines(stderr())).toHaveLength(1);
+      expect(stderr()).toContain(`service=${kind}-app instance=${first.instanceId} backend=${standIn.url} plugins=template`);
     },
     20_000,
   );
@@ -152,13 +116,11 @@ describe('register', () => {
 
     const cwd = appDir({ 'app.mjs': "console.log('done');\n" }, { 'backend.url': `http://127.0.0.1:${port}` });
     // --require and NODE_OPTIONS=--import both load the agent: the second load must be a no-op.
-    const { output, exited } = run(cwd, ['--require', register, 'app.mjs'], {
-      NODE_OPTIONS: `--import ${pathToFileURL(register).href}`,
-    });
+    const { stdout, stderr, exited } = run(cwd, [...attach.cjs, 'app.mjs'], { NODE_OPTIONS: attach.esm.join(' ') });
     const { code } = await exited;
     expect(code).toBe(0);
-    expect(output.stdout).toBe('done\n');
-    expect(startLines(output.stderr)).toHaveLength(1);
+    expect(stdout()).toBe('done\n');
+    expect(startLines(stderr())).toHaveLength(1);
   }, 20_000);
 
   it('does not keep the app alive while a beat waits on a backend that never answers', async () => {
@@ -175,11 +137,12 @@ describe('register', () => {
       // The beat's deadline is min(interval, 10 s): far longer than the app lives.
       { 'backend.url': `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, 'heartbeat.interval': 10_000 },
     );
-    const { output, exited } = run(cwd, ['--import', pathToFileURL(register).href, 'app.mjs']);
+    const { stdout, exited } = run(cwd, [...attach.esm, 'app.mjs']);
     const { code, ms } = await exited;
     expect(code).toBe(0);
-    expect(output.stdout).toBe('done\n');
+    expect(stdout()).toBe('done\n');
     expect(sockets.length).toBeGreaterThanOrEqual(1);
+    // The goodbye waits behind the hung beat for at most its 200 ms budget.
     expect(ms).toBeLessThan(5000);
   }, 20_000);
 });

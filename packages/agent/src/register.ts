@@ -2,34 +2,90 @@
  * The agent's entry point: `node --import @vigil/agent/register app.mjs`,
  * `node --require @vigil/agent/register app.cjs`, or either in NODE_OPTIONS.
  *
- * Every detail of how the agent meets Node's module loaders lives in this file, so that adding
- * require/import hooks later (module.register(), then module.registerHooks()) changes only this
- * file. For now there are no hooks: interceptor targets are loaded here, once, at start, and
- * patched in place. That covers Node built-ins for CJS and ESM apps alike (an ESM import of a
- * built-in shares its prototypes) and CommonJS packages the application resolves from its cwd.
+ * Every detail of how the agent meets Node's module loaders lives in this file, so that moving
+ * from `module.register()` (off-thread hooks, Node 20) to `module.registerHooks()` changes only
+ * this file:
+ * - built-ins are loaded and reported at once (patching their exports reaches CommonJS and, after
+ *   syncBuiltinESMExports, ES module named imports);
+ * - packages and the app's own files are reported when the app loads them: `require` through
+ *   require-in-the-middle, `import` through import-in-the-middle's loader hook, registered only
+ *   for the modules some plugin targets;
+ * - plugins get this agent's `@vigil/agent` when they cannot resolve one of their own.
  */
-import { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:module';
+import Module, { isBuiltin, register, syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import type { ModuleLoader } from './plugins/plugin-loader';
+import type { LoadedModule, ModuleHooks, WatchedModules } from './plugins/module-hooks';
 
 const STARTED = Symbol.for('vigil.agent.started');
 
+type OnLoad = (loaded: LoadedModule) => void;
+
+function createModuleHooks(): ModuleHooks {
+  return {
+    watch(modules, onLoad) {
+      for (const name of modules.builtins) {
+        if (isBuiltin(name)) onLoad({ module: name, exports: require(name) });
+      }
+      if (modules.packages.length + modules.files.length === 0) return;
+      watchRequires(modules, onLoad);
+      watchImports(modules, onLoad);
+    },
+    syncBuiltinExports: syncBuiltinESMExports,
+  };
+}
+
+/** CommonJS: require-in-the-middle reports a package's main entry, or a file by its absolute path. */
+function watchRequires(modules: WatchedModules, onLoad: OnLoad): void {
+  const { Hook } = require('require-in-the-middle') as typeof import('require-in-the-middle');
+  new Hook([...modules.packages, ...modules.files], { internals: false }, (exports, name, basedir) => {
+    // A file is reported by base name (extension dropped) and directory; rarely two watched files share both.
+    const files = modules.files.filter((file) => path.dirname(file) === basedir && path.parse(file).name === name);
+    const file = files.length > 1 ? files.find((candidate) => require.cache[candidate]?.exports === exports) : files[0];
+    if (file !== undefined) onLoad({ module: file, exports });
+    else onLoad({ module: name, exports, packageDir: basedir });
+    return exports;
+  });
+}
+
 /**
- * Built-ins come from Node; packages are resolved and loaded as code in the application's
- * directory would, or undefined when the application does not have them.
+ * ES modules: import-in-the-middle's loader wraps the watched modules (and only those, so the
+ * rest of the app's graph loads untouched) and reports their namespace. A CommonJS module
+ * imported from ESM is reported by its module.exports, like a require, plus the namespace that
+ * named imports read.
  */
-function createModuleLoader(): ModuleLoader {
-  const hostRequire = createRequire(path.join(process.cwd(), 'vigil-agent-host.js'));
-  return (moduleName) => {
-    if (isBuiltin(moduleName)) return require(moduleName);
-    let resolved: string;
+function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
+  const include = [...modules.packages, ...modules.files.map((file) => pathToFileURL(file).href)];
+  const loader = pathToFileURL(require.resolve('import-in-the-middle/hook.mjs'));
+  register(loader, pathToFileURL(__filename), { data: { include } });
+  const { Hook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
+  new Hook([...modules.packages, ...modules.files], (namespace, name, baseDir, format) => {
+    const cjs = format === 'commonjs';
+    onLoad({
+      module: name,
+      exports: cjs ? namespace.default : namespace,
+      ...(cjs ? { namespace } : {}),
+      ...(baseDir === undefined ? {} : { packageDir: baseDir }),
+    });
+  });
+}
+
+/**
+ * A plugin may live anywhere (Sermant's plugins don't bundle the framework either), so when
+ * `require('@vigil/agent')` cannot be resolved from where it is called, it gets this agent.
+ */
+function provideAgentPackage(): void {
+  const loader = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+  const resolve = loader._resolveFilename;
+  const agentEntry = require.resolve('./index');
+  loader._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
     try {
-      resolved = hostRequire.resolve(moduleName);
-    } catch {
-      return undefined;
+      return resolve.call(this, request, ...rest);
+    } catch (error) {
+      if (request === '@vigil/agent') return agentEntry;
+      throw error;
     }
-    return hostRequire(resolved);
   };
 }
 
@@ -47,16 +103,15 @@ function reportStartFailure(error: unknown): void {
 
 const host = globalThis as unknown as Record<symbol, boolean | undefined>;
 // One agent per process: a second load (--require and --import both, two copies of the package)
-// is a no-op, and worker threads, which inherit the flags, do not start agents of their own.
+// is a no-op. Worker threads inherit the flags, and so does the loader-hooks thread that
+// module.register() starts (nodejs/node#52377); neither starts an agent of its own.
 if (isMainThread && !host[STARTED]) {
   host[STARTED] = true;
   try {
+    provideAgentPackage();
     // Required here, not imported at the top, so that even a failure to load the agent's own
     // modules is caught and the host keeps running.
-    (require('./agent') as typeof import('./agent')).start(createModuleLoader());
-    // ESM named imports of built-ins (`import { createServer } from 'node:net'`) are copies of
-    // the exports; publish the patched functions to them.
-    syncBuiltinESMExports();
+    (require('./agent') as typeof import('./agent')).start(createModuleHooks());
   } catch (error) {
     reportStartFailure(error);
   }

@@ -7,6 +7,9 @@ import {
   eventBatchSchema,
   fullBeatSchema,
   heartbeatSchema,
+  MAX_WATCHED_INSTANCES,
+  MAX_WINDOW_ROWS,
+  viewRequestSchema,
 } from './schemas.js';
 
 const goodFull = {
@@ -136,6 +139,35 @@ describe('reply and delta schemas', () => {
     const delta = { upserts: [], removed: ['a'], beats: { b: 10 }, events: [], serverTime: 11 };
     expect(deltaSchema.parse(delta)).toEqual(delta);
     expect(deltaSchema.safeParse({ ...delta, upserts: [{ instanceId: 'x' }] }).success).toBe(false);
+    const counts = { apps: 1, services: 1, instances: 2, byStatus: { healthy: 1, suspect: 0, lost: 1, offline: 0, unhealthy: 0 } };
+    const withWindow = { ...delta, window: { total: 2, ids: ['a', 'b'] }, counts };
+    expect(deltaSchema.parse(withWindow)).toEqual(withWindow);
+    // Counts always name every status, so a client never has to guess a missing one.
+    expect(deltaSchema.safeParse({ ...delta, counts: { ...counts, byStatus: { healthy: 1 } } }).success).toBe(false);
+  });
+});
+
+describe('dashboard views', () => {
+  const window = { service: 'orders', status: ['lost', 'suspect'], sort: 'lastHeartbeatTime', offset: 0, limit: 200 };
+
+  it('accepts a window over the instance list and instances watched by id', () => {
+    expect(viewRequestSchema.parse({ window, watch: ['i-1'] })).toEqual({ window, watch: ['i-1'] });
+    expect(viewRequestSchema.parse({ window: null, watch: [] })).toEqual({ window: null, watch: [] });
+  });
+
+  it('names what is wrong with a view', () => {
+    const issues = (view: unknown) => {
+      const result = viewRequestSchema.safeParse(view);
+      return result.success ? [] : describeIssues(result.error);
+    };
+    expect(issues({ window: { ...window, limit: MAX_WINDOW_ROWS + 1 }, watch: [] })).toEqual([
+      `window.limit: Too big: expected number to be <=${MAX_WINDOW_ROWS}`,
+    ]);
+    expect(issues({ window: { ...window, sort: 'pid' }, watch: [] })[0]).toMatch(/^window\.sort: /);
+    expect(issues({ window: { ...window, status: ['zombie'] }, watch: [] })[0]).toMatch(/^window\.status\.0: /);
+    expect(issues({ window: null, watch: Array.from({ length: MAX_WATCHED_INSTANCES + 1 }, (_, i) => `i-${i}`) })[0]).toMatch(
+      /^watch: /,
+    );
   });
 });
 

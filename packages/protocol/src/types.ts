@@ -19,7 +19,13 @@ import type {
   instanceSchema,
   lightBeatSchema,
   pluginInfoSchema,
-  snapshotSchema,
+  fleetCountsSchema,
+  instanceWindowSchema,
+  pluginUsageSchema,
+  serviceSummarySchema,
+  subscribeReplySchema,
+  viewRequestSchema,
+  viewSnapshotSchema,
 } from './schemas.js';
 import type { BEAT_RESULTS, EVENT_LEVELS, INSTANCE_SOURCES, INSTANCE_STATUSES } from './constants.js';
 
@@ -41,15 +47,26 @@ export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 export type InstanceSource = (typeof INSTANCE_SOURCES)[number];
 export type Instance = z.infer<typeof instanceSchema>;
 export type InstanceList = z.infer<typeof instanceListSchema>;
-export type Snapshot = z.infer<typeof snapshotSchema>;
+export type InstanceWindow = z.infer<typeof instanceWindowSchema>;
+export type InstanceSortKey = InstanceWindow['sort'];
+export type ViewRequest = z.infer<typeof viewRequestSchema>;
+export type FleetCounts = z.infer<typeof fleetCountsSchema>;
+export type ServiceSummary = z.infer<typeof serviceSummarySchema>;
+export type PluginUsage = z.infer<typeof pluginUsageSchema>;
+export type ViewSnapshot = z.infer<typeof viewSnapshotSchema>;
+export type SubscribeReply = z.infer<typeof subscribeReplySchema>;
 export type Delta = z.infer<typeof deltaSchema>;
 
 /** socket.io events the backend sends to dashboards. */
 export interface ServerToClientEvents {
-  snapshot: (snapshot: Snapshot) => void;
   delta: (delta: Delta) => void;
 }
 
-/** socket.io events dashboards send to the backend (none yet: dashboards only listen). */
-export type ClientToServerEvents = Record<string, never>;
+/**
+ * socket.io events dashboards send to the backend. A socket gets nothing until it subscribes;
+ * the acknowledgement carries the snapshot its deltas build on.
+ */
+export interface ClientToServerEvents {
+  subscribe: (view: ViewRequest, ack: (reply: SubscribeReply) => void) => void;
+}
 

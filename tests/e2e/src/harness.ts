@@ -146,3 +146,23 @@ export function startAgentApp(options: {
 export async function instanceOfPid(backend: Backend, pid: number): Promise<Instance | undefined> {
   return (await backend.instances()).instances.find((i) => i.processId === pid);
 }
+
+/** The real, built backend on a port chosen beforehand: one an agent was told to beat to before the backend existed. */
+export async function startBackendOnPort(port: number, env: NodeJS.ProcessEnv = {}): Promise<Backend> {
+  const proc = startProcess(process.execPath, [backendMain], {
+    env: { VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', ...env },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const instances = async (): Promise<InstanceList> => {
+    const response = await fetch(`${url}/api/v1/instances`);
+    if (!response.ok) throw new Error(`GET /api/v1/instances answered ${response.status}`);
+    return (await response.json()) as InstanceList;
+  };
+  await waitFor(`the backend to listen on ${port} (output: ${proc.output()})`, async () => (await instances()) && true, 15_000);
+  return {
+    ...proc,
+    url,
+    instances,
+    instance: async (id) => (await instances()).instances.find((i) => i.instanceId === id),
+  };
+}

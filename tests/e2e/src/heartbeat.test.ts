@@ -1,4 +1,4 @@
-import type { Delta, ServerToClientEvents, Snapshot } from '@vigil/protocol';
+import type { ClientToServerEvents, Delta, ServerToClientEvents, ViewRequest } from '@vigil/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceOfPid, killAll, startAgentApp, startBackend, waitFor, type Backend } from './harness.js';
@@ -53,23 +53,50 @@ describe('a heartbeat travelling end to end', () => {
     });
   }
 
-  it('pushes a snapshot and then the lost transition to a socket.io client', async () => {
-    const socket: Socket<ServerToClientEvents> = io(backend.url, { transports: ['websocket'] });
+  it('answers a subscribe with a snapshot of the view, then pushes the instance entering it, its beats and its loss', async () => {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(backend.url, { transports: ['websocket'] });
     try {
-      const snapshot = await new Promise<Snapshot>((resolve) => socket.once('snapshot', resolve));
-      expect(Array.isArray(snapshot.instances)).toBe(true);
+      const view: ViewRequest = { window: { service: 'e2e-live', sort: 'service', offset: 0, limit: 50 }, watch: [] };
+      const reply = await socket.emitWithAck('subscribe', view);
+      expect(reply.ok).toBe(true);
+      if (!reply.ok) return;
+      expect(reply.snapshot.window).toEqual({ offset: 0, total: 0, instances: [] });
+      expect(reply.snapshot.counts.byStatus).toHaveProperty('healthy');
       const deltas: Delta[] = [];
       socket.on('delta', (delta) => deltas.push(delta));
 
       const app = startAgentApp({ moduleSystem: 'esm', service: 'e2e-live', backendUrl: backend.url, intervalMs: INTERVAL_MS });
-      const registered = await waitFor('a delta carrying the new instance', () =>
+      const registered = await waitFor('a delta bringing the new instance into the window', () =>
         deltas.flatMap((d) => d.upserts).find((i) => i.processId === app.pid && i.status === 'healthy'),
       );
+      expect(deltas.find((d) => d.window?.ids.includes(registered.instanceId))?.window?.total).toBe(1);
+      expect(deltas.some((d) => d.services?.some((s) => s.service === 'e2e-live' && s.byStatus.healthy === 1))).toBe(true);
       await waitFor('a delta carrying a plain renewal', () => deltas.find((d) => registered.instanceId in d.beats));
       app.child.kill('SIGKILL');
       await waitFor('a delta carrying the lost status', () =>
         deltas.flatMap((d) => d.upserts).find((i) => i.instanceId === registered.instanceId && i.status === 'lost'),
       );
+      await waitFor('the instance.lost event', () =>
+        deltas.flatMap((d) => d.events).find((e) => e.type === 'instance.lost' && e.instanceId === registered.instanceId),
+      );
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('refuses an invalid view, naming the field, and sends such a socket nothing', async () => {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(backend.url, { transports: ['websocket'] });
+    try {
+      const deltas: Delta[] = [];
+      socket.on('delta', (delta) => deltas.push(delta));
+      const reply = await socket.emitWithAck('subscribe', { window: { sort: 'pid', offset: 0, limit: 50 }, watch: [] } as unknown as ViewRequest);
+      expect(reply).toMatchObject({ ok: false, error: 'invalid view' });
+      if (!reply.ok) expect(reply.issues[0]).toMatch(/^window\.sort: /);
+      const app = startAgentApp({ moduleSystem: 'esm', service: 'e2e-unsubscribed', backendUrl: backend.url, intervalMs: INTERVAL_MS });
+      await waitFor('the instance', () => instanceOfPid(backend, app.pid));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(deltas).toEqual([]);
+      app.child.kill('SIGKILL');
     } finally {
       socket.close();
     }

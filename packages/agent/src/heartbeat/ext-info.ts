@@ -10,9 +10,10 @@ export interface NormalizedExtInfo {
  * Turns what a provider returned into the wire's string -> string map, sorted by key so an
  * unchanged map always serialises the same way (light beats depend on that). It is held to the
  * protocol limits here because the backend rejects a whole beat with one oversized entry.
+ * Event attributes have the same key and value limits, with fewer entries (`maxEntries`).
  * Throws if `raw` is neither a plain object nor a Map.
  */
-export function normalizeExtInfo(raw: unknown): NormalizedExtInfo {
+export function normalizeExtInfo(raw: unknown, maxEntries: number = LIMITS.extInfoEntries): NormalizedExtInfo {
   const problems: string[] = [];
   const entries: [string, string][] = [];
   for (const [rawKey, rawValue] of entriesOf(raw)) {
@@ -30,9 +31,9 @@ export function normalizeExtInfo(raw: unknown): NormalizedExtInfo {
     entries.push([key, value]);
   }
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (entries.length > LIMITS.extInfoEntries) {
-    problems.push(`${entries.length - LIMITS.extInfoEntries} entries dropped: at most ${LIMITS.extInfoEntries}`);
-    entries.length = LIMITS.extInfoEntries;
+  if (entries.length > maxEntries) {
+    problems.push(`${entries.length - maxEntries} entries dropped: at most ${maxEntries}`);
+    entries.length = maxEntries;
   }
   // fromEntries defines own properties, so a key like `__proto__` stays an ordinary entry.
   return { info: Object.fromEntries(entries), problems };

@@ -1,61 +1,31 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { FullBeat, Heartbeat } from '@vigil/protocol/types';
+import type { FullBeat, Heartbeat, PluginCommand } from '@vigil/protocol/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BackendLink } from '../backend/backend-link';
 import { logger } from '../logger';
-import { BeatClient } from './beat-client';
-import { HeartbeatSender, MAX_BACKOFF_MS, nextDelay } from './heartbeat-sender';
+import { backendLike, backendStandIn, type Answerer, type StandIn } from '../test-support/backend-stand-in';
+import { beatDelay, HeartbeatSender, retryDelay } from './heartbeat-sender';
 import type { BeatContent } from './message';
 
-describe('nextDelay', () => {
-  const exact = () => 0.5;
-
-  it('waits the interval after a success, with ±10 % jitter', () => {
-    expect(nextDelay(5000, 0, exact)).toBe(5000);
-    expect(nextDelay(5000, 0, () => 0)).toBe(4500);
-    expect(nextDelay(5000, 0, () => 1)).toBe(5500);
-  });
-
-  it('backs off exponentially from the interval, capped at 30 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 50, 5000].map((failures) => nextDelay(5000, failures, exact))).toEqual([
-      5000, 10_000, 20_000, MAX_BACKOFF_MS, MAX_BACKOFF_MS, MAX_BACKOFF_MS, MAX_BACKOFF_MS, MAX_BACKOFF_MS, MAX_BACKOFF_MS,
-    ]);
-  });
-
-  it('never retries less often than the interval', () => {
-    expect(nextDelay(60_000, 3, exact)).toBe(60_000);
+describe('beatDelay', () => {
+  it('is the interval, with ±10 % jitter', () => {
+    expect(beatDelay(5000, () => 0.5)).toBe(5000);
+    expect(beatDelay(5000, () => 0)).toBe(4500);
+    expect(beatDelay(5000, () => 1)).toBe(5500);
   });
 });
 
-interface Received {
-  method?: string;
-  url?: string;
-  contentType?: string;
-  beat: Heartbeat;
-}
-
-type Answer = { status: number; result?: 'registered' | 'renewed' | 'unknown' };
-
-/** A backend stand-in: records beats and answers each with `answer(beat, index)`. */
-async function receiver(answer: (beat: Heartbeat, index: number) => Answer) {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      const beat = JSON.parse(body) as Heartbeat;
-      const { status, result } = answer(beat, received.length);
-      received.push({ method: req.method, url: req.url, contentType: req.headers['content-type'], beat });
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(status === 200 ? JSON.stringify({ result, serverTime: Date.now() }) : '{"error":"nope"}');
-    });
+describe('retryDelay', () => {
+  it('starts at a quarter of the interval and doubles up to the interval, never beyond', () => {
+    expect([1, 2, 3, 4, 5, 50, 5000].map((failures) => retryDelay(5000, failures, () => 0))).toEqual([
+      1250, 2500, 5000, 5000, 5000, 5000, 5000,
+    ]);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  return { received, url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
-const renewing = (beat: Heartbeat): Answer => ({ status: 200, result: beat.kind === 'full' ? 'registered' : 'renewed' });
+  it('jitters downward only, so a returning backend sees every agent within one interval', () => {
+    expect(retryDelay(5000, 9, () => 1)).toBe(4000);
+    expect(retryDelay(60_000, 3, () => 0.5)).toBe(54_000);
+  });
+});
 
 function content(overrides: Partial<BeatContent> = {}): BeatContent {
   return {
@@ -75,36 +45,47 @@ function content(overrides: Partial<BeatContent> = {}): BeatContent {
 }
 
 describe('HeartbeatSender', () => {
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
     vi.restoreAllMocks();
-    for (const cleanup of cleanups.splice(0)) await cleanup();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  function send(url: string, describe: () => BeatContent, intervalMs = 100): HeartbeatSender {
+  async function backend(answer?: Answerer): Promise<StandIn> {
+    const standIn = await backendStandIn(answer);
+    cleanups.push(standIn.close);
+    return standIn;
+  }
+
+  function send(
+    urls: string[],
+    options: { describe?: () => BeatContent; intervalMs?: number; onCommands?: (commands: PluginCommand[]) => void } = {},
+  ): HeartbeatSender {
+    const link = new BackendLink(urls, { keepAliveMs: 1000 });
     const sender = new HeartbeatSender({
-      transport: new BeatClient(url, { timeoutMs: intervalMs, keepAliveMs: 1000 }),
-      intervalMs,
-      describe,
-      backendUrl: url,
+      link,
+      instanceId: 'instance-1',
+      intervalMs: options.intervalMs ?? 100,
+      describe: options.describe ?? (() => content()),
+      onCommands: options.onCommands ?? (() => undefined),
     });
     sender.start();
-    cleanups.push(() => sender.stop());
+    cleanups.push(() => link.close(), () => sender.stop());
     return sender;
   }
 
-  it('sends a full beat first, light beats while nothing changes, and a full beat on a change', async () => {
-    const backend = await receiver(renewing);
-    cleanups.push(backend.close);
+  it('sends a full beat first, light beats while nothing changes, and a full beat on a change, over one connection', async () => {
+    const standIn = await backend();
     let current = content();
-    send(backend.url, () => current);
-    await vi.waitFor(() => expect(backend.received.length).toBeGreaterThanOrEqual(3), { timeout: 3000 });
+    send([`${standIn.url}/`], { describe: () => current });
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(3), { timeout: 3000 });
     current = content({ plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }] });
-    const changedAt = backend.received.length;
-    await vi.waitFor(() => expect(backend.received.length).toBeGreaterThanOrEqual(changedAt + 3), { timeout: 3000 });
+    const changedAt = standIn.received.length;
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(changedAt + 3), { timeout: 3000 });
 
-    const beats = backend.received.map((r) => r.beat);
-    expect(backend.received[0]).toMatchObject({ method: 'PUT', url: '/api/v1/heartbeat', contentType: 'application/json' });
+    const beats = standIn.beats();
+    expect(standIn.received[0]).toMatchObject({ method: 'PUT', path: '/api/v1/heartbeat' });
+    expect(new Set(standIn.received.map((request) => request.connection))).toEqual(new Set([0]));
     expect(beats[0]).toEqual({ v: 1, kind: 'full', heartbeatTime: expect.any(Number), lastHeartbeatTime: null, ...content() });
     expect(beats.slice(1, changedAt).map((beat) => beat.kind)).toEqual(Array(changedAt - 1).fill('light'));
     // The change shows up in the next beat at the latest (one may have been in flight).
@@ -117,47 +98,131 @@ describe('HeartbeatSender', () => {
   });
 
   it('sends a full beat right away when the backend answers unknown to a light beat', async () => {
-    const backend = await receiver((beat, index) =>
-      index === 2 ? { status: 200, result: 'unknown' } : renewing(beat),
+    const standIn = await backend((request, index) =>
+      index === 2 ? { status: 200, body: { result: 'unknown', serverTime: Date.now() } } : backendLike(request, index),
     );
-    cleanups.push(backend.close);
-    send(backend.url, () => content(), 400);
-    await vi.waitFor(() => expect(backend.received.length).toBeGreaterThanOrEqual(4), { timeout: 5000 });
-    const [, , unknown, next] = backend.received.map((r) => r.beat);
+    send([standIn.url], { intervalMs: 400 });
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(4), { timeout: 5000 });
+    const [, , unknown, next] = standIn.beats();
     expect(unknown?.kind).toBe('light');
     expect(next?.kind).toBe('full');
     expect((next?.heartbeatTime ?? Infinity) - (unknown?.heartbeatTime ?? 0)).toBeLessThan(200);
   });
 
   it('sends a full beat after a failed one', async () => {
-    const backend = await receiver((beat, index) => (index === 2 ? { status: 500 } : renewing(beat)));
-    cleanups.push(backend.close);
+    const standIn = await backend((request, index) => (index === 2 ? { status: 400, body: { error: 'nope' } } : backendLike(request, index)));
     vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
-    send(backend.url, () => content());
-    await vi.waitFor(() => expect(backend.received.length).toBeGreaterThanOrEqual(5), { timeout: 3000 });
-    expect(backend.received.slice(0, 5).map((r) => r.beat.kind)).toEqual(['full', 'light', 'light', 'full', 'light']);
+    send([standIn.url]);
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(5), { timeout: 3000 });
+    expect(standIn.beats().slice(0, 5).map((beat) => beat.kind)).toEqual(['full', 'light', 'light', 'full', 'light']);
+  });
+
+  it('says whether the backend knows the instance: not before the first answer, nor after an unknown, until a beat is acknowledged', async () => {
+    let answers = 0;
+    const standIn = await backend((request, index) => {
+      answers += 1;
+      return index === 1 ? { status: 200, body: { result: 'unknown', serverTime: Date.now() } } : backendLike(request, index);
+    });
+    const known: boolean[] = [];
+    let sender: HeartbeatSender | undefined;
+    const describeAndWatch = () => {
+      if (sender !== undefined) known.push(sender.knownToBackend);
+      return content();
+    };
+    sender = send([standIn.url], { describe: describeAndWatch, intervalMs: 50 });
+    expect(sender.knownToBackend).toBe(false);
+    await vi.waitFor(() => expect(answers).toBeGreaterThanOrEqual(4), { timeout: 3000 });
+    // Read before each beat: first (nothing yet), second (registered), third (answered unknown), fourth (registered again).
+    expect(known.slice(0, 4)).toEqual([false, true, false, true]);
   });
 
   it('keeps trying while the backend is unreachable, warning only once', async () => {
-    const backend = await receiver(renewing);
-    await backend.close();
+    const standIn = await backend();
+    await standIn.close();
     const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const debug = vi.spyOn(logger, 'debug').mockImplementation(() => undefined);
-    send(backend.url, () => content());
-    // Attempts at about 0, 100, 200 and 400 ms.
-    await vi.waitFor(() => expect(debug.mock.calls.length).toBeGreaterThanOrEqual(2), { timeout: 3000 });
+    send([standIn.url]);
+    await vi.waitFor(() => expect(debug.mock.calls.length).toBeGreaterThanOrEqual(3), { timeout: 3000 });
     expect(warn).toHaveBeenCalledOnce();
-    expect(String(warn.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:\d+\/ failed \(.*ECONNREFUSED.*\)/);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:\d+ failed \(.*ECONNREFUSED.*\); next attempt in \d+ ms/);
   });
 
-  it('stops beating when stopped', async () => {
-    const backend = await receiver(renewing);
-    cleanups.push(backend.close);
-    const sender = send(backend.url, () => content());
-    await vi.waitFor(() => expect(backend.received.length).toBeGreaterThanOrEqual(2), { timeout: 3000 });
-    await sender.stop();
-    const count = backend.received.length;
+  it('beats at the interval the backend sets', async () => {
+    const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    const standIn = await backend((request, index) => ({
+      status: 200,
+      body: { ...(backendLike(request, index).body as object), interval: 150 },
+    }));
+    send([standIn.url], { intervalMs: 3000 });
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(4), { timeout: 3000 });
+    const times = standIn.received.map((request) => request.at);
+    for (const [index, at] of times.slice(1, 4).entries()) {
+      expect(at - (times[index] as number)).toBeLessThan(1000);
+    }
+    expect(info).toHaveBeenCalledWith('the backend set the heartbeat interval to 150 ms (was 3000 ms)');
+  });
+
+  it('hands the commands of a reply over, leaves out malformed parts with one warning, and survives a failing handler', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const commands = [
+      { id: 'c1', type: 'plugin.disable', plugin: 'template' },
+      { id: 'c2', type: 'plugin.explode', plugin: 'template' },
+    ];
+    const standIn = await backend((request, index) => ({
+      status: 200,
+      body: { ...(backendLike(request, index).body as object), ...(index < 2 ? { commands, interval: 5 } : {}) },
+    }));
+    const received: PluginCommand[][] = [];
+    send([standIn.url], {
+      onCommands: (delivered) => {
+        received.push(delivered);
+        throw new Error('handler bug');
+      },
+    });
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(4), { timeout: 3000 });
+    expect(received).toEqual([[commands[0]], [commands[0]]]);
+    // A handler failure is not a failed beat: the third beat is still light.
+    expect(standIn.beats().slice(0, 4).map((beat) => beat.kind)).toEqual(['full', 'light', 'light', 'light']);
+    const messages = warn.mock.calls.map((call) => String(call.at(-1)));
+    expect(messages.filter((message) => message.includes('heartbeat reply from'))).toEqual([
+      expect.stringMatching(/interval 5 ignored.*; commands\[1\] ignored: \{"id":"c2","type":"plugin\.explode"/),
+    ]);
+    expect(messages.filter((message) => message.includes('handler bug'))).toHaveLength(2);
+  });
+
+  it('says goodbye once, stops beating, and owes nothing once the backend acknowledged it', async () => {
+    const standIn = await backend();
+    const sender = send([standIn.url]);
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(2), { timeout: 3000 });
+    await sender.goodbye(1000);
+    await sender.goodbye(1000);
+    const count = standIn.received.length;
+    const beats = standIn.beats();
+    const goodbye = beats.at(-1) as Heartbeat;
+    expect(goodbye).toEqual({ v: 1, kind: 'goodbye', instanceId: 'instance-1', heartbeatTime: expect.any(Number), lastHeartbeatTime: beats.at(-2)?.heartbeatTime });
+    expect(beats.filter((beat) => beat.kind === 'goodbye')).toHaveLength(1);
+    expect(sender.pendingGoodbye()).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(backend.received.length).toBe(count);
+    expect(standIn.received.length).toBe(count);
+  });
+
+  it('owes the goodbye as a request while it is not acknowledged, and none before the first beat', async () => {
+    const standIn = await backend();
+    await standIn.close();
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const sender = send([standIn.url]);
+    await vi.waitFor(() => expect(warn).toHaveBeenCalled(), { timeout: 3000 });
+    const owed = sender.pendingGoodbye();
+    expect(owed).toMatchObject({ method: 'PUT', url: `${standIn.url}/api/v1/heartbeat` });
+    expect(JSON.parse(owed?.body ?? '')).toMatchObject({ kind: 'goodbye', instanceId: 'instance-1' });
+
+    const never = new HeartbeatSender({
+      link: new BackendLink([standIn.url], { keepAliveMs: 1000 }),
+      instanceId: 'instance-2',
+      intervalMs: 100,
+      describe: () => content(),
+      onCommands: () => undefined,
+    });
+    expect(never.pendingGoodbye()).toBeUndefined();
   });
 });

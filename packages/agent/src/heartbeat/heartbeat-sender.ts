@@ -1,64 +1,89 @@
-import type { BeatReply, Heartbeat } from '@vigil/protocol/types';
+import { HEARTBEAT_PATH } from '@vigil/protocol/constants';
+import type { GoodbyeBeat, PluginCommand } from '@vigil/protocol/types';
+import type { BackendLink, BackendRequest } from '../backend/backend-link';
 import { describeError, logger } from '../logger';
-import { toFullBeat, toLightBeat, type BeatContent } from './message';
+import { parseBeatReply } from './beat-reply';
+import { toFullBeat, toGoodbyeBeat, toLightBeat, type BeatContent } from './message';
 
-/** Longest wait between attempts while the backend is unreachable (unless the interval is longer). */
-export const MAX_BACKOFF_MS = 30_000;
+/** Upper bound of one beat's deadline; shorter intervals use the interval. */
+const MAX_BEAT_TIMEOUT_MS = 10_000;
 
-/** Spread of every delay, as a fraction of it, so a fleet restarted together does not beat in lockstep. */
+/** Spread of the delay after a beat, as a fraction of the interval: a fleet started together must not beat in lockstep. */
 const JITTER = 0.1;
 
-/** The transport the sender needs; BeatClient in production. */
-export interface BeatTransport {
-  send(beat: Heartbeat): Promise<BeatReply>;
-  close(): Promise<void>;
-}
-
-export interface HeartbeatSenderOptions {
-  transport: BeatTransport;
-  intervalMs: number;
-  /** The current full-beat content; called before every beat. */
-  describe: () => BeatContent;
-  /** Where beats go, for log lines. */
-  backendUrl: string;
+/** Delay before the next beat after an answered one: the interval ±10 %. */
+export function beatDelay(intervalMs: number, random: () => number = Math.random): number {
+  return Math.round(intervalMs * (1 + JITTER * (2 * random() - 1)));
 }
 
 /**
- * Delay before the next attempt: the interval after a success; after `failures` failures in a
- * row, interval x 2^(failures-1), capped at 30 s (or at the interval if that is longer). Retrying
- * never stops: Sermant agents that gave up after a long outage stayed lost for good (#949).
+ * Delay before the next attempt after `failures` failures in a row: a quarter of the interval,
+ * doubled per failure and capped at the interval, less up to 20 % jitter. Capped at the interval
+ * rather than at minutes, so an outage never costs the backend more than normal beating, and a
+ * backend that comes back sees every agent within one interval. Retrying never stops: Sermant
+ * agents that gave up after a long outage stayed lost for good (#949).
  */
-export function nextDelay(intervalMs: number, failures: number, random: () => number = Math.random): number {
-  const base =
-    failures === 0 ? intervalMs : Math.min(intervalMs * 2 ** (failures - 1), Math.max(MAX_BACKOFF_MS, intervalMs));
-  return Math.round(base * (1 + JITTER * (2 * random() - 1)));
+export function retryDelay(intervalMs: number, failures: number, random: () => number = Math.random): number {
+  const base = Math.min(intervalMs, (intervalMs / 4) * 2 ** (failures - 1));
+  return Math.round(base * (1 - 0.2 * random()));
+}
+
+export interface HeartbeatSenderOptions {
+  link: Pick<BackendLink, 'send' | 'url' | 'urlOf'>;
+  instanceId: string;
+  /** The configured interval, until the backend sets another. */
+  intervalMs: number;
+  /** The current full-beat content; called before every beat. */
+  describe: () => BeatContent;
+  /** Receives the commands of each reply that carries some. */
+  onCommands: (commands: PluginCommand[]) => void;
+}
+
+interface Farewell {
+  readonly beat: GoodbyeBeat;
+  acknowledged: boolean;
 }
 
 /**
  * Beats on a timer, one at a time, and decides full vs light. A light beat is sent while the
  * content (identity, host, plugins, ext-info) equals that of the last full beat the backend
  * acknowledged; a full beat when it changed, after any failure, and right away when the backend
- * answers `unknown` to a light beat (it restarted and forgot us). Nothing is queued while the
- * backend is down: each attempt sends the current state. Timers are unref'd.
+ * answers `unknown` to a light beat (it restarted and forgot us). The backend may set the
+ * interval in any reply. Nothing is queued while the backend is down: each attempt sends the
+ * current state. Timers are unref'd. Ends with a goodbye, after which it never beats again.
  */
 export class HeartbeatSender {
-  private readonly transport: BeatTransport;
-  private readonly intervalMs: number;
+  private readonly link: HeartbeatSenderOptions['link'];
   private readonly describe: () => BeatContent;
-  private readonly backendUrl: string;
+  private readonly onCommands: (commands: PluginCommand[]) => void;
+  private readonly instanceId: string;
+  private interval: number;
   private cancelNext: (() => void) | undefined;
   private stopped = false;
   private lastHeartbeatTime: number | null = null;
   /** Serialised content of the last full beat the backend acknowledged. */
-  private acknowledged: string | undefined;
+  private acknowledgedContent: string | undefined;
   private fullBeatDue = true;
   private failures = 0;
+  /** A malformed reply field is worth one warning, not one per beat. */
+  private replyWarned = false;
+  private farewell: Farewell | undefined;
 
   constructor(options: HeartbeatSenderOptions) {
-    this.transport = options.transport;
-    this.intervalMs = options.intervalMs;
+    this.link = options.link;
+    this.instanceId = options.instanceId;
+    this.interval = options.intervalMs;
     this.describe = options.describe;
-    this.backendUrl = options.backendUrl;
+    this.onCommands = options.onCommands;
+  }
+
+  get intervalMs(): number {
+    return this.interval;
+  }
+
+  /** Whether the backend knows this instance: its last answer acknowledged a beat (not `unknown`, not a failure). */
+  get knownToBackend(): boolean {
+    return !this.fullBeatDue;
   }
 
   /** Sends the first beat on the next turn of the event loop, then keeps beating. */
@@ -66,10 +91,47 @@ export class HeartbeatSender {
     this.schedule(0);
   }
 
-  async stop(): Promise<void> {
+  /** Stops beating, without a goodbye. */
+  stop(): void {
     this.stopped = true;
     this.cancelNext?.();
-    await this.transport.close();
+  }
+
+  /**
+   * Stops beating and tells the backend this instance is going away (at most once). Resolves
+   * when answered, failed or after `timeoutMs`; never rejects.
+   */
+  async goodbye(timeoutMs: number): Promise<void> {
+    const farewell = this.leave();
+    if (farewell === undefined || farewell.acknowledged) return;
+    try {
+      const { status } = await this.link.send('PUT', HEARTBEAT_PATH, farewell.beat, timeoutMs);
+      farewell.acknowledged = status >= 200 && status <= 299;
+    } catch (error) {
+      logger.debug(`goodbye to ${this.link.url} failed: ${describeError(error)}`);
+    }
+  }
+
+  /**
+   * The goodbye still owed (none if acknowledged, or if no beat was ever sent), for a sender that
+   * works during 'exit'. Stops beating.
+   */
+  pendingGoodbye(): BackendRequest | undefined {
+    const farewell = this.leave();
+    if (farewell === undefined || farewell.acknowledged) return undefined;
+    return { method: 'PUT', url: this.link.urlOf(HEARTBEAT_PATH), body: JSON.stringify(farewell.beat) };
+  }
+
+  private leave(): Farewell | undefined {
+    if (!this.stopped) {
+      this.stop();
+      // A backend that never got a beat has nothing to forget.
+      if (this.lastHeartbeatTime !== null) {
+        const times = { heartbeatTime: Date.now(), lastHeartbeatTime: this.lastHeartbeatTime };
+        this.farewell = { beat: toGoodbyeBeat(this.instanceId, times), acknowledged: false };
+      }
+    }
+    return this.farewell;
   }
 
   private schedule(delayMs: number): void {
@@ -91,28 +153,36 @@ export class HeartbeatSender {
     try {
       const content = this.describe();
       const fingerprint = JSON.stringify(content);
-      const full = this.fullBeatDue || fingerprint !== this.acknowledged;
+      const full = this.fullBeatDue || fingerprint !== this.acknowledgedContent;
       const times = { heartbeatTime: Date.now(), lastHeartbeatTime: this.lastHeartbeatTime };
       this.lastHeartbeatTime = times.heartbeatTime;
-      const reply = await this.transport.send(
-        full ? toFullBeat(content, times) : toLightBeat(content.instanceId, times),
-      );
+      const beat = full ? toFullBeat(content, times) : toLightBeat(content.instanceId, times);
+      const answer = await this.link.send('PUT', HEARTBEAT_PATH, beat, Math.min(this.interval, MAX_BEAT_TIMEOUT_MS));
+      // A goodbye was said meanwhile: nothing this reply says matters any more.
+      if (this.stopped) return 0;
+      if (answer.status < 200 || answer.status > 299) throw new Error(`backend answered HTTP ${answer.status}`);
+      const { reply, problems } = parseBeatReply(answer.body);
       this.recovered();
+      if (problems.length > 0) this.warnAboutReply(problems);
+      if (reply.interval !== undefined && reply.interval !== this.interval) {
+        logger.info(`the backend set the heartbeat interval to ${reply.interval} ms (was ${this.interval} ms)`);
+        this.interval = reply.interval;
+      }
+      if (reply.commands !== undefined && reply.commands.length > 0) this.deliver(reply.commands);
       if (reply.result === 'unknown') {
         this.fullBeatDue = true;
         // Re-register at once; but a full beat answered `unknown` would loop, so that one waits.
-        return full ? nextDelay(this.intervalMs, 0) : 0;
+        return full ? beatDelay(this.interval) : 0;
       }
       this.fullBeatDue = false;
-      if (full) this.acknowledged = fingerprint;
-      return nextDelay(this.intervalMs, 0);
+      if (full) this.acknowledgedContent = fingerprint;
+      return beatDelay(this.interval);
     } catch (error) {
-      // stop() destroys the transport under a beat in flight; that failure is not news.
       if (this.stopped) return 0;
       this.failures += 1;
       this.fullBeatDue = true;
-      const delay = nextDelay(this.intervalMs, this.failures);
-      const message = `heartbeat to ${this.backendUrl} failed (${describeError(error)}); next attempt in ${delay} ms`;
+      const delay = retryDelay(this.interval, this.failures);
+      const message = `heartbeat to ${this.link.url} failed (${describeError(error)}); next attempt in ${delay} ms`;
       // Only the first failure after a success is a warning: an outage must not flood the host's logs.
       if (this.failures === 1) logger.warn(message);
       else logger.debug(message);
@@ -120,9 +190,28 @@ export class HeartbeatSender {
     }
   }
 
+  /** A failing command handler is the handler's problem, not a failed beat. */
+  private deliver(commands: PluginCommand[]): void {
+    try {
+      this.onCommands(commands);
+    } catch (error) {
+      logger.warn({ err: error }, `commands from ${this.link.url} could not be handled: ${describeError(error)}`);
+    }
+  }
+
+  private warnAboutReply(problems: string[]): void {
+    const message = `heartbeat reply from ${this.link.url}: ${problems.join('; ')}`;
+    if (this.replyWarned) {
+      logger.debug(message);
+    } else {
+      this.replyWarned = true;
+      logger.warn(message);
+    }
+  }
+
   private recovered(): void {
     if (this.failures === 0) return;
-    logger.info(`heartbeats reach ${this.backendUrl} again after ${this.failures} failed attempts`);
+    logger.info(`heartbeats reach ${this.link.url} again after ${this.failures} failed attempts`);
     this.failures = 0;
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import { LIMITS, PROTOCOL_VERSION } from '@vigil/protocol/constants';
-import type { FullBeat, LightBeat, PluginInfo } from '@vigil/protocol/types';
+import type { FullBeat, GoodbyeBeat, LightBeat, PluginInfo } from '@vigil/protocol/types';
 import type { AgentConfig } from '../config';
 
 /** A full beat without its times: what must be unchanged for a light beat to be enough. */
@@ -42,6 +42,10 @@ export function toFullBeat(content: BeatContent, times: BeatTimes): FullBeat {
 
 export function toLightBeat(instanceId: string, times: BeatTimes): LightBeat {
   return { v: PROTOCOL_VERSION, kind: 'light', instanceId, ...times };
+}
+
+export function toGoodbyeBeat(instanceId: string, times: BeatTimes): GoodbyeBeat {
+  return { v: PROTOCOL_VERSION, kind: 'goodbye', instanceId, ...times };
 }
 
 /** Every non-internal IPv4 address of the host, once each. */

@@ -1,13 +1,32 @@
+import { isBuiltin } from 'node:module';
+import path from 'node:path';
+import Range from 'semver/classes/range';
+import type { ServiceType } from '../services/service-manager';
 import type { InterceptorHooks } from './interceptor';
 
 /** One method to intercept, and the hooks to run around it. */
 export interface InterceptorDeclaration extends InterceptorHooks {
-  /** Module whose exports hold the method: a Node built-in (`net`, `node:net`) or a package the app can require. */
+  /**
+   * The module whose exports hold the method: a Node built-in (`http`, `node:http`), an npm
+   * package by name (its main entry, as the app imports or requires it), or a file of the
+   * application itself by path (`./src/server.js`, relative to the directory the service starts in).
+   */
   module: string;
-  /** Dotted path inside the module's exports to the object owning the method, e.g. `Server.prototype`; none for the exports themselves. */
+  /**
+   * For a package only, and required there: the package versions the hooks were written for, a
+   * semver range with an upper bound (`>=4 <6`, `^5.0.0`). Other versions are left alone.
+   */
+  versions?: string;
+  /** Dotted path in the module's exports to the object owning the method (`Server.prototype`); none for the exports themselves. */
   export?: string;
   /** Name of the method on that object. */
   method: string;
+}
+
+/** A service the plugin offers to the others, fetched with `ServiceManager.getService(type)`. */
+export interface ServiceDeclaration<T = unknown> {
+  type: ServiceType<T>;
+  service: T;
 }
 
 /**
@@ -16,6 +35,7 @@ export interface InterceptorDeclaration extends InterceptorHooks {
  */
 export interface PluginDefinition {
   interceptors?: InterceptorDeclaration[];
+  services?: ServiceDeclaration[];
 }
 
 /** Declares a plugin; it returns its argument and exists for type checking. */
@@ -23,18 +43,35 @@ export function definePlugin(definition: PluginDefinition): PluginDefinition {
   return definition;
 }
 
+/** How a declaration's `module` is found: by built-in name, package name, or file path. */
+export type ModuleKind = 'builtin' | 'package' | 'file';
+
+export function moduleKindOf(module: string): ModuleKind {
+  if (isBuiltin(module)) return 'builtin';
+  if (module.startsWith('./') || module.startsWith('../') || path.isAbsolute(module)) return 'file';
+  return 'package';
+}
+
+/** npm's package name rules: lower case, URL-safe, optionally scoped. */
+const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
+
 /** The PluginDefinition in a plugin's entry module exports; throws naming what is wrong with it. */
 export function pluginDefinitionFrom(moduleExports: unknown): PluginDefinition {
   const definition = isObject(moduleExports) && 'default' in moduleExports ? moduleExports.default : moduleExports;
   if (!isObject(definition)) throw new TypeError('the entry module does not export a plugin definition object');
-  const { interceptors } = definition;
-  if (interceptors === undefined) return {};
-  if (!Array.isArray(interceptors)) throw new TypeError('interceptors must be an array');
-  interceptors.forEach((declaration: unknown, index) => checkDeclaration(declaration, `interceptors[${index}]`));
-  return { interceptors: interceptors as InterceptorDeclaration[] };
+  return {
+    interceptors: listOf(definition.interceptors, 'interceptors', checkInterceptor),
+    services: listOf(definition.services, 'services', checkService),
+  };
 }
 
-function checkDeclaration(declaration: unknown, where: string): void {
+function listOf<T>(value: unknown, key: string, check: (item: unknown, where: string) => T): T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new TypeError(`${key} must be an array`);
+  return value.map((item: unknown, index) => check(item, `${key}[${index}]`));
+}
+
+function checkInterceptor(declaration: unknown, where: string): InterceptorDeclaration {
   if (!isObject(declaration)) throw new TypeError(`${where} must be an object`);
   for (const key of ['module', 'method'] as const) {
     const value = declaration[key];
@@ -48,6 +85,52 @@ function checkDeclaration(declaration: unknown, where: string): void {
       throw new TypeError(`${where}.${hook} must be a function`);
     }
   }
+  checkVersions(declaration.module as string, declaration.versions, where);
+  return declaration as unknown as InterceptorDeclaration;
+}
+
+/**
+ * A package target must say which versions it fits, with an upper bound: a plugin written for
+ * express 5 has not seen express 6, and patching what it has not seen is how agents break apps.
+ * Built-ins and the app's files have no package version to compare with.
+ */
+function checkVersions(module: string, versions: unknown, where: string): void {
+  const kind = moduleKindOf(module);
+  if (kind !== 'package') {
+    if (versions !== undefined) throw new TypeError(`${where}.versions applies to packages only, not to ${kind} ${module}`);
+    return;
+  }
+  if (!PACKAGE_NAME.test(module)) {
+    throw new TypeError(`${where}.module ${JSON.stringify(module)} is not a package name (a file path starts with ./)`);
+  }
+  if (typeof versions !== 'string') throw new TypeError(`${where}.versions must be a semver range for package ${module}`);
+  let range: Range;
+  try {
+    range = new Range(versions);
+  } catch {
+    throw new TypeError(`${where}.versions ${JSON.stringify(versions)} is not a semver range`);
+  }
+  if (!range.set.every(hasUpperBound)) {
+    throw new TypeError(`${where}.versions ${JSON.stringify(versions)} has no upper bound (write e.g. ">=4 <6")`);
+  }
+}
+
+/** A comparator set is bounded by a `<`/`<=` comparator or an exact version (`*` is an empty exact one). */
+function hasUpperBound(comparators: readonly { operator: string; value: string }[]): boolean {
+  return comparators.some(
+    ({ operator, value }) => operator.startsWith('<') || ((operator === '' || operator === '=') && value !== ''),
+  );
+}
+
+function checkService(declaration: unknown, where: string): ServiceDeclaration {
+  if (!isObject(declaration)) throw new TypeError(`${where} must be an object`);
+  const { type, service } = declaration;
+  const serviceName = (type as { serviceName?: unknown } | undefined)?.serviceName;
+  if (typeof serviceName !== 'string' || serviceName === '') {
+    throw new TypeError(`${where}.type must be a class with a static serviceName string`);
+  }
+  if (!isObject(service) && typeof service !== 'function') throw new TypeError(`${where}.service must be an object`);
+  return declaration as unknown as ServiceDeclaration;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../logger';
-import { interceptorsOf, unwrap, wrap, type ExecuteContext, type InterceptorHooks } from './interceptor';
+import { unwrap, wrap, type ExecuteContext, type Interceptor, type InterceptorHooks } from './interceptor';
 import { currentPlugin } from './plugin-context';
 
 /** A fresh target for each test. */
@@ -24,8 +24,15 @@ function calculator() {
   };
 }
 
+/** The interceptors each test installed, per owner and method, as the instrumentation keeps them. */
+const installed = new WeakMap<object, Map<string, Interceptor[]>>();
+
 function install(owner: object, method: string, hooks: InterceptorHooks, pluginName = 'test'): void {
-  wrap(owner, method, [...interceptorsOf(owner, method), { pluginName, hooks }]);
+  const byMethod = installed.get(owner) ?? new Map<string, Interceptor[]>();
+  installed.set(owner, byMethod);
+  const list = [...(byMethod.get(method) ?? []), { pluginName, hooks }];
+  byMethod.set(method, list);
+  wrap(owner, method, list);
 }
 
 describe('interceptors', () => {
@@ -191,7 +198,6 @@ describe('interceptors', () => {
     install(calc, 'multiply', { before: () => order.push('b.before'), after: () => order.push('b.after') }, 'b');
     calc.multiply(1, 1);
     expect(order).toEqual(['a.before', 'b.before', 'b.after', 'a.after']);
-    expect(interceptorsOf(calc, 'multiply').map((i) => i.pluginName)).toEqual(['a', 'b']);
   });
 
   it('wraps idempotently and unwraps to the original', () => {
@@ -200,7 +206,9 @@ describe('interceptors', () => {
     const before = vi.fn();
     const interceptors = [{ pluginName: 'test', hooks: { before } }];
     wrap(calc, 'multiply', interceptors);
+    const wrapper = calc.multiply;
     wrap(calc, 'multiply', interceptors);
+    expect(calc.multiply).toBe(wrapper);
     calc.multiply(1, 2);
     expect(before).toHaveBeenCalledOnce();
     expect(calc.multiply).not.toBe(original);
@@ -210,6 +218,47 @@ describe('interceptors', () => {
     expect(calc.multiply).toBe(original);
     unwrap(calc, 'multiply');
     expect(calc.multiply).toBe(original);
+  });
+
+  it('turns copies of a wrapper into pass-throughs on unwrap, and brings them back on rewrap', () => {
+    const calc = calculator();
+    const before = vi.fn();
+    wrap(calc, 'multiply', [{ pluginName: 'test', hooks: { before } }]);
+    // What express does with its application methods, and a destructuring require does with exports.
+    const copy = { factor: 10, multiply: calc.multiply };
+    unwrap(calc, 'multiply');
+    expect(copy.multiply(2, 3)).toBe(6);
+    expect(before).not.toHaveBeenCalled();
+    wrap(calc, 'multiply', [{ pluginName: 'test', hooks: { before } }]);
+    expect(calc.multiply).toBe(copy.multiply);
+    expect(copy.multiply(2, 3)).toBe(6);
+    expect(before).toHaveBeenCalledOnce();
+  });
+
+  it('replaces the interceptor list of an existing wrapper', () => {
+    const calc = calculator();
+    const first = vi.fn();
+    const second = vi.fn();
+    wrap(calc, 'multiply', [{ pluginName: 'a', hooks: { before: first } }]);
+    wrap(calc, 'multiply', [{ pluginName: 'b', hooks: { before: second } }]);
+    calc.multiply(1, 1);
+    expect(first).not.toHaveBeenCalled();
+    expect(second).toHaveBeenCalledOnce();
+  });
+
+  it('leaves a wrapper stacked on ours in place on unwrap, and ours passes through', () => {
+    const calc = calculator();
+    const before = vi.fn();
+    wrap(calc, 'multiply', [{ pluginName: 'test', hooks: { before } }]);
+    const ours = calc.multiply;
+    const theirs = function (this: unknown, a: number, b: number): number {
+      return ours.call(this, a, b) + 1;
+    };
+    calc.multiply = theirs;
+    unwrap(calc, 'multiply');
+    expect(calc.multiply).toBe(theirs);
+    expect(calc.multiply(2, 3)).toBe(7);
+    expect(before).not.toHaveBeenCalled();
   });
 
   it('wraps an inherited method on the given object only, and unwrap removes the shadow', () => {
@@ -228,6 +277,19 @@ describe('interceptors', () => {
     expect(new Base().greet()).toBe('hello');
     unwrap(Child.prototype, 'greet');
     expect(Object.hasOwn(Child.prototype, 'greet')).toBe(false);
+  });
+
+  it('layers a wrapper on a subclass over the one on its base, each with its own interceptors', () => {
+    class Base {
+      greet(): string {
+        return 'hello';
+      }
+    }
+    class Child extends Base {}
+    install(Base.prototype, 'greet', { after: (ctx) => void (ctx.result = `${String(ctx.result)} base`) });
+    install(Child.prototype, 'greet', { after: (ctx) => void (ctx.result = `${String(ctx.result)} child`) });
+    expect(new Base().greet()).toBe('hello base');
+    expect(new Child().greet()).toBe('hello base child');
   });
 
   it('keeps constructors working with new and instanceof', () => {

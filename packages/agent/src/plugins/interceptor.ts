@@ -41,40 +41,56 @@ export interface Interceptor {
 type Phase = keyof InterceptorHooks;
 type AnyFunction = (...args: unknown[]) => unknown;
 
-// Registered symbols, so that wraps made by another copy of the agent are recognised too.
-const ORIGINAL = Symbol.for('vigil.agent.original');
-const INTERCEPTORS = Symbol.for('vigil.agent.interceptors');
-/** Set when the wrapped method was inherited, so unwrap deletes the own property instead of shadowing. */
-const INHERITED = Symbol.for('vigil.agent.inherited');
+/** What a wrapper runs now; an empty list makes it a plain pass-through to the original. */
+interface WrapperState {
+  readonly original: AnyFunction;
+  interceptors: readonly Interceptor[];
+  /** The method was inherited when wrapped, so unwrap deletes the own property instead of shadowing. */
+  readonly inherited: boolean;
+}
+
+// A registered symbol, so that wrappers made by another copy of the agent are recognised too.
+const STATE = Symbol.for('vigil.agent.wrapper');
 
 interface Wrapper extends AnyFunction {
-  [ORIGINAL]: AnyFunction;
-  [INTERCEPTORS]: readonly Interceptor[];
-  [INHERITED]: boolean;
+  [STATE]: WrapperState;
 }
 
 function isWrapper(value: unknown): value is Wrapper {
-  return typeof value === 'function' && ORIGINAL in value;
-}
-
-/** The interceptors currently installed on `owner[method]` (none if it is not wrapped). */
-export function interceptorsOf(owner: object, method: string): readonly Interceptor[] {
-  const current: unknown = Reflect.get(owner, method);
-  return isWrapper(current) ? current[INTERCEPTORS] : [];
+  return typeof value === 'function' && STATE in value;
 }
 
 /**
- * Replaces `owner[method]` by a wrapper running `interceptors` around the original. Idempotent:
- * an existing wrapper is removed first, so wrapping again replaces the interceptor list.
- * Throws if the property is not a plain function value that can be redefined.
+ * The wrapper made for each owner and method. Unwrapping cannot reach every copy of a wrapper
+ * (express copies its application methods onto each app; `const { fn } = require(...)` keeps
+ * one), so a wrapper is never thrown away: unwrap empties its list, which turns those copies
+ * into pass-throughs, and a later wrap reinstalls the same function, which brings them back.
+ */
+const wrappers = new WeakMap<object, Map<string, Wrapper>>();
+
+/**
+ * Makes `owner[method]` run `interceptors` around the original. Idempotent: wrapping a method
+ * that is already wrapped here replaces its list, it never stacks a second wrapper. Throws if
+ * the property is not a plain function value that can be redefined.
  */
 export function wrap(owner: object, method: string, interceptors: readonly Interceptor[]): void {
-  unwrap(owner, method);
   const own = Object.getOwnPropertyDescriptor(owner, method);
   if (own !== undefined && !('value' in own)) throw new TypeError(`${method} is an accessor property`);
-  const original: unknown = Reflect.get(owner, method);
-  if (typeof original !== 'function') throw new TypeError(`${method} is not a function`);
-  const wrapper = createWrapper(original as AnyFunction, method, interceptors, own === undefined);
+  const current: unknown = own === undefined ? Reflect.get(owner, method) : own.value;
+  // Only an own wrapper is ours to update; an inherited one belongs to the prototype it sits on.
+  if (own !== undefined && isWrapper(current)) {
+    current[STATE].interceptors = interceptors;
+    return;
+  }
+  if (typeof current !== 'function') throw new TypeError(`${method} is not a function`);
+  let byMethod = wrappers.get(owner);
+  if (byMethod === undefined) wrappers.set(owner, (byMethod = new Map()));
+  let wrapper = byMethod.get(method);
+  if (wrapper?.[STATE].original !== current) {
+    wrapper = createWrapper(current as AnyFunction, method, own === undefined);
+    byMethod.set(method, wrapper);
+  }
+  wrapper[STATE].interceptors = interceptors;
   Object.defineProperty(owner, method, {
     value: wrapper,
     writable: own?.writable ?? true,
@@ -83,33 +99,37 @@ export function wrap(owner: object, method: string, interceptors: readonly Inter
   });
 }
 
-/** Restores the original `owner[method]`; does nothing if it is not wrapped. */
+/** Restores the original `owner[method]` and turns every copy of the wrapper into a pass-through. */
 export function unwrap(owner: object, method: string): void {
-  const current: unknown = Reflect.get(owner, method);
-  if (!isWrapper(current)) return;
-  if (current[INHERITED]) {
+  const own = Object.getOwnPropertyDescriptor(owner, method);
+  const installed = own !== undefined && isWrapper(own.value) ? own.value : undefined;
+  const wrapper = installed ?? wrappers.get(owner)?.get(method);
+  if (wrapper === undefined) return;
+  const state = wrapper[STATE];
+  state.interceptors = [];
+  // Someone else may have wrapped over ours since; their wrapper stays, ours now passes through.
+  if (installed === undefined) return;
+  if (state.inherited) {
     Reflect.deleteProperty(owner, method);
   } else {
-    Object.defineProperty(owner, method, { value: current[ORIGINAL] });
+    Object.defineProperty(owner, method, { value: state.original });
   }
 }
 
-function createWrapper(
-  original: AnyFunction,
-  method: string,
-  interceptors: readonly Interceptor[],
-  inherited: boolean,
-): Wrapper {
+function createWrapper(original: AnyFunction, method: string, inherited: boolean): Wrapper {
+  const state: WrapperState = { original, interceptors: [], inherited };
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+    const { interceptors } = state;
+    if (interceptors.length === 0) {
+      return new.target === undefined ? Reflect.apply(original, this, args) : Reflect.construct(original, args, new.target);
+    }
     return intercept(original, method, interceptors, new.target, this, args);
   } as Wrapper;
   // Look like the original to code that inspects functions; `prototype` keeps `new` and instanceof working.
   Object.defineProperty(wrapper, 'name', { value: original.name });
   Object.defineProperty(wrapper, 'length', { value: original.length });
   if (original.prototype !== undefined) wrapper.prototype = original.prototype;
-  wrapper[ORIGINAL] = original;
-  wrapper[INTERCEPTORS] = interceptors;
-  wrapper[INHERITED] = inherited;
+  wrapper[STATE] = state;
   return wrapper;
 }
 

@@ -1,27 +1,37 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { AgentEvent } from '@vigil/protocol/types';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AgentEvents } from '../events/agent-events';
+import { EventQueue } from '../events/event-queue';
 import { logger } from '../logger';
 import { AgentHeartbeatService } from '../services/agent-heartbeat-service';
 import { HeartbeatService } from '../services/heartbeat-service';
-import { registerService } from '../services/service-manager';
+import { registerService, ServiceManager } from '../services/service-manager';
+import { Instrumentation } from './instrumentation';
 import { loadPlugins, type LoadedPlugin } from './plugin-loader';
 
-const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures', 'plugins');
+const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures');
+const fakeLibDir = path.join(fixtures, 'fake-lib');
 
-class Greeter {
-  greet(name: string): string {
-    return `hello ${name}`;
-  }
+function setUp(): { heartbeat: AgentHeartbeatService; instrumentation: Instrumentation; queue: EventQueue; events: AgentEvents } {
+  const heartbeat = new AgentHeartbeatService('0.0.0-test');
+  registerService(HeartbeatService, heartbeat);
+  const instrumentation = new Instrumentation({ appRoot: fixtures, syncBuiltinExports: () => undefined });
+  const queue = new EventQueue(100);
+  return { heartbeat, instrumentation, queue, events: new AgentEvents(queue) };
 }
-const fakeLib = { Greeter };
-const loadModule = (name: string): unknown => (name === 'fake-lib' ? fakeLib : undefined);
+
+const eventsIn = (queue: EventQueue): AgentEvent[] => queue.take(100).events;
 
 describe('loadPlugins', () => {
   const warnings: string[] = [];
-  let heartbeat: AgentHeartbeatService;
+  let parts: ReturnType<typeof setUp>;
   let loaded: LoadedPlugin[];
+  let events: AgentEvent[];
+  // A fresh copy of the fake package, so that the interceptors installed here stay in this file.
+  const fakeLib = require(fakeLibDir) as { Greeter: new () => { greet(name: string): string } };
 
   // Plugin modules stay in the require cache, so the fixtures are loaded once for all cases.
   beforeAll(() => {
@@ -29,14 +39,14 @@ describe('loadPlugins', () => {
       warnings.push(String(args.at(-1)));
     });
     vi.spyOn(logger, 'info').mockImplementation(() => undefined);
-    heartbeat = new AgentHeartbeatService('0.0.0-test');
-    registerService(HeartbeatService, heartbeat);
+    parts = setUp();
     loaded = loadPlugins({
-      dir: fixtures,
-      folders: ['greeter', 'broken', 'absent', 'bare', 'bad-definition', 'duplicate'],
-      loadModule,
-      heartbeat,
+      dir: path.join(fixtures, 'plugins'),
+      folders: ['greeter', 'broken', 'absent', 'bare', 'bad-definition', 'duplicate', 'unbounded', 'counter', 'counter-clash', 'counter-again'],
+      ...parts,
     });
+    parts.instrumentation.onModuleLoaded({ module: 'fake-lib', exports: fakeLib, packageDir: fakeLibDir });
+    events = eventsIn(parts.queue);
   });
   afterAll(() => {
     vi.restoreAllMocks();
@@ -46,35 +56,65 @@ describe('loadPlugins', () => {
     expect(loaded).toEqual([
       { name: 'greeter', version: '2.0.0' },
       { name: 'bare', version: 'unknown' },
+      { name: 'counter', version: '1.0.0' },
+    ]);
+    expect(events.filter((event) => event.type === 'plugin.loaded').map((event) => event.attributes)).toEqual([
+      { plugin: 'greeter', version: '2.0.0' },
+      { plugin: 'bare', version: 'unknown' },
+      { plugin: 'counter', version: '1.0.0' },
     ]);
   });
 
-  it('skips the plugins that cannot load, with a warning naming the plugin and the error', () => {
-    expect(warnings).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/plugin broken .*skipped: broken on purpose/),
-        expect.stringMatching(/plugin in .*absent skipped: .*ENOENT/),
-        expect.stringMatching(/plugin bad-definition .*skipped: interceptors\[0\]\.method must be a non-empty string/),
-        expect.stringMatching(/plugin in .*duplicate skipped: the name greeter is already taken/),
-      ]),
-    );
+  it('skips the plugins that cannot load, reporting each once: a warning and a plugin.failed event naming the error', () => {
+    const failures = [
+      /plugin broken .*skipped: broken on purpose/,
+      /plugin absent .*skipped: .*ENOENT/,
+      /plugin bad-definition .*skipped: interceptors\[0\]\.method must be a non-empty string/,
+      /plugin greeter .*duplicate.* skipped: the name greeter is already taken/,
+      /plugin unbounded .*skipped: interceptors\[0\]\.versions ">=1" has no upper bound/,
+      /plugin counter-clash .*skipped: a service named fixture\.counter is already offered/,
+      /plugin counter .*counter-again.* skipped: the name counter is already taken/,
+    ];
+    const failed = events.filter((event) => event.type === 'plugin.failed');
+    expect(failed).toHaveLength(failures.length);
+    for (const [index, pattern] of failures.entries()) {
+      expect(failed[index]).toMatchObject({ level: 'important', message: expect.stringMatching(pattern) });
+      expect(warnings).toContainEqual(expect.stringMatching(pattern));
+    }
+    expect(failed[0]?.attributes).toEqual({ plugin: 'broken', error: 'broken on purpose' });
+    // A failed plugin leaves no ext-info behind, and is not in the heartbeat.
+    expect(parts.heartbeat.collectPlugins().map((plugin) => plugin.name)).toEqual(['greeter', 'bare', 'counter']);
   });
 
-  it('installs interceptors whose hooks run as the plugin', () => {
-    expect(new Greeter().greet('bob')).toBe('hello bob!');
-    expect(heartbeat.collectPlugins()).toEqual([
+  it('keeps the ext-info of a plugin whose name a later one tried to take', () => {
+    expect(parts.heartbeat.collectPlugins().find((plugin) => plugin.name === 'counter')?.extInfo).toEqual({ offered: 'yes' });
+  });
+
+  it('binds interceptors when their module loads; hooks run as the plugin', () => {
+    expect(new fakeLib.Greeter().greet('bob')).toBe('hello bob!');
+    expect(parts.heartbeat.collectPlugins()[0]).toEqual(
       // Set from the hook through the view the plugin got at its top level, from another copy of the agent.
       { name: 'greeter', version: '2.0.0', extInfo: { greeted: 'bob' } },
-      { name: 'bare', version: 'unknown', extInfo: {} },
-    ]);
+    );
   });
 
   it('warns about a target method that does not exist, and keeps the plugin', () => {
     expect(warnings).toContainEqual(expect.stringMatching(/plugin greeter: cannot intercept fake-lib:Greeter\.prototype\.missing/));
   });
 
-  it('does not warn about a target module the application does not have', () => {
-    expect(warnings.filter((warning) => warning.includes('not-installed'))).toEqual([]);
+  it('skips a package version outside the declared range with one line', () => {
+    expect(warnings.filter((warning) => warning.includes('plugin bare:'))).toEqual([
+      'plugin bare: fake-lib 1.4.0 is outside its supported range >=2 <3; not intercepted',
+    ]);
+  });
+
+  it('watches each target module once, by kind', () => {
+    expect(parts.instrumentation.watched()).toEqual({ builtins: [], packages: ['fake-lib', 'not-installed'], files: [] });
+  });
+
+  it('offers plugin services to the others', () => {
+    const counter = ServiceManager.getService({ serviceName: 'fixture.counter', prototype: {} as { next(): number } });
+    expect(counter.next()).toBe(1);
   });
 });
 
@@ -87,18 +127,16 @@ describe('loadPlugins without a folder list', () => {
       writeFileSync(path.join(dir, name, 'index.js'), 'module.exports = {};');
     }
     writeFileSync(path.join(dir, 'README.md'), 'not a plugin');
-    const heartbeat = new AgentHeartbeatService('0.0.0-test');
-    const loaded = loadPlugins({ dir, folders: undefined, loadModule, heartbeat });
+    const loaded = loadPlugins({ dir, folders: undefined, ...setUp() });
     expect(loaded.map((plugin) => plugin.name)).toEqual(['alpha', 'zeta']);
   });
 
   it('loads nothing, quietly, when the plugins directory does not exist', () => {
     const warn = vi.spyOn(logger, 'warn');
-    const heartbeat = new AgentHeartbeatService('0.0.0-test');
-    expect(loadPlugins({ dir: path.join(tmpdir(), 'vigil-no-such-dir'), folders: undefined, loadModule, heartbeat })).toEqual(
-      [],
-    );
+    const parts = setUp();
+    expect(loadPlugins({ dir: path.join(tmpdir(), 'vigil-no-such-dir'), folders: undefined, ...parts })).toEqual([]);
     expect(warn).not.toHaveBeenCalled();
+    expect(parts.queue.size).toBe(0);
     warn.mockRestore();
   });
 });

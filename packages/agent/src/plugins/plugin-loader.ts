@@ -1,17 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LIMITS } from '@vigil/protocol/constants';
+import type { AgentEvents } from '../events/agent-events';
 import { describeError, logger } from '../logger';
 import { AGENT_PSEUDO_PLUGIN, type AgentHeartbeatService } from '../services/agent-heartbeat-service';
-import { pluginDefinitionFrom, type InterceptorDeclaration, type PluginDefinition } from './define-plugin';
-import { interceptorsOf, wrap } from './interceptor';
+import { hasService, registerService } from '../services/service-manager';
+import { pluginDefinitionFrom, type PluginDefinition } from './define-plugin';
+import type { Instrumentation } from './instrumentation';
 import { runInPlugin } from './plugin-context';
-
-/**
- * The exports of a module as the application would get them, or undefined when the
- * application cannot load it (not installed). Provided by `register`, which owns loader details.
- */
-export type ModuleLoader = (moduleName: string) => unknown;
 
 export interface LoadedPlugin {
   name: string;
@@ -22,25 +18,43 @@ export interface LoadPluginsOptions {
   dir: string;
   /** Folder names to load, in order; undefined loads every folder in `dir`. */
   folders: string[] | undefined;
-  loadModule: ModuleLoader;
   heartbeat: AgentHeartbeatService;
+  instrumentation: Instrumentation;
+  events: AgentEvents;
 }
 
 /**
- * Loads each plugin folder: reads its package.json, requires its entry in the plugin's context
- * and installs its interceptors. A plugin that cannot load is logged and skipped; the others
- * still load. Returns the plugins loaded, which are also registered with the heartbeat service.
+ * Loads each plugin folder: reads its package.json, requires its entry in the plugin's context,
+ * offers its services and registers its interceptors. A plugin that cannot load is reported
+ * (`plugin.failed`) and skipped; the others still load (`plugin.loaded`). Returns the plugins
+ * loaded, which are also registered with the heartbeat service.
  */
-export function loadPlugins({ dir, folders, loadModule, heartbeat }: LoadPluginsOptions): LoadedPlugin[] {
+export function loadPlugins({ dir, folders, heartbeat, instrumentation, events }: LoadPluginsOptions): LoadedPlugin[] {
   const loaded: LoadedPlugin[] = [];
   const taken = new Set([AGENT_PSEUDO_PLUGIN]);
   for (const folder of folders ?? listFolders(dir)) {
-    const plugin = loadPlugin(path.join(dir, folder), taken, heartbeat);
-    if (plugin === undefined) continue;
-    installInterceptors(plugin.name, plugin.definition.interceptors ?? [], loadModule);
-    heartbeat.addPlugin(plugin.name, plugin.version);
-    taken.add(plugin.name);
-    loaded.push({ name: plugin.name, version: plugin.version });
+    const location = path.join(dir, folder);
+    let manifest: LoadedPlugin | undefined;
+    /** Whether the plugin's own code ran, and may have set ext-info under its name. */
+    let ran = false;
+    try {
+      manifest = readManifest(location);
+      const { name, version } = manifest;
+      if (taken.has(name)) throw new Error(`the name ${name} is already taken`);
+      ran = true;
+      const definition = requireDefinition(name, location);
+      offerServices(definition);
+      instrumentation.addPlugin(name, definition.interceptors ?? []);
+      heartbeat.addPlugin(name, version);
+      taken.add(name);
+      loaded.push(manifest);
+      events.report('normal', 'plugin.loaded', `plugin ${name} ${version} loaded`, { plugin: name, version });
+    } catch (error) {
+      const name = manifest?.name ?? folder;
+      if (ran) heartbeat.discardExtInfo(name);
+      const message = `plugin ${name} (${location}) skipped: ${describeError(error)}`;
+      events.report('important', 'plugin.failed', message, { plugin: name }, error);
+    }
   }
   return loaded;
 }
@@ -65,30 +79,6 @@ function isDirectory(file: string): boolean {
   }
 }
 
-function loadPlugin(
-  folder: string,
-  taken: ReadonlySet<string>,
-  heartbeat: AgentHeartbeatService,
-): (LoadedPlugin & { definition: PluginDefinition }) | undefined {
-  let manifest: LoadedPlugin;
-  try {
-    manifest = readManifest(folder);
-    if (taken.has(manifest.name)) throw new Error(`the name ${manifest.name} is already taken`);
-  } catch (error) {
-    logger.warn({ err: error }, `plugin in ${folder} skipped: ${describeError(error)}`);
-    return undefined;
-  }
-  try {
-    // The plugin's module code runs in its context, so a getService at its top level is bound to it.
-    const definition = runInPlugin(manifest.name, () => pluginDefinitionFrom(require(folder)));
-    return { ...manifest, definition };
-  } catch (error) {
-    heartbeat.discardExtInfo(manifest.name);
-    logger.warn({ err: error }, `plugin ${manifest.name} (${folder}) skipped: ${describeError(error)}`);
-    return undefined;
-  }
-}
-
 /** Name from `vigil.name`, else the package name, else the folder; version `unknown` when absent. */
 function readManifest(folder: string): LoadedPlugin {
   const manifest = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as {
@@ -102,40 +92,15 @@ function readManifest(folder: string): LoadedPlugin {
   return { name, version: version.slice(0, 64) };
 }
 
-/**
- * Wraps each declared method. A target the app cannot load is skipped quietly (a plugin may
- * target optional libraries); one that exists but cannot be wrapped is a warning. Either way the
- * plugin's other interceptors still install.
- */
-function installInterceptors(pluginName: string, declarations: InterceptorDeclaration[], loadModule: ModuleLoader): void {
-  for (const declaration of declarations) {
-    const target = `${declaration.module}${declaration.export ? `:${declaration.export}` : ''}.${declaration.method}`;
-    try {
-      const owner = ownerOf(declaration, loadModule);
-      if (owner === undefined) {
-        logger.info(`plugin ${pluginName}: module ${declaration.module} is not installed, ${target} is not intercepted`);
-        continue;
-      }
-      const interceptor = { pluginName, hooks: declaration };
-      wrap(owner, declaration.method, [...interceptorsOf(owner, declaration.method), interceptor]);
-    } catch (error) {
-      logger.warn({ err: error }, `plugin ${pluginName}: cannot intercept ${target}: ${describeError(error)}`);
-    }
-  }
+/** The plugin's module code runs in its context, so a getService at its top level is bound to it. */
+function requireDefinition(pluginName: string, folder: string): PluginDefinition {
+  return runInPlugin(pluginName, () => pluginDefinitionFrom(require(folder)));
 }
 
-/** The object owning the declared method, or undefined when the module is not installed. */
-function ownerOf(declaration: InterceptorDeclaration, loadModule: ModuleLoader): object | undefined {
-  const moduleExports = loadModule(declaration.module);
-  if (moduleExports === undefined) return undefined;
-  let owner: unknown = moduleExports;
-  for (const key of declaration.export ? declaration.export.split('.') : []) {
-    owner = isObjectLike(owner) ? Reflect.get(owner, key) : undefined;
-  }
-  if (!isObjectLike(owner)) throw new Error(`export ${declaration.export ?? '(module)'} is not an object`);
-  return owner;
-}
-
-function isObjectLike(value: unknown): value is object {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null;
+/** All of a plugin's services or none: a taken name fails the plugin before any is offered. */
+function offerServices({ services = [] }: PluginDefinition): void {
+  const names = services.map(({ type }) => type.serviceName);
+  const clash = names.find((name, index) => hasService(name) || names.indexOf(name) !== index);
+  if (clash !== undefined) throw new Error(`a service named ${clash} is already offered`);
+  for (const { type, service } of services) registerService(type, service);
 }

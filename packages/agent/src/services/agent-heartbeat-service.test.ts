@@ -87,6 +87,15 @@ describe('HeartbeatService', () => {
     expect(Object.keys(extInfo).some((key) => key.length > 128)).toBe(false);
   });
 
+  it('leaves a disabled plugin out until it is enabled again, keeping its provider', () => {
+    const service = started();
+    service.setExtInfoOf('template', () => ({ status: 'started' }));
+    service.setPluginEnabled('template', false);
+    expect(service.collectPlugins()).toEqual([]);
+    service.setPluginEnabled('template', true);
+    expect(service.collectPlugins()).toEqual([{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }]);
+  });
+
   it('rejects a provider that is not a function', () => {
     expect(() => started().setExtInfo({ status: 'x' } as never)).toThrow(TypeError);
   });

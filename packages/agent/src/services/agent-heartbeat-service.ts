@@ -23,6 +23,8 @@ interface ProviderEntry {
 export class AgentHeartbeatService extends HeartbeatService implements PluginScopedService<HeartbeatService> {
   /** Loaded plugins, name -> version, in load order. */
   private readonly plugins = new Map<string, string>();
+  /** Plugins switched off at run time: not reported, as they do nothing (Sermant #1323 reported uninstalled ones). */
+  private readonly disabled = new Set<string>();
   private readonly providers = new Map<string, ProviderEntry>();
 
   constructor(private readonly agentVersion: string) {
@@ -53,14 +55,21 @@ export class AgentHeartbeatService extends HeartbeatService implements PluginSco
     this.plugins.set(name, version);
   }
 
+  setPluginEnabled(name: string, enabled: boolean): void {
+    if (enabled) this.disabled.delete(name);
+    else if (this.plugins.has(name)) this.disabled.add(name);
+  }
+
   /** Forgets what a plugin set while it was loading, when its load then failed. */
   discardExtInfo(pluginName: string): void {
     this.providers.delete(pluginName);
   }
 
-  /** The loaded plugins with their current ext-info, plus `agent` if anything set ext-info for it. */
+  /** The enabled plugins with their current ext-info, plus `agent` if anything set ext-info for it. */
   collectPlugins(): PluginInfo[] {
-    const infos = [...this.plugins].map(([name, version]) => ({ name, version, extInfo: this.extInfoOf(name) }));
+    const infos = [...this.plugins]
+      .filter(([name]) => !this.disabled.has(name))
+      .map(([name, version]) => ({ name, version, extInfo: this.extInfoOf(name) }));
     if (this.providers.has(AGENT_PSEUDO_PLUGIN)) {
       infos.push({ name: AGENT_PSEUDO_PLUGIN, version: this.agentVersion, extInfo: this.extInfoOf(AGENT_PSEUDO_PLUGIN) });
     }

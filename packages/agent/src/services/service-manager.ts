@@ -39,3 +39,8 @@ export const ServiceManager = {
 export function registerService<T>(type: ServiceType<T>, service: T): void {
   services.set(type.serviceName, service);
 }
+
+/** Whether a service of this name is running (a plugin cannot offer one under a taken name). */
+export function hasService(serviceName: string): boolean {
+  return services.has(serviceName);
+}

@@ -1,0 +1,90 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backendStandIn, type StandIn } from '../test-support/backend-stand-in';
+import { BackendLink, MAX_ANSWER_BYTES } from './backend-link';
+
+describe('BackendLink', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  function link(urls: string[]): BackendLink {
+    const created = new BackendLink(urls, { keepAliveMs: 1000 });
+    cleanups.push(() => created.close());
+    return created;
+  }
+
+  async function standIn(status = 200): Promise<StandIn> {
+    const created = await backendStandIn(() => ({ status, body: { ok: status } }));
+    cleanups.push(created.close);
+    return created;
+  }
+
+  it('sends JSON and reads the JSON answer, keeping a path prefix of the backend URL', async () => {
+    const backend = await standIn();
+    const answer = await link([`${backend.url}/vigil/`]).send('POST', '/api/v1/events', { hello: 'there' }, 1000);
+    expect(answer).toEqual({ status: 200, body: { ok: 200 } });
+    expect(backend.received[0]).toMatchObject({ method: 'POST', path: '/vigil/api/v1/events', body: { hello: 'there' } });
+  });
+
+  it('fails over in order to the next backend when one is unreachable or answers 5xx, and sticks with the one that answered', async () => {
+    const down = await standIn();
+    await down.close();
+    const broken = await standIn(503);
+    const working = await standIn(200);
+    const spare = await standIn(200);
+    const backends = link([down.url, broken.url, working.url, spare.url]);
+    expect(backends.url).toBe(down.url);
+    expect((await backends.send('PUT', '/a', {}, 1000)).status).toBe(200);
+    expect(backends.url).toBe(working.url);
+    expect(backends.urlOf('/api/v1/heartbeat')).toBe(`${working.url}/api/v1/heartbeat`);
+    await backends.send('PUT', '/b', {}, 1000);
+    expect(broken.received.map((request) => request.path)).toEqual(['/a']);
+    expect(working.received.map((request) => request.path)).toEqual(['/a', '/b']);
+    expect(spare.received).toEqual([]);
+  });
+
+  it('hands a 4xx answer back without failing over: the backend answered', async () => {
+    const refusing = await standIn(404);
+    const spare = await standIn(200);
+    expect((await link([refusing.url, spare.url]).send('POST', '/x', {}, 1000)).status).toBe(404);
+    expect(spare.received).toEqual([]);
+  });
+
+  it('rejects with the last failure, naming each backend, when none answers', async () => {
+    const first = await standIn(500);
+    const second = await standIn(502);
+    await expect(link([first.url, second.url]).send('PUT', '/x', {}, 1000)).rejects.toThrow(`${second.url}: backend answered HTTP 502`);
+  });
+
+  it('refuses an answer larger than the limit, declared or streamed', async () => {
+    const huge = 'x'.repeat(MAX_ANSWER_BYTES + 1);
+    const server = createServer((req, res) => {
+      if (req.url === '/declared') {
+        res.writeHead(200, { 'content-length': String(huge.length + 2) });
+        res.end(JSON.stringify(huge));
+      } else {
+        // Chunked: no length declared up front.
+        res.writeHead(200);
+        res.write('"');
+        res.end(`${huge}"`);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const backends = link([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]);
+    await expect(backends.send('PUT', '/declared', {}, 2000)).rejects.toThrow(/answer of \d+ bytes refused/);
+    await expect(backends.send('PUT', '/streamed', {}, 2000)).rejects.toThrow(/answer longer than 65536 bytes refused/);
+  });
+
+  it('gives an empty or non-JSON body as undefined', async () => {
+    const server = createServer((req, res) => res.end(req.url === '/html' ? '<html>' : ''));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const backends = link([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]);
+    expect(await backends.send('PUT', '/html', {}, 1000)).toEqual({ status: 200, body: undefined });
+    expect(await backends.send('PUT', '/empty', {}, 1000)).toEqual({ status: 200, body: undefined });
+  });
+});

@@ -1,0 +1,151 @@
+import { Socket } from 'node:net';
+import { Pool, buildConnector } from 'undici';
+import { describeError } from '../logger';
+
+/** Largest answer body read from a backend; anything longer is refused unread (bounded memory, whatever it sends). */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+export interface BackendAnswer {
+  status: number;
+  /** The parsed JSON body; undefined when empty or not JSON. */
+  body: unknown;
+}
+
+/** One request to the backend, in a form that can also be sent from elsewhere (see sync-send). */
+export interface BackendRequest {
+  method: 'PUT' | 'POST';
+  url: string;
+  body: string;
+}
+
+interface Backend {
+  /** As configured, for log lines. */
+  readonly url: string;
+  /** Path prefix of a backend behind a reverse proxy, without trailing slash. */
+  readonly basePath: string;
+  readonly pool: Pool;
+}
+
+/**
+ * The agent's connection to its backends (`backend.url`, several allowed). Requests go to the
+ * current backend; when it cannot be reached or answers 5xx, the next ones are tried in order,
+ * and the first that answers becomes current. Each backend gets one kept-alive connection of
+ * the agent's own undici pool: undici, not node:http, so plugins that intercept http never see
+ * the agent's traffic; and one connection, so a goodbye cannot overtake the beat before it.
+ */
+export class BackendLink {
+  private readonly backends: Backend[];
+  private current = 0;
+
+  /**
+   * @param keepAliveMs how long an idle connection is kept when the backend gives no
+   *   `Keep-Alive: timeout` hint: long enough to carry the next beat.
+   */
+  constructor(urls: readonly string[], { keepAliveMs }: { keepAliveMs: number }) {
+    this.backends = urls.map((url) => {
+      const parsed = new URL(url);
+      return {
+        url,
+        basePath: parsed.pathname.replace(/\/+$/, ''),
+        pool: new Pool(parsed.origin, { connections: 1, connect: detachedConnector(), keepAliveTimeout: keepAliveMs }),
+      };
+    });
+  }
+
+  /** The backend requests go to now. */
+  get url(): string {
+    return (this.backends[this.current] as Backend).url;
+  }
+
+  /** `path` on the current backend, as a full URL. */
+  urlOf(path: string): string {
+    const backend = this.backends[this.current] as Backend;
+    return new URL(backend.basePath + path, backend.url).href;
+  }
+
+  /**
+   * Sends `payload` as JSON; resolves with the first answer below 500, trying the backends in
+   * order from the current one. Rejects with the last failure when none answers.
+   */
+  async send(method: BackendRequest['method'], path: string, payload: unknown, timeoutMs: number): Promise<BackendAnswer> {
+    const body = JSON.stringify(payload);
+    let failure: unknown;
+    for (let attempt = 0; attempt < this.backends.length; attempt += 1) {
+      const index = (this.current + attempt) % this.backends.length;
+      try {
+        const answer = await request(this.backends[index] as Backend, method, path, body, timeoutMs);
+        if (answer.status >= 500) throw new Error(`backend answered HTTP ${answer.status}`);
+        this.current = index;
+        return answer;
+      } catch (error) {
+        // With several backends, say which one failed how.
+        const { url } = this.backends[index] as Backend;
+        failure = this.backends.length > 1 ? new Error(`${url}: ${describeError(error)}`, { cause: error }) : error;
+      }
+    }
+    throw failure;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.backends.map((backend) => backend.pool.destroy()));
+  }
+}
+
+async function request(
+  backend: Backend,
+  method: string,
+  path: string,
+  body: string,
+  timeoutMs: number,
+): Promise<BackendAnswer> {
+  const response = await backend.pool.request({
+    path: backend.basePath + path,
+    method,
+    headers: { 'content-type': 'application/json' },
+    body,
+    // AbortSignal.timeout's timer is unref'd, so a pending deadline does not hold the host either.
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const declared = Number(response.headers['content-length'] ?? 0);
+  if (declared > MAX_ANSWER_BYTES) {
+    response.body.destroy();
+    throw new Error(`backend answer of ${declared} bytes refused (at most ${MAX_ANSWER_BYTES})`);
+  }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > MAX_ANSWER_BYTES) {
+      response.body.destroy();
+      throw new Error(`backend answer longer than ${MAX_ANSWER_BYTES} bytes refused`);
+    }
+    chunks.push(chunk);
+  }
+  return { status: response.statusCode, body: parseJson(Buffer.concat(chunks).toString('utf8')) };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * undici's connector, but the agent's sockets never keep the host process alive: not while idle
+ * (undici unrefs those itself) and not while a request is in flight, when undici would ref them,
+ * so `ref` is disabled on them. An app that ends while the backend is slow exits at once.
+ */
+function detachedConnector(): buildConnector.connector {
+  const connect = buildConnector({});
+  return (options, callback) => {
+    // undici's connector returns the socket it is connecting (its types say void); detaching it
+    // right away covers the connect phase, e.g. a backend host that drops packets.
+    const socket: unknown = connect(options, callback);
+    if (socket instanceof Socket) {
+      socket.unref();
+      socket.ref = () => socket;
+    }
+  };
+}

@@ -1,0 +1,71 @@
+import {
+  BEAT_RESULTS,
+  LIMITS,
+  MAX_HEARTBEAT_INTERVAL_MS,
+  MIN_HEARTBEAT_INTERVAL_MS,
+  PLUGIN_COMMAND_TYPES,
+} from '@vigil/protocol/constants';
+import type { BeatReply, PluginCommand } from '@vigil/protocol/types';
+
+export interface ParsedReply {
+  reply: BeatReply;
+  /** Parts of the reply that were left out because they were malformed; empty when none. */
+  problems: string[];
+}
+
+/**
+ * Checks a beat reply by hand (the agent does not load zod). `result` and `serverTime` are
+ * required; a malformed `interval` or command is left out and named in `problems`, so one bad
+ * field does not cost the rest. At most LIMITS.commandsPerReply commands are taken.
+ */
+export function parseBeatReply(body: unknown): ParsedReply {
+  const { result, serverTime, interval, commands } = (isObject(body) ? body : {}) as Partial<Record<keyof BeatReply, unknown>>;
+  if (!BEAT_RESULTS.includes(result as BeatReply['result']) || typeof serverTime !== 'number') {
+    throw new Error(`backend sent an unexpected reply: ${String(JSON.stringify(body)).slice(0, 200)}`);
+  }
+  const reply: BeatReply = { result: result as BeatReply['result'], serverTime };
+  const problems: string[] = [];
+  if (interval !== undefined) {
+    if (isInterval(interval)) {
+      reply.interval = interval;
+    } else {
+      const expected = `an integer from ${MIN_HEARTBEAT_INTERVAL_MS} to ${MAX_HEARTBEAT_INTERVAL_MS} ms`;
+      problems.push(`interval ${JSON.stringify(interval)} ignored: expected ${expected}`);
+    }
+  }
+  if (commands !== undefined) {
+    if (Array.isArray(commands)) {
+      const taken: PluginCommand[] = [];
+      commands.slice(0, LIMITS.commandsPerReply).forEach((command: unknown, index) => {
+        if (isCommand(command)) taken.push({ id: command.id, type: command.type, plugin: command.plugin });
+        else problems.push(`commands[${index}] ignored: ${String(JSON.stringify(command)).slice(0, 200)}`);
+      });
+      reply.commands = taken;
+    } else {
+      problems.push('commands ignored: not an array');
+    }
+  }
+  return { reply, problems };
+}
+
+function isInterval(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= MIN_HEARTBEAT_INTERVAL_MS && (value as number) <= MAX_HEARTBEAT_INTERVAL_MS;
+}
+
+function isCommand(value: unknown): value is PluginCommand {
+  if (!isObject(value)) return false;
+  const { id, type, plugin } = value;
+  return (
+    isText(id, LIMITS.idLength) &&
+    PLUGIN_COMMAND_TYPES.includes(type as PluginCommand['type']) &&
+    isText(plugin, LIMITS.nameLength)
+  );
+}
+
+function isText(value: unknown, maxLength: number): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= maxLength;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

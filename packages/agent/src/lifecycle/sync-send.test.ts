@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backendStandIn } from '../test-support/backend-stand-in';
+import { sendSync } from './sync-send';
+
+const built = path.join(__dirname, '..', '..', 'dist', 'lifecycle', 'sync-send.js');
+
+describe('sendSync', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  it('delivers the requests before it returns, from within an exit listener', async () => {
+    const standIn = await backendStandIn();
+    cleanups.push(standIn.close);
+    // The stand-in answers from this thread's event loop, which sendSync would block: call it from a child.
+    const script = `
+      const { sendSync } = require(${JSON.stringify(built)});
+      process.on('exit', () => sendSync([
+        { method: 'PUT', url: '${standIn.url}/api/v1/heartbeat', body: '{"kind":"goodbye"}' },
+        { method: 'POST', url: '${standIn.url}/api/v1/events', body: '{"events":[]}' },
+      ], 2000));
+      process.exit(3);
+    `;
+    const code = await new Promise((resolve) => spawn(process.execPath, ['-e', script]).on('exit', resolve));
+    expect(code).toBe(3);
+    expect(standIn.received.map(({ method, path, body }) => ({ method, path, body }))).toEqual(
+      expect.arrayContaining([
+        { method: 'PUT', path: '/api/v1/heartbeat', body: { kind: 'goodbye' } },
+        { method: 'POST', path: '/api/v1/events', body: { events: [] } },
+      ]),
+    );
+  });
+
+  /** A server that accepts connections and then neither reads nor answers. */
+  async function silentServer(): Promise<string> {
+    const sockets: Socket[] = [];
+    const silent = createServer({ pauseOnConnect: true }, (socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+    return `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+  }
+
+  it('returns once the requests are on their way, without waiting for the answers', async () => {
+    const url = await silentServer();
+    const started = Date.now();
+    sendSync([{ method: 'PUT', url, body: '{}' }], 5000);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('gives up after the timeout when a request cannot be sent', async () => {
+    const url = await silentServer();
+    const started = Date.now();
+    // More than the kernel buffers hold for a peer that does not read: the send never completes.
+    sendSync([{ method: 'PUT', url, body: 'x'.repeat(32 * 1024 * 1024) }], 300);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(295);
+    expect(elapsed).toBeLessThan(2000);
+  });
+});

@@ -1,0 +1,60 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AgentEvents } from '../events/agent-events';
+import { EventQueue } from '../events/event-queue';
+import { logger } from '../logger';
+import { AgentHeartbeatService } from '../services/agent-heartbeat-service';
+import { Instrumentation } from './instrumentation';
+import { PluginControl } from './plugin-control';
+
+describe('PluginControl', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  function setUp() {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    const lib = { shout: (text: string) => text.toUpperCase() };
+    const instrumentation = new Instrumentation({ appRoot: '/app', syncBuiltinExports: () => undefined });
+    instrumentation.addPlugin('loud', [{ module: './lib.js', method: 'shout', after: (ctx) => void (ctx.result = `${String(ctx.result)}!`) }]);
+    instrumentation.onModuleLoaded({ module: path.resolve('/app/lib.js'), exports: lib });
+    const heartbeat = new AgentHeartbeatService('0.0.0-test');
+    heartbeat.addPlugin('loud', '1.0.0');
+    const queue = new EventQueue(20);
+    const control = new PluginControl(instrumentation, heartbeat, new AgentEvents(queue));
+    return { lib, heartbeat, queue, control };
+  }
+
+  it('disables and enables a plugin, reporting each outcome with the command id', () => {
+    const { lib, heartbeat, queue, control } = setUp();
+    control.apply([{ id: 'c1', type: 'plugin.disable', plugin: 'loud' }]);
+    expect(lib.shout('hi')).toBe('HI');
+    expect(heartbeat.collectPlugins()).toEqual([]);
+    control.apply([
+      { id: 'c2', type: 'plugin.disable', plugin: 'loud' },
+      { id: 'c3', type: 'plugin.enable', plugin: 'loud' },
+    ]);
+    expect(lib.shout('hi')).toBe('HI!');
+    expect(heartbeat.collectPlugins()).toEqual([{ name: 'loud', version: '1.0.0', extInfo: {} }]);
+    expect(queue.take(10).events.map(({ level, type, message, attributes }) => ({ level, type, message, attributes }))).toEqual([
+      { level: 'important', type: 'plugin.disabled', message: 'plugin loud disabled (command c1)', attributes: { commandId: 'c1', plugin: 'loud' } },
+      { level: 'important', type: 'plugin.disabled', message: 'plugin loud was already disabled (command c2)', attributes: { commandId: 'c2', plugin: 'loud' } },
+      { level: 'normal', type: 'plugin.enabled', message: 'plugin loud enabled (command c3)', attributes: { commandId: 'c3', plugin: 'loud' } },
+    ]);
+  });
+
+  it('reports a command for a plugin it does not have as failed', () => {
+    const { queue, control } = setUp();
+    control.apply([{ id: 'c9', type: 'plugin.enable', plugin: 'ghost' }]);
+    expect(queue.take(10).events).toEqual([
+      {
+        time: expect.any(Number),
+        level: 'important',
+        type: 'plugin.command-failed',
+        message: 'command c9 (plugin.enable ghost) failed',
+        attributes: { commandId: 'c9', plugin: 'ghost', error: 'no plugin named ghost is loaded' },
+      },
+    ]);
+  });
+});

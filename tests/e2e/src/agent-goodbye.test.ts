@@ -1,0 +1,72 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instanceOfPid, killAll, startAgentApp, startBackend, startProcess, waitFor, type Backend, type Proc } from './harness.js';
+
+const require = createRequire(import.meta.url);
+const INTERVAL_MS = 500;
+
+/** Polls until the instance shows offline; returns how long after `since` that was seen. */
+async function offlineAfter(backend: Backend, instanceId: string, since: number): Promise<number> {
+  await waitFor('the instance to show offline', async () => ((await backend.instance(instanceId))?.status === 'offline' ? true : undefined), 5_000);
+  return Date.now() - since;
+}
+
+async function healthyInstanceOf(backend: Backend, app: Proc & { pid: number }) {
+  return waitFor(`the instance of pid ${app.pid} (app output: ${app.output()})`, async () => {
+    const instance = await instanceOfPid(backend, app.pid);
+    return instance?.status === 'healthy' && app.stdout().includes('listening') ? instance : undefined;
+  });
+}
+
+describe('the agent says goodbye', () => {
+  let backend: Backend;
+
+  beforeAll(async () => {
+    // A long lost timeout: only a goodbye can change the status within the test.
+    backend = await startBackend({ VIGIL_LOST_AFTER_MS: '60000' });
+  });
+  afterAll(() => killAll());
+
+  for (const moduleSystem of ['esm', 'cjs'] as const) {
+    it(`shows a ${moduleSystem} service offline within a second of SIGTERM, which still ends it as Node would`, async () => {
+      const app = startAgentApp({ moduleSystem, service: `goodbye-${moduleSystem}`, backendUrl: backend.url, intervalMs: INTERVAL_MS });
+      const instance = await healthyInstanceOf(backend, app);
+      const killedAt = Date.now();
+      app.child.kill('SIGTERM');
+      const ms = await offlineAfter(backend, instance.instanceId, killedAt);
+      expect(ms).toBeLessThan(1000);
+      expect(await app.exited).toBeNull();
+      expect(app.child.signalCode).toBe('SIGTERM');
+    });
+  }
+
+  it('shows a service that exits from its own SIGTERM handler offline within a second, with its own exit code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-handler-'));
+    mkdirSync(join(dir, 'vigil'));
+    writeFileSync(
+      join(dir, 'vigil', 'config.properties'),
+      `service.name=goodbye-handler\nheartbeat.interval=${INTERVAL_MS}\nbackend.url=${backend.url}\nplugins=\n`,
+    );
+    writeFileSync(
+      join(dir, 'app.mjs'),
+      [
+        "import { createServer } from 'node:http';",
+        "createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', () => console.log('listening'));",
+        // The common pattern: exit at once, synchronously, from the handler.
+        "process.on('SIGTERM', () => process.exit(42));",
+        '',
+      ].join('\n'),
+    );
+    const proc = startProcess(process.execPath, ['--import', require.resolve('@vigil/agent/register'), 'app.mjs'], { cwd: dir });
+    const app = { ...proc, pid: proc.child.pid ?? -1 };
+    const instance = await healthyInstanceOf(backend, app);
+    const killedAt = Date.now();
+    app.child.kill('SIGTERM');
+    const ms = await offlineAfter(backend, instance.instanceId, killedAt);
+    expect(ms).toBeLessThan(1000);
+    expect(await app.exited).toBe(42);
+  });
+});

@@ -1,0 +1,91 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EventList, PluginCommand } from '@vigil/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instanceOfPid, killAll, repoRoot, startBackend, startProcess, waitFor, type Backend } from './harness.js';
+
+const require = createRequire(import.meta.url);
+
+/** A service that opens and closes a server every 100 ms: the template plugin greets each listen while enabled. */
+function startListeningLoop(backendUrl: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-control-'));
+  mkdirSync(join(dir, 'vigil'));
+  writeFileSync(
+    join(dir, 'vigil', 'config.properties'),
+    [
+      'service.name=e2e-control',
+      'heartbeat.interval=300',
+      'event.send.interval=100',
+      `backend.url=${backendUrl}`,
+      `plugins.dir=${join(repoRoot, 'plugins')}`,
+      'plugins=template',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'app.mjs'),
+    [
+      "import { createServer } from 'node:net';",
+      'setInterval(() => {',
+      '  const server = createServer();',
+      "  server.listen(0, '127.0.0.1', () => server.close());",
+      '}, 100);',
+      '',
+    ].join('\n'),
+  );
+  return startProcess(process.execPath, ['--import', require.resolve('@vigil/agent/register'), 'app.mjs'], { cwd: dir });
+}
+
+describe('plugin commands from the backend', () => {
+  let backend: Backend;
+
+  beforeAll(async () => {
+    backend = await startBackend();
+  });
+  afterAll(() => killAll());
+
+  async function disable(instanceId: string, plugin: string): Promise<PluginCommand> {
+    const response = await fetch(`${backend.url}/api/v1/instances/${instanceId}/plugins/${plugin}/disable`, { method: 'POST' });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as { command: PluginCommand }).command;
+  }
+
+  async function agentEvents(instanceId: string): Promise<EventList['events']> {
+    const response = await fetch(`${backend.url}/api/v1/events?instanceId=${instanceId}&origin=agent&limit=1000`);
+    return ((await response.json()) as EventList).events;
+  }
+
+  // Enabling again is tested against a stand-in (packages/agent runtime-control.test.ts): this
+  // backend takes commands only for plugins the instance's last full beat listed.
+  it('switches a plugin off in a running service, which reports the outcome', async () => {
+    const app = startListeningLoop(backend.url);
+    const pid = app.child.pid ?? -1;
+    const greetings = () => app.stdout().split('Good morning!').length - 1;
+    const instance = await waitFor(`the instance of pid ${pid} (output: ${app.output()})`, async () => {
+      const found = await instanceOfPid(backend, pid);
+      return found?.plugins[0]?.extInfo.status === 'started' ? found : undefined;
+    });
+    const { instanceId } = instance;
+    await waitFor('the agent to have sent its start', async () =>
+      (await agentEvents(instanceId)).find((event) => event.type === 'agent.started'),
+    );
+    expect((await agentEvents(instanceId)).find((event) => event.type === 'plugin.loaded')?.attributes).toMatchObject({
+      plugin: 'template',
+      version: '1.2.0',
+    });
+
+    const command = await disable(instanceId, 'template');
+    const disabled = await waitFor('the plugin.disabled event', async () =>
+      (await agentEvents(instanceId)).find((event) => event.type === 'plugin.disabled'),
+    );
+    expect(disabled).toMatchObject({ level: 'important', origin: 'agent', attributes: { commandId: command.id, plugin: 'template' } });
+    const whileOff = greetings();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The service kept listening, no longer intercepted, and the plugin left the heartbeat.
+    expect(greetings()).toBe(whileOff);
+    await waitFor('the plugin to leave the heartbeat', async () => ((await backend.instance(instanceId))?.plugins.length === 0 ? true : undefined));
+    expect((await backend.instance(instanceId))?.status).toBe('healthy');
+  });
+});
