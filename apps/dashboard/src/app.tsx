@@ -1,21 +1,84 @@
-import { useSyncExternalStore } from 'react';
-import { ConnectionIndicator } from './components/connection-indicator';
+import type { ReactNode } from 'react';
+import { ConnectionIndicator, DisconnectedBanner } from './components/connection-indicator';
 import { ClockOffsetContext } from './components/relative-time';
-import { InstanceSummary } from './features/instances/instance-summary';
-import { InstanceTable } from './features/instances/instance-table';
-import type { InstanceStore } from './live/instance-store';
+import { ThemeToggle } from './components/theme-toggle';
+import { EventsPage } from './features/events/events-page';
+import { InstanceDetailPage } from './features/instance-detail/instance-detail-page';
+import { InstancesPage } from './features/instances/instances-page';
+import { PluginsPage } from './features/plugins/plugins-page';
+import { WallboardPage } from './features/wallboard/wallboard-page';
+import { WebhooksPage } from './features/webhooks/webhooks-page';
+import { useLive } from './live/live-context';
+import { routeHref, useRoute, type Route } from './routing/hash-route';
 
-export function App({ store }: { store: InstanceStore }) {
-  const { instances, synced, connection, clockOffsetMs } = useSyncExternalStore(store.subscribe, store.getSnapshot);
+const NAV: { path: string; label: string }[] = [
+  { path: '/', label: 'Instances' },
+  { path: '/plugins', label: 'Plugins' },
+  { path: '/wallboard', label: 'Wallboard' },
+  { path: '/events', label: 'Events' },
+  { path: '/webhooks', label: 'Webhooks' },
+];
+
+function page(route: Route): { section: string; content: ReactNode } {
+  const detail = /^\/instances\/(.+)$/.exec(route.path);
+  if (detail) return { section: '/', content: <InstanceDetailPage key={detail[1]} id={decodeURIComponent(detail[1]!)} /> };
+  switch (route.path) {
+    case '/':
+      return { section: '/', content: <InstancesPage params={route.params} /> };
+    case '/plugins':
+      return { section: route.path, content: <PluginsPage /> };
+    case '/wallboard':
+      return { section: route.path, content: <WallboardPage /> };
+    case '/events':
+      return { section: route.path, content: <EventsPage params={route.params} /> };
+    case '/webhooks':
+      return { section: route.path, content: <WebhooksPage /> };
+    default:
+      return {
+        section: '',
+        content: (
+          <p className="empty-state">
+            Nothing here. <a href={routeHref('/')}>See all instances</a>
+          </p>
+        ),
+      };
+  }
+}
+
+export function App() {
+  const route = useRoute();
+  const connection = useLive((s) => s.connection);
+  const clockOffsetMs = useLive((s) => s.clockOffsetMs);
+  const { section, content } = page(route);
   return (
     <ClockOffsetContext value={clockOffsetMs}>
+      {/* A button, not a `#main` link: with hash routing that link would be a route. */}
+      <button type="button" className="skip-link" onClick={() => document.getElementById('main')?.focus()}>
+        Skip to content
+      </button>
       <header className="app-header">
-        <h1>Vigil</h1>
-        <ConnectionIndicator state={connection} />
+        <h1>
+          <a href={routeHref('/')}>Vigil</a>
+        </h1>
+        <nav aria-label="Views">
+          <ul className="nav">
+            {NAV.map(({ path, label }) => (
+              <li key={path}>
+                <a href={routeHref(path)} aria-current={section === path ? 'page' : undefined} data-testid={`nav-${label.toLowerCase()}`}>
+                  {label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="app-header__end">
+          <ConnectionIndicator state={connection} />
+          <ThemeToggle />
+        </div>
       </header>
-      <main className="app-main">
-        <InstanceSummary instances={instances} synced={synced} />
-        {synced ? <InstanceTable instances={instances} /> : <p className="empty-state">Waiting for the backend…</p>}
+      <DisconnectedBanner state={connection} />
+      <main id="main" className={`app-main app-main--${section.slice(1) || 'instances'}`} tabIndex={-1}>
+        {content}
       </main>
     </ClockOffsetContext>
   );

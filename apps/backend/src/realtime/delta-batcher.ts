@@ -1,19 +1,68 @@
-import type { Delta, EventRecord, Instance } from '@vigil/protocol';
+import type { EventRecord, Instance } from '@vigil/protocol';
 import type { RegistryChange } from '../instances/instance-registry.js';
 
 /** Events carried by one delta at most; the events API has them all. */
 export const MAX_EVENTS_PER_DELTA = 200;
 
 /**
- * Coalesces registry changes between two pushes: the latest version of each changed instance,
- * removed ids, the latest beat time of instances that only renewed, and new events. A dashboard
- * gets one delta per flush, never one message per beat.
+ * One instance's change: the version dashboards last knew and the current one. `before` is
+ * undefined for a new instance, `after` for a removed one.
+ */
+export interface InstanceChange {
+  before: Instance | undefined;
+  after: Instance | undefined;
+}
+
+/** Everything that happened between two pushes. */
+export interface ChangeBatch {
+  /** Instances whose visible fields changed, or that appeared or went, by id. */
+  changes: Map<string, InstanceChange>;
+  /** Instance id -> lastHeartbeatTime, for beats that changed nothing else. */
+  beats: Map<string, number>;
+  /** New events, oldest first, at most the newest `MAX_EVENTS_PER_DELTA`. */
+  events: EventRecord[];
+}
+
+/**
+ * Coalesces registry changes between two pushes. It keeps the version of every instance as last
+ * reported, because the registry reports only the new one and a view must know whether the old
+ * one matched its filter (an instance leaving a `status=healthy` view shrinks it even when it was
+ * not on screen). Renewals that changed nothing else cost one map entry, never a record.
  */
 export class DeltaBatcher {
-  private upserts = new Map<string, Instance>();
-  private removed = new Set<string>();
+  private readonly known = new Map<string, Instance>();
+  private changes = new Map<string, InstanceChange>();
   private beats = new Map<string, number>();
   private events: EventRecord[] = [];
+
+  constructor(initial: Iterable<Instance>) {
+    for (const instance of initial) this.known.set(instance.instanceId, instance);
+  }
+
+  /** Records a change; returns the single step it made (not coalesced), or null for a plain beat. */
+  add(change: RegistryChange): InstanceChange | null {
+    if (change.type === 'beat') {
+      // A changed instance is sent whole, and the registry updates its beat time in place.
+      if (!this.changes.has(change.instanceId)) this.beats.set(change.instanceId, change.time);
+      return null;
+    }
+    const id = change.type === 'upsert' ? change.instance.instanceId : change.instanceId;
+    const before = this.known.get(id);
+    const after = change.type === 'upsert' ? change.instance : undefined;
+    if (after) this.known.set(id, after);
+    else this.known.delete(id);
+    this.beats.delete(id);
+    const pending = this.changes.get(id);
+    if (!pending) {
+      this.changes.set(id, { before, after });
+    } else if (pending.before === undefined && after === undefined) {
+      // Appeared and went within one batch: nobody needs to hear about it.
+      this.changes.delete(id);
+    } else {
+      pending.after = after;
+    }
+    return { before, after };
+  }
 
   addEvent(event: EventRecord): void {
     // Keep the newest: a burst (a mass loss) must not make one delta huge.
@@ -21,44 +70,13 @@ export class DeltaBatcher {
     this.events.push(event);
   }
 
-  add(change: RegistryChange): void {
-    switch (change.type) {
-      case 'upsert': {
-        const id = change.instance.instanceId;
-        this.upserts.set(id, change.instance);
-        this.removed.delete(id);
-        this.beats.delete(id);
-        break;
-      }
-      case 'removed':
-        this.upserts.delete(change.instanceId);
-        this.beats.delete(change.instanceId);
-        this.removed.add(change.instanceId);
-        break;
-      case 'beat': {
-        // The upserted record already carries the newest beat time (the registry updates it in place).
-        if (!this.upserts.has(change.instanceId)) this.beats.set(change.instanceId, change.time);
-        break;
-      }
-    }
-  }
-
-  /** Returns the pending delta and starts a new batch, or null when nothing changed. */
-  take(serverTime: number): Delta | null {
-    if (this.upserts.size === 0 && this.removed.size === 0 && this.beats.size === 0 && this.events.length === 0) {
-      return null;
-    }
-    const delta: Delta = {
-      upserts: [...this.upserts.values()],
-      removed: [...this.removed],
-      beats: Object.fromEntries(this.beats),
-      events: this.events,
-      serverTime,
-    };
-    this.upserts = new Map();
-    this.removed = new Set();
+  /** Returns what happened since the previous call and starts a new batch, or null when nothing did. */
+  take(): ChangeBatch | null {
+    if (this.changes.size === 0 && this.beats.size === 0 && this.events.length === 0) return null;
+    const batch: ChangeBatch = { changes: this.changes, beats: this.beats, events: this.events };
+    this.changes = new Map();
     this.beats = new Map();
     this.events = [];
-    return delta;
+    return batch;
   }
 }

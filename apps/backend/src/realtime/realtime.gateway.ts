@@ -1,26 +1,50 @@
 import { Inject, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { WebSocketGateway, WebSocketServer, type OnGatewayConnection } from '@nestjs/websockets';
-import type { ClientToServerEvents, ServerToClientEvents } from '@vigil/protocol';
+import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayDisconnect } from '@nestjs/websockets';
+import {
+  describeIssues,
+  viewRequestSchema,
+  type ClientToServerEvents,
+  type Delta,
+  type ServerToClientEvents,
+  type SubscribeReply,
+} from '@vigil/protocol';
 import type { Server, Socket } from 'socket.io';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { EventsService } from '../events/events.service.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { DeltaBatcher } from './delta-batcher.js';
+import { FleetSummary } from './fleet-summary.js';
+import { ViewGroups, type ViewGroup } from './view-groups.js';
 
 /** How often batched changes are pushed to dashboards. */
 export const DELTA_FLUSH_MS = 200;
 
-type DashboardServer = Server<ClientToServerEvents, ServerToClientEvents>;
+/** Least time between two re-queries of one dashboard window. */
+export const WINDOW_REFRESH_MS = 1_000;
+
+/** Every subscribed socket: fleet-wide changes (counts, events) go to all of them. */
+const SUBSCRIBED_ROOM = 'subscribed';
+
+interface SocketData {
+  group: ViewGroup | null;
+}
+
+type DashboardServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /**
- * Pushes the instance set to dashboards: a snapshot when a socket connects (and so after every
- * reconnect), then batched deltas. It only relays what the registry reports.
+ * Pushes what each dashboard shows, never the whole fleet: a dashboard subscribes with its view
+ * (a window of the instance list, ids it watches) and gets a snapshot as the acknowledgement,
+ * then deltas every 200 ms for that view plus the fleet-wide counts and events. It only relays
+ * what the registry and the event log report.
  */
 @WebSocketGateway({ serveClient: false })
-export class RealtimeGateway implements OnGatewayConnection, OnModuleInit, OnModuleDestroy {
+export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() private server!: DashboardServer;
-  private readonly batcher = new DeltaBatcher();
+  private batcher!: DeltaBatcher;
+  private summary!: FleetSummary;
+  private views!: ViewGroups;
   private unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -30,8 +54,15 @@ export class RealtimeGateway implements OnGatewayConnection, OnModuleInit, OnMod
   ) {}
 
   onModuleInit(): void {
+    const known = this.registry.list();
+    this.batcher = new DeltaBatcher(known);
+    this.summary = new FleetSummary(known);
+    this.views = new ViewGroups(this.registry, { refreshMinMs: WINDOW_REFRESH_MS, measure: () => performance.now() });
     this.unsubscribe = [
-      this.registry.onChange((change) => this.batcher.add(change)),
+      this.registry.onChange((change) => {
+        const step = this.batcher.add(change);
+        if (step) this.summary.apply(step.before, step.after);
+      }),
       this.events.onEvent((event) => this.batcher.addEvent(event)),
     ];
   }
@@ -40,13 +71,62 @@ export class RealtimeGateway implements OnGatewayConnection, OnModuleInit, OnMod
     for (const unsubscribe of this.unsubscribe) unsubscribe();
   }
 
-  handleConnection(socket: Socket<ClientToServerEvents, ServerToClientEvents>): void {
-    socket.emit('snapshot', { instances: this.registry.list(), serverTime: this.clock.now() });
+  handleConnection(socket: DashboardSocket): void {
+    socket.data.group = null;
+    socket.on('subscribe', (view: unknown, ack: unknown) => {
+      // The event map types the arguments, but they come off the network: check both.
+      if (typeof ack === 'function') (ack as (reply: SubscribeReply) => void)(this.subscribe(socket, view));
+    });
+  }
+
+  handleDisconnect(socket: DashboardSocket): void {
+    if (socket.data.group) this.views.leave(socket.data.group);
+    socket.data.group = null;
+  }
+
+  /** Moves the socket to the group of its new view and answers with the snapshot the view starts from. */
+  private subscribe(socket: DashboardSocket, view: unknown): SubscribeReply {
+    const parsed = viewRequestSchema.safeParse(view);
+    if (!parsed.success) return { ok: false, error: 'invalid view', issues: describeIssues(parsed.error) };
+    const previous = socket.data.group;
+    if (previous) {
+      this.views.leave(previous);
+      void socket.leave(previous.room);
+    }
+    const now = this.clock.now();
+    const { group, window, watched } = this.views.join(parsed.data, now);
+    socket.data.group = group;
+    if (group) void socket.join(group.room);
+    void socket.join(SUBSCRIBED_ROOM);
+    return {
+      ok: true,
+      snapshot: {
+        window,
+        watched,
+        counts: this.summary.counts(),
+        services: this.summary.serviceSummaries(),
+        plugins: this.summary.pluginUsage(),
+        serverTime: now,
+      },
+    };
   }
 
   @Interval(DELTA_FLUSH_MS)
   flush(): void {
-    const delta = this.batcher.take(this.clock.now());
-    if (delta) this.server.emit('delta', delta);
+    const now = this.clock.now();
+    const batch = this.batcher.take();
+    const shared = { ...this.summary.takeChanges(), events: batch?.events ?? [], serverTime: now };
+    const viewDeltas = this.views.flush(batch, now);
+    // One encoding per room: members of a group share their delta.
+    for (const [group, viewDelta] of viewDeltas) {
+      this.server.to(group.room).emit('delta', { ...viewDelta, ...shared } satisfies Delta);
+    }
+    if (shared.counts || shared.services || shared.plugins || shared.events.length > 0) {
+      const rest = [...viewDeltas.keys()].map((group) => group.room);
+      this.server
+        .to(SUBSCRIBED_ROOM)
+        .except(rest)
+        .emit('delta', { upserts: [], removed: [], beats: {}, ...shared } satisfies Delta);
+    }
   }
 }

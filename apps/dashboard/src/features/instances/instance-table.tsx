@@ -1,94 +1,115 @@
-import { memo } from 'react';
-import type { Instance } from '@vigil/protocol';
-import { RelativeTime } from '../../components/relative-time';
-import { StatusBadge } from './status-badge';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import type { InstanceSortKey } from '@vigil/protocol';
+import type { InstanceWindowState } from '../../live/live-store';
+import { effectiveOrder, type InstanceFilters } from './instance-filters';
+import { COLUMN_COUNT, InstanceRow, PlaceholderRow } from './instance-row';
+import { renderedRange, ROW_HEIGHT } from './window-range';
 
-// Chips hold no state and plugin names need not be unique, so list position is their key.
+interface InstanceTableProps {
+  filters: InstanceFilters;
+  /** The loaded part of the list, null before the first one arrives. */
+  loaded: InstanceWindowState | null;
+  onSort: (sort: InstanceSortKey) => void;
+  /** Tells the page which row is at the top, so it can move the backend window along. */
+  onFirstVisibleRow: (row: number) => void;
+  /** Shown instead of the table when the list is empty. */
+  empty: ReactNode;
+}
 
-const InstanceRow = memo(function InstanceRow({ instance }: { instance: Instance }) {
-  return (
-    <tr data-testid="instance-row" data-instance-id={instance.instanceId}>
-      <td data-testid="status">
-        <StatusBadge status={instance.status} />
-      </td>
-      <td>{instance.service}</td>
-      <td>{instance.appName}</td>
-      <td>{instance.hostName}</td>
-      <td className="ips">{instance.ip.length > 0 ? instance.ip.join(', ') : '—'}</td>
-      <td className="numeric">{instance.processId ?? '–'}</td>
-      <td>{instance.version}</td>
-      <td data-testid="plugins">
-        <ul className="chips">
-          {instance.plugins.map((plugin, index) => (
-            <li key={index} className="chip">
-              {plugin.name} {plugin.version}
-            </li>
-          ))}
-        </ul>
-      </td>
-      <td data-testid="ext-info">
-        <ul className="chips">
-          {instance.plugins.flatMap((plugin, pluginIndex) =>
-            Object.entries(plugin.extInfo).map(([key, value]) => (
-              <li key={`${pluginIndex}:${key}`} className="chip chip--ext" title={`${plugin.name}: ${key}=${value}`}>
-                {key}={value}
-              </li>
-            )),
-          )}
-        </ul>
-      </td>
-      <td className="numeric">
-        <RelativeTime time={instance.lastHeartbeatTime} />
-      </td>
-    </tr>
-  );
-});
+const COLUMNS: { label: string; className: string; sort?: InstanceSortKey }[] = [
+  { label: 'Status', className: 'col-status', sort: 'status' },
+  { label: 'Service', className: 'col-service', sort: 'service' },
+  { label: 'App', className: 'col-app', sort: 'appName' },
+  { label: 'Host', className: 'col-host', sort: 'hostName' },
+  { label: 'IPs', className: 'col-ips' },
+  { label: 'PID', className: 'col-pid' },
+  { label: 'Agent', className: 'col-version' },
+  { label: 'Plugins', className: 'col-plugins' },
+  { label: 'Ext-info', className: 'col-ext-info' },
+  { label: 'Last heartbeat', className: 'col-heartbeat', sort: 'lastHeartbeatTime' },
+];
 
-/** All instances, in the order given (the store sorts them). */
-export function InstanceTable({ instances }: { instances: readonly Instance[] }) {
-  if (instances.length === 0) {
-    return (
-      <p className="empty-state">
-        No instances yet. Attach the agent: <code>node --import @vigil/agent/register app.mjs</code>
-      </p>
-    );
+/**
+ * The instance list as a virtual table: only the rows in view (and a few more) are in the DOM,
+ * each of a fixed height, with spacers standing in for the rest, so 10,000 rows or 300,000 scroll
+ * the same. Rows outside the loaded window show as placeholders until it arrives.
+ */
+export function InstanceTable({ filters, loaded, onSort, onFirstVisibleRow, empty }: InstanceTableProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [viewport, setViewport] = useState({ scrollTop: 0, height: 800 });
+  const total = loaded?.total ?? 0;
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const measure = () => setViewport({ scrollTop: element.scrollTop, height: element.clientHeight });
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    element.addEventListener('scroll', measure, { passive: true });
+    return () => {
+      observer.disconnect();
+      element.removeEventListener('scroll', measure);
+    };
+  }, []);
+
+  const firstVisible = Math.floor(viewport.scrollTop / ROW_HEIGHT);
+  useEffect(() => onFirstVisibleRow(firstVisible), [firstVisible, onFirstVisibleRow]);
+
+  const { first, last } = renderedRange(viewport.scrollTop, viewport.height, total);
+  const rows: ReactNode[] = [];
+  for (let index = first; index < last; index++) {
+    const id = loaded && index >= loaded.offset ? loaded.ids[index - loaded.offset] : undefined;
+    const instance = id === undefined ? undefined : loaded?.rows.get(id);
+    rows.push(instance ? <InstanceRow key={instance.instanceId} instance={instance} index={index} /> : <PlaceholderRow key={`row-${index}`} index={index} />);
   }
+  const order = effectiveOrder(filters);
+
   return (
-    <div className="table-scroll">
-      <table className="instance-table">
+    <div className="table-scroll" ref={scroller} tabIndex={0} role="region" aria-label="Instances">
+      <table className="data-table instance-table" aria-rowcount={total + 1} data-testid="instance-table" data-total={total}>
         {/* Fixed widths (with `table-layout: fixed`) keep columns still while data streams in. */}
         <colgroup>
-          <col className="col-status" />
-          <col className="col-service" />
-          <col className="col-app" />
-          <col className="col-host" />
-          <col className="col-ips" />
-          <col className="col-pid" />
-          <col className="col-version" />
-          <col className="col-plugins" />
-          <col className="col-ext-info" />
-          <col className="col-heartbeat" />
+          {COLUMNS.map((column) => (
+            <col key={column.label} className={column.className} />
+          ))}
         </colgroup>
         <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Service</th>
-            <th scope="col">App</th>
-            <th scope="col">Host</th>
-            <th scope="col">IPs</th>
-            <th scope="col">PID</th>
-            <th scope="col">Agent version</th>
-            <th scope="col">Plugins</th>
-            <th scope="col">Ext-info</th>
-            <th scope="col">Last heartbeat</th>
+          <tr aria-rowindex={1}>
+            {COLUMNS.map((column) => {
+              const active = column.sort !== undefined && filters.sort === column.sort;
+              return (
+                <th key={column.label} scope="col" aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : undefined}>
+                  {column.sort ? (
+                    <button type="button" className="sort-button" onClick={() => onSort(column.sort!)} data-testid={`sort-${column.sort}`}>
+                      {column.label}
+                      <span className="sort-arrow" aria-hidden="true">
+                        {active ? (order === 'asc' ? '▲' : '▼') : ''}
+                      </span>
+                    </button>
+                  ) : (
+                    column.label
+                  )}
+                </th>
+              );
+            })}
           </tr>
         </thead>
         <tbody>
-          {instances.map((instance) => (
-            <InstanceRow key={instance.instanceId} instance={instance} />
-          ))}
+          {first > 0 && (
+            <tr aria-hidden="true" className="spacer-row">
+              <td colSpan={COLUMN_COUNT} style={{ height: first * ROW_HEIGHT }} />
+            </tr>
+          )}
+          {rows}
+          {last < total && (
+            <tr aria-hidden="true" className="spacer-row">
+              <td colSpan={COLUMN_COUNT} style={{ height: (total - last) * ROW_HEIGHT }} />
+            </tr>
+          )}
         </tbody>
       </table>
+      {loaded !== null && total === 0 && empty}
     </div>
   );
 }

@@ -1,0 +1,130 @@
+import type { FullBeat, ViewRequest } from '@vigil/protocol';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { InstanceRegistry } from '../instances/instance-registry.js';
+import { DeltaBatcher } from './delta-batcher.js';
+import { ViewGroups } from './view-groups.js';
+
+const REFRESH_MS = 1_000;
+
+function fullBeat(instanceId: string, overrides: Partial<FullBeat> = {}): FullBeat {
+  return {
+    v: 1,
+    kind: 'full',
+    instanceId,
+    heartbeatTime: 0,
+    lastHeartbeatTime: null,
+    service: 'orders',
+    appName: 'shop',
+    artifact: 'orders',
+    appType: 'default',
+    hostName: `host-${instanceId}`,
+    ip: [],
+    processId: 1,
+    dynamicInstall: false,
+    version: '0.1.0',
+    plugins: [],
+    ...overrides,
+  };
+}
+
+const goodbye = (instanceId: string) => ({ v: 1, kind: 'goodbye', instanceId, heartbeatTime: 0, lastHeartbeatTime: 0 }) as const;
+const light = (instanceId: string) => ({ v: 1, kind: 'light', instanceId, heartbeatTime: 0, lastHeartbeatTime: 0 }) as const;
+
+describe('ViewGroups', () => {
+  let registry: InstanceRegistry;
+  let batcher: DeltaBatcher;
+  let views: ViewGroups;
+  let cost: number;
+
+  beforeEach(() => {
+    registry = new InstanceRegistry(
+      {
+        timings: { intervalMs: null, lostAfterMs: 60_000, removeAfterMs: 600_000 },
+        suspectAfterIntervals: 2,
+        tickMs: 20,
+        stallThresholdMs: 1_000,
+        selfPreservation: { minInstances: 10, ratio: 0.5 },
+        historySize: 8,
+      },
+      0,
+    );
+    for (const id of ['a', 'b', 'c', 'd']) registry.applyBeat(fullBeat(id), 0);
+    batcher = new DeltaBatcher(registry.list());
+    registry.onChange((change) => batcher.add(change));
+    cost = 0;
+    // Each reading of the monotonic clock is `cost` later than the previous one: a query costs `cost`.
+    let clock = 0;
+    views = new ViewGroups(registry, { refreshMinMs: REFRESH_MS, measure: () => (clock += cost) });
+  });
+
+  const byHost: ViewRequest = { window: { sort: 'hostName', offset: 0, limit: 2 }, watch: [] };
+
+  it('starts a view from its window of the sorted list and the total', () => {
+    const { group, window } = views.join(byHost, 0);
+    expect(group).not.toBeNull();
+    expect(window).toMatchObject({ offset: 0, total: 4 });
+    expect(window?.instances.map((i) => i.instanceId)).toEqual(['a', 'b']);
+  });
+
+  it('sends a status change of a row on screen in the next delta, in place, without re-querying', () => {
+    const { group } = views.join(byHost, 0);
+    registry.applyBeat(goodbye('b'), 100);
+    const delta = views.flush(batcher.take(), 200).get(group!);
+    expect(delta?.upserts.map((i) => [i.instanceId, i.status])).toEqual([['b', 'offline']]);
+    expect(delta?.window).toBeUndefined();
+  });
+
+  it('sends beats of rows on screen only', () => {
+    const { group } = views.join(byHost, 0);
+    registry.applyBeat(light('a'), 100);
+    registry.applyBeat(light('d'), 100);
+    expect(views.flush(batcher.take(), 200).get(group!)).toEqual({ upserts: [], removed: [], beats: { a: 100 } });
+  });
+
+  it('re-queries a window whose membership may have changed at most once per refresh period', () => {
+    const { group } = views.join(byHost, 0);
+    registry.applyBeat(fullBeat('0'), 100);
+    // Joined at 0: the window was just queried, so the new first row waits for the throttle.
+    expect(views.flush(batcher.take(), 200).get(group!)).toBeUndefined();
+    const delta = views.flush(null, REFRESH_MS).get(group!);
+    expect(delta?.window).toEqual({ total: 5, ids: ['0', 'a'] });
+    expect(delta?.upserts.map((i) => i.instanceId)).toEqual(['0']);
+  });
+
+  it('notices an instance leaving a filtered list though it was not on screen', () => {
+    const { group } = views.join({ window: { status: ['healthy'], sort: 'hostName', offset: 0, limit: 1 }, watch: [] }, 0);
+    registry.applyBeat(goodbye('d'), 100);
+    views.flush(batcher.take(), 200);
+    expect(views.flush(null, REFRESH_MS).get(group!)?.window).toEqual({ total: 3, ids: ['a'] });
+  });
+
+  it('re-queries less often when a query is slow, so it takes at most a tenth of the time', () => {
+    cost = 400;
+    const { group } = views.join(byHost, 0);
+    registry.applyBeat(fullBeat('0'), 100);
+    views.flush(batcher.take(), 200);
+    expect(views.flush(null, REFRESH_MS).get(group!)).toBeUndefined();
+    expect(views.flush(null, 3_999).get(group!)).toBeUndefined();
+    expect(views.flush(null, 4_000).get(group!)?.window?.ids).toEqual(['0', 'a']);
+  });
+
+  it('follows watched instances until they are removed', () => {
+    const { group, watched } = views.join({ window: null, watch: ['c', 'zz'] }, 0);
+    expect(watched.map((i) => i.instanceId)).toEqual(['c']);
+    registry.applyBeat(goodbye('c'), 100);
+    expect(views.flush(batcher.take(), 200).get(group!)?.upserts.map((i) => i.status)).toEqual(['offline']);
+    registry.remove('c', 300);
+    expect(views.flush(batcher.take(), 400).get(group!)?.removed).toEqual(['c']);
+  });
+
+  it('lets equal views share a group, and drops a group with its last member', () => {
+    const first = views.join({ window: { status: ['lost', 'healthy'], sort: 'service', offset: 0, limit: 10 }, watch: [] }, 0);
+    const second = views.join({ window: { status: ['healthy', 'lost'], sort: 'service', offset: 0, limit: 10 }, watch: [] }, 0);
+    expect(second.group).toBe(first.group);
+    expect(views.join({ window: null, watch: [] }, 0).group).toBeNull();
+    views.leave(first.group!);
+    expect(views.size).toBe(1);
+    views.leave(second.group!);
+    expect(views.size).toBe(0);
+  });
+});

@@ -1,0 +1,45 @@
+import { eventListSchema, eventRecordSchema, instanceSchema, pluginCommandSchema, type EventRecord, type Instance, type PluginCommand } from '@vigil/protocol';
+import { requestJson, withSchema } from '../../api/http';
+
+/** `GET /api/v1/instances/:id`. */
+export interface InstanceDetail {
+  instance: Instance;
+  /** Backend arrival times of the last beats, oldest first. */
+  beatArrivals: number[];
+  /** The instance's newest events, newest first. */
+  events: EventRecord[];
+}
+
+const parseInstance = withSchema(instanceSchema);
+const parseEvents = withSchema(eventRecordSchema.array());
+
+function parseDetail(body: unknown): InstanceDetail {
+  if (typeof body !== 'object' || body === null) throw new Error('(body): expected an object');
+  const { instance, beatArrivals, events } = body as Record<string, unknown>;
+  if (!Array.isArray(beatArrivals) || !beatArrivals.every((t) => Number.isSafeInteger(t))) throw new Error('beatArrivals: expected epoch ms');
+  return { instance: parseInstance(instance), beatArrivals: beatArrivals as number[], events: parseEvents(events) };
+}
+
+const path = (id: string) => `/api/v1/instances/${encodeURIComponent(id)}`;
+
+export function fetchInstanceDetail(id: string, signal: AbortSignal): Promise<InstanceDetail> {
+  return requestJson(path(id), parseDetail, { signal });
+}
+
+/** The instance's plugin events (commands sent, disabled, enabled, failed), newest first. */
+export async function fetchPluginEvents(id: string, signal: AbortSignal): Promise<EventRecord[]> {
+  const params = new URLSearchParams({ instanceId: id, type: 'plugin.', limit: '200' });
+  return (await requestJson(`/api/v1/events?${params}`, withSchema(eventListSchema), { signal })).events;
+}
+
+export type PluginAction = 'disable' | 'enable';
+
+const parseCommandReply = (body: unknown): PluginCommand => {
+  if (typeof body !== 'object' || body === null) throw new Error('(body): expected an object');
+  return withSchema(pluginCommandSchema)((body as { command?: unknown }).command);
+};
+
+/** Queues a plugin command; the agent gets it in the reply to its next beat. */
+export function sendPluginCommand(id: string, plugin: string, action: PluginAction): Promise<PluginCommand> {
+  return requestJson(`${path(id)}/plugins/${encodeURIComponent(plugin)}/${action}`, parseCommandReply, { method: 'POST' });
+}

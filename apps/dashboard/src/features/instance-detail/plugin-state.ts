@@ -1,0 +1,38 @@
+import type { EventRecord } from '@vigil/protocol';
+
+/** Events in the order they happened (ids grow with time). */
+function chronological(events: Iterable<EventRecord>): EventRecord[] {
+  return [...events].sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+/**
+ * Plugins the agent last reported as disabled by a command. A disabled plugin leaves the
+ * heartbeat's plugin list, so its events are the only trace of it, and of the way back.
+ */
+export function disabledPlugins(events: Iterable<EventRecord>): string[] {
+  const state = new Map<string, boolean>();
+  for (const event of chronological(events)) {
+    const plugin = event.attributes.plugin;
+    if (event.origin !== 'agent' || plugin === undefined) continue;
+    if (event.type === 'plugin.disabled') state.set(plugin, true);
+    else if (event.type === 'plugin.enabled') state.set(plugin, false);
+  }
+  return [...state].filter(([, disabled]) => disabled).map(([plugin]) => plugin);
+}
+
+/** What the agent answered to one command, once it has. */
+export interface CommandOutcome {
+  ok: boolean;
+  message: string;
+  time: number;
+}
+
+/** The agent's answer to a command, found by the command id its event carries back. */
+export function commandOutcome(commandId: string, events: Iterable<EventRecord>): CommandOutcome | null {
+  for (const event of chronological(events)) {
+    if (event.origin !== 'agent' || event.attributes.commandId !== commandId) continue;
+    if (event.type === 'plugin.disabled' || event.type === 'plugin.enabled') return { ok: true, message: event.message, time: event.time };
+    if (event.type === 'plugin.command-failed') return { ok: false, message: event.message, time: event.time };
+  }
+  return null;
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FILTERS, filtersFromParams, paramsFromFilters, sortedBy, windowOf } from './instance-filters';
+
+describe('instance filters in the URL', () => {
+  it('round-trips through the query string', () => {
+    const filters = { service: 'orders', status: ['suspect', 'lost'] as const, plugin: 'template', q: 'web 1', sort: 'lastHeartbeatTime' as const, order: 'asc' as const };
+    const params = paramsFromFilters({ ...filters, status: [...filters.status] });
+    expect(params.toString()).toBe('service=orders&status=suspect%2Clost&plugin=template&q=web+1&sort=lastHeartbeatTime&order=asc');
+    // Statuses come back in their canonical order, whatever the link said.
+    expect(filtersFromParams(new URLSearchParams('status=lost,suspect'))).toEqual({ ...DEFAULT_FILTERS, status: ['suspect', 'lost'] });
+    expect(filtersFromParams(params)).toEqual({ ...filters, status: ['suspect', 'lost'] });
+  });
+
+  it('leaves out defaults and drops values it does not know', () => {
+    expect(paramsFromFilters(DEFAULT_FILTERS).toString()).toBe('');
+    expect(filtersFromParams(new URLSearchParams('status=zombie,lost&sort=pid&order=up&service=%20'))).toEqual({
+      ...DEFAULT_FILTERS,
+      status: ['lost'],
+    });
+  });
+
+  it('sorts by a column, and reverses on a second click', () => {
+    const byBeat = sortedBy(DEFAULT_FILTERS, 'lastHeartbeatTime');
+    expect(byBeat).toMatchObject({ sort: 'lastHeartbeatTime', order: null });
+    expect(sortedBy(byBeat, 'lastHeartbeatTime').order).toBe('asc');
+    expect(sortedBy(DEFAULT_FILTERS, 'service').order).toBe('desc');
+  });
+
+  it('turns into a socket window with only the filters that are set', () => {
+    expect(windowOf(DEFAULT_FILTERS, 50, 250)).toEqual({ sort: 'service', offset: 50, limit: 250 });
+    expect(windowOf({ ...DEFAULT_FILTERS, q: '  web ', status: ['lost'] }, 0, 10)).toEqual({
+      status: ['lost'],
+      q: 'web',
+      sort: 'service',
+      offset: 0,
+      limit: 10,
+    });
+  });
+});
