@@ -31,6 +31,8 @@ export const pluginInfoSchema = z.object({
   name: z.string().min(1).max(LIMITS.nameLength),
   version: z.string().min(1).max(64),
   extInfo: extInfoSchema,
+  /** false: switched off at run time by a command (its interceptors unwrapped). Absent: running. */
+  enabled: z.boolean().optional(),
 });
 
 /** Fields both beat kinds carry. */

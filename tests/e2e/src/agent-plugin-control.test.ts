@@ -46,8 +46,8 @@ describe('plugin commands from the backend', () => {
   });
   afterAll(() => killAll());
 
-  async function disable(instanceId: string, plugin: string): Promise<PluginCommand> {
-    const response = await fetch(`${backend.url}/api/v1/instances/${instanceId}/plugins/${plugin}/disable`, { method: 'POST' });
+  async function command(instanceId: string, plugin: string, action: 'disable' | 'enable'): Promise<PluginCommand> {
+    const response = await fetch(`${backend.url}/api/v1/instances/${instanceId}/plugins/${plugin}/${action}`, { method: 'POST' });
     expect(response.status).toBe(202);
     return ((await response.json()) as { command: PluginCommand }).command;
   }
@@ -57,9 +57,7 @@ describe('plugin commands from the backend', () => {
     return ((await response.json()) as EventList).events;
   }
 
-  // Enabling again is tested against a stand-in (packages/agent runtime-control.test.ts): this
-  // backend takes commands only for plugins the instance's last full beat listed.
-  it('switches a plugin off in a running service, which reports the outcome', async () => {
+  it('switches a plugin off and on again in a running service, which reports each outcome', async () => {
     const app = startListeningLoop(backend.url);
     const pid = app.child.pid ?? -1;
     const greetings = () => app.stdout().split('Good morning!').length - 1;
@@ -76,16 +74,29 @@ describe('plugin commands from the backend', () => {
       version: '1.2.0',
     });
 
-    const command = await disable(instanceId, 'template');
+    const off = await command(instanceId, 'template', 'disable');
     const disabled = await waitFor('the plugin.disabled event', async () =>
       (await agentEvents(instanceId)).find((event) => event.type === 'plugin.disabled'),
     );
-    expect(disabled).toMatchObject({ level: 'important', origin: 'agent', attributes: { commandId: command.id, plugin: 'template' } });
+    expect(disabled).toMatchObject({ level: 'important', origin: 'agent', attributes: { commandId: off.id, plugin: 'template' } });
     const whileOff = greetings();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    // The service kept listening, no longer intercepted, and the plugin left the heartbeat.
+    // The service kept listening, no longer intercepted, and the heartbeat lists the plugin as disabled.
     expect(greetings()).toBe(whileOff);
-    await waitFor('the plugin to leave the heartbeat', async () => ((await backend.instance(instanceId))?.plugins.length === 0 ? true : undefined));
+    await waitFor('the plugin to show as disabled', async () =>
+      (await backend.instance(instanceId))?.plugins[0]?.enabled === false ? true : undefined,
+    );
     expect((await backend.instance(instanceId))?.status).toBe('healthy');
+
+    const on = await command(instanceId, 'template', 'enable');
+    const enabled = await waitFor('the plugin.enabled event', async () =>
+      (await agentEvents(instanceId)).find((event) => event.type === 'plugin.enabled'),
+    );
+    expect(enabled).toMatchObject({ origin: 'agent', attributes: { commandId: on.id, plugin: 'template' } });
+    await waitFor('the template plugin to greet again', async () => (greetings() > whileOff ? true : undefined));
+    await waitFor('the plugin to show as running', async () => {
+      const plugin = (await backend.instance(instanceId))?.plugins[0];
+      return plugin?.enabled !== false && plugin?.extInfo.status === 'started' ? true : undefined;
+    });
   });
 });

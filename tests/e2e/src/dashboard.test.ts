@@ -169,7 +169,7 @@ describe('dashboard in headless Chromium', () => {
     await page.close();
   });
 
-  it('disables a plugin from the instance detail view; the agent carries it out and says so', async () => {
+  it('disables and re-enables a plugin from the instance detail view; the agent carries it out and says so', async () => {
     const app = startAgentApp({ moduleSystem: 'esm', service: 'e2e-control', backendUrl: backend.url, intervalMs: INTERVAL_MS });
     const id = await healthyInstanceOf(backend, app);
     const { page, errors } = await openPage(browser, `${backend.url}/#/?service=e2e-control`);
@@ -192,8 +192,14 @@ describe('dashboard in headless Chromium', () => {
     const sent = events.events.find((e) => e.type === 'plugin.command-sent');
     const disabled = events.events.find((e) => e.type === 'plugin.disabled' && e.origin === 'agent');
     expect(disabled?.attributes).toMatchObject({ plugin: 'template', commandId: sent?.attributes.commandId });
-    // A disabled plugin leaves the agent's heartbeat.
-    await waitFor('the plugin to leave the heartbeat', async () => ((await backend.instance(id))?.plugins.length === 0 ? true : undefined));
+    // The agent's heartbeat lists it as disabled, and so does the page.
+    await waitFor('the plugin to show as disabled', async () => ((await backend.instance(id))?.plugins[0]?.enabled === false ? true : undefined));
+    await plugin.getByTestId('plugin-disabled').waitFor({ timeout: 10_000 });
+
+    await plugin.getByTestId('plugin-enable').click();
+    await expect.poll(() => plugin.getByTestId('plugin-outcome').textContent(), { timeout: 10_000 }).toMatch(/^agent: plugin template enabled/);
+    await plugin.getByTestId('plugin-disabled').waitFor({ state: 'detached', timeout: 10_000 });
+    await plugin.getByTestId('plugin-disable').waitFor({ timeout: 10_000 });
     expect(errors).toEqual([]);
     await page.close();
     app.child.kill('SIGKILL');

@@ -30,7 +30,7 @@ describe('PluginControl', () => {
     const { lib, heartbeat, queue, control } = setUp();
     control.apply([{ id: 'c1', type: 'plugin.disable', plugin: 'loud' }]);
     expect(lib.shout('hi')).toBe('HI');
-    expect(heartbeat.collectPlugins()).toEqual([]);
+    expect(heartbeat.collectPlugins()).toEqual([{ name: 'loud', version: '1.0.0', extInfo: {}, enabled: false }]);
     control.apply([
       { id: 'c2', type: 'plugin.disable', plugin: 'loud' },
       { id: 'c3', type: 'plugin.enable', plugin: 'loud' },

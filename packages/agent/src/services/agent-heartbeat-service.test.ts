@@ -87,11 +87,16 @@ describe('HeartbeatService', () => {
     expect(Object.keys(extInfo).some((key) => key.length > 128)).toBe(false);
   });
 
-  it('leaves a disabled plugin out until it is enabled again, keeping its provider', () => {
+  it('lists a disabled plugin as disabled, without calling its provider, until it is enabled again', () => {
     const service = started();
-    service.setExtInfoOf('template', () => ({ status: 'started' }));
+    let calls = 0;
+    service.setExtInfoOf('template', () => {
+      calls += 1;
+      return { status: 'started' };
+    });
     service.setPluginEnabled('template', false);
-    expect(service.collectPlugins()).toEqual([]);
+    expect(service.collectPlugins()).toEqual([{ name: 'template', version: '1.2.0', extInfo: {}, enabled: false }]);
+    expect(calls).toBe(0);
     service.setPluginEnabled('template', true);
     expect(service.collectPlugins()).toEqual([{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }]);
   });

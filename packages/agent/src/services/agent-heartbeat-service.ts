@@ -23,7 +23,11 @@ interface ProviderEntry {
 export class AgentHeartbeatService extends HeartbeatService implements PluginScopedService<HeartbeatService> {
   /** Loaded plugins, name -> version, in load order. */
   private readonly plugins = new Map<string, string>();
-  /** Plugins switched off at run time: not reported, as they do nothing (Sermant #1323 reported uninstalled ones). */
+  /**
+   * Plugins switched off at run time: still listed, with `enabled: false` and no ext-info, so
+   * nobody mistakes them for running (Sermant #1323 reported uninstalled ones as running) and the
+   * backend can still address them to switch them back on.
+   */
   private readonly disabled = new Set<string>();
   private readonly providers = new Map<string, ProviderEntry>();
 
@@ -65,11 +69,14 @@ export class AgentHeartbeatService extends HeartbeatService implements PluginSco
     this.providers.delete(pluginName);
   }
 
-  /** The enabled plugins with their current ext-info, plus `agent` if anything set ext-info for it. */
+  /**
+   * The loaded plugins with their current ext-info (disabled ones marked `enabled: false`, their
+   * providers not called), plus `agent` if anything set ext-info for it.
+   */
   collectPlugins(): PluginInfo[] {
-    const infos = [...this.plugins]
-      .filter(([name]) => !this.disabled.has(name))
-      .map(([name, version]) => ({ name, version, extInfo: this.extInfoOf(name) }));
+    const infos: PluginInfo[] = [...this.plugins].map(([name, version]) =>
+      this.disabled.has(name) ? { name, version, extInfo: {}, enabled: false } : { name, version, extInfo: this.extInfoOf(name) },
+    );
     if (this.providers.has(AGENT_PSEUDO_PLUGIN)) {
       infos.push({ name: AGENT_PSEUDO_PLUGIN, version: this.agentVersion, extInfo: this.extInfoOf(AGENT_PSEUDO_PLUGIN) });
     }

@@ -1,8 +1,8 @@
 import { useState } from 'react';
-import type { EventRecord, Instance } from '@vigil/protocol';
+import type { EventRecord, Instance, PluginInfo } from '@vigil/protocol';
 import { ApiError } from '../../api/http';
 import { RelativeTime } from '../../components/relative-time';
-import { commandOutcome, disabledPlugins } from './plugin-state';
+import { commandOutcome } from './plugin-state';
 import { sendPluginCommand, type PluginAction } from './detail-api';
 
 /** Where a plugin command stands, as the user last asked it. */
@@ -30,14 +30,13 @@ function Outcome({ state, events }: { state: CommandState; events: readonly Even
 }
 
 /**
- * The instance's plugins with their ext-info, and a disable / enable button each. A command
+ * The instance's plugins with their ext-info (a plugin switched off is listed as disabled, as
+ * its agent reports it), and a disable / enable button each. A command
  * goes out with the reply to the agent's next beat; the outcome shown is the agent's own event
  * carrying the command id, not a guess.
  */
 export function PluginPanel({ instance, events }: PluginPanelProps) {
   const [commands, setCommands] = useState<ReadonlyMap<string, CommandState>>(new Map());
-  const listed = new Set(instance.plugins.map((p) => p.name));
-  const disabled = disabledPlugins(events).filter((name) => !listed.has(name));
   const canCommand = instance.source === 'agent';
 
   const send = async (plugin: string, action: PluginAction) => {
@@ -51,16 +50,26 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
     }
   };
 
-  const row = (name: string, version: string | null, extInfo: Record<string, string> | null) => {
+  const row = ({ name, version, extInfo, enabled }: PluginInfo) => {
     const state = commands.get(name);
-    const isDisabled = version === null;
+    const isDisabled = enabled === false;
     const action: PluginAction = isDisabled ? 'enable' : 'disable';
     return (
       <tr key={name} data-testid="plugin-row" data-plugin={name}>
         <th scope="row">{name}</th>
-        <td>{version ?? <span className="muted">disabled</span>}</td>
         <td>
-          {extInfo && Object.keys(extInfo).length > 0 ? (
+          {version}
+          {isDisabled && (
+            <>
+              {' '}
+              <span className="muted" data-testid="plugin-disabled">
+                disabled
+              </span>
+            </>
+          )}
+        </td>
+        <td>
+          {Object.keys(extInfo).length > 0 ? (
             <ul className="chips chips--wrap">
               {Object.entries(extInfo).map(([key, value]) => (
                 <li key={key} className="chip chip--ext">
@@ -92,7 +101,7 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
     );
   };
 
-  if (instance.plugins.length === 0 && disabled.length === 0) return <p className="muted">No plugins loaded.</p>;
+  if (instance.plugins.length === 0) return <p className="muted">No plugins loaded.</p>;
   return (
     <table className="data-table plugin-table">
       <thead>
@@ -104,8 +113,7 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
         </tr>
       </thead>
       <tbody>
-        {instance.plugins.map((plugin) => row(plugin.name, plugin.version, plugin.extInfo))}
-        {disabled.map((name) => row(name, null, null))}
+        {instance.plugins.map(row)}
       </tbody>
     </table>
   );

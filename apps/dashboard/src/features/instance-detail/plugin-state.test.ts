@@ -1,6 +1,6 @@
 import type { EventRecord } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
-import { commandOutcome, disabledPlugins } from './plugin-state';
+import { commandOutcome } from './plugin-state';
 
 let nextId = 1;
 function event(type: string, attributes: Record<string, string>, origin: EventRecord['origin'] = 'agent'): EventRecord {
@@ -9,16 +9,6 @@ function event(type: string, attributes: Record<string, string>, origin: EventRe
 }
 
 describe('plugin state from events', () => {
-  it('lists the plugins whose last command outcome was disabled, whatever order the events come in', () => {
-    const events = [
-      event('plugin.disabled', { plugin: 'a', commandId: '1' }),
-      event('plugin.disabled', { plugin: 'b', commandId: '2' }),
-      event('plugin.enabled', { plugin: 'b', commandId: '3' }),
-      event('plugin.command-sent', { plugin: 'c', commandId: '4' }, 'backend'),
-    ];
-    expect(disabledPlugins(events.reverse())).toEqual(['a']);
-  });
-
   it('finds the agent’s answer to a command by its id', () => {
     const events = [
       event('plugin.command-sent', { plugin: 'a', commandId: 'c1' }, 'backend'),

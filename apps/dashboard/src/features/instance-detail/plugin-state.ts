@@ -5,21 +5,6 @@ function chronological(events: Iterable<EventRecord>): EventRecord[] {
   return [...events].sort((a, b) => Number(a.id) - Number(b.id));
 }
 
-/**
- * Plugins the agent last reported as disabled by a command. A disabled plugin leaves the
- * heartbeat's plugin list, so its events are the only trace of it, and of the way back.
- */
-export function disabledPlugins(events: Iterable<EventRecord>): string[] {
-  const state = new Map<string, boolean>();
-  for (const event of chronological(events)) {
-    const plugin = event.attributes.plugin;
-    if (event.origin !== 'agent' || plugin === undefined) continue;
-    if (event.type === 'plugin.disabled') state.set(plugin, true);
-    else if (event.type === 'plugin.enabled') state.set(plugin, false);
-  }
-  return [...state].filter(([, disabled]) => disabled).map(([plugin]) => plugin);
-}
-
 /** What the agent answered to one command, once it has. */
 export interface CommandOutcome {
   ok: boolean;
