@@ -1,3 +1,4 @@
 export * from './constants.js';
 export * from './schemas.js';
+export * from './webhooks.js';
 export type * from './types.js';

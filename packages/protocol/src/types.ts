@@ -28,6 +28,15 @@ import type {
   viewSnapshotSchema,
 } from './schemas.js';
 import type { BEAT_RESULTS, EVENT_LEVELS, INSTANCE_SOURCES, INSTANCE_STATUSES } from './constants.js';
+import type {
+  WEBHOOK_FORMATS,
+  deliveryStatsSchema,
+  lastDeliverySchema,
+  webhookInputSchema,
+  webhookListSchema,
+  webhookSchema,
+  webhookTestOutcomeSchema,
+} from './webhooks.js';
 
 export type PluginInfo = z.infer<typeof pluginInfoSchema>;
 export type FullBeat = z.infer<typeof fullBeatSchema>;
@@ -69,4 +78,10 @@ export interface ServerToClientEvents {
 export interface ClientToServerEvents {
   subscribe: (view: ViewRequest, ack: (reply: SubscribeReply) => void) => void;
 }
-
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+export type WebhookInput = z.infer<typeof webhookInputSchema>;
+export type LastDelivery = z.infer<typeof lastDeliverySchema>;
+export type DeliveryStats = z.infer<typeof deliveryStatsSchema>;
+export type Webhook = z.infer<typeof webhookSchema>;
+export type WebhookList = z.infer<typeof webhookListSchema>;
+export type WebhookTestOutcome = z.infer<typeof webhookTestOutcomeSchema>;

@@ -1,4 +1,4 @@
-import type { EventRecord } from '@vigil/protocol';
+import type { DeliveryStats, EventRecord, LastDelivery } from '@vigil/protocol';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import { DeliveryQueue } from './delivery-queue.js';
@@ -14,24 +14,7 @@ export const QUEUE_CAPACITY = 1000;
 /** One at a time: events reach the target in order, over at most one connection. */
 const CONCURRENCY = 1;
 
-/** The last delivery attempt, with retries, as the API shows it. */
-export interface LastDelivery {
-  time: number;
-  eventId: string;
-  ok: boolean;
-  status?: number;
-  error?: string;
-  attempts: number;
-  durationMs: number;
-}
-
-export interface DeliveryStats {
-  queued: number;
-  delivered: number;
-  failed: number;
-  dropped: number;
-  last: LastDelivery | null;
-}
+export type { DeliveryStats, LastDelivery } from '@vigil/protocol';
 
 export interface ChannelDeps {
   sender: Pick<WebhookSender, 'post'>;

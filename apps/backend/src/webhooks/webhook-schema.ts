@@ -1,47 +1,21 @@
-import { EVENT_LEVELS } from '@vigil/protocol';
+import { webhookInputSchema as wireInputSchema, webhookSchema, type WebhookInput as WireInput } from '@vigil/protocol';
 import { z } from 'zod';
 import { urlProblem } from './url-safety.js';
 
-/** REST path of the webhook settings. */
-export const WEBHOOKS_PATH = '/api/v1/webhooks';
+export { MAX_WEBHOOKS, WEBHOOK_FORMATS, WEBHOOKS_PATH } from '@vigil/protocol';
+export type { WebhookFormat } from '@vigil/protocol';
 
-/** Message shapes: the event as JSON, or the text message each chat tool's incoming webhook expects. */
-export const WEBHOOK_FORMATS = ['generic', 'slack', 'feishu', 'dingtalk'] as const;
-export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
-
-/** Enough for every team's channels, small enough that queues and connections stay bounded. */
-export const MAX_WEBHOOKS = 100;
-
-/** `POST` and `PUT` bodies: a PUT replaces every setting, so leaving out `eventTypes` clears the filter. */
-export const webhookInputSchema = z.object({
-  name: z.string().trim().min(1).max(100),
-  url: z
-    .string()
-    .trim()
-    .max(2048)
-    .superRefine((url, ctx) => {
-      const problem = urlProblem(url);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  format: z.enum(WEBHOOK_FORMATS),
-  minLevel: z.enum(EVENT_LEVELS),
-  enabled: z.boolean(),
-  /** Exact event types, or prefixes ending in `.` (`instance.` matches every instance event). */
-  eventTypes: z
-    .array(z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*\.?$/, 'must be an event type or a prefix ending in "."').max(64))
-    .min(1, 'leave it out to match every type')
-    .max(50)
-    .optional(),
+/** `POST` and `PUT` bodies: the wire shape, plus the URL safety check only the backend can make. */
+export const webhookInputSchema = wireInputSchema.extend({
+  url: wireInputSchema.shape.url.superRefine((url, ctx) => {
+    const problem = urlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
 });
-export type WebhookInput = z.output<typeof webhookInputSchema>;
+export type WebhookInput = WireInput;
 
-/** One webhook as kept in the settings file. */
-export const storedWebhookSchema = z.object({
-  id: z.string().min(1),
-  ...webhookInputSchema.shape,
-  createdAt: z.number().int(),
-  updatedAt: z.number().int(),
-});
+/** One webhook as kept in the settings file: the API's shape without the delivery counts. */
+export const storedWebhookSchema = webhookSchema.omit({ delivery: true });
 export type StoredWebhook = z.output<typeof storedWebhookSchema>;
 
 /** `<dataDir>/webhooks.json`; `version` lets a later release migrate the file instead of refusing it. */

@@ -9,7 +9,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { EventRecord } from '@vigil/protocol';
+import type { EventRecord, WebhookTestOutcome } from '@vigil/protocol';
 import type { Logger } from 'pino';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
@@ -25,12 +25,7 @@ export interface WebhookView extends StoredWebhook {
   delivery: DeliveryStats;
 }
 
-export interface TestOutcome {
-  ok: boolean;
-  status?: number;
-  error?: string;
-  durationMs: number;
-}
+export type TestOutcome = WebhookTestOutcome;
 
 /**
  * Webhook settings (saved to the data dir) and delivery: every recorded event is offered to

@@ -29,8 +29,8 @@ describe('webhook answers', () => {
   });
 
   it('names the field that does not match', () => {
-    expect(() => parseWebhookList({ webhooks: [{ ...stored, format: 'teams' }] })).toThrow('webhooks.0.format: expected generic | slack | feishu | dingtalk');
-    expect(() => parseWebhookList([])).toThrow('(body): expected an object');
-    expect(() => parseWebhook({ ...stored, delivery: { ...stored.delivery, last: { time: 'now' } } })).toThrow('webhook.delivery.last.time');
+    expect(() => parseWebhookList({ webhooks: [{ ...stored, format: 'teams' }] })).toThrow(/^webhooks\.0\.format: .*"generic"\|"slack"\|"feishu"\|"dingtalk"/);
+    expect(() => parseWebhookList([])).toThrow(/^\(body\): .*expected object/);
+    expect(() => parseWebhook({ ...stored, delivery: { ...stored.delivery, last: { time: 'now' } } })).toThrow(/delivery\.last\.time: .*expected number/);
   });
 });
