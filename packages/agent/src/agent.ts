@@ -87,11 +87,14 @@ function connect(parts: {
     describe: parts.describe,
     onCommands: (commands) => parts.control.apply(commands),
   });
+  // Events get a connection of their own: a batch stuck on a slow backend must never hold up a
+  // beat queued behind it on the same connection (beats would time out unsent and the
+  // instance would go lost while its agent is fine).
   const eventSender =
     queue === undefined
       ? undefined
       : new EventSender({
-          link,
+          link: new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.eventSendIntervalMs * 1.5) }),
           queue,
           instanceId: identity.instanceId,
           intervalMs: config.eventSendIntervalMs,

@@ -32,6 +32,7 @@ interface Backend {
  * and the first that answers becomes current. Each backend gets one kept-alive connection of
  * the agent's own undici pool: undici, not node:http, so plugins that intercept http never see
  * the agent's traffic; and one connection, so a goodbye cannot overtake the beat before it.
+ * Beats and event batches use a link each, so neither waits behind the other.
  */
 export class BackendLink {
   private readonly backends: Backend[];
