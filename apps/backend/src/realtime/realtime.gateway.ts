@@ -13,12 +13,20 @@ import type { Server, Socket } from 'socket.io';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { EventsService } from '../events/events.service.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
+import { LEASE_TICK_MS } from '../instances/registry.module.js';
 import { DeltaBatcher } from './delta-batcher.js';
 import { FleetSummary } from './fleet-summary.js';
 import { ViewGroups, type ViewGroup } from './view-groups.js';
 
-/** How often batched changes are pushed to dashboards. */
+/** How often batched changes are pushed to dashboards when no status changed (beat times only). */
 export const DELTA_FLUSH_MS = 200;
+
+/**
+ * Least time between a push and one brought forward by a status change: one lease tick, so the
+ * transitions of a tick (a mass expiry) go out together and a storm of registrations costs at
+ * most one push per tick.
+ */
+export const STATUS_FLUSH_MS = LEASE_TICK_MS;
 
 /** Least time between two re-queries of one dashboard window. */
 export const WINDOW_REFRESH_MS = 1_000;
@@ -36,8 +44,11 @@ type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record
 /**
  * Pushes what each dashboard shows, never the whole fleet: a dashboard subscribes with its view
  * (a window of the instance list, ids it watches) and gets a snapshot as the acknowledgement,
- * then deltas every 200 ms for that view plus the fleet-wide counts and events. It only relays
- * what the registry and the event log report.
+ * then deltas every 200 ms for that view plus the fleet-wide counts and events. A status change
+ * (an instance appearing, going suspect, lost, offline, recovering, removed) does not wait for
+ * the period: it goes out on the next lease tick, so a dashboard sees a loss within the
+ * detection goal rather than up to 200 ms later. It only relays what the registry and the
+ * event log report.
  */
 @WebSocketGateway({ serveClient: false })
 export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy {
@@ -46,6 +57,10 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
   private summary!: FleetSummary;
   private views!: ViewGroups;
   private unsubscribe: Array<() => void> = [];
+  /** performance.now() of the last push. */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  /** A push brought forward by a status change, pending. */
+  private early: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
@@ -61,7 +76,9 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     this.unsubscribe = [
       this.registry.onChange((change) => {
         const step = this.batcher.add(change);
-        if (step) this.summary.apply(step.before, step.after);
+        if (!step) return;
+        this.summary.apply(step.before, step.after);
+        if (step.before?.status !== step.after?.status) this.flushSoon();
       }),
       this.events.onEvent((event) => this.batcher.addEvent(event)),
     ];
@@ -69,6 +86,7 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
 
   onModuleDestroy(): void {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
+    clearTimeout(this.early);
   }
 
   handleConnection(socket: DashboardSocket): void {
@@ -111,8 +129,18 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     };
   }
 
+  /** Brings the next push forward to one lease tick after the previous push at the latest. */
+  private flushSoon(): void {
+    if (this.early) return;
+    const wait = Math.max(0, this.lastFlushAt + STATUS_FLUSH_MS - performance.now());
+    this.early = setTimeout(() => this.flush(), wait);
+  }
+
   @Interval(DELTA_FLUSH_MS)
   flush(): void {
+    clearTimeout(this.early);
+    this.early = undefined;
+    this.lastFlushAt = performance.now();
     const now = this.clock.now();
     const batch = this.batcher.take();
     const shared = { ...this.summary.takeChanges(), events: batch?.events ?? [], serverTime: now };
