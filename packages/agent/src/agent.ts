@@ -1,4 +1,5 @@
 import { BackendLink } from './backend/backend-link';
+import { BeatSocketLink } from './backend/beat-socket';
 import { loadConfig, type AgentConfig } from './config';
 import { AgentEvents } from './events/agent-events';
 import { EventQueue } from './events/event-queue';
@@ -19,6 +20,9 @@ import { AGENT_VERSION } from './version';
 
 /** Longest the agent may delay the host's exit to say goodbye. */
 const FAREWELL_BUDGET_MS = 200;
+
+/** Longest wait between two attempts to open the beat socket (a backend or proxy without WebSockets). */
+const SOCKET_RETRY_MAX_MS = 5 * 60_000;
 
 /** Events kept while they cannot be sent; beyond that the least severe are dropped (and counted). */
 const EVENT_QUEUE_CAPACITY = 200;
@@ -81,7 +85,10 @@ function connect(parts: {
   // Long enough for an idle connection to survive until the next (jittered) beat.
   const link = new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5) });
   const heartbeat = new HeartbeatSender({
-    link,
+    link:
+      config.heartbeatTransport === 'websocket'
+        ? new BeatSocketLink(link, { retryMinMs: config.heartbeatIntervalMs, retryMaxMs: SOCKET_RETRY_MAX_MS })
+        : link,
     instanceId: identity.instanceId,
     intervalMs: config.heartbeatIntervalMs,
     describe: parts.describe,

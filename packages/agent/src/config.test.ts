@@ -24,6 +24,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       heartbeatEnabled: true,
       heartbeatIntervalMs: 5000,
+      heartbeatTransport: 'websocket',
       eventsEnabled: true,
       eventSendIntervalMs: 1000,
       backendUrls: ['http://127.0.0.1:8900'],
@@ -43,6 +44,7 @@ describe('loadConfig', () => {
         '# Sermant-style comments are fine',
         'agent.service.heartbeat.enable=false',
         'heartbeat.interval = 2000',
+        'heartbeat.transport=HTTP',
         'agent.service.event.enable=false',
         'event.send.interval=250',
         'backend.url=http://backend-a:8900/, https://backend-b/vigil',
@@ -60,6 +62,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       heartbeatEnabled: false,
       heartbeatIntervalMs: 2000,
+      heartbeatTransport: 'http',
       eventsEnabled: false,
       eventSendIntervalMs: 250,
       backendUrls: ['http://backend-a:8900', 'https://backend-b/vigil'],
@@ -116,6 +119,7 @@ describe('loadConfig', () => {
     ['heartbeat.interval', '1.5', 'heartbeatIntervalMs', 5000],
     ['heartbeat.interval', '3600001', 'heartbeatIntervalMs', 5000],
     ['event.send.interval', '-1', 'eventSendIntervalMs', 1000],
+    ['heartbeat.transport', 'carrier-pigeon', 'heartbeatTransport', 'websocket'],
     ['agent.service.event.enable', 'on', 'eventsEnabled', true],
     ['agent.service.heartbeat.enable', 'yes', 'heartbeatEnabled', true],
     ['backend.url', 'not a url', 'backendUrls', ['http://127.0.0.1:8900']],

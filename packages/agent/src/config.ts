@@ -9,6 +9,10 @@ import {
   MIN_HEARTBEAT_INTERVAL_MS,
 } from '@vigil/protocol/constants';
 
+/** How beats travel: a long-lived WebSocket (HTTP while it is not open), or HTTP requests only. */
+export const HEARTBEAT_TRANSPORTS = ['websocket', 'http'] as const;
+export type HeartbeatTransport = (typeof HEARTBEAT_TRANSPORTS)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -16,6 +20,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const CONFIG_KEYS = [
   'agent.service.heartbeat.enable',
   'heartbeat.interval',
+  'heartbeat.transport',
   'agent.service.event.enable',
   'event.send.interval',
   'backend.url',
@@ -34,6 +39,8 @@ export interface AgentConfig {
   heartbeatEnabled: boolean;
   /** `heartbeat.interval`, ms, until the backend sets another */
   heartbeatIntervalMs: number;
+  /** `heartbeat.transport` */
+  heartbeatTransport: HeartbeatTransport;
   /** `agent.service.event.enable` */
   eventsEnabled: boolean;
   /** `event.send.interval`, ms: how long events are gathered into one batch */
@@ -117,6 +124,12 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
     config: {
       heartbeatEnabled: read('agent.service.heartbeat.enable', parseBoolean, true, 'true or false'),
       heartbeatIntervalMs: read('heartbeat.interval', parseInterval, DEFAULT_HEARTBEAT_INTERVAL_MS, intervalExpected),
+      heartbeatTransport: read(
+        'heartbeat.transport',
+        (raw) => HEARTBEAT_TRANSPORTS.find((transport) => transport === raw.toLowerCase()),
+        'websocket',
+        HEARTBEAT_TRANSPORTS.join(' or '),
+      ),
       eventsEnabled: read('agent.service.event.enable', parseBoolean, true, 'true or false'),
       eventSendIntervalMs: read('event.send.interval', parseInterval, DEFAULT_EVENT_SEND_INTERVAL_MS, intervalExpected),
       backendUrls: read(

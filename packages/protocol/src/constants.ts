@@ -9,6 +9,13 @@ export const PROTOCOL_VERSION = 1 as const;
 /** HTTP path agents send beats to (PUT, JSON body). */
 export const HEARTBEAT_PATH = '/api/v1/heartbeat';
 
+/**
+ * WebSocket path agents keep one connection open to for their beats (Nacos 2.x's long
+ * connection idea): each text message is a heartbeat, exactly the JSON of the PUT body, and each
+ * is answered, in order, by one `BeatSocketAnswer`. HTTP stays the fallback.
+ */
+export const HEARTBEAT_SOCKET_PATH = '/api/v1/heartbeat/socket';
+
 /** REST path listing instances. */
 export const INSTANCES_PATH = '/api/v1/instances';
 

@@ -52,6 +52,22 @@ export type EventList = z.infer<typeof eventListSchema>;
 export type NacosCoordinates = z.infer<typeof nacosCoordinatesSchema>;
 export type BeatReply = z.infer<typeof beatReplySchema>;
 export type BeatResult = (typeof BEAT_RESULTS)[number];
+
+/** What the beat endpoint answers when it refuses a beat (HTTP 4xx body). */
+export interface BeatProblem {
+  error: string;
+  /** For a beat that failed validation: each problem, naming the field. */
+  issues?: string[];
+}
+
+/**
+ * One answer on the beat socket (`HEARTBEAT_SOCKET_PATH`): the status and body the same beat
+ * would get over HTTP, so both transports mean the same thing.
+ */
+export interface BeatSocketAnswer {
+  status: number;
+  body: BeatReply | BeatProblem;
+}
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 export type InstanceSource = (typeof INSTANCE_SOURCES)[number];
 export type Instance = z.infer<typeof instanceSchema>;

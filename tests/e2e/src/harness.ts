@@ -114,6 +114,8 @@ export function startAgentApp(options: {
   service: string;
   backendUrl: string;
   intervalMs: number;
+  /** More agent settings, as `VIGIL_*` variables. */
+  env?: NodeJS.ProcessEnv;
 }): AgentApp {
   const dir = mkdtempSync(join(tmpdir(), `vigil-e2e-${options.moduleSystem}-`));
   mkdirSync(join(dir, 'vigil'));
@@ -138,7 +140,7 @@ export function startAgentApp(options: {
       : `const { createServer } = require('node:http');\nconst server = createServer((req, res) => res.end('ok'));\n${server}\n`,
   );
   const flag = options.moduleSystem === 'esm' ? '--import' : '--require';
-  const proc = startProcess(process.execPath, [flag, require.resolve('@vigil/agent/register'), file], { cwd: dir });
+  const proc = startProcess(process.execPath, [flag, require.resolve('@vigil/agent/register'), file], { cwd: dir, env: options.env });
   return { ...proc, pid: proc.child.pid ?? -1 };
 }
 

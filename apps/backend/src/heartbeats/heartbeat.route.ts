@@ -1,47 +1,28 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { HEARTBEAT_PATH, LIMITS, describeIssues, heartbeatSchema, type BeatReply } from '@vigil/protocol';
-import { CLOCK, type Clock } from '../common/clock.js';
-import { InstanceRegistry } from '../instances/instance-registry.js';
-import { PluginCommandQueue } from '../instances/plugin-commands.js';
-import { MetricsService } from '../ops/metrics.service.js';
+import { HEARTBEAT_PATH, LIMITS } from '@vigil/protocol';
+import { BeatHandler } from './beat-handler.js';
 
 /**
- * `PUT /api/v1/heartbeat`: the hot path, every agent hits it every interval. It is a route on
- * Nest's underlying Fastify instance rather than a Nest controller, because Nest's per-request
- * pipeline (guards, interceptors, pipes, exception zones) costs about a fifth of the throughput
- * here (see ../shared/TOOLCHAIN.md) and the beat needs none of it: one schema check, one map
- * lookup, one lease renewal.
+ * `PUT /api/v1/heartbeat`: the hot path, every agent that cannot keep the beat socket open hits
+ * it every interval. It is a route on Nest's underlying Fastify instance rather than a Nest
+ * controller, because Nest's per-request pipeline (guards, interceptors, pipes, exception zones)
+ * costs about a fifth of the throughput here (see ../shared/TOOLCHAIN.md) and the beat needs
+ * none of it.
  */
 @Injectable()
 export class HeartbeatRoute implements OnModuleInit {
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(PluginCommandQueue) private readonly commands: PluginCommandQueue,
-    @Inject(MetricsService) private readonly metrics: MetricsService,
-    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(BeatHandler) private readonly beats: BeatHandler,
   ) {}
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.put(HEARTBEAT_PATH, { bodyLimit: LIMITS.beatBodyBytes }, async (request, reply) => {
-      const parsed = heartbeatSchema.safeParse(request.body);
-      if (!parsed.success) {
-        this.metrics.beatRejected();
-        return reply.code(400).send({ error: 'invalid heartbeat', issues: describeIssues(parsed.error) });
-      }
-      const beat = parsed.data;
-      this.metrics.beatReceived(beat.kind);
-      const now = this.clock.now();
-      const answer: BeatReply = { result: this.registry.applyBeat(beat, now), serverTime: now };
-      if (answer.result === 'unknown' || answer.result === 'offline') return answer;
-      const interval = this.registry.configuredInterval(beat.instanceId);
-      if (interval !== null) answer.interval = interval;
-      const commands = this.commands.take(beat.instanceId);
-      if (commands) answer.commands = commands;
-      return answer;
+      const { status, body } = this.beats.handle(request.body);
+      return status === 200 ? body : reply.code(status).send(body);
     });
   }
 }

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { OpsModule } from '../ops/ops.module.js';
 import { RegistryModule } from '../instances/registry.module.js';
+import { BeatHandler } from './beat-handler.js';
+import { BeatSocketServer } from './beat-socket.js';
 import { HeartbeatRoute } from './heartbeat.route.js';
 
 @Module({
   imports: [RegistryModule, OpsModule],
-  providers: [HeartbeatRoute],
+  providers: [BeatHandler, HeartbeatRoute, BeatSocketServer],
 })
 export class HeartbeatsModule {}

@@ -138,7 +138,7 @@ function parseJson(text: string): unknown {
  * (undici unrefs those itself) and not while a request is in flight, when undici would ref them,
  * so `ref` is disabled on them. An app that ends while the backend is slow exits at once.
  */
-function detachedConnector(): buildConnector.connector {
+export function detachedConnector(): buildConnector.connector {
   const connect = buildConnector({});
   return (options, callback) => {
     // undici's connector returns the socket it is connecting (its types say void); detaching it

@@ -1,0 +1,110 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { Gauge } from 'prom-client';
+import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatSocketAnswer } from '@vigil/protocol';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { MetricsService } from '../ops/metrics.service.js';
+import { BeatHandler } from './beat-handler.js';
+
+/** How often each beat socket is pinged; one that has not answered the previous ping is dropped. */
+export const BEAT_SOCKET_PING_MS = 30_000;
+
+/** Replies a client has left unread, in bytes, past which it is dropped (it is not reading). */
+export const MAX_UNREAD_REPLY_BYTES = 1024 * 1024;
+
+/** WebSocket close code for a server going away (RFC 6455): agents fall back to HTTP and come back. */
+const GOING_AWAY = 1001;
+
+/**
+ * The beat socket (`HEARTBEAT_SOCKET_PATH`): one long-lived WebSocket per agent, each text
+ * message a beat answered in order with `{ status, body }`, the answer the HTTP route would give.
+ * A beat then costs one small frame each way instead of an HTTP request, which is what lets one
+ * backend carry a large fleet (docs/benchmarks.md). Sockets that stop answering pings are dropped,
+ * and so are clients that send faster than they read.
+ */
+@Injectable()
+export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.beatBodyBytes, perMessageDeflate: false });
+  private readonly alive = new WeakSet<WebSocket>();
+  private pinger: NodeJS.Timeout | undefined;
+  private server: Server | undefined;
+
+  constructor(
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+    @Inject(BeatHandler) private readonly beats: BeatHandler,
+    @Inject(MetricsService) metrics: MetricsService,
+  ) {
+    const clients = this.wss.clients;
+    new Gauge({
+      name: 'vigil_beat_sockets',
+      help: 'Open beat sockets (agents beating over a WebSocket rather than HTTP requests)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(clients.size);
+      },
+    });
+  }
+
+  onModuleInit(): void {
+    this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    this.server.on('upgrade', this.onUpgrade);
+    this.wss.on('connection', (socket) => this.serve(socket));
+    this.pinger = setInterval(() => this.ping(), BEAT_SOCKET_PING_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.pinger);
+    this.server?.off('upgrade', this.onUpgrade);
+    for (const socket of this.wss.clients) socket.close(GOING_AWAY, 'backend shutting down');
+    this.wss.close();
+  }
+
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Other paths (socket.io's) are someone else's to answer.
+    if (pathOf(request.url) !== HEARTBEAT_SOCKET_PATH) return;
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
+  };
+
+  private serve(socket: WebSocket): void {
+    this.alive.add(socket);
+    socket.on('pong', () => this.alive.add(socket));
+    socket.on('error', () => socket.terminate());
+    socket.on('message', (data, isBinary) => {
+      const answer = isBinary ? refuse('beats are JSON text messages') : this.answer(data);
+      socket.send(JSON.stringify(answer));
+      if (socket.bufferedAmount > MAX_UNREAD_REPLY_BYTES) socket.terminate();
+    });
+  }
+
+  private answer(data: RawData): BeatSocketAnswer {
+    let body: unknown;
+    try {
+      body = JSON.parse(data.toString());
+    } catch (error) {
+      return refuse(`invalid JSON: ${(error as Error).message}`);
+    }
+    return this.beats.handle(body);
+  }
+
+  private ping(): void {
+    for (const socket of this.wss.clients) {
+      if (!this.alive.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      this.alive.delete(socket);
+      socket.ping();
+    }
+  }
+}
+
+function refuse(error: string): BeatSocketAnswer {
+  return { status: 400, body: { error } };
+}
+
+function pathOf(url: string | undefined): string {
+  const query = url?.indexOf('?') ?? -1;
+  return query === -1 ? (url ?? '') : (url ?? '').slice(0, query);
+}

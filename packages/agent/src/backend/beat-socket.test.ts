@@ -1,0 +1,163 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '@vigil/protocol/constants';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { BackendLink } from './backend-link';
+import { BeatSocketLink } from './beat-socket';
+
+type SocketMode = 'answer' | 'silent' | 'refuse';
+
+/** A backend with both beat paths: HTTP PUT and the beat socket; records which one each beat took. */
+interface TwoPathBackend {
+  url: string;
+  mode: SocketMode;
+  viaHttp: unknown[];
+  viaSocket: unknown[];
+  upgrades: number;
+  /** Drops every open socket, as a restarting backend does. */
+  dropSockets(): void;
+  close(): Promise<void>;
+}
+
+async function twoPathBackend(mode: SocketMode): Promise<TwoPathBackend> {
+  const wss = new WebSocketServer({ noServer: true });
+  const server: Server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    req.on('end', () => {
+      backend.viaHttp.push(JSON.parse(text));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ result: 'renewed', serverTime: Date.now() }));
+    });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    backend.upgrades += 1;
+    if (backend.mode === 'refuse' || req.url !== HEARTBEAT_SOCKET_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data) => {
+        backend.viaSocket.push(JSON.parse(String(data)));
+        if (backend.mode === 'answer') ws.send(JSON.stringify({ status: 200, body: { result: 'renewed', serverTime: Date.now() } }));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const backend: TwoPathBackend = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    mode,
+    viaHttp: [],
+    viaSocket: [],
+    upgrades: 0,
+    dropSockets: () => {
+      for (const client of wss.clients) client.terminate();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  return backend;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('BeatSocketLink', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function backend(mode: SocketMode): Promise<TwoPathBackend> {
+    const created = await twoPathBackend(mode);
+    cleanups.push(created.close);
+    return created;
+  }
+
+  function link(urls: string[], retryMinMs = 50): BeatSocketLink {
+    const http = new BackendLink(urls, { keepAliveMs: 1000 });
+    cleanups.push(() => http.close());
+    return new BeatSocketLink(http, { retryMinMs, retryMaxMs: 400 });
+  }
+
+  /** Sends `count` beats `gapMs` apart, as the heartbeat sender would; returns their answers. */
+  async function beat(beats: BeatSocketLink, count: number, gapMs = 20): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      statuses.push((await beats.send('PUT', HEARTBEAT_PATH, { n: i }, 500)).status);
+      await sleep(gapMs);
+    }
+    return statuses;
+  }
+
+  it('sends the first beat over HTTP while the socket opens, then every beat over the socket', async () => {
+    const target = await backend('answer');
+    const beats = link([target.url]);
+    expect(await beat(beats, 6)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(beats.connected).toBe(true);
+    expect(target.viaHttp).toEqual([{ n: 0 }]);
+    expect(target.viaSocket).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
+    expect(target.upgrades).toBe(1);
+  });
+
+  it('keeps everything that is not a beat on HTTP', async () => {
+    const target = await backend('answer');
+    const beats = link([target.url]);
+    await beat(beats, 3);
+    await beats.send('POST', '/api/v1/events', { batch: 1 }, 500);
+    expect(target.viaHttp).toEqual([{ n: 0 }, { batch: 1 }]);
+  });
+
+  it('beats over HTTP against a backend that refuses the upgrade, trying the socket again less and less often', async () => {
+    const target = await backend('refuse');
+    const beats = link([target.url]);
+    expect(await beat(beats, 40)).toEqual(Array.from({ length: 40 }, () => 200));
+    expect(target.viaHttp).toHaveLength(40);
+    expect(beats.connected).toBe(false);
+    // About a second of beats with backoff from 50 ms doubling to 400 ms: a handful of attempts, not one per beat.
+    expect(target.upgrades).toBeGreaterThanOrEqual(2);
+    expect(target.upgrades).toBeLessThanOrEqual(8);
+  });
+
+  it('sends a beat the socket does not answer in time over HTTP, and drops that socket', async () => {
+    const target = await backend('answer');
+    const beats = link([target.url], 10_000);
+    await beat(beats, 2);
+    expect(beats.connected).toBe(true);
+    target.mode = 'silent';
+    const started = Date.now();
+    expect((await beats.send('PUT', HEARTBEAT_PATH, { n: 'stuck' }, 300)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(target.viaSocket).toContainEqual({ n: 'stuck' });
+    expect(target.viaHttp).toContainEqual({ n: 'stuck' });
+    expect(beats.connected).toBe(false);
+  });
+
+  it('comes back to the socket soon after the backend dropped it (a restart)', async () => {
+    const target = await backend('answer');
+    const beats = link([target.url]);
+    await beat(beats, 3);
+    target.dropSockets();
+    await sleep(50);
+    expect(await beat(beats, 10)).toEqual(Array.from({ length: 10 }, () => 200));
+    expect(beats.connected).toBe(true);
+    expect(target.upgrades).toBe(2);
+    expect(target.viaSocket.at(-1)).toEqual({ n: 9 });
+  });
+
+  it('follows the link to the next backend when the current one goes away', async () => {
+    const first = await backend('answer');
+    const second = await backend('answer');
+    const beats = link([first.url, second.url]);
+    await beat(beats, 3);
+    await first.close();
+    expect(await beat(beats, 6)).toEqual(Array.from({ length: 6 }, () => 200));
+    expect(beats.url).toBe(second.url);
+    expect(second.viaSocket.length).toBeGreaterThan(0);
+    expect(second.viaSocket.at(-1)).toEqual({ n: 5 });
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The beat socket against the real backend: agents keep one WebSocket open and beat over it;
+ * HTTP stays available (and chosen with `heartbeat.transport=http`); bad messages are answered,
+ * never crash anything.
+ */
+import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatSocketAnswer } from '@vigil/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { instanceOfPid, killAll, startAgentApp, startBackend, waitFor, type Backend } from './harness.js';
+
+const INTERVAL_MS = 500;
+
+/** A value of the backend's Prometheus metrics, e.g. `vigil_beat_sockets`; 0 for a series not exported yet. */
+async function metric(backend: Backend, line: string): Promise<number> {
+  const text = await (await fetch(`${backend.url}/metrics`)).text();
+  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
+  return found === undefined ? 0 : Number(found.slice(line.length + 1));
+}
+
+function openSocket(backend: Backend): Promise<WebSocket> {
+  const socket = new WebSocket(backend.url.replace('http', 'ws') + HEARTBEAT_SOCKET_PATH);
+  return new Promise((resolve, reject) => socket.once('open', () => resolve(socket)).once('error', reject));
+}
+
+/** Sends each message and collects as many answers. */
+async function exchange(socket: WebSocket, messages: string[]): Promise<BeatSocketAnswer[]> {
+  const answers: BeatSocketAnswer[] = [];
+  const done = new Promise<void>((resolve) =>
+    socket.on('message', (data) => {
+      answers.push(JSON.parse(String(data)) as BeatSocketAnswer);
+      if (answers.length === messages.length) resolve();
+    }),
+  );
+  for (const message of messages) socket.send(message);
+  await done;
+  return answers;
+}
+
+const fullBeat = (instanceId: string) => ({
+  v: 1,
+  kind: 'full',
+  instanceId,
+  heartbeatTime: Date.now(),
+  lastHeartbeatTime: null,
+  service: 'socket-raw',
+  appName: 'e2e',
+  artifact: 'socket-raw',
+  appType: 'default',
+  hostName: 'host-a',
+  ip: ['127.0.0.1'],
+  processId: 77,
+  dynamicInstall: false,
+  version: '0.1.0',
+  plugins: [],
+});
+
+describe('the beat socket', () => {
+  let backend: Backend;
+
+  beforeAll(async () => {
+    backend = await startBackend({ VIGIL_LOST_AFTER_MS: '60000' });
+  });
+  afterAll(() => killAll());
+
+  it('carries the beats of an agent by default, and its goodbye: offline within a second of SIGTERM', async () => {
+    const app = startAgentApp({ moduleSystem: 'esm', service: 'socket-agent', backendUrl: backend.url, intervalMs: INTERVAL_MS });
+    const instance = await waitFor('the agent to beat over the socket', async () => {
+      const found = await instanceOfPid(backend, app.pid);
+      return found?.status === 'healthy' && (await metric(backend, 'vigil_beat_sockets')) === 1 ? found : undefined;
+    });
+    // The lease keeps being renewed over the socket.
+    const light = await metric(backend, 'vigil_beats_received_total{kind="light"}');
+    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    expect(await metric(backend, 'vigil_beats_received_total{kind="light"}')).toBeGreaterThanOrEqual(light + 2);
+    expect((await backend.instance(instance.instanceId))?.plugins[0]).toMatchObject({ name: 'template', extInfo: { status: 'started' } });
+
+    const killedAt = Date.now();
+    app.child.kill('SIGTERM');
+    await waitFor('offline', async () => ((await backend.instance(instance.instanceId))?.status === 'offline' ? true : undefined), 5000);
+    expect(Date.now() - killedAt).toBeLessThan(1000);
+    await waitFor('the socket to close', async () => ((await metric(backend, 'vigil_beat_sockets')) === 0 ? true : undefined));
+  });
+
+  it('leaves beats on HTTP requests with heartbeat.transport=http', async () => {
+    const app = startAgentApp({
+      moduleSystem: 'cjs',
+      service: 'http-agent',
+      backendUrl: backend.url,
+      intervalMs: INTERVAL_MS,
+      env: { VIGIL_HEARTBEAT_TRANSPORT: 'http' },
+    });
+    await waitFor('the instance', async () => ((await instanceOfPid(backend, app.pid))?.status === 'healthy' ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    expect((await instanceOfPid(backend, app.pid))?.status).toBe('healthy');
+    expect(await metric(backend, 'vigil_beat_sockets')).toBe(0);
+    app.child.kill('SIGKILL');
+  });
+
+  it('answers every message in order, naming what is wrong with a bad one, and keeps the connection', async () => {
+    const socket = await openSocket(backend);
+    const answers = await exchange(socket, [
+      JSON.stringify(fullBeat('raw-1')),
+      '{"v":1,',
+      JSON.stringify({ ...fullBeat('raw-1'), processId: -1, ip: 'nope' }),
+      JSON.stringify({ v: 1, kind: 'light', instanceId: 'raw-1', heartbeatTime: Date.now(), lastHeartbeatTime: Date.now() }),
+      JSON.stringify({ v: 1, kind: 'light', instanceId: 'never-seen', heartbeatTime: Date.now(), lastHeartbeatTime: null }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 400, 200, 200]);
+    expect(answers[0]?.body).toMatchObject({ result: 'registered' });
+    expect(answers[1]?.body).toMatchObject({ error: expect.stringContaining('invalid JSON') });
+    expect(answers[2]?.body).toMatchObject({ error: 'invalid heartbeat' });
+    const issues = (answers[2]?.body as { issues: string[] }).issues.join('; ');
+    expect(issues).toContain('processId');
+    expect(issues).toContain('ip');
+    expect(answers[3]?.body).toMatchObject({ result: 'renewed' });
+    expect(answers[4]?.body).toMatchObject({ result: 'unknown' });
+    expect((await backend.instance('raw-1'))?.status).toBe('healthy');
+    socket.close();
+  });
+
+  it('closes a socket that sends a message over the beat size limit (1009), and the backend carries on', async () => {
+    const socket = await openSocket(backend);
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.send('x'.repeat(LIMITS.beatBodyBytes + 1));
+    expect(await closed).toBe(1009);
+    const again = await openSocket(backend);
+    expect((await exchange(again, [JSON.stringify(fullBeat('raw-2'))]))[0]?.status).toBe(200);
+    again.close();
+  });
+});
