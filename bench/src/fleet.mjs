@@ -10,6 +10,8 @@
  *   --instances N      (300000)        --duration S     (600)
  *   --interval MS      (5000)          --connections N  (1000 keep-alive connections, shared)
  *   --ramp S           (30: first beats spread over this)
+ *   --transport T      (socket: the beat socket, as agents beat by default; http: PUT requests.
+ *                      The reference servers speak HTTP only and are always driven over HTTP)
  *   --check S          (30: seconds measured against each reference server; 0 skips them)
  *   --heap             at the end, a heap snapshot of the backend summarised by kind (memory per
  *                      instance by constructor; slow and memory-hungry above ~20k instances)
@@ -44,6 +46,8 @@ const intervalMs = args.number('interval', 5_000, 1_000);
 const connections = args.number('connections', 1_000, 100);
 const rampS = args.number('ramp', 30, 1);
 const checkS = args.number('check', 30, 1);
+const transport = args.string('transport', 'socket');
+if (transport !== 'socket' && transport !== 'http') throw new Error(`--transport must be socket or http, not ${transport}`);
 const RSS_GOAL = 1024; // MiB
 const GOAL_INSTANCES = 300_000;
 const target = instances / (intervalMs / 1000);
@@ -51,7 +55,7 @@ const load0 = loadNow();
 
 console.log(`bench:fleet  ${machine()}; ${pinning()}`);
 console.log(
-  `${instances} instances, beat every ${intervalMs} ms +-10 %, over ${connections} keep-alive connections (pipelined when beats coincide), ` +
+  `${instances} instances, beat every ${intervalMs} ms +-10 %, over ${connections} ${transport === 'socket' ? 'beat sockets' : 'keep-alive HTTP connections'} (pipelined when beats coincide), ` +
     `first beats spread over ${rampS} s; target ${fmt(target, 0)} beats/s; measured for ${durationS} s`,
 );
 
@@ -59,8 +63,8 @@ console.log(
  * Runs the fleet against one server: starts it, waits `seconds` of steady load after the fleet
  * registered (or the ramp plus one interval passed), returns per-second samples.
  */
-async function runAgainst(server, seconds, label, atEnd = async () => {}) {
-  const fleet = await startFleet({ port: server.port, instances, connections, intervalMs, rampMs: rampS * 1000 });
+async function runAgainst(server, seconds, label, atEnd = async () => {}, over = 'http') {
+  const fleet = await startFleet({ port: server.port, instances, connections, intervalMs, rampMs: rampS * 1000, transport: over });
   const samples = [];
   const started = performance.now();
   const t0 = Date.now();
@@ -177,7 +181,7 @@ const run = await runAgainst(backend, durationS, 'backend', async () => {
   // Last: the snapshot itself costs memory (RSS after it is not counted).
   if (args.has('heap')) heap = await heapSnapshot(backend);
   return { last, counts };
-});
+}, transport);
 const { last: final, counts } = run.end;
 await stop(backend.child);
 const load1 = loadNow();
@@ -257,7 +261,7 @@ if (args.docs) {
     ],
   });
   writeFileSync(join(imagesDir, 'fleet.svg'), svg);
-  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}`;
+  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${transport === 'http' ? ' --transport http' : ''}`;
   writeLatest(
     'fleet',
     [

@@ -6,7 +6,8 @@
  * beat full when the content changed (`changePerSecond`: an ext-info value becomes the time that
  * full beat is sent), a full beat after a failure. Instances share keep-alive connections
  * (instance i uses connection i % connections); beats due at the same time on one connection
- * are pipelined. The first beats are spread uniformly over `rampMs`.
+ * are pipelined. The first beats are spread uniformly over `rampMs`. `transport`: `http` (PUT
+ * requests) or `socket` (the beat socket, the agents' default).
  *
  * Messages in: config, start, halt {from, to}, burstHalt {from, to}, exit.
  * Messages out: ready, stats (every statsMs), registered, halted {from, to, lastAnsweredAt}, summary.
@@ -14,6 +15,7 @@
 import { createHistogram } from 'node:perf_hooks';
 import { beatRequest, fullBody, instanceId, lightBody } from './beats.mjs';
 import { BeatConnection } from './http-client.mjs';
+import { SocketBeatConnection } from './socket-client.mjs';
 
 const SLOT_MS = 5;
 let cfg;
@@ -97,7 +99,7 @@ function fire(i, nowP) {
   lastSentEpoch[i] = epoch;
   pending[i]++;
   win.sent++;
-  conns[i % conns.length].send(beatRequest(body), i);
+  conns[i % conns.length].send(cfg.transport === 'socket' ? body : beatRequest(body), i);
 }
 
 function tick() {
@@ -280,7 +282,8 @@ function merge(into, w) {
 }
 
 function setup(config) {
-  cfg = { jitter: 0.1, pipeline: 8, statsMs: 1000, timeoutMs: 10_000, changePerSecond: 0, indexBase: 0, ...config };
+  cfg = { jitter: 0.1, pipeline: 8, statsMs: 1000, timeoutMs: 10_000, changePerSecond: 0, indexBase: 0, transport: 'http', ...config };
+  const Connection = cfg.transport === 'socket' ? SocketBeatConnection : BeatConnection;
   const n = cfg.count;
   ids = Array.from({ length: n }, (_, i) => instanceId(cfg.run, cfg.indexBase + i));
   nextDue = new Float64Array(n);
@@ -298,7 +301,7 @@ function setup(config) {
   processedSlot = Math.floor(performance.now() / SLOT_MS);
   for (let c = 0; c < Math.min(cfg.connections, n); c++) {
     conns.push(
-      new BeatConnection({
+      new Connection({
         host: cfg.host,
         port: cfg.port,
         pipeline: cfg.pipeline,

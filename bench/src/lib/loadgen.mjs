@@ -10,7 +10,7 @@ const workerFile = fileURLToPath(new URL('./loadgen-worker.mjs', import.meta.url
 /**
  * @param {{ port: number, host?: string, instances: number, connections?: number, pipeline?: number,
  *   intervalMs?: number, rampMs?: number, changePerSecond?: number, workers?: number, run?: number,
- *   core?: number, heapMb?: number }} options
+ *   core?: number, heapMb?: number, transport?: 'http' | 'socket' }} options
  */
 export async function startFleet(options) {
   const {
@@ -25,6 +25,7 @@ export async function startFleet(options) {
     workers = 1,
     run = (Date.now() ^ (process.pid << 8)) >>> 0,
     core = cores.load,
+    transport = 'http',
   } = options;
   const procs = [];
   const windows = []; // windows[k] = per-worker stats of the k-th second
@@ -73,7 +74,7 @@ export async function startFleet(options) {
         proc,
         {
           type: 'config',
-          config: { host, port, count: proc.count, indexBase: proc.from, run, connections: Math.ceil(connections / procs.length), pipeline, intervalMs, rampMs, changePerSecond },
+          config: { host, port, count: proc.count, indexBase: proc.from, run, connections: Math.ceil(connections / procs.length), pipeline, intervalMs, rampMs, changePerSecond, transport },
         },
         'ready',
       ),
