@@ -63,7 +63,7 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
         const step = this.batcher.add(change);
         if (step) this.summary.apply(step.before, step.after);
       }),
-      this.events.onEvent((event) => this.batcher.addEvent(event)),
+      this.events.onEvent((event) => this.batcher.addEvent(event), { remote: true }),
     ];
   }
 
