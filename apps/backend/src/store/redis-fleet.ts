@@ -102,6 +102,8 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   private stopped = false;
   private reading: Promise<void> | undefined;
   private unsubscribe: Array<() => void> = [];
+  /** The last command failed (Redis down, hung or refusing): degraded until one succeeds. */
+  private failing = false;
   private outageLogged = false;
 
   constructor(
@@ -166,7 +168,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   }
 
   health(): StoreHealth {
-    return { store: 'redis', connected: this.synced && this.redis.status === 'ready' };
+    return { store: 'redis', connected: this.synced && !this.failing && this.redis.status === 'ready' };
   }
 
   tick(now: number): void {
@@ -197,8 +199,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       }
       this.epoch = epoch;
       this.synced = true;
-      if (this.outageLogged) this.options.log.info('Redis reachable again');
-      this.outageLogged = false;
+      this.recovered();
     } catch (error) {
       this.onRedisError(error as Error);
     } finally {
@@ -322,6 +323,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       } finally {
         this.applying = false;
       }
+      this.recovered();
     } catch (error) {
       // Nothing was claimed, so nothing expired; the next tick tries again.
       this.onRedisError(error as Error);
@@ -392,7 +394,14 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
     if (changes) this.applyClaimChanges(luaList<ClaimChange>(changes));
   }
 
+  private recovered(): void {
+    this.failing = false;
+    if (this.outageLogged) this.options.log.info('Redis reachable again');
+    this.outageLogged = false;
+  }
+
   private onRedisError(error: Error): void {
+    this.failing = true;
     if (this.stopped || this.outageLogged) return;
     this.outageLogged = true;
     this.options.log.error(
