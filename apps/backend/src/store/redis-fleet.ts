@@ -22,8 +22,11 @@ export const CLAIM_LIMIT = 5_000;
 /** Most instances written by one sync script call: bounds how long one call holds Redis. */
 export const SYNC_BATCH = 1_000;
 
-/** Approximate cap of the change feed: entries older than this are only needed by a mirror that fell far behind. */
-export const FEED_MAX = 100_000;
+/**
+ * The change feed keeps about this much history (trimmed by age, not count, so its size follows
+ * the write rate for a minute, never more). A mirror that was cut off longer reloads the fleet.
+ */
+export const FEED_RETAIN_MS = 60_000;
 
 /** How long the boot waits for Redis before starting degraded (beats answered from memory). */
 export const BOOT_WAIT_MS = 3_000;
@@ -196,6 +199,9 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
         for (const instance of this.registry.list()) this.pending.set(instance.instanceId, 'u');
         this.feedId = '0-0';
         this.eventsId = '0-0';
+      } else if (await this.missedFeed()) {
+        this.options.log.warn('cut off from Redis longer than the change feed keeps: reloading the fleet');
+        await this.loadSnapshot();
       }
       this.epoch = epoch;
       this.synced = true;
@@ -214,6 +220,10 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
     const recent = (await this.redis.xrevrange(this.keys.events, '+', '-', 'COUNT', this.options.eventsMax)) as StreamEntry[];
     this.applying = true;
     try {
+      // What Redis no longer has went while this replica was cut off (unless it is this replica's own, not yet written).
+      for (const instance of this.registry.list()) {
+        if (!(instance.instanceId in instances) && !this.pending.has(instance.instanceId)) this.registry.applyRemoteRemove(instance.instanceId);
+      }
       for (const [id, json] of Object.entries(instances)) {
         const instance = JSON.parse(json) as Instance;
         const lease = leases[id] ? (JSON.parse(leases[id]) as StoredLease) : undefined;
@@ -229,6 +239,12 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
     this.feedId = feedId;
     this.eventsId = eventsId;
     if (this.registry.size > 0) this.options.log.info({ instances: this.registry.size }, 'fleet loaded from Redis');
+  }
+
+  /** True when changes this mirror has not applied were already trimmed from the feed. */
+  private async missedFeed(): Promise<boolean> {
+    const first = (await this.redis.xrange(this.keys.feed, '-', '+', 'COUNT', 1)) as StreamEntry[];
+    return first[0] !== undefined && compareIds(first[0][0], this.feedId) > 0 && this.feedId !== '0-0';
   }
 
   private async lastId(stream: string): Promise<string> {
@@ -291,7 +307,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   /** One sync call; the ids it wrote leave `batch`, so a failure later keeps only what was not written. */
   private async sync(ops: SyncOps, batch: Map<string, Pending>): Promise<void> {
     const { keys } = this;
-    const unknown = await this.redis.vigilSync(keys.due, keys.lease, keys.inst, keys.feed, JSON.stringify(ops), this.replicaId, FEED_MAX);
+    const unknown = await this.redis.vigilSync(keys.due, keys.lease, keys.inst, keys.feed, JSON.stringify(ops), this.replicaId, feedMinId());
     for (const op of ops.u) batch.delete(op[0]);
     for (const op of ops.b) batch.delete(op[0]);
     for (const id of ops.r) batch.delete(id);
@@ -314,7 +330,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       const hold = this.registry.expiryLooksMassive(now) ? 1 : 0;
       const [changes, logged] = await this.redis.vigilClaim(
         keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick,
-        now, now - CLAIM_GRACE_MS, CLAIM_LIMIT, this.replicaId, hold, options.eventsMax, FEED_MAX, options.stallThresholdMs, options.tickMs,
+        now, now - CLAIM_GRACE_MS, CLAIM_LIMIT, this.replicaId, hold, options.eventsMax, feedMinId(), options.stallThresholdMs, options.tickMs,
       );
       this.applying = true;
       try {
@@ -409,6 +425,18 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       'Redis unreachable: beats are answered and kept in memory, nothing expires until it is back',
     );
   }
+}
+
+/** The oldest feed entry id worth keeping now. */
+function feedMinId(): string {
+  return `${Date.now() - FEED_RETAIN_MS}-0`;
+}
+
+/** Orders two stream ids (`ms-seq`). */
+function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
 }
 
 function storedLease(lease: LeaseState): StoredLease {

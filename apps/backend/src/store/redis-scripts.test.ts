@@ -54,7 +54,7 @@ describe.skipIf(!reachable)('the redis store scripts', () => {
 
   type Commands = { vigilSync(...args: Array<string | number>): Promise<string[]>; vigilClaim(...args: Array<string | number>): Promise<[string, string]> };
   const sync = (redis: Redis, ops: object, replica = 'a') =>
-    (redis as Redis & Commands).vigilSync(keys.due, keys.lease, keys.inst, keys.feed, JSON.stringify({ u: [], b: [], r: [], ...ops }), replica, 1000);
+    (redis as Redis & Commands).vigilSync(keys.due, keys.lease, keys.inst, keys.feed, JSON.stringify({ u: [], b: [], r: [], ...ops }), replica, '0-0');
   /**
    * One claim at `now`. Unless `gap`, the last claim is taken to be one tick ago, as when replicas
    * claim every tick: the time jumps of a test are not a stall.
@@ -63,7 +63,7 @@ describe.skipIf(!reachable)('the redis store scripts', () => {
     if (!gap) await redis.set(keys.tick, now - 20);
     const [changes, events] = await (redis as Redis & Commands).vigilClaim(
       keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick,
-      now, now, 1000, replica, hold ? 1 : 0, 10_000, 1000, 1000, 20,
+      now, now, 1000, replica, hold ? 1 : 0, 10_000, '0-0', 1000, 20,
     );
     const list = (json: string) => (Array.isArray(JSON.parse(json)) ? (JSON.parse(json) as unknown[]) : []);
     return { changes: list(changes) as Array<{ k: string; id: string; s?: string }>, events: list(events).map((e) => JSON.parse(e as string) as { type: string; instanceId?: string; message: string }) };

@@ -32,7 +32,8 @@ export type FleetKeys = ReturnType<typeof fleetKeys>;
 /**
  * Writes a replica's batch of local changes and appends it to the feed.
  * KEYS: due, lease, inst, feed. ARGV: ops JSON `{ u: [[id, instanceJson, lease, next]],
- * b: [[id, lease, next]], r: [id] }`, replica id, feed cap.
+ * b: [[id, lease, next]], r: [id] }`, replica id, oldest feed id to keep (`MINID`: the feed
+ * holds the last minute or so, whatever the write rate).
  * A lease older (by last beat) than the stored one is not written: a replica writing back stale
  * state must not undo a newer beat another replica took. Returns the ids of beats for
  * instances Redis does not know (removed, or Redis lost its data): the replica forgets them, so
@@ -60,7 +61,7 @@ for _, id in ipairs(ops.r) do
   redis.call('HDEL', leases, id)
   redis.call('ZREM', due, id)
 end
-redis.call('XADD', feed, 'MAXLEN', '~', ARGV[3], '*', 'r', ARGV[2], 'd', ARGV[1])
+redis.call('XADD', feed, 'MINID', '~', ARGV[3], '*', 'r', ARGV[2], 'd', ARGV[1])
 return unknown
 `;
 
@@ -69,7 +70,7 @@ return unknown
  * members out of (or further along) the deadline set, so no other replica sees them due again.
  * KEYS: due, lease, inst, feed, events, tick. ARGV: now, cutoff (claim deadlines <= this),
  * limit, replica id, hold (1: expiring now would be a mass expiry, hold instead), events cap,
- * feed cap, stall threshold ms, tick ms.
+ * oldest feed id to keep, stall threshold ms, tick ms.
  *
  * The same state machine as the in-memory registry: healthy -> suspect at the suspect
  * deadline, -> lost at the lease's end (or held as suspect once for a further timeout by
@@ -84,7 +85,7 @@ export const CLAIM_SCRIPT = `
 local due, leases, insts, feed, events, tick = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now, cutoff, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local replica, hold = ARGV[4], ARGV[5] == '1'
-local eventsMax, feedMax = ARGV[6], ARGV[7]
+local eventsMax, feedMinId = ARGV[6], ARGV[7]
 local stallMs, tickMs = tonumber(ARGV[8]), tonumber(ARGV[9])
 local changes, logged = {}, {}
 local function event(e)
@@ -163,7 +164,7 @@ for i = 1, #dueNow, 2 do
   end
 end
 if #changes > 0 then
-  redis.call('XADD', feed, 'MAXLEN', '~', feedMax, '*', 'r', replica, 'c', cjson.encode(changes))
+  redis.call('XADD', feed, 'MINID', '~', feedMinId, '*', 'r', replica, 'c', cjson.encode(changes))
 end
 return { cjson.encode(changes), cjson.encode(logged) }
 `;
