@@ -83,6 +83,21 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
     }
   });
 
+  it('delivers a plugin command queued on replica B to an agent beating to A, once', async () => {
+    const id = [...ids.values()][0]!;
+    const response = await fetch(`${b.url}/api/v1/instances/${id}/plugins/template/disable`, { method: 'POST' });
+    expect(response.status).toBe(202);
+    const { command } = (await response.json()) as { command: { id: string } };
+    const agentEvents = async (backend: Backend) =>
+      ((await (await fetch(`${backend.url}/api/v1/events?instanceId=${id}&type=plugin.disabled`)).json()) as EventList).events;
+    // The agent reports the outcome to A; B shows it too, and the plugin as disabled.
+    const disabled = await waitFor('the plugin.disabled event on B', async () => (await agentEvents(b))[0]);
+    expect(disabled).toMatchObject({ origin: 'agent', attributes: { commandId: command.id, plugin: 'template' } });
+    await waitFor('the plugin shown disabled on B', async () => ((await b.instance(id))?.plugins[0]?.enabled === false ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    for (const backend of [a, b]) expect(await agentEvents(backend), backend.url).toHaveLength(1);
+  });
+
   it('keeps every instance healthy when replica A is killed: the agents fail over to B', async () => {
     a.child.kill('SIGKILL');
     await a.exited;

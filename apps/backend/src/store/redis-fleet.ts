@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import type { EventRecord, Instance, InstanceStatus } from '@vigil/protocol';
+import type { EventRecord, Instance, InstanceStatus, PluginCommand } from '@vigil/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EventsService } from '../events/events.service.js';
 import type { InstanceRegistry, LeaseState } from '../instances/instance-registry.js';
+import type { PluginCommandQueue } from '../instances/plugin-commands.js';
 import type { FleetStore, StoreHealth } from './fleet-store.js';
 import { CLAIM_SCRIPT, SYNC_SCRIPT, fleetKeys, type FleetKeys } from './redis-scripts.js';
 
@@ -24,9 +25,9 @@ export const SYNC_BATCH = 1_000;
 
 /**
  * The change feed keeps about this much history (trimmed by age, not count, so its size follows
- * the write rate for a minute, never more). A mirror that was cut off longer reloads the fleet.
+ * the write rate for ten seconds, never more). A mirror that was cut off longer reloads the fleet.
  */
-export const FEED_RETAIN_MS = 60_000;
+export const FEED_RETAIN_MS = 10_000;
 
 /** How long the boot waits for Redis before starting degraded (beats answered from memory). */
 export const BOOT_WAIT_MS = 3_000;
@@ -58,6 +59,8 @@ interface SyncOps {
   u: Array<[id: string, instance: string, lease: StoredLease, next: number | null]>;
   b: Array<[id: string, lease: StoredLease, next: number | null]>;
   r: string[];
+  /** Instances whose pending plugin commands changed: the whole queue, or null when empty. */
+  q?: Array<[id: string, commands: string | null]>;
 }
 
 type ClaimChange = { k: 'st'; id: string; s: InstanceStatus; since: number; e: number; h: 0 | 1 } | { k: 'rm'; id: string };
@@ -92,6 +95,8 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   private readonly reader: Redis;
   private pending = new Map<string, Pending>();
   private pendingEvents: string[] = [];
+  /** Instances whose plugin command queue changed here and is not written yet. */
+  private pendingCommands = new Set<string>();
   /** Set while applying what Redis or another replica decided, so it is not written back. */
   private applying = false;
   /** Reconciled with Redis since the last (re)connection: writes, claims and reads may run. */
@@ -112,6 +117,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   constructor(
     private readonly registry: InstanceRegistry,
     private readonly events: EventsService,
+    private readonly commands: PluginCommandQueue,
     private readonly options: RedisFleetOptions,
   ) {
     this.keys = fleetKeys(options.prefix);
@@ -123,8 +129,8 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       commandTimeout: 2_000,
     };
     this.redis = new Redis(options.url, connection) as FleetRedis;
-    this.redis.defineCommand('vigilSync', { numberOfKeys: 4, lua: SYNC_SCRIPT });
-    this.redis.defineCommand('vigilClaim', { numberOfKeys: 6, lua: CLAIM_SCRIPT });
+    this.redis.defineCommand('vigilSync', { numberOfKeys: 5, lua: SYNC_SCRIPT });
+    this.redis.defineCommand('vigilClaim', { numberOfKeys: 7, lua: CLAIM_SCRIPT });
     this.reader = new Redis(options.url, { ...connection, commandTimeout: 5_000 });
     for (const client of [this.redis, this.reader]) client.on('error', (error: Error) => this.onRedisError(error));
     this.redis.on('close', () => {
@@ -143,6 +149,9 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
         } else {
           this.pending.set(change.instanceId, 'r');
         }
+      }),
+      this.commands.onChange((instanceId) => {
+        if (!this.applying) this.pendingCommands.add(instanceId);
       }),
       this.events.onEvent((event) => {
         if (this.applying) return;
@@ -196,7 +205,10 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
         await this.loadSnapshot();
       } else if (epoch !== this.epoch) {
         this.options.log.warn({ instances: this.registry.size }, 'Redis came back without the fleet: writing this replica\'s view back');
-        for (const instance of this.registry.list()) this.pending.set(instance.instanceId, 'u');
+        for (const { instanceId } of this.registry.list()) {
+          this.pending.set(instanceId, 'u');
+          if (this.commands.peek(instanceId)) this.pendingCommands.add(instanceId);
+        }
         this.feedId = '0-0';
         this.eventsId = '0-0';
       } else if (await this.missedFeed()) {
@@ -216,7 +228,11 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   private async loadSnapshot(): Promise<void> {
     // Feed positions first: a change made while the snapshot is read is applied again, never missed.
     const [feedId, eventsId] = await Promise.all([this.lastId(this.keys.feed), this.lastId(this.keys.events)]);
-    const [instances, leases] = await Promise.all([this.redis.hgetall(this.keys.inst), this.redis.hgetall(this.keys.lease)]);
+    const [instances, leases, commands] = await Promise.all([
+      this.redis.hgetall(this.keys.inst),
+      this.redis.hgetall(this.keys.lease),
+      this.redis.hgetall(this.keys.cmds),
+    ]);
     const recent = (await this.redis.xrevrange(this.keys.events, '+', '-', 'COUNT', this.options.eventsMax)) as StreamEntry[];
     this.applying = true;
     try {
@@ -229,6 +245,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
         const lease = leases[id] ? (JSON.parse(leases[id]) as StoredLease) : undefined;
         this.registry.applyRemoteUpsert(lease ? { ...instance, status: lease.s, statusSince: lease.since, lastHeartbeatTime: lease.b } : instance);
       }
+      for (const [id, json] of Object.entries(commands)) this.commands.replace(id, JSON.parse(json) as PluginCommand[]);
       for (let i = recent.length - 1; i >= 0; i--) {
         const json = fieldOf(recent[i]![1], 'e');
         if (json) this.events.recordRemote(JSON.parse(json) as Omit<EventRecord, 'id'>);
@@ -254,15 +271,21 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
 
   /** Writes this replica's pending changes; on failure keeps them (merged with newer ones) for the next tick. */
   private async flush(): Promise<void> {
-    if (this.flushing || (this.pending.size === 0 && this.pendingEvents.length === 0)) return;
+    if (this.flushing || (this.pending.size === 0 && this.pendingEvents.length === 0 && this.pendingCommands.size === 0)) return;
     this.flushing = true;
     const batch = this.pending;
     const events = this.pendingEvents;
+    const commands = this.pendingCommands;
     this.pending = new Map();
     this.pendingEvents = [];
+    this.pendingCommands = new Set();
     try {
       let ops = emptyOps();
-      let size = 0;
+      ops.q = [...commands].map((id) => {
+        const queue = this.commands.peek(id);
+        return [id, queue ? JSON.stringify(queue) : null];
+      });
+      let size = ops.q.length;
       for (const [id, kind] of batch) {
         this.addOp(ops, id, kind);
         if (++size === SYNC_BATCH) {
@@ -272,6 +295,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
         }
       }
       if (size > 0) await this.sync(ops, batch);
+      commands.clear();
       if (events.length > 0) {
         const pipeline = this.redis.pipeline();
         for (const json of events) pipeline.xadd(this.keys.events, 'MAXLEN', '~', this.options.eventsMax, '*', 'r', this.replicaId, 'e', json);
@@ -286,6 +310,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
         if (newer === undefined || (newer === 'b' && kind === 'u')) this.pending.set(id, kind);
       }
       this.pendingEvents = events.concat(this.pendingEvents).slice(-this.options.eventsMax);
+      for (const id of commands) this.pendingCommands.add(id);
       this.onRedisError(error as Error);
     } finally {
       this.flushing = false;
@@ -307,7 +332,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   /** One sync call; the ids it wrote leave `batch`, so a failure later keeps only what was not written. */
   private async sync(ops: SyncOps, batch: Map<string, Pending>): Promise<void> {
     const { keys } = this;
-    const unknown = await this.redis.vigilSync(keys.due, keys.lease, keys.inst, keys.feed, JSON.stringify(ops), this.replicaId, feedMinId());
+    const unknown = await this.redis.vigilSync(keys.due, keys.lease, keys.inst, keys.feed, keys.cmds, JSON.stringify(ops), this.replicaId, feedMinId());
     for (const op of ops.u) batch.delete(op[0]);
     for (const op of ops.b) batch.delete(op[0]);
     for (const id of ops.r) batch.delete(id);
@@ -329,7 +354,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       const { keys, options } = this;
       const hold = this.registry.expiryLooksMassive(now) ? 1 : 0;
       const [changes, logged] = await this.redis.vigilClaim(
-        keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick,
+        keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick, keys.cmds,
         now, now - CLAIM_GRACE_MS, CLAIM_LIMIT, this.replicaId, hold, options.eventsMax, feedMinId(), options.stallThresholdMs, options.tickMs,
       );
       this.applying = true;
@@ -404,6 +429,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       }
       for (const [id, lease] of ops.b) this.registry.applyRemoteBeat(id, lease.b);
       for (const id of ops.r) this.registry.applyRemoteRemove(id);
+      for (const [id, json] of ops.q ?? []) this.commands.replace(id, json ? (JSON.parse(json) as PluginCommand[]) : undefined);
       return;
     }
     const changes = fieldOf(fields, 'c');

@@ -44,8 +44,8 @@ describe.skipIf(!reachable)('the redis store scripts', () => {
   const clients: Redis[] = [];
   const client = (): Redis => {
     const redis = new Redis(REDIS_URL);
-    redis.defineCommand('vigilSync', { numberOfKeys: 4, lua: SYNC_SCRIPT });
-    redis.defineCommand('vigilClaim', { numberOfKeys: 6, lua: CLAIM_SCRIPT });
+    redis.defineCommand('vigilSync', { numberOfKeys: 5, lua: SYNC_SCRIPT });
+    redis.defineCommand('vigilClaim', { numberOfKeys: 7, lua: CLAIM_SCRIPT });
     clients.push(redis);
     return redis;
   };
@@ -54,7 +54,7 @@ describe.skipIf(!reachable)('the redis store scripts', () => {
 
   type Commands = { vigilSync(...args: Array<string | number>): Promise<string[]>; vigilClaim(...args: Array<string | number>): Promise<[string, string]> };
   const sync = (redis: Redis, ops: object, replica = 'a') =>
-    (redis as Redis & Commands).vigilSync(keys.due, keys.lease, keys.inst, keys.feed, JSON.stringify({ u: [], b: [], r: [], ...ops }), replica, '0-0');
+    (redis as Redis & Commands).vigilSync(keys.due, keys.lease, keys.inst, keys.feed, keys.cmds, JSON.stringify({ u: [], b: [], r: [], ...ops }), replica, '0-0');
   /**
    * One claim at `now`. Unless `gap`, the last claim is taken to be one tick ago, as when replicas
    * claim every tick: the time jumps of a test are not a stall.
@@ -62,7 +62,7 @@ describe.skipIf(!reachable)('the redis store scripts', () => {
   const claim = async (redis: Redis, now: number, { replica = 'a', hold = false, gap = false } = {}) => {
     if (!gap) await redis.set(keys.tick, now - 20);
     const [changes, events] = await (redis as Redis & Commands).vigilClaim(
-      keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick,
+      keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick, keys.cmds,
       now, now, 1000, replica, hold ? 1 : 0, 10_000, '0-0', 1000, 20,
     );
     const list = (json: string) => (Array.isArray(JSON.parse(json)) ? (JSON.parse(json) as unknown[]) : []);
@@ -87,6 +87,8 @@ describe.skipIf(!reachable)('the redis store scripts', () => {
 
   it('claims nothing before the deadline, then makes the instance lost once and logs one event', async () => {
     await register(['i-1'], 1_000);
+    await sync(a, { q: [['i-1', JSON.stringify([{ id: 'c-1', type: 'plugin.disable', plugin: 'template' }])]] });
+    expect(await a.hexists(keys.cmds, 'i-1')).toBe(1);
     expect((await claim(a, 1_000 + LOST_AFTER - 1)).changes).toEqual([]);
     const first = await claim(a, 1_000 + LOST_AFTER);
     expect(first.changes).toEqual([{ k: 'st', id: 'i-1', s: 'lost', since: 1_000 + LOST_AFTER, e: 1_000 + LOST_AFTER, h: 0 }]);
@@ -98,6 +100,7 @@ describe.skipIf(!reachable)('the redis store scripts', () => {
     expect(removal.changes).toEqual([{ k: 'rm', id: 'i-1' }]);
     expect(removal.events).toMatchObject([{ type: 'instance.removed', message: 'removed (lost)' }]);
     expect(await a.hexists(keys.inst, 'i-1')).toBe(0);
+    expect(await a.hexists(keys.cmds, 'i-1')).toBe(0);
     expect(await a.zcard(keys.due)).toBe(0);
   });
 

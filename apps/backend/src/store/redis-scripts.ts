@@ -9,6 +9,7 @@
  * - `due`    sorted set: instance id scored by the deadline of its next timed transition
  * - `feed`   stream of changes for the other replicas' mirrors (`r`: the replica that made them)
  * - `events` capped stream: the event log (`e`: the event as JSON)
+ * - `cmds`   hash: instance id -> its pending plugin commands as JSON
  * - `tick`   the time of the last claim by any replica, to notice that nobody could claim
  * - `epoch`  a random marker, to notice that Redis came back empty
  */
@@ -22,6 +23,7 @@ export function fleetKeys(prefix: string) {
     due: key('due'),
     feed: key('feed'),
     events: key('events'),
+    cmds: key('cmds'),
     tick: key('tick'),
     epoch: key('epoch'),
   };
@@ -31,16 +33,16 @@ export type FleetKeys = ReturnType<typeof fleetKeys>;
 
 /**
  * Writes a replica's batch of local changes and appends it to the feed.
- * KEYS: due, lease, inst, feed. ARGV: ops JSON `{ u: [[id, instanceJson, lease, next]],
- * b: [[id, lease, next]], r: [id] }`, replica id, oldest feed id to keep (`MINID`: the feed
- * holds the last minute or so, whatever the write rate).
+ * KEYS: due, lease, inst, feed, cmds. ARGV: ops JSON `{ u: [[id, instanceJson, lease, next]],
+ * b: [[id, lease, next]], r: [id], q: [[id, commandsJson | null]] }`, replica id, oldest feed id to keep (`MINID`: the feed
+ * holds the last seconds, whatever the write rate).
  * A lease older (by last beat) than the stored one is not written: a replica writing back stale
  * state must not undo a newer beat another replica took. Returns the ids of beats for
  * instances Redis does not know (removed, or Redis lost its data): the replica forgets them, so
  * the agent's next beat is answered `unknown` and it re-registers with a full beat.
  */
 export const SYNC_SCRIPT = `
-local due, leases, insts, feed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local due, leases, insts, feed, cmds = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ops = cjson.decode(ARGV[1])
 local unknown = {}
 local function put(id, lease, nextAt)
@@ -56,9 +58,13 @@ end
 for _, op in ipairs(ops.b) do
   if redis.call('HEXISTS', insts, op[1]) == 1 then put(op[1], op[2], op[3]) else unknown[#unknown + 1] = op[1] end
 end
+for _, op in ipairs(ops.q or {}) do
+  if op[2] == cjson.null then redis.call('HDEL', cmds, op[1]) else redis.call('HSET', cmds, op[1], op[2]) end
+end
 for _, id in ipairs(ops.r) do
   redis.call('HDEL', insts, id)
   redis.call('HDEL', leases, id)
+  redis.call('HDEL', cmds, id)
   redis.call('ZREM', due, id)
 end
 redis.call('XADD', feed, 'MINID', '~', ARGV[3], '*', 'r', ARGV[2], 'd', ARGV[1])
@@ -68,7 +74,7 @@ return unknown
 /**
  * Claims every transition due across the fleet, once: whichever replica runs it first moves the
  * members out of (or further along) the deadline set, so no other replica sees them due again.
- * KEYS: due, lease, inst, feed, events, tick. ARGV: now, cutoff (claim deadlines <= this),
+ * KEYS: due, lease, inst, feed, events, tick, cmds. ARGV: now, cutoff (claim deadlines <= this),
  * limit, replica id, hold (1: expiring now would be a mass expiry, hold instead), events cap,
  * oldest feed id to keep, stall threshold ms, tick ms.
  *
@@ -82,7 +88,7 @@ return unknown
  * logs (the other replicas get the same from the feed and the events stream).
  */
 export const CLAIM_SCRIPT = `
-local due, leases, insts, feed, events, tick = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local due, leases, insts, feed, events, tick, cmds = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local now, cutoff, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local replica, hold = ARGV[4], ARGV[5] == '1'
 local eventsMax, feedMinId = ARGV[6], ARGV[7]
@@ -154,6 +160,7 @@ for i = 1, #dueNow, 2 do
     else
       redis.call('HDEL', insts, id)
       redis.call('HDEL', leases, id)
+      redis.call('HDEL', cmds, id)
       redis.call('ZREM', due, id)
       removed = true
       changes[#changes + 1] = { k = 'rm', id = id }

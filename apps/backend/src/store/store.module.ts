@@ -5,6 +5,7 @@ import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { EventsModule } from '../events/events.module.js';
 import { EventsService } from '../events/events.service.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
+import { PluginCommandQueue } from '../instances/plugin-commands.js';
 import { LEASE_TICK_MS, RegistryModule, STALL_THRESHOLD_MS } from '../instances/registry.module.js';
 import { createLogger } from '../logger.js';
 import { FLEET_STORE, MemoryFleetStore, type FleetStore } from './fleet-store.js';
@@ -30,10 +31,10 @@ export class LeaseTicker {
   providers: [
     {
       provide: FLEET_STORE,
-      inject: [VIGIL_CONFIG, InstanceRegistry, EventsService],
-      useFactory: (config: VigilConfig, registry: InstanceRegistry, events: EventsService): FleetStore =>
+      inject: [VIGIL_CONFIG, InstanceRegistry, EventsService, PluginCommandQueue],
+      useFactory: (config: VigilConfig, registry: InstanceRegistry, events: EventsService, commands: PluginCommandQueue): FleetStore =>
         config.store.kind === 'redis'
-          ? new RedisFleetStore(registry, events, {
+          ? new RedisFleetStore(registry, events, commands, {
               url: config.store.url,
               prefix: config.store.prefix,
               eventsMax: config.events.max,
