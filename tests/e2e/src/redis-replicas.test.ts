@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { ClientToServerEvents, Delta, EventList, ServerToClientEvents, ViewRequest } from '@vigil/protocol';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
@@ -32,7 +33,19 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
     VIGIL_REDIS_PREFIX: prefix,
     VIGIL_LOST_AFTER_MS: String(LOST_AFTER_MS),
     VIGIL_REMOVE_AFTER_MS: '600000',
+    // The webhook receiver of these tests listens on loopback.
+    VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
   };
+  /** What the test's webhook receiver got: generic-format bodies, one per delivered event. */
+  const received: Array<{ type: string; instanceId?: string }> = [];
+  const receiver: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as { type: string; instanceId?: string });
+      res.end('ok');
+    });
+  });
   const redis = new Redis(TEST_REDIS_URL);
   let portA: number;
   let a: Backend;
@@ -41,12 +54,14 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
   const ids = new Map<number, string>();
 
   beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     portA = await freePort();
     [a, b] = await Promise.all([startBackendOnPort(portA, env), startBackendOnPort(await freePort(), env)]);
   });
 
   afterAll(async () => {
     killAll();
+    receiver.close();
     const keys = await redis.keys(`{${prefix}}:*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
@@ -116,6 +131,22 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
     expect([...(await statuses(a)).values()]).toEqual(Array(AGENTS).fill('healthy'));
   });
 
+  it('has a webhook created on replica B listed by replica A at once', async () => {
+    const address = receiver.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const response = await fetch(`${b.url}/api/v1/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'lost', url: `http://127.0.0.1:${port}/hook`, format: 'generic', minLevel: 'important', enabled: true, eventTypes: ['instance.lost'] }),
+    });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    await waitFor('A to list the webhook', async () => {
+      const list = (await (await fetch(`${a.url}/api/v1/webhooks`)).json()) as { webhooks: Array<{ id: string }> };
+      return list.webhooks.some((w) => w.id === id) ? true : undefined;
+    }, 2_000);
+  });
+
   it('emits exactly one lost event per instance across both replicas when the beats stop, on time', async () => {
     for (const agent of agents) agent.child.kill('SIGKILL');
     await Promise.all(agents.map((agent) => agent.exited));
@@ -135,5 +166,8 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
       const list = (await (await fetch(`${backend.url}/api/v1/events?type=instance.lost&limit=100`)).json()) as EventList;
       expect(list.events.map((e) => e.instanceId).sort(), backend.url).toEqual([...ids.values()].sort());
     }
+    // And the webhook, which both replicas have, was called once per instance: by the replica that claimed it.
+    await waitFor('the webhook deliveries', () => (received.length >= AGENTS ? true : undefined));
+    expect(received.filter((e) => e.type === 'instance.lost').map((e) => e.instanceId).sort()).toEqual([...ids.values()].sort());
   });
 });
