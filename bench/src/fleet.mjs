@@ -342,5 +342,5 @@ if (args.docs) {
     ],
   );
 }
-console.log(`fleet ${instances} instances (${store} store): false lost ${falseLost}, rss ${fmt(mib(rssMax), 0)} MiB, beats/s ${fmt(beatsPerS, 0)}`);
+console.log(`fleet ${instances} instances${store === 'redis' ? ' on redis' : ''}: false lost ${falseLost}, rss ${fmt(mib(rssMax), 0)} MiB, beats/s ${fmt(beatsPerS, 0)}`);
 process.exit(0);
