@@ -53,10 +53,13 @@ describe('loadConfig', () => {
   });
 
   it('reads the redis store settings, with the local Redis and the `vigil` prefix by default', () => {
-    expect(loadConfig({ VIGIL_STORE: 'redis' }).store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: 'vigil' });
+    expect(loadConfig({ VIGIL_STORE: 'redis' }).store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: 'vigil', cluster: false });
     expect(
       loadConfig({ VIGIL_STORE: 'redis', VIGIL_REDIS_URL: 'rediss://cache.internal:6380/2', VIGIL_REDIS_PREFIX: 'fleet-eu:' }).store,
-    ).toEqual({ kind: 'redis', url: 'rediss://cache.internal:6380/2', prefix: 'fleet-eu:' });
+    ).toEqual({ kind: 'redis', url: 'rediss://cache.internal:6380/2', prefix: 'fleet-eu:', cluster: false });
+    expect(
+      loadConfig({ VIGIL_STORE: 'redis', VIGIL_REDIS_CLUSTER: 'true', VIGIL_REDIS_URL: 'redis://n1:7000, redis://n2:7001' }).store,
+    ).toMatchObject({ url: 'redis://n1:7000, redis://n2:7001', cluster: true });
   });
 
   it('refuses an unknown store, a URL that is not a Redis one and a prefix with spaces', () => {
@@ -64,6 +67,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ VIGIL_REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/VIGIL_REDIS_URL="http:\/\/127.0.0.1:6379": must be a redis/);
     expect(() => loadConfig({ VIGIL_REDIS_URL: 'not a url' })).toThrow(/VIGIL_REDIS_URL="not a url"/);
     expect(() => loadConfig({ VIGIL_REDIS_PREFIX: 'my fleet' })).toThrow(/VIGIL_REDIS_PREFIX="my fleet"/);
+    expect(() => loadConfig({ VIGIL_REDIS_URL: 'redis://n1:7000,redis://n2:7001' })).toThrow(/VIGIL_REDIS_URL=.*set VIGIL_REDIS_CLUSTER=true/);
+    expect(() => loadConfig({ VIGIL_REDIS_CLUSTER: 'maybe' })).toThrow(/VIGIL_REDIS_CLUSTER="maybe": must be true or false/);
   });
 
   it('names every bad key and its value', () => {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { EventRecord, Instance, InstanceStatus, PluginCommand } from '@vigil/protocol';
-import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EventsService } from '../events/events.service.js';
 import type { InstanceRegistry, LeaseState } from '../instances/instance-registry.js';
 import type { PluginCommandQueue } from '../instances/plugin-commands.js';
 import type { FleetStore, StoreHealth } from './fleet-store.js';
+import { connectRedis, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { CLAIM_SCRIPT, SYNC_SCRIPT, fleetKeys, type FleetKeys } from './redis-scripts.js';
 
 /**
@@ -33,7 +33,7 @@ export const FEED_RETAIN_MS = 10_000;
 export const BOOT_WAIT_MS = 3_000;
 
 export interface RedisFleetOptions {
-  url: string;
+  target: RedisTarget;
   prefix: string;
   eventsMax: number;
   tickMs: number;
@@ -65,10 +65,10 @@ interface SyncOps {
 
 type ClaimChange = { k: 'st'; id: string; s: InstanceStatus; since: number; e: number; h: 0 | 1 } | { k: 'rm'; id: string };
 
-interface FleetRedis extends Redis {
+type FleetRedis = RedisClient & {
   vigilSync(...args: Array<string | number>): Promise<string[]>;
   vigilClaim(...args: Array<string | number>): Promise<[string, string]>;
-}
+};
 
 type StreamEntry = [id: string, fields: string[]];
 
@@ -92,7 +92,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   private readonly keys: FleetKeys;
   private readonly redis: FleetRedis;
   /** A second connection for the blocking feed read. */
-  private readonly reader: Redis;
+  private readonly reader: RedisClient;
   private pending = new Map<string, Pending>();
   private pendingEvents: string[] = [];
   /** Instances whose plugin command queue changed here and is not written yet. */
@@ -121,17 +121,11 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
     private readonly options: RedisFleetOptions,
   ) {
     this.keys = fleetKeys(options.prefix);
-    const connection: RedisOptions = {
-      // Fail fast while disconnected: the writes wait in `pending`, not in a client queue.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: () => 200,
-      commandTimeout: 2_000,
-    };
-    this.redis = new Redis(options.url, connection) as FleetRedis;
+    // Fail fast while disconnected: the writes wait in `pending`, not in a client queue.
+    this.redis = connectRedis(options.target, { commandTimeout: 2_000 }) as FleetRedis;
     this.redis.defineCommand('vigilSync', { numberOfKeys: 5, lua: SYNC_SCRIPT });
     this.redis.defineCommand('vigilClaim', { numberOfKeys: 7, lua: CLAIM_SCRIPT });
-    this.reader = new Redis(options.url, { ...connection, commandTimeout: 5_000 });
+    this.reader = connectRedis(options.target, { commandTimeout: 5_000 });
     for (const client of [this.redis, this.reader]) client.on('error', (error: Error) => this.onRedisError(error));
     this.redis.on('close', () => {
       this.synced = false;
@@ -167,7 +161,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       if (this.redis.status === 'ready') await this.resync();
       if (!this.synced) await sleep(50);
     }
-    if (!this.synced) this.options.log.warn({ url: redactedUrl(this.options.url) }, 'Redis not reachable yet: serving from memory (degraded) until it is');
+    if (!this.synced) this.options.log.warn({ url: redactedUrl(this.options.target.url) }, 'Redis not reachable yet: serving from memory (degraded) until it is');
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -447,7 +441,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
     if (this.stopped || this.outageLogged) return;
     this.outageLogged = true;
     this.options.log.error(
-      { url: redactedUrl(this.options.url), reason: error.message },
+      { url: redactedUrl(this.options.target.url), reason: error.message },
       'Redis unreachable: beats are answered and kept in memory, nothing expires until it is back',
     );
   }
@@ -492,11 +486,16 @@ function fieldOf(fields: string[], name: string): string | undefined {
   return undefined;
 }
 
-/** The URL without its password, for logs. */
-function redactedUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.href;
+/** The URL (or URLs) without passwords, for logs. */
+function redactedUrl(urls: string): string {
+  return urls
+    .split(',')
+    .map((url) => {
+      const parsed = new URL(url.trim());
+      if (parsed.password) parsed.password = '***';
+      return parsed.href;
+    })
+    .join(',');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

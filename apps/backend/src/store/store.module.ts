@@ -35,7 +35,7 @@ export class LeaseTicker {
       useFactory: (config: VigilConfig, registry: InstanceRegistry, events: EventsService, commands: PluginCommandQueue): FleetStore =>
         config.store.kind === 'redis'
           ? new RedisFleetStore(registry, events, commands, {
-              url: config.store.url,
+              target: config.store,
               prefix: config.store.prefix,
               eventsMax: config.events.max,
               tickMs: LEASE_TICK_MS,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeIssues } from '@vigil/protocol';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { connectRedis, type RedisClient, type RedisTarget } from '../store/redis-connection.js';
 import { storedWebhookSchema, type StoredWebhook } from './webhook-schema.js';
 import type { LoadResult, WebhookSettingsStore } from './webhook-store.js';
 
@@ -17,21 +17,20 @@ export class RedisWebhookStore implements WebhookSettingsStore {
   private readonly key: string;
   private readonly channel: string;
   private readonly replicaId = randomUUID();
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisClient;
+  private readonly subscriber: RedisClient;
   /** The settings as this replica last saved or loaded them, to write only the difference. */
   private known = new Map<string, string>();
   private readonly listeners = new Set<(webhooks: StoredWebhook[]) => void>();
 
-  constructor(url: string, prefix: string, private readonly log: Logger) {
+  constructor(target: RedisTarget, prefix: string, private readonly log: Logger) {
     this.key = `{${prefix}}:webhooks`;
     this.channel = `{${prefix}}:webhooks-changed`;
-    const host = new URL(url);
+    const host = new URL(target.url.split(',')[0]!.trim());
     this.path = `${host.protocol}//${host.host} ${this.key}`;
     // Saves fail fast while Redis is away (the API answers 500, as for a full disk).
-    const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 200, commandTimeout: 2_000 };
-    this.redis = new Redis(url, options);
-    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
+    this.redis = connectRedis(target, { commandTimeout: 2_000 });
+    this.subscriber = connectRedis(target, { commandTimeout: 2_000, offlineQueue: true });
     for (const client of [this.redis, this.subscriber]) client.on('error', () => undefined); // the store's own log reports outages
     this.subscriber.on('ready', () => {
       void this.subscriber.subscribe(this.channel).catch(() => undefined);
@@ -107,7 +106,7 @@ export class RedisWebhookStore implements WebhookSettingsStore {
 }
 
 /** Waits a little for the first connection, so a boot with Redis up starts with its webhooks. */
-async function waitReady(redis: Redis, timeoutMs = 3_000): Promise<void> {
+async function waitReady(redis: RedisClient, timeoutMs = 3_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (redis.status !== 'ready' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }

@@ -22,7 +22,7 @@ const ATTEMPT_TIMEOUT_MS = 5_000;
       provide: WebhookStore,
       useFactory: (config: VigilConfig): WebhookSettingsStore =>
         config.store.kind === 'redis'
-          ? new RedisWebhookStore(config.store.url, config.store.prefix, createLogger(config.logLevel).child({ component: 'webhooks' }))
+          ? new RedisWebhookStore(config.store, config.store.prefix, createLogger(config.logLevel).child({ component: 'webhooks' }))
           : new WebhookStore(join(config.dataDir, 'webhooks.json')),
       inject: [VIGIL_CONFIG],
     },
