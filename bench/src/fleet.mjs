@@ -17,6 +17,9 @@
  *                      prefix of the run's own (deleted at the end); adds Redis's memory per
  *                      instance and CPU to the figures
  *   --redis-url URL    (redis://127.0.0.1:6379) the Redis of --store redis
+ *   --mirror           with --store redis: a second replica (on the load core) that takes no
+ *                      beats and only mirrors the fleet: its CPU and RSS are the cost of each
+ *                      extra replica, and its statuses must match
  *   --smoke            1000 instances, 1 s interval, a few seconds, no docs
  */
 import { randomUUID } from 'node:crypto';
@@ -26,7 +29,7 @@ import { summarizeHeap } from './lib/heapsnapshot.mjs';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args.mjs';
 import { startFleet } from './lib/loadgen.mjs';
-import { cpuTimeMs, sleep, startBackend, startBare, stop } from './lib/processes.mjs';
+import { cores, cpuTimeMs, sleep, startBackend, startBare, stop } from './lib/processes.mjs';
 import {
   appendRow,
   imagesDir,
@@ -53,6 +56,8 @@ const checkS = args.number('check', 30, 1);
 const store = args.string('store', 'memory');
 if (store !== 'memory' && store !== 'redis') throw new Error(`--store must be memory or redis, got ${store}`);
 const redisUrl = args.string('redis-url', 'redis://127.0.0.1:6379');
+const withMirror = args.has('mirror');
+if (withMirror && store !== 'redis') throw new Error('--mirror needs --store redis');
 const RSS_GOAL = 1024; // MiB
 const GOAL_INSTANCES = 300_000;
 const target = instances / (intervalMs / 1000);
@@ -181,11 +186,11 @@ if (checkS > 0) {
 const prefix = `vigil-bench-${randomUUID()}`;
 const redis = store === 'redis' ? new Redis(redisUrl) : undefined;
 const redis0 = redis && (await redisFigures(redis));
-const backend = await startBackend({
-  probe: true,
-  env: store === 'redis' ? { VIGIL_STORE: 'redis', VIGIL_REDIS_URL: redisUrl, VIGIL_REDIS_PREFIX: prefix } : {},
-});
+const storeEnv = store === 'redis' ? { VIGIL_STORE: 'redis', VIGIL_REDIS_URL: redisUrl, VIGIL_REDIS_PREFIX: prefix } : {};
+const backend = await startBackend({ probe: true, env: storeEnv });
 const base = (await backend.probe.next()).at(-1);
+const mirror = withMirror ? await startBackend({ probe: true, env: storeEnv, core: cores.load }) : undefined;
+const mirrorStart = mirror && { cpuMs: cpuTimeMs(mirror.child.pid), at: performance.now(), rss: (await mirror.probe.next()).at(-1)?.rss };
 let heap;
 const run = await runAgainst(backend, durationS, 'backend', async () => {
   const last = (await backend.probe.next()).at(-1);
@@ -197,12 +202,19 @@ const run = await runAgainst(backend, durationS, 'backend', async () => {
     // older backends have no counts endpoint
   }
   const redisEnd = redis && (await redisFigures(redis));
+  const mirrorEnd = mirror && {
+    cpuMs: cpuTimeMs(mirror.child.pid),
+    at: performance.now(),
+    rss: (await mirror.probe.next()).at(-1)?.rss,
+    counts: await (await fetch(`${mirror.url}/api/v1/instances/counts`)).json(),
+  };
   // Last: the snapshot itself costs memory (RSS after it is not counted).
   if (args.has('heap')) heap = await heapSnapshot(backend);
-  return { last, counts, redisEnd };
+  return { last, counts, redisEnd, mirrorEnd };
 });
-const { last: final, counts, redisEnd } = run.end;
+const { last: final, counts, redisEnd, mirrorEnd } = run.end;
 await stop(backend.child);
+if (mirror) await stop(mirror.child);
 if (redis) {
   // The run's own keys only: this Redis may be shared.
   const keys = await redis.keys(`{${prefix}}:*`);
@@ -250,6 +262,13 @@ if (redis0 && redisEnd) {
     ['Redis CPU % of one core (mean over the run)', fmt((100 * (redisEnd.cpuS - redis0.cpuS)) / ((redisEnd.at - redis0.at) / 1000), 0), ''],
   );
 }
+if (mirrorStart && mirrorEnd) {
+  rows.push(
+    ['mirror replica CPU % of one core (mean over the run)', fmt((100 * (mirrorEnd.cpuMs - mirrorStart.cpuMs)) / (mirrorEnd.at - mirrorStart.at), 0), ''],
+    ['mirror replica RSS end (MiB) / growth per instance (B)', `${fmt(mib(mirrorEnd.rss ?? NaN), 0)} / ${fmt(((mirrorEnd.rss ?? NaN) - (mirrorStart.rss ?? NaN)) / instances, 0)}`, ''],
+    ['mirror replica statuses at the end', JSON.stringify(mirrorEnd.counts.byStatus ?? mirrorEnd.counts), 'as the backend'],
+  );
+}
 console.log('');
 printTable(['backend, steady state', 'value', 'goal / reference'], rows);
 if (reference.length) {
@@ -293,7 +312,7 @@ if (args.docs) {
   });
   const image = store === 'redis' ? 'fleet-redis.svg' : 'fleet.svg';
   writeFileSync(join(imagesDir, image), svg);
-  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${store === 'redis' ? ' --store redis' : ''}`;
+  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${store === 'redis' ? ' --store redis' : ''}${withMirror ? ' --mirror' : ''}`;
   writeLatest(
     store === 'redis' ? 'fleet-redis' : 'fleet',
     [

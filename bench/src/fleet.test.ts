@@ -16,19 +16,21 @@ describe('bench:fleet --smoke', () => {
     expect(output).toMatch(/bare node:http\s+\d+/);
   });
 
-  it('runs the same fleet on the redis store with --store redis, and adds Redis memory and CPU', async (context) => {
+  it('runs the same fleet on the redis store with --store redis --mirror, and adds Redis and the mirror replica', async (context) => {
     if (!(await redisAnswers())) {
       if (process.env.CI === 'true') throw new Error('bench:fleet --store redis needs Redis at 127.0.0.1:6379, and CI=true');
       console.warn('skipping bench:fleet --store redis: Redis does not answer at 127.0.0.1:6379');
       context.skip();
     }
-    const { code, output, headline } = await runSmoke('fleet', ['--instances', '800', '--duration', '3', '--check', '0', '--store', 'redis']);
+    const { code, output, headline } = await runSmoke('fleet', ['--instances', '800', '--duration', '3', '--check', '0', '--store', 'redis', '--mirror']);
     expect(code, output).toBe(0);
     const m = /^fleet (\d+) instances on redis: false lost (\d+), rss (\d+) MiB, beats\/s (\d+)$/.exec(headline);
     expect(m, output).not.toBeNull();
     expect(Number(m?.[2])).toBe(0);
     expect(Number(m?.[4])).toBeGreaterThan(0);
     expect(output).toMatch(/Redis memory growth per instance \(B\)\s+\d+/);
+    // The replica that took no beat shows the same fleet, all healthy.
+    expect(output).toMatch(/mirror replica statuses at the end\s+\{"healthy":800,"suspect":0,"lost":0/);
   });
 });
 
