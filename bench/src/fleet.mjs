@@ -15,14 +15,23 @@
  *   --check S          (30: seconds measured against each reference server; 0 skips them)
  *   --heap             at the end, a heap snapshot of the backend summarised by kind (memory per
  *                      instance by constructor; slow and memory-hungry above ~20k instances)
+ *   --store S          (memory) or redis: the backend on the redis store, its keys under a
+ *                      prefix of the run's own (deleted at the end); adds Redis's memory per
+ *                      instance and CPU to the figures
+ *   --redis-url URL    (redis://127.0.0.1:6379) the Redis of --store redis
+ *   --mirror           with --store redis: a second replica (on the load core) that takes no
+ *                      beats and only mirrors the fleet: its CPU and RSS are the cost of each
+ *                      extra replica, and its statuses must match
  *   --smoke            1000 instances, 1 s interval, a few seconds, no docs
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { summarizeHeap } from './lib/heapsnapshot.mjs';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args.mjs';
 import { startFleet } from './lib/loadgen.mjs';
-import { cpuTimeMs, sleep, startBackend, startBare, stop } from './lib/processes.mjs';
+import { cores, cpuTimeMs, sleep, startBackend, startBare, stop } from './lib/processes.mjs';
 import {
   appendRow,
   imagesDir,
@@ -48,6 +57,11 @@ const rampS = args.number('ramp', 30, 1);
 const checkS = args.number('check', 30, 1);
 const transport = args.string('transport', 'socket');
 if (transport !== 'socket' && transport !== 'http') throw new Error(`--transport must be socket or http, not ${transport}`);
+const store = args.string('store', 'memory');
+if (store !== 'memory' && store !== 'redis') throw new Error(`--store must be memory or redis, got ${store}`);
+const redisUrl = args.string('redis-url', 'redis://127.0.0.1:6379');
+const withMirror = args.has('mirror');
+if (withMirror && store !== 'redis') throw new Error('--mirror needs --store redis');
 const RSS_GOAL = 1024; // MiB
 const GOAL_INSTANCES = 300_000;
 const target = instances / (intervalMs / 1000);
@@ -56,8 +70,15 @@ const load0 = loadNow();
 console.log(`bench:fleet  ${machine()}; ${pinning()}`);
 console.log(
   `${instances} instances, beat every ${intervalMs} ms +-10 %, over ${connections} ${transport === 'socket' ? 'beat sockets' : 'keep-alive HTTP connections'} (pipelined when beats coincide), ` +
-    `first beats spread over ${rampS} s; target ${fmt(target, 0)} beats/s; measured for ${durationS} s`,
+    `first beats spread over ${rampS} s; target ${fmt(target, 0)} beats/s; measured for ${durationS} s; ${store} store`,
 );
+
+/** Redis's own figures for --store redis: bytes in use and CPU seconds (user + sys) so far. */
+async function redisFigures(redis) {
+  const info = await redis.info();
+  const field = (name) => Number(info.match(new RegExp(`^${name}:(.*)$`, 'm'))?.[1] ?? NaN);
+  return { usedMemory: field('used_memory'), cpuS: field('used_cpu_user') + field('used_cpu_sys'), at: performance.now() };
+}
 
 /**
  * Runs the fleet against one server: starts it, waits `seconds` of steady load after the fleet
@@ -166,8 +187,14 @@ if (checkS > 0) {
 }
 
 // The subject: the real backend, with the bench probe preloaded (RSS, CPU, lag, transitions).
-const backend = await startBackend({ probe: true });
+const prefix = `vigil-bench-${randomUUID()}`;
+const redis = store === 'redis' ? new Redis(redisUrl) : undefined;
+const redis0 = redis && (await redisFigures(redis));
+const storeEnv = store === 'redis' ? { VIGIL_STORE: 'redis', VIGIL_REDIS_URL: redisUrl, VIGIL_REDIS_PREFIX: prefix } : {};
+const backend = await startBackend({ probe: true, env: storeEnv });
 const base = (await backend.probe.next()).at(-1);
+const mirror = withMirror ? await startBackend({ probe: true, env: storeEnv, core: cores.load }) : undefined;
+const mirrorStart = mirror && { cpuMs: cpuTimeMs(mirror.child.pid), at: performance.now(), rss: (await mirror.probe.next()).at(-1)?.rss };
 let heap;
 const run = await runAgainst(backend, durationS, 'backend', async () => {
   const last = (await backend.probe.next()).at(-1);
@@ -178,12 +205,26 @@ const run = await runAgainst(backend, durationS, 'backend', async () => {
   } catch {
     // older backends have no counts endpoint
   }
+  const redisEnd = redis && (await redisFigures(redis));
+  const mirrorEnd = mirror && {
+    cpuMs: cpuTimeMs(mirror.child.pid),
+    at: performance.now(),
+    rss: (await mirror.probe.next()).at(-1)?.rss,
+    counts: await (await fetch(`${mirror.url}/api/v1/instances/counts`)).json(),
+  };
   // Last: the snapshot itself costs memory (RSS after it is not counted).
   if (args.has('heap')) heap = await heapSnapshot(backend);
-  return { last, counts };
+  return { last, counts, redisEnd, mirrorEnd };
 }, transport);
-const { last: final, counts } = run.end;
+const { last: final, counts, redisEnd, mirrorEnd } = run.end;
 await stop(backend.child);
+if (mirror) await stop(mirror.child);
+if (redis) {
+  // The run's own keys only: this Redis may be shared.
+  const keys = await redis.keys(`{${prefix}}:*`);
+  if (keys.length > 0) await redis.unlink(...keys);
+  redis.disconnect();
+}
 const load1 = loadNow();
 
 // ---- figures ----
@@ -219,6 +260,19 @@ const rows = [
   ['load generator CPU % (median)', fmt(median(steady.map((s) => s.loadCpu)), 0), '< 100 (not the bottleneck)'],
 ];
 if (counts) rows.push(['statuses at the end', JSON.stringify(counts.byStatus ?? counts), '']);
+if (redis0 && redisEnd) {
+  rows.push(
+    ['Redis memory growth per instance (B)', fmt((redisEnd.usedMemory - redis0.usedMemory) / instances, 0), ''],
+    ['Redis CPU % of one core (mean over the run)', fmt((100 * (redisEnd.cpuS - redis0.cpuS)) / ((redisEnd.at - redis0.at) / 1000), 0), ''],
+  );
+}
+if (mirrorStart && mirrorEnd) {
+  rows.push(
+    ['mirror replica CPU % of one core (mean over the run)', fmt((100 * (mirrorEnd.cpuMs - mirrorStart.cpuMs)) / (mirrorEnd.at - mirrorStart.at), 0), ''],
+    ['mirror replica RSS end (MiB) / growth per instance (B)', `${fmt(mib(mirrorEnd.rss ?? NaN), 0)} / ${fmt(((mirrorEnd.rss ?? NaN) - (mirrorStart.rss ?? NaN)) / instances, 0)}`, ''],
+    ['mirror replica statuses at the end', JSON.stringify(mirrorEnd.counts.byStatus ?? mirrorEnd.counts), 'as the backend'],
+  );
+}
 console.log('');
 printTable(['backend, steady state', 'value', 'goal / reference'], rows);
 if (reference.length) {
@@ -241,7 +295,7 @@ if (args.docs) {
   mkdirSync(imagesDir, { recursive: true });
   const x = (s) => s.t;
   const svg = timeSeriesChart({
-    title: `bench:fleet: ${instances} instances every ${intervalMs / 1000} s on one backend process (${today()})`,
+    title: `bench:fleet: ${instances} instances every ${intervalMs / 1000} s on one backend process, ${store} store (${today()})`,
     xLabel: 'seconds since the fleet started',
     panels: [
       {
@@ -260,10 +314,11 @@ if (args.docs) {
       { label: 'backend CPU (%)', series: [{ name: 'CPU, % of a core', points: all.map((s) => [x(s), s.cpu]) }] },
     ],
   });
-  writeFileSync(join(imagesDir, 'fleet.svg'), svg);
-  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${transport === 'http' ? ' --transport http' : ''}`;
+  const image = store === 'redis' ? 'fleet-redis.svg' : 'fleet.svg';
+  writeFileSync(join(imagesDir, image), svg);
+  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${transport === 'http' ? ' --transport http' : ''}${store === 'redis' ? ' --store redis' : ''}${withMirror ? ' --mirror' : ''}`;
   writeLatest(
-    'fleet',
+    store === 'redis' ? 'fleet-redis' : 'fleet',
     [
       `Latest full run: ${stamp()}, \`${cmd}\`; ${machine()}; ${pinning()}; ${loadConditions(load0, load1)}.`,
       `${instances} instances, beat every ${intervalMs} ms +-10 %, ${connections} shared keep-alive connections, first beats spread over ${rampS} s.`,
@@ -289,7 +344,7 @@ if (args.docs) {
             '',
           ]
         : []),
-      '![bench:fleet: beats/s, RSS, event-loop lag and CPU over time](images/fleet.svg)',
+      `![bench:fleet: beats/s, RSS, event-loop lag and CPU over time](images/${image})`,
     ].join('\n'),
   );
   appendRow(
@@ -310,5 +365,5 @@ if (args.docs) {
     ],
   );
 }
-console.log(`fleet ${instances} instances: false lost ${falseLost}, rss ${fmt(mib(rssMax), 0)} MiB, beats/s ${fmt(beatsPerS, 0)}`);
+console.log(`fleet ${instances} instances${store === 'redis' ? ' on redis' : ''}: false lost ${falseLost}, rss ${fmt(mib(rssMax), 0)} MiB, beats/s ${fmt(beatsPerS, 0)}`);
 process.exit(0);

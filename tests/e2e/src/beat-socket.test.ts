@@ -70,8 +70,10 @@ describe('the beat socket', () => {
     });
     // The lease keeps being renewed over the socket.
     const light = await metric(backend, 'vigil_beats_received_total{kind="light"}');
-    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
-    expect(await metric(backend, 'vigil_beats_received_total{kind="light"}')).toBeGreaterThanOrEqual(light + 2);
+    await waitFor('two more light beats', async () =>
+      (await metric(backend, 'vigil_beats_received_total{kind="light"}')) >= light + 2 ? true : undefined,
+    );
+    expect(await metric(backend, 'vigil_beat_sockets')).toBe(1);
     expect((await backend.instance(instance.instanceId))?.plugins[0]).toMatchObject({ name: 'template', extInfo: { status: 'started' } });
 
     const killedAt = Date.now();

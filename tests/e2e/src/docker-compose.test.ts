@@ -4,20 +4,55 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from './harness.js';
 
-// No Docker engine runs here, so this checks what can be checked without one: the file parses,
-// names the services, and every build context and Dockerfile it points at exists.
-describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')) as {
-    services: Record<string, { build?: { context: string; dockerfile: string }; ports?: string[] }>;
-  };
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  ports?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+}
 
-  it('defines the backend on :8900 and the demo service', () => {
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['backend', 'demo']));
-    expect(compose.services.backend?.ports).toContain('8900:8900');
+// No Docker engine runs here, so this checks what can be checked without one: the file parses,
+// the services are wired to each other by the names they use, every build context and
+// Dockerfile exists.
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+  const services = compose.services;
+  const backends = ['backend-a', 'backend-b'];
+
+  it('defines Redis, two backend replicas, the load balancer on :8900 and the demo service', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['redis', ...backends, 'lb', 'demo']));
+    expect(services.redis?.image).toMatch(/^redis:/);
+    expect(services.lb?.ports).toContain('8900:8900');
+    // Only the load balancer publishes 8900.
+    for (const name of backends) expect(services[name]?.ports ?? []).not.toContain('8900:8900');
+  });
+
+  it('runs both replicas on the redis store of the compose Redis', () => {
+    for (const name of backends) {
+      const env = services[name]?.environment ?? {};
+      expect(env).toMatchObject({ VIGIL_STORE: 'redis', VIGIL_REDIS_URL: 'redis://redis:6379' });
+    }
+  });
+
+  it('balances :8900 over both replicas with the nginx config it mounts', () => {
+    const mount = services.lb?.volumes?.find((v) => v.endsWith(':/etc/nginx/nginx.conf:ro'));
+    expect(mount).toBeDefined();
+    const conf = readFileSync(join(repoRoot, mount!.split(':')[0]!), 'utf8');
+    expect(conf).toMatch(/listen 8900;/);
+    for (const name of backends) expect(conf).toContain(`server ${name}:8900`);
+    // socket.io's WebSocket upgrade passes through.
+    expect(conf).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
+  });
+
+  it('points the demo agent at both replicas, by service name', () => {
+    const urls = (services.demo?.environment?.VIGIL_BACKEND_URL ?? '').split(',');
+    expect(urls.map((url) => new URL(url).hostname)).toEqual(backends);
+    for (const url of urls) expect(new URL(url).port).toBe('8900');
   });
 
   it('points every build at an existing context and Dockerfile', () => {
-    for (const [name, service] of Object.entries(compose.services)) {
+    for (const [name, service] of Object.entries(services)) {
       if (!service.build) continue;
       const context = join(repoRoot, service.build.context);
       expect(existsSync(context), `${name}: context ${service.build.context}`).toBe(true);

@@ -168,3 +168,41 @@ export async function startBackendOnPort(port: number, env: NodeJS.ProcessEnv = 
     instance: async (id) => (await instances()).instances.find((i) => i.instanceId === id),
   };
 }
+
+/** The Redis the redis-store tests use (shared on this machine: every test run uses its own key prefix). */
+export const TEST_REDIS_URL = process.env.VIGIL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Answers whether a Redis server answers PING at `url`, over a plain socket. */
+export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || 6379) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+/**
+ * Whether the tests that need Redis can run: with `CI=true` a missing Redis fails them loudly;
+ * elsewhere they are skipped with the reason printed.
+ */
+export async function redisForTests(what: string): Promise<boolean> {
+  if (await redisAnswers(TEST_REDIS_URL)) return true;
+  if (process.env.CI === 'true') throw new Error(`${what} need Redis at ${TEST_REDIS_URL}, which does not answer, and CI=true`);
+  console.warn(`skipping ${what}: Redis does not answer at ${TEST_REDIS_URL} (set VIGIL_TEST_REDIS_URL to use another)`);
+  return false;
+}
+
+/** A Redis server of the test's own on a free port, without persistence: restarting it starts it empty. */
+export async function startRedisServer(port: number): Promise<Proc> {
+  const proc = startProcess(process.env.REDIS_SERVER ?? '/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
+  await waitFor(`redis-server to answer on ${port} (output: ${proc.output()})`, async () => ((await redisAnswers(`redis://127.0.0.1:${port}`)) ? true : undefined), 10_000);
+  return proc;
+}

@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: false,
       probeIntervalMs: 5_000,
       logLevel: 'info',
+      store: { kind: 'memory' },
     });
   });
 
@@ -47,7 +48,27 @@ describe('loadConfig', () => {
       webhookAllowPrivate: true,
       probeIntervalMs: 2_000,
       logLevel: 'debug',
+      store: { kind: 'memory' },
     });
+  });
+
+  it('reads the redis store settings, with the local Redis and the `vigil` prefix by default', () => {
+    expect(loadConfig({ VIGIL_STORE: 'redis' }).store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: 'vigil', cluster: false });
+    expect(
+      loadConfig({ VIGIL_STORE: 'redis', VIGIL_REDIS_URL: 'rediss://cache.internal:6380/2', VIGIL_REDIS_PREFIX: 'fleet-eu:' }).store,
+    ).toEqual({ kind: 'redis', url: 'rediss://cache.internal:6380/2', prefix: 'fleet-eu:', cluster: false });
+    expect(
+      loadConfig({ VIGIL_STORE: 'redis', VIGIL_REDIS_CLUSTER: 'true', VIGIL_REDIS_URL: 'redis://n1:7000, redis://n2:7001' }).store,
+    ).toMatchObject({ url: 'redis://n1:7000, redis://n2:7001', cluster: true });
+  });
+
+  it('refuses an unknown store, a URL that is not a Redis one and a prefix with spaces', () => {
+    expect(() => loadConfig({ VIGIL_STORE: 'etcd' })).toThrow(/VIGIL_STORE="etcd": must be memory or redis/);
+    expect(() => loadConfig({ VIGIL_REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/VIGIL_REDIS_URL="http:\/\/127.0.0.1:6379": must be a redis/);
+    expect(() => loadConfig({ VIGIL_REDIS_URL: 'not a url' })).toThrow(/VIGIL_REDIS_URL="not a url"/);
+    expect(() => loadConfig({ VIGIL_REDIS_PREFIX: 'my fleet' })).toThrow(/VIGIL_REDIS_PREFIX="my fleet"/);
+    expect(() => loadConfig({ VIGIL_REDIS_URL: 'redis://n1:7000,redis://n2:7001' })).toThrow(/VIGIL_REDIS_URL=.*set VIGIL_REDIS_CLUSTER=true/);
+    expect(() => loadConfig({ VIGIL_REDIS_CLUSTER: 'maybe' })).toThrow(/VIGIL_REDIS_CLUSTER="maybe": must be true or false/);
   });
 
   it('names every bad key and its value', () => {

@@ -25,7 +25,12 @@ export interface VigilConfig {
   /** Period of the health probes of persistent (Nacos) instances. */
   probeIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Where the fleet lives: this process only, or Redis shared by several replicas (see ../store). */
+  store: StoreConfig;
 }
+
+/** `url`: one Redis URL, or with `cluster` the comma-separated URLs of Redis Cluster nodes. */
+export type StoreConfig = { kind: 'memory' } | { kind: 'redis'; url: string; prefix: string; cluster: boolean };
 
 export const VIGIL_CONFIG = Symbol('VIGIL_CONFIG');
 
@@ -60,6 +65,28 @@ const envSchema = z
       .default(false),
     VIGIL_PROBE_INTERVAL_MS: integer(100, 3_600_000).default(5_000),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    VIGIL_STORE: z.enum(['memory', 'redis'], { message: 'must be memory or redis' }).default('memory'),
+    VIGIL_REDIS_URL: z
+      .string()
+      .trim()
+      .refine(
+        (urls) => urls.split(',').every((url) => URL.canParse(url.trim()) && /^rediss?:$/.test(new URL(url.trim()).protocol)),
+        'must be a redis:// or rediss:// URL (a comma-separated list of them with VIGIL_REDIS_CLUSTER=true)',
+      )
+      .default('redis://127.0.0.1:6379'),
+    VIGIL_REDIS_CLUSTER: z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .transform((v) => v === 'true' || v === '1' || v === 'yes')
+      .default(false),
+    VIGIL_REDIS_PREFIX: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits or _ . : -')
+      .default('vigil'),
+  })
+  .refine((env) => env.VIGIL_REDIS_CLUSTER || !env.VIGIL_REDIS_URL.includes(','), {
+    path: ['VIGIL_REDIS_URL'],
+    message: 'lists several URLs: set VIGIL_REDIS_CLUSTER=true for a Redis Cluster, or give one URL',
   })
   .refine((env) => env.VIGIL_REMOVE_AFTER_MS > env.VIGIL_LOST_AFTER_MS, {
     path: ['VIGIL_REMOVE_AFTER_MS'],
@@ -101,5 +128,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
     webhookAllowPrivate: e.VIGIL_WEBHOOK_ALLOW_PRIVATE,
     probeIntervalMs: e.VIGIL_PROBE_INTERVAL_MS,
     logLevel: e.VIGIL_LOG_LEVEL,
+    store:
+      e.VIGIL_STORE === 'redis'
+        ? { kind: 'redis', url: e.VIGIL_REDIS_URL, prefix: e.VIGIL_REDIS_PREFIX, cluster: e.VIGIL_REDIS_CLUSTER }
+        : { kind: 'memory' },
   };
 }

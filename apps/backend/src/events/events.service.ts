@@ -10,6 +10,8 @@ import { EventStore, type EventQuery } from './event-store.js';
 export class EventsService implements OnModuleInit, OnModuleDestroy {
   readonly store: EventStore;
   private readonly listeners = new Set<(event: EventRecord) => void>();
+  /** Listeners that also hear events other replicas recorded (redis store). */
+  private readonly remoteListeners = new Set<(event: EventRecord) => void>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -28,9 +30,22 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe?.();
   }
 
-  onEvent(listener: (event: EventRecord) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /**
+   * Events recorded here. With `{ remote: true }`, also the ones other replicas recorded (what a
+   * dashboard shows); without, only this replica's own, so an action taken per event (a webhook
+   * delivery) happens once across replicas.
+   */
+  onEvent(listener: (event: EventRecord) => void, options: { remote?: boolean } = {}): () => void {
+    const set = options.remote ? this.remoteListeners : this.listeners;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Stores an event another replica recorded (it reached this one through the shared store). */
+  recordRemote(event: Omit<EventRecord, 'id'>): EventRecord {
+    const record = this.store.add(event);
+    for (const listener of this.remoteListeners) listener(record);
+    return record;
   }
 
   query(q: EventQuery): { events: EventRecord[]; total: number } {
@@ -73,6 +88,7 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
   record(event: Omit<EventRecord, 'id'>): EventRecord {
     const record = this.store.add(event);
     for (const listener of this.listeners) listener(record);
+    for (const listener of this.remoteListeners) listener(record);
     return record;
   }
 

@@ -49,6 +49,18 @@ export const SUSPECT_GRACE_MS = 1_000;
 /** Granularity of the lease table: deadlines fire at most this late (plus the tick period). */
 export const LEASE_SLOT_MS = 10;
 
+/** An instance's lease, as `leaseStateOf` reports it. */
+export interface LeaseState {
+  status: InstanceStatus;
+  statusSince: number;
+  lastBeat: number;
+  next: number | null;
+  leaseEnd: number;
+  removeAt: number;
+  lostAfterMs: number;
+  held: boolean;
+}
+
 interface InstanceRecord {
   instance: Instance;
   /** Identity, plugins and ext-info as last reported, to tell visible changes from plain renewals. */
@@ -200,6 +212,108 @@ export class InstanceRegistry {
       message: healthy ? 'health probes pass again' : 'health probes failed 3 times in a row',
       instance: record.instance,
     });
+  }
+
+  /**
+   * The lease state of an instance as a shared store needs it: its status, last beat, the next
+   * timed transition (the lease table's deadline; null when none is due, e.g. a persistent
+   * instance), the lease's end, when it is removed, and whether self-preservation holds it.
+   */
+  leaseStateOf(instanceId: string): LeaseState | undefined {
+    const record = this.records.get(instanceId);
+    if (!record) return undefined;
+    const { instance, timings } = record;
+    return {
+      status: instance.status,
+      statusSince: instance.statusSince,
+      lastBeat: instance.lastHeartbeatTime,
+      next: this.leases.deadlineOf(instanceId) ?? null,
+      leaseEnd: record.leaseEnd,
+      removeAt: instance.lastHeartbeatTime + timings.removeAfterMs,
+      lostAfterMs: timings.lostAfterMs,
+      held: record.held,
+    };
+  }
+
+  /**
+   * True when expiring now would be a mass expiry (the self-preservation rule), for a store
+   * that runs the expiry itself (the redis store's claim holds instead of expiring).
+   */
+  expiryLooksMassive(now: number): boolean {
+    return this.massExpiryLikely(now);
+  }
+
+  /**
+   * Mirrors an instance another replica registered or changed: the record as it was sent, no
+   * event (the replica that saw the change logged it), no lease of its own.
+   */
+  applyRemoteUpsert(instance: Instance): void {
+    const record = this.records.get(instance.instanceId);
+    const input: InstanceInput = inputOf(instance);
+    if (!record) {
+      this.records.set(instance.instanceId, {
+        instance,
+        fingerprint: JSON.stringify(input),
+        timings: timingsOf(instance.metadata, this.options.timings),
+        arrivals: [instance.lastHeartbeatTime],
+        leaseEnd: 0,
+        held: false,
+      });
+      this.counts[instance.status]++;
+      if (instance.ephemeral) this.ephemeralCount++;
+      this.emitChange({ type: 'upsert', instance });
+      return;
+    }
+    if (record.instance.ephemeral !== instance.ephemeral) this.ephemeralCount += instance.ephemeral ? 1 : -1;
+    this.counts[record.instance.status]--;
+    this.counts[instance.status]++;
+    if (instance.status === 'lost' && record.instance.status !== 'lost') this.recentLost.push(instance.statusSince);
+    record.fingerprint = JSON.stringify(input);
+    record.timings = timingsOf(instance.metadata, this.options.timings);
+    record.instance = instance;
+    this.emitChange({ type: 'upsert', instance });
+  }
+
+  /** Mirrors a plain beat another replica took; an instance mirrored as overdue is healthy again. */
+  applyRemoteBeat(instanceId: string, time: number): void {
+    const record = this.records.get(instanceId);
+    if (!record || time < record.instance.lastHeartbeatTime) return;
+    const arrivals = record.arrivals;
+    if (arrivals.length >= this.options.historySize) arrivals.shift();
+    arrivals.push(time);
+    if (record.instance.ephemeral && record.instance.status !== 'healthy') {
+      record.instance.lastHeartbeatTime = time;
+      this.transition(record, 'healthy', time);
+      return;
+    }
+    record.instance.lastHeartbeatTime = time;
+    this.emitChange({ type: 'beat', instanceId, time });
+  }
+
+  /**
+   * Applies a timed transition the shared store decided (suspect, lost, held): the record's
+   * status, lease end and hold flag; the lease table follows, so a later beat taken here
+   * schedules from the right state.
+   */
+  applyRemoteTransition(instanceId: string, status: InstanceStatus, since: number, leaseEnd: number, held: boolean): void {
+    const record = this.records.get(instanceId);
+    if (!record) return;
+    record.leaseEnd = leaseEnd;
+    record.held = held;
+    if (status === 'lost' && record.instance.status !== 'lost') this.recentLost.push(since);
+    if (record.instance.status !== status) this.transition(record, status, since);
+  }
+
+  /** Forgets an instance another replica or the store removed, without an event (the remover logged it). */
+  applyRemoteRemove(instanceId: string): boolean {
+    const record = this.records.get(instanceId);
+    if (!record) return false;
+    this.records.delete(instanceId);
+    this.leases.cancel(instanceId);
+    this.counts[record.instance.status]--;
+    if (record.instance.ephemeral) this.ephemeralCount--;
+    this.emitChange({ type: 'removed', instanceId });
+    return true;
   }
 
   /**
@@ -483,6 +597,12 @@ export function estimatedInterval(arrivals: readonly number[]): number | null {
   if (n < 4) return gap(n - 1);
   const [a, b, c] = [gap(n - 1), gap(n - 2), gap(n - 3)];
   return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+}
+
+/** The identity and settings of a known instance, without its lease fields. */
+function inputOf(instance: Instance): InstanceInput {
+  const { status: _status, registeredAt: _registeredAt, lastHeartbeatTime: _last, statusSince: _since, ...input } = instance;
+  return input;
 }
 
 /** The instance a full agent beat describes. */

@@ -7,6 +7,25 @@ import { LIMITS, type PluginCommand } from '@vigil/protocol';
  */
 export class PluginCommandQueue {
   private readonly pending = new Map<string, PluginCommand[]>();
+  private readonly listeners = new Set<(instanceId: string) => void>();
+
+  /** Called after an instance's queue changed by `enqueue` or `take` (a shared store writes it through). */
+  onChange(listener: (instanceId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The instance's pending commands, left in place. */
+  peek(instanceId: string): readonly PluginCommand[] | undefined {
+    return this.pending.get(instanceId);
+  }
+
+  /** Sets an instance's pending commands as another replica left them (none: undefined). */
+  replace(instanceId: string, commands: PluginCommand[] | undefined): void {
+    if (commands && commands.length > 0) this.pending.set(instanceId, commands.slice(0, LIMITS.commandsPerReply));
+    else this.pending.delete(instanceId);
+  }
+
   /** Queues a command, or returns null when the instance already has the maximum pending. */
   enqueue(instanceId: string, type: PluginCommand['type'], plugin: string): PluginCommand | null {
     const queue = this.pending.get(instanceId) ?? [];
@@ -14,6 +33,7 @@ export class PluginCommandQueue {
     const command: PluginCommand = { id: randomUUID(), type, plugin };
     queue.push(command);
     this.pending.set(instanceId, queue);
+    for (const listener of this.listeners) listener(instanceId);
     return command;
   }
 
@@ -21,7 +41,10 @@ export class PluginCommandQueue {
   take(instanceId: string): PluginCommand[] | undefined {
     if (this.pending.size === 0) return undefined;
     const queue = this.pending.get(instanceId);
-    if (queue) this.pending.delete(instanceId);
+    if (queue) {
+      this.pending.delete(instanceId);
+      for (const listener of this.listeners) listener(instanceId);
+    }
     return queue;
   }
 

@@ -1,5 +1,4 @@
-import { Inject, Injectable, Module } from '@nestjs/common';
-import { Interval } from '@nestjs/schedule';
+import { Module } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { InstanceRegistry, type RegistryOptions } from './instance-registry.js';
@@ -23,20 +22,7 @@ export function registryOptions(config: VigilConfig): RegistryOptions {
   };
 }
 
-@Injectable()
-export class LeaseTicker {
-  constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
-
-  @Interval(LEASE_TICK_MS)
-  tick(): void {
-    this.registry.tick(this.clock.now());
-  }
-}
-
-/** The instance registry, its lease tick and the plugin command queue: the state every feature shares. */
+/** The instance registry and the plugin command queue: the state every feature shares (its tick lives in ../store). */
 @Module({
   providers: [
     {
@@ -53,7 +39,6 @@ export class LeaseTicker {
       inject: [VIGIL_CONFIG, CLOCK],
       useFactory: (config: VigilConfig, clock: Clock) => new InstanceRegistry(registryOptions(config), clock.now()),
     },
-    LeaseTicker,
   ],
   exports: [InstanceRegistry, PluginCommandQueue],
 })

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { InstanceRegistry } from '../instances/instance-registry.js';
+import { FLEET_STORE, type FleetStore, type StoreHealth } from '../store/fleet-store.js';
 import { MetricsService } from './metrics.service.js';
 
 /** Liveness, readiness and Prometheus metrics. */
@@ -9,6 +10,7 @@ export class OpsController {
   constructor(
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    @Inject(FLEET_STORE) private readonly store: FleetStore,
   ) {}
 
   /** The process is up and its event loop turns. */
@@ -17,10 +19,19 @@ export class OpsController {
     return { status: 'ok' };
   }
 
-  /** Ready to take beats; says when self-preservation is holding expiries. */
+  /**
+   * Ready to take beats; says when self-preservation is holding expiries, and `degraded` (still
+   * 200: beats are answered and kept in memory) while the shared store cannot be reached.
+   */
   @Get('readyz')
-  readyz(): { status: 'ready'; instances: number; selfPreservation: boolean } {
-    return { status: 'ready', instances: this.registry.size, selfPreservation: this.registry.selfPreserving };
+  readyz(): { status: 'ready' | 'degraded'; instances: number; selfPreservation: boolean } & StoreHealth {
+    const store = this.store.health();
+    return {
+      status: store.connected ? 'ready' : 'degraded',
+      instances: this.registry.size,
+      selfPreservation: this.registry.selfPreserving,
+      ...store,
+    };
   }
 
   @Get('metrics')

@@ -80,7 +80,7 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
         this.summary.apply(step.before, step.after);
         if (step.before?.status !== step.after?.status) this.flushSoon();
       }),
-      this.events.onEvent((event) => this.batcher.addEvent(event)),
+      this.events.onEvent((event) => this.batcher.addEvent(event), { remote: true }),
     ];
   }
 

@@ -10,12 +10,24 @@ export interface LoadResult {
   problem?: string;
 }
 
+/** Where webhook settings are kept: the file (memory store) or Redis (redis store). */
+export interface WebhookSettingsStore {
+  /** Where, for log lines and error answers. */
+  readonly path: string;
+  load(): Promise<LoadResult>;
+  /** Throws when the settings could not be saved; the change is then not applied. */
+  save(webhooks: StoredWebhook[]): Promise<void>;
+  /** Settings another replica saved (shared stores only). */
+  watch?(listener: (webhooks: StoredWebhook[]) => void): () => void;
+  close?(): Promise<void>;
+}
+
 /**
  * The webhook settings file. Every save writes a temp file beside it, flushes it to disk and
  * renames it over the old one, so a crash or a full disk leaves the old file or the new one,
  * never half of one. Mode 0600: the URLs carry the chat services' secret tokens.
  */
-export class WebhookStore {
+export class WebhookStore implements WebhookSettingsStore {
   constructor(readonly path: string) {}
 
   /**

@@ -19,7 +19,7 @@ import { targetProblem } from './url-safety.js';
 import { WebhookChannel, type DeliveryStats } from './webhook-channel.js';
 import { MAX_WEBHOOKS, type StoredWebhook, type WebhookInput } from './webhook-schema.js';
 import { WebhookSender } from './webhook-sender.js';
-import { WebhookStore } from './webhook-store.js';
+import { WebhookStore, type WebhookSettingsStore } from './webhook-store.js';
 
 export interface WebhookView extends StoredWebhook {
   delivery: DeliveryStats;
@@ -38,13 +38,13 @@ export class WebhooksService implements OnModuleInit, OnModuleDestroy {
   private readonly stopping = new AbortController();
   private readonly log: Logger;
   private readonly allowPrivate: boolean;
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribe: Array<() => void> = [];
   /** Changes run one after another, so two saves never race to write different lists. */
   private lastChange: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(EventsService) private readonly events: Pick<EventsService, 'onEvent'>,
-    @Inject(WebhookStore) private readonly store: WebhookStore,
+    @Inject(WebhookStore) private readonly store: WebhookSettingsStore,
     @Inject(WebhookSender) private readonly sender: Pick<WebhookSender, 'post'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
@@ -57,14 +57,16 @@ export class WebhooksService implements OnModuleInit, OnModuleDestroy {
     const { webhooks, problem } = await this.store.load();
     if (problem) this.log.error({ path: this.store.path }, problem);
     for (const webhook of webhooks) this.channels.set(webhook.id, this.channel(webhook));
-    this.unsubscribe = this.events.onEvent((event) => this.dispatch(event));
+    this.unsubscribe.push(this.events.onEvent((event) => this.dispatch(event)));
+    if (this.store.watch) this.unsubscribe.push(this.store.watch((webhooks) => this.applySaved(webhooks)));
     if (webhooks.length > 0) this.log.info({ path: this.store.path, webhooks: webhooks.length }, 'webhook settings loaded');
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.stopping.abort();
     for (const channel of this.channels.values()) channel.close();
+    void this.store.close?.();
   }
 
   list(): WebhookView[] {
@@ -125,6 +127,23 @@ export class WebhooksService implements OnModuleInit, OnModuleDestroy {
     };
     const { ok, status, error, durationMs } = await channel.attempt(event);
     return { ok, durationMs, ...(status !== undefined && { status }), ...(error && { error }) };
+  }
+
+  /** Settings another replica saved: the channels follow (a kept webhook's counts and queue carry on). */
+  private applySaved(webhooks: StoredWebhook[]): void {
+    void this.change(async () => {
+      const next = new Map(webhooks.map((webhook) => [webhook.id, webhook]));
+      for (const [id, channel] of this.channels) {
+        if (next.has(id)) continue;
+        channel.close();
+        this.channels.delete(id);
+      }
+      for (const webhook of webhooks) {
+        const channel = this.channels.get(webhook.id);
+        if (!channel) this.channels.set(webhook.id, this.channel(webhook));
+        else if (JSON.stringify(channel.settings) !== JSON.stringify(webhook)) channel.update(webhook);
+      }
+    });
   }
 
   /** Called for every recorded event, inside the event path: queues only, never throws. */

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { ClientToServerEvents, Delta, EventList, ServerToClientEvents, ViewRequest } from '@vigil/protocol';
+import { Redis } from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  TEST_REDIS_URL,
+  freePort,
+  killAll,
+  redisForTests,
+  startAgentApp,
+  startBackendOnPort,
+  waitFor,
+  type AgentApp,
+  type Backend,
+} from './harness.js';
+
+const INTERVAL_MS = 500;
+const LOST_AFTER_MS = 3_000;
+const AGENTS = 3;
+const SERVICE = 'e2e-replicas';
+/** A lost transition fires this late at most (claim grace + tick), with room for a busy two-core machine. */
+const LAG_BUDGET_MS = 250;
+
+const redisUp = await redisForTests('the two-replica redis store tests');
+
+describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
+  const prefix = `vigil-e2e-${randomUUID()}`;
+  const env = {
+    VIGIL_STORE: 'redis',
+    VIGIL_REDIS_URL: TEST_REDIS_URL,
+    VIGIL_REDIS_PREFIX: prefix,
+    VIGIL_LOST_AFTER_MS: String(LOST_AFTER_MS),
+    VIGIL_REMOVE_AFTER_MS: '600000',
+    // The webhook receiver of these tests listens on loopback.
+    VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
+  };
+  /** What the test's webhook receiver got: generic-format bodies, one per delivered event. */
+  const received: Array<{ type: string; instanceId?: string }> = [];
+  const receiver: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as { type: string; instanceId?: string });
+      res.end('ok');
+    });
+  });
+  const redis = new Redis(TEST_REDIS_URL);
+  let portA: number;
+  let a: Backend;
+  let b: Backend;
+  let agents: AgentApp[] = [];
+  const ids = new Map<number, string>();
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    portA = await freePort();
+    [a, b] = await Promise.all([startBackendOnPort(portA, env), startBackendOnPort(await freePort(), env)]);
+  });
+
+  afterAll(async () => {
+    killAll();
+    receiver.close();
+    const keys = await redis.keys(`{${prefix}}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  const statuses = async (backend: Backend) =>
+    new Map((await backend.instances()).instances.filter((i) => i.service === SERVICE).map((i) => [i.instanceId, i.status]));
+
+  it('shows agents beating to replica A, live, on a dashboard connected to replica B', async () => {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(b.url, { transports: ['websocket'] });
+    try {
+      const view: ViewRequest = { window: { service: SERVICE, sort: 'registeredAt', offset: 0, limit: 50 }, watch: [] };
+      const reply = await socket.emitWithAck('subscribe', view);
+      expect(reply.ok).toBe(true);
+      const deltas: Delta[] = [];
+      socket.on('delta', (delta) => deltas.push(delta));
+
+      agents = Array.from({ length: AGENTS }, () =>
+        startAgentApp({ moduleSystem: 'esm', service: SERVICE, backendUrl: `${a.url},${b.url}`, intervalMs: INTERVAL_MS }),
+      );
+      for (const agent of agents) {
+        const seen = await waitFor(`a delta on B bringing pid ${agent.pid} (agent output: ${agent.output()})`, () =>
+          deltas.flatMap((d) => d.upserts).find((i) => i.processId === agent.pid && i.status === 'healthy'),
+        );
+        ids.set(agent.pid, seen.instanceId);
+      }
+      // The beats themselves go to A; B pushes them as renewals.
+      for (const id of ids.values()) await waitFor(`a renewal of ${id} pushed by B`, () => deltas.find((d) => id in d.beats));
+      expect(deltas.findLast((d) => d.window)?.window?.total).toBe(AGENTS);
+      // Both replicas list the whole fleet over REST.
+      for (const backend of [a, b]) expect([...(await statuses(backend)).values()]).toEqual(Array(AGENTS).fill('healthy'));
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('delivers a plugin command queued on replica B to an agent beating to A, once', async () => {
+    const id = [...ids.values()][0]!;
+    const response = await fetch(`${b.url}/api/v1/instances/${id}/plugins/template/disable`, { method: 'POST' });
+    expect(response.status).toBe(202);
+    const { command } = (await response.json()) as { command: { id: string } };
+    const agentEvents = async (backend: Backend) =>
+      ((await (await fetch(`${backend.url}/api/v1/events?instanceId=${id}&type=plugin.disabled`)).json()) as EventList).events;
+    // The agent reports the outcome to A; B shows it too, and the plugin as disabled.
+    const disabled = await waitFor('the plugin.disabled event on B', async () => (await agentEvents(b))[0]);
+    expect(disabled).toMatchObject({ origin: 'agent', attributes: { commandId: command.id, plugin: 'template' } });
+    await waitFor('the plugin shown disabled on B', async () => ((await b.instance(id))?.plugins[0]?.enabled === false ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    for (const backend of [a, b]) expect(await agentEvents(backend), backend.url).toHaveLength(1);
+  });
+
+  it('keeps every instance healthy when replica A is killed: the agents fail over to B', async () => {
+    a.child.kill('SIGKILL');
+    await a.exited;
+    // Long past the suspect threshold and the lost timeout: any instance left without beats would show.
+    const until = Date.now() + LOST_AFTER_MS + 2_000;
+    while (Date.now() < until) {
+      const now = await statuses(b);
+      expect(now.size).toBe(AGENTS);
+      for (const [id, status] of now) expect(status, `${id} on B`).toBe('healthy');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const lost = (await (await fetch(`${b.url}/api/v1/events?type=instance.`)).json()) as EventList;
+    expect(lost.events.filter((e) => e.type === 'instance.suspect' || e.type === 'instance.lost')).toEqual([]);
+    // A replica started again loads the fleet from Redis.
+    a = await startBackendOnPort(portA, env);
+    expect([...(await statuses(a)).values()]).toEqual(Array(AGENTS).fill('healthy'));
+  });
+
+  it('has a webhook created on replica B listed by replica A at once', async () => {
+    const address = receiver.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const response = await fetch(`${b.url}/api/v1/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'lost', url: `http://127.0.0.1:${port}/hook`, format: 'generic', minLevel: 'important', enabled: true, eventTypes: ['instance.lost'] }),
+    });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+    await waitFor('A to list the webhook', async () => {
+      const list = (await (await fetch(`${a.url}/api/v1/webhooks`)).json()) as { webhooks: Array<{ id: string }> };
+      return list.webhooks.some((w) => w.id === id) ? true : undefined;
+    }, 2_000);
+  });
+
+  it('emits exactly one lost event per instance across both replicas when the beats stop, on time', async () => {
+    for (const agent of agents) agent.child.kill('SIGKILL');
+    await Promise.all(agents.map((agent) => agent.exited));
+    for (const backend of [a, b]) {
+      await waitFor(`every instance lost on ${backend.url}`, async () =>
+        [...(await statuses(backend)).values()].every((s) => s === 'lost') ? true : undefined, LOST_AFTER_MS + 5_000);
+    }
+    // Room for a second (wrong) claim by the other replica to show up.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const logged = ((await redis.xrange(`{${prefix}}:events`, '-', '+')) as Array<[string, string[]]>)
+      .map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1]!) as { type: string; instanceId?: string; time: number; attributes: Record<string, string> })
+      .filter((e) => e.type === 'instance.lost');
+    expect(logged.map((e) => e.instanceId).sort()).toEqual([...ids.values()].sort());
+    for (const event of logged) expect(event.time - Number(event.attributes.deadline)).toBeLessThan(LAG_BUDGET_MS);
+    // Each replica's event log mirrors the one event per instance, not one per replica.
+    for (const backend of [a, b]) {
+      const list = (await (await fetch(`${backend.url}/api/v1/events?type=instance.lost&limit=100`)).json()) as EventList;
+      expect(list.events.map((e) => e.instanceId).sort(), backend.url).toEqual([...ids.values()].sort());
+    }
+    // And the webhook, which both replicas have, was called once per instance: by the replica that claimed it.
+    await waitFor('the webhook deliveries', () => (received.length >= AGENTS ? true : undefined));
+    expect(received.filter((e) => e.type === 'instance.lost').map((e) => e.instanceId).sort()).toEqual([...ids.values()].sort());
+  });
+});
