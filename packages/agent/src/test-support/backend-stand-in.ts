@@ -40,6 +40,12 @@ export async function backendStandIn(answer: Answerer = backendLike): Promise<St
   const received: Received[] = [];
   let connections = 0;
   const server = createServer((req: IncomingMessage, res) => {
+    // The agent's attempts to open the beat socket: this stand-in is a backend without one, as
+    // an old backend or a proxy that drops upgrades would be (the agent then beats over HTTP).
+    if (req.headers.upgrade !== undefined) {
+      res.writeHead(404).end();
+      return;
+    }
     let text = '';
     req.on('data', (chunk: Buffer) => (text += chunk.toString()));
     req.on('end', () => {
