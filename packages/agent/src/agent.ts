@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { BackendLink } from './backend/backend-link';
 import { loadConfig, type AgentConfig } from './config';
 import { AgentEvents } from './events/agent-events';
@@ -79,7 +80,11 @@ function connect(parts: {
   const { config, identity, queue, events } = parts;
   if (!config.heartbeatEnabled) return;
   // Long enough for an idle connection to survive until the next (jittered) beat.
-  const link = new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5) });
+  const link = new BackendLink(config.backendUrls, {
+    keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5),
+    token: config.agentToken,
+    ca: readCa(config.backendTlsCa),
+  });
   const heartbeat = new HeartbeatSender({
     link,
     instanceId: identity.instanceId,
@@ -103,4 +108,15 @@ function connect(parts: {
   }
   installShutdownHooks({ farewell: new AgentFarewell({ events, heartbeat, eventSender }), budgetMs: FAREWELL_BUDGET_MS });
   heartbeat.start();
+}
+
+/** The CA file's text; config checked it was readable, but it may have gone since: then the system's CAs, with a warning. */
+function readCa(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    logger.warn(`backend.tls.ca ${file} cannot be read (${describeError(error)}); verifying the backend with the system's CAs`);
+    return undefined;
+  }
 }

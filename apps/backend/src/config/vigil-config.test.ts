@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: false,
       probeIntervalMs: 5_000,
       logLevel: 'info',
+      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
     });
   });
 
@@ -47,6 +48,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: true,
       probeIntervalMs: 2_000,
       logLevel: 'debug',
+      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
     });
   });
 

@@ -7,6 +7,7 @@ import {
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
 } from '@vigil/protocol';
+import { SECRET_KEYS, accessConfigFrom, accessEnv, checkAccessEnv, type AccessConfig } from '../access/access-config.js';
 
 /** The backend's settings, parsed once at boot from `VIGIL_*` environment variables. */
 export interface VigilConfig {
@@ -25,6 +26,8 @@ export interface VigilConfig {
   /** Period of the health probes of persistent (Nacos) instances. */
   probeIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Credentials and TLS (see access/access-config.ts). */
+  access: AccessConfig;
 }
 
 export const VIGIL_CONFIG = Symbol('VIGIL_CONFIG');
@@ -60,7 +63,9 @@ const envSchema = z
       .default(false),
     VIGIL_PROBE_INTERVAL_MS: integer(100, 3_600_000).default(5_000),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    ...accessEnv,
   })
+  .superRefine(checkAccessEnv)
   .refine((env) => env.VIGIL_REMOVE_AFTER_MS > env.VIGIL_LOST_AFTER_MS, {
     path: ['VIGIL_REMOVE_AFTER_MS'],
     message: 'must be greater than VIGIL_LOST_AFTER_MS (an instance is lost before it is removed)',
@@ -84,7 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = String(issue.path[0] ?? '');
-        return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+        // A secret's value is never echoed, not even a wrong one.
+        const value = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(env[key] ?? '');
+        return `${key}=${value}: ${issue.message}`;
       }),
     );
   }
@@ -101,5 +108,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
     webhookAllowPrivate: e.VIGIL_WEBHOOK_ALLOW_PRIVATE,
     probeIntervalMs: e.VIGIL_PROBE_INTERVAL_MS,
     logLevel: e.VIGIL_LOG_LEVEL,
+    access: accessConfigFrom(e),
   };
 }

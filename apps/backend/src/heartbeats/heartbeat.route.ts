@@ -1,7 +1,9 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { HEARTBEAT_PATH, LIMITS, describeIssues, heartbeatSchema, type BeatReply } from '@vigil/protocol';
+import { HEARTBEAT_PATH, LIMITS, describeIssues, heartbeatSchema, type BeatReply, type Heartbeat } from '@vigil/protocol';
+import { inScope } from '../access/access.hooks.js';
+import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { PluginCommandQueue } from '../instances/plugin-commands.js';
@@ -33,6 +35,10 @@ export class HeartbeatRoute implements OnModuleInit {
         return reply.code(400).send({ error: 'invalid heartbeat', issues: describeIssues(parsed.error) });
       }
       const beat = parsed.data;
+      const scope = request.agentScope;
+      if (scope !== undefined && scope.servicePrefix !== '' && !this.inScope(beat, scope)) {
+        return reply.code(403).send({ error: 'service outside the agent token', message: `this token only speaks for services starting with '${scope.servicePrefix}'` });
+      }
       this.metrics.beatReceived(beat.kind);
       const now = this.clock.now();
       const answer: BeatReply = { result: this.registry.applyBeat(beat, now), serverTime: now };
@@ -43,5 +49,11 @@ export class HeartbeatRoute implements OnModuleInit {
       if (commands) answer.commands = commands;
       return answer;
     });
+  }
+
+  /** A scoped token may beat for its services only, and may not take over another service's instance id. */
+  private inScope(beat: Heartbeat, scope: AgentScope): boolean {
+    const known = this.registry.get(beat.instanceId)?.service;
+    return (beat.kind !== 'full' || inScope(scope, beat.service)) && (known === undefined || inScope(scope, known));
   }
 }

@@ -50,7 +50,7 @@ describe('sendSync', () => {
   it('returns once the requests are on their way, without waiting for the answers', async () => {
     const url = await silentServer();
     const started = Date.now();
-    sendSync([{ method: 'PUT', url, body: '{}' }], 5000);
+    sendSync([{ method: 'PUT', url, body: '{}', headers: {} }], 5000);
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -58,7 +58,7 @@ describe('sendSync', () => {
     const url = await silentServer();
     const started = Date.now();
     // More than the kernel buffers hold for a peer that does not read: the send never completes.
-    sendSync([{ method: 'PUT', url, body: 'x'.repeat(32 * 1024 * 1024) }], 300);
+    sendSync([{ method: 'PUT', url, body: 'x'.repeat(32 * 1024 * 1024), headers: {} }], 300);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(295);
     expect(elapsed).toBeLessThan(2000);
