@@ -5,6 +5,7 @@ import { HEARTBEAT_PATH, LIMITS, describeIssues, heartbeatSchema, type BeatReply
 import { inScope } from '../access/access.hooks.js';
 import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
+import { BeatRateLimiter } from './beat-rate-limit.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { PluginCommandQueue } from '../instances/plugin-commands.js';
 import { MetricsService } from '../ops/metrics.service.js';
@@ -14,10 +15,12 @@ import { MetricsService } from '../ops/metrics.service.js';
  * Nest's underlying Fastify instance rather than a Nest controller, because Nest's per-request
  * pipeline (guards, interceptors, pipes, exception zones) costs about a fifth of the throughput
  * here (see ../shared/TOOLCHAIN.md) and the beat needs none of it: one schema check, one map
- * lookup, one lease renewal.
+ * lookup, one lease renewal (plus a token-bucket check per instance, see beat-rate-limit.ts).
  */
 @Injectable()
 export class HeartbeatRoute implements OnModuleInit {
+  private readonly limiter = new BeatRateLimiter();
+
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
@@ -39,8 +42,15 @@ export class HeartbeatRoute implements OnModuleInit {
       if (scope !== undefined && scope.servicePrefix !== '' && !this.inScope(beat, scope)) {
         return reply.code(403).send({ error: 'service outside the agent token', message: `this token only speaks for services starting with '${scope.servicePrefix}'` });
       }
-      this.metrics.beatReceived(beat.kind);
       const now = this.clock.now();
+      if (beat.kind !== 'goodbye') {
+        const slower = this.limiter.take(beat.instanceId, this.registry.configuredInterval(beat.instanceId), now);
+        if (slower !== null) {
+          this.metrics.beatRejected();
+          return reply.code(429).send({ error: 'too many beats', message: `instance ${beat.instanceId} beats far faster than its interval`, interval: slower });
+        }
+      }
+      this.metrics.beatReceived(beat.kind);
       const answer: BeatReply = { result: this.registry.applyBeat(beat, now), serverTime: now };
       if (answer.result === 'unknown' || answer.result === 'offline') return answer;
       const interval = this.registry.configuredInterval(beat.instanceId);
