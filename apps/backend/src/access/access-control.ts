@@ -1,13 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseCookie } from 'cookie';
-import { EVENTS_PATH, HEARTBEAT_PATH } from '@vigil/protocol';
+import { AUTH_PATH, EVENTS_PATH, HEARTBEAT_PATH } from '@vigil/protocol';
 import type { AccessConfig } from './access-config.js';
 import { TokenSet, type AgentScope } from './credentials.js';
 import { SESSION_COOKIE, SessionBook } from './sessions.js';
 import { isTrustedLocal } from './trusted-address.js';
-
-/** Login, logout and "who am I" for the dashboard. */
-export const AUTH_PATH = '/api/v1/auth';
 
 /**
  * Who a request is for: `agent` (beats, event batches), `nacos` (the Nacos API), `console`

@@ -3,10 +3,10 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { stringifySetCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { describeIssues } from '@vigil/protocol';
+import { AUTH_PATH, describeIssues, type SessionState } from '@vigil/protocol';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
-import { AUTH_PATH, AccessControl, bearerToken, isCrossSite, sessionCookieOf } from './access-control.js';
+import { AccessControl, bearerToken, isCrossSite, sessionCookieOf } from './access-control.js';
 import { verifyPassword } from './credentials.js';
 import { SESSION_COOKIE } from './sessions.js';
 import { isTrustedLocal } from './trusted-address.js';
@@ -16,14 +16,6 @@ export const LOGIN_FAILURES_ALLOWED = 10;
 export const LOGIN_WINDOW_MS = 5 * 60_000;
 
 const loginSchema = z.object({ password: z.string().min(1).max(1024) });
-
-/** What the dashboard asks before anything else: must it show the login page? */
-export interface SessionState {
-  /** Whether this backend wants a login (or an API token) for the dashboard and API. */
-  loginRequired: boolean;
-  /** Whether this request is let in: logged in, an API token, or loopback in protected mode. */
-  authenticated: boolean;
-}
 
 /**
  * `POST /api/v1/auth/login` `{ password }` sets the session cookie (HttpOnly, SameSite=Strict,
