@@ -79,6 +79,12 @@ export interface Backend extends Proc {
   instance(id: string): Promise<Instance | undefined>;
 }
 
+/** With `VIGIL_API_TOKENS` set, the harness reads the instance list with the first token. */
+function apiHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
+  const token = env.VIGIL_API_TOKENS?.split(',')[0]?.trim();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 /** Starts the real, built backend (apps/backend/dist/main.js) on a free port. */
 export async function startBackend(env: NodeJS.ProcessEnv = {}): Promise<Backend> {
   const port = await freePort();
@@ -86,8 +92,9 @@ export async function startBackend(env: NodeJS.ProcessEnv = {}): Promise<Backend
     env: { VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', ...env },
   });
   const url = `http://127.0.0.1:${port}`;
+  const headers = apiHeaders(env);
   const instances = async (): Promise<InstanceList> => {
-    const response = await fetch(`${url}/api/v1/instances`);
+    const response = await fetch(`${url}/api/v1/instances`, { headers });
     if (!response.ok) throw new Error(`GET /api/v1/instances answered ${response.status}`);
     return (await response.json()) as InstanceList;
   };
@@ -114,6 +121,8 @@ export function startAgentApp(options: {
   service: string;
   backendUrl: string;
   intervalMs: number;
+  /** Extra environment, e.g. `VIGIL_AGENT_TOKEN`. */
+  env?: NodeJS.ProcessEnv;
 }): AgentApp {
   const dir = mkdtempSync(join(tmpdir(), `vigil-e2e-${options.moduleSystem}-`));
   mkdirSync(join(dir, 'vigil'));
@@ -138,7 +147,7 @@ export function startAgentApp(options: {
       : `const { createServer } = require('node:http');\nconst server = createServer((req, res) => res.end('ok'));\n${server}\n`,
   );
   const flag = options.moduleSystem === 'esm' ? '--import' : '--require';
-  const proc = startProcess(process.execPath, [flag, require.resolve('@vigil/agent/register'), file], { cwd: dir });
+  const proc = startProcess(process.execPath, [flag, require.resolve('@vigil/agent/register'), file], { cwd: dir, env: options.env });
   return { ...proc, pid: proc.child.pid ?? -1 };
 }
 
@@ -153,8 +162,9 @@ export async function startBackendOnPort(port: number, env: NodeJS.ProcessEnv = 
     env: { VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', ...env },
   });
   const url = `http://127.0.0.1:${port}`;
+  const headers = apiHeaders(env);
   const instances = async (): Promise<InstanceList> => {
-    const response = await fetch(`${url}/api/v1/instances`);
+    const response = await fetch(`${url}/api/v1/instances`, { headers });
     if (!response.ok) throw new Error(`GET /api/v1/instances answered ${response.status}`);
     return (await response.json()) as InstanceList;
   };

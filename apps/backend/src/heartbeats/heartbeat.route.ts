@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HEARTBEAT_PATH, LIMITS, describeIssues, heartbeatSchema, type BeatReply, type Heartbeat } from '@vigil/protocol';
 import { inScope } from '../access/access.hooks.js';
 import type { AgentScope } from '../access/credentials.js';
@@ -31,7 +31,15 @@ export class HeartbeatRoute implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.put(HEARTBEAT_PATH, { bodyLimit: LIMITS.beatBodyBytes }, async (request, reply) => {
+    const errorHandler = (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      this.metrics.beatRejected();
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return reply.code(413).send({ error: 'heartbeat too large', issues: [`(body): at most ${LIMITS.beatBodyBytes} bytes (LIMITS.beatBodyBytes)`] });
+      }
+      // Malformed JSON, a wrong content type: Fastify's own 4xx, with its message.
+      return reply.code(error.statusCode && error.statusCode < 500 ? error.statusCode : 500).send({ error: 'invalid heartbeat', issues: [`(body): ${error.message}`] });
+    };
+    fastify.put(HEARTBEAT_PATH, { bodyLimit: LIMITS.beatBodyBytes, errorHandler }, async (request, reply) => {
       const parsed = heartbeatSchema.safeParse(request.body);
       if (!parsed.success) {
         this.metrics.beatRejected();
