@@ -8,7 +8,7 @@ import type { Instance, InstanceList } from '@vigil/protocol';
 
 const require = createRequire(import.meta.url);
 export const repoRoot = join(dirname(require.resolve('@vigil/backend/package.json')), '..', '..');
-const backendMain = join(repoRoot, 'apps', 'backend', 'dist', 'main.js');
+export const backendMain = join(repoRoot, 'apps', 'backend', 'dist', 'main.js');
 export const demoDir = join(repoRoot, 'examples', 'demo-service');
 
 /** A process started by a test, with its output kept for assertions and failure messages. */
