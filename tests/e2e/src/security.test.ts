@@ -201,6 +201,20 @@ describe('credentials configured', () => {
     expect(badLogin.status).toBe(403);
   });
 
+  it('takes the admin password as a scrypt hash made by `npm run hash-password`', async () => {
+    const hash = execFileSync(process.execPath, [join(backendMain, '..', 'hash-password.js')], { input: `${PASSWORD}\n` }).toString().trim();
+    expect(hash).toMatch(/^scrypt:16384:8:1:/);
+    const backend = await startBackend({ VIGIL_ADMIN_PASSWORD_HASH: hash, VIGIL_API_TOKENS: API_TOKEN });
+    const login = (password: string) =>
+      fetch(`${backend.url}/api/v1/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ password }) });
+    expect((await login('wrong password, surely')).status).toBe(401);
+    const ok = await login(PASSWORD);
+    expect(ok.status).toBe(200);
+    const session = ok.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${backend.url}/api/v1/instances`, { headers: { cookie: session } })).status).toBe(200);
+    expect(backend.output()).not.toContain(hash);
+  });
+
   describe('dashboard login in headless Chromium', () => {
     let browser: Browser;
     beforeAll(async () => {
