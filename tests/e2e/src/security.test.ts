@@ -213,6 +213,11 @@ describe('credentials configured', () => {
     const session = ok.headers.get('set-cookie')!.split(';')[0]!;
     expect((await fetch(`${backend.url}/api/v1/instances`, { headers: { cookie: session } })).status).toBe(200);
     expect(backend.output()).not.toContain(hash);
+    // Guessing is slowed down: ten failures from one address in 5 minutes, then 429 even for the right password.
+    for (let i = 0; i < 10; i += 1) expect((await login(`wrong guess number ${i}`)).status).toBe(401);
+    const blocked = await login(PASSWORD);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   describe('dashboard login in headless Chromium', () => {
