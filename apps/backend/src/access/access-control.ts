@@ -175,3 +175,8 @@ export function isCrossSite(headers: IncomingHttpHeaders): boolean {
   }
   return headers['sec-fetch-site'] === 'cross-site';
 }
+
+/** A request URL fit for a log line: Nacos's `accessToken` and `password` parameters blanked. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:accessToken|password)=)[^&#]*/gi, '$1[redacted]');
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config/vigil-config.js';
-import { AccessControl, audienceOf, type RequestFacts } from './access-control.js';
+import { AccessControl, audienceOf, redactUrl, type RequestFacts } from './access-control.js';
+import { createLogger } from '../logger.js';
 import { hashPassword, parseAgentTokens, TokenSet, verifyPassword } from './credentials.js';
 import { SessionBook } from './sessions.js';
 import { isLoopback, isTrustedLocal } from './trusted-address.js';
@@ -121,6 +122,21 @@ describe('AccessControl', () => {
     expect(guarded.check('console', facts('192.0.2.2', { cookie, host, 'sec-fetch-site': 'cross-site' }, 'DELETE'), 1)).toMatchObject({ status: 403 });
     // Assets and the login page load without a session: they hold no data.
     expect(guarded.check('asset', facts('192.0.2.2'), 0)).toEqual({ allow: true });
+  });
+});
+
+describe('secrets in logs', () => {
+  it('blanks Nacos tokens and passwords in logged URLs, and pino censors credential fields', () => {
+    expect(redactUrl(`/nacos/v1/ns/instance/list?serviceName=a&accessToken=${AGENT}&x=1`)).toBe(
+      '/nacos/v1/ns/instance/list?serviceName=a&accessToken=[redacted]&x=1',
+    );
+    expect(redactUrl(`/nacos/v1/auth/login?password=${AGENT}`)).toBe('/nacos/v1/auth/login?password=[redacted]');
+    const lines: string[] = [];
+    const log = createLogger('info', { write: (line: string) => void lines.push(line) });
+    log.info({ req: { headers: { authorization: `Bearer ${AGENT}`, cookie: 'vigil_session=abc' } }, params: { accessToken: AGENT } }, 'x');
+    expect(lines.join('')).not.toContain(AGENT);
+    expect(lines.join('')).not.toContain('vigil_session=abc');
+    expect(lines.join('')).toContain('[redacted]');
   });
 });
 

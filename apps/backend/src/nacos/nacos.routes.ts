@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import type { Logger } from 'pino';
-import { AccessControl, bearerToken } from '../access/access-control.js';
+import { AccessControl, bearerToken, redactUrl } from '../access/access-control.js';
 import { inScope } from '../access/access.hooks.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { createLogger } from '../logger.js';
@@ -71,7 +71,7 @@ export class NacosRoutes implements OnModuleInit {
             reply.send(result);
           } catch (error) {
             const status = error instanceof NacosError || error instanceof NacosForbidden ? error.status : 500;
-            if (status === 500) this.log.error({ err: error, url: request.url }, 'nacos request failed');
+            if (status === 500) this.log.error({ err: error, url: redactUrl(request.url) }, 'nacos request failed');
             const message = error instanceof Error ? error.message : String(error);
             // Nacos's exception handler answers `caused: <message>;` as text.
             reply.code(status).type(TEXT).send(`caused: ${message};`);
