@@ -10,5 +10,8 @@ export const sessionStateSchema = z.object({
 
 export type SessionState = z.infer<typeof sessionStateSchema>;
 
+/** `POST /api/v1/auth/login`. */
+export const loginRequestSchema = z.object({ password: z.string().min(1).max(1024) });
+
 /** Where the dashboard logs in and out. */
 export const AUTH_PATH = '/api/v1/auth';

@@ -2,8 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { stringifySetCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { AUTH_PATH, describeIssues, type SessionState } from '@vigil/protocol';
+import { AUTH_PATH, describeIssues, loginRequestSchema, type SessionState } from '@vigil/protocol';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { AccessControl, bearerToken, isCrossSite, sessionCookieOf } from './access-control.js';
@@ -14,8 +13,6 @@ import { isTrustedLocal } from './trusted-address.js';
 /** Failed logins allowed per client address in a window, before 429. */
 export const LOGIN_FAILURES_ALLOWED = 10;
 export const LOGIN_WINDOW_MS = 5 * 60_000;
-
-const loginSchema = z.object({ password: z.string().min(1).max(1024) });
 
 /**
  * `POST /api/v1/auth/login` `{ password }` sets the session cookie (HttpOnly, SameSite=Strict,
@@ -58,7 +55,7 @@ export class AuthRoutes implements OnModuleInit {
       return reply.code(404).send({ error: 'no login configured', message: 'set VIGIL_ADMIN_PASSWORD or VIGIL_ADMIN_PASSWORD_HASH to enable dashboard logins' });
     }
     if (isCrossSite(request.headers)) return reply.code(403).send({ error: 'cross-site request refused' });
-    const parsed = loginSchema.safeParse(request.body);
+    const parsed = loginRequestSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: 'invalid login', issues: describeIssues(parsed.error) });
     const now = this.clock.now();
     const client = request.socket.remoteAddress ?? '';
