@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,23 @@ describe('protected mode: no credentials configured', () => {
     expect((await fetch(`${backend.url}/socket.io/?EIO=4&transport=polling`)).status).toBe(200);
     const local = await fetch(`${backend.url}/api/v1/heartbeat`, { method: 'PUT', headers: json, body: JSON.stringify(fullBeat('pm-2', 'svc')) });
     expect(((await local.json()) as { result: string }).result).toBe('registered');
+    // Loopback is not enough for a page of another site in a browser on this machine: no CSRF
+    // (a form-encoded Nacos registration is a "simple" request a page may send), no DNS rebinding.
+    const csrf = await fetch(`${backend.url}/nacos/v1/ns/instance?serviceName=csrf&ip=10.0.0.1&port=1`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(csrf.status).toBe(403);
+    expect(await csrf.text()).toContain('cross-site request refused');
+    const rebound = await new Promise<number>((resolve, reject) =>
+      httpRequest(`${backend.url}/api/v1/instances`, { headers: { host: 'rebound.example:80' } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    expect(rebound).toBe(403);
   });
 
   it('a real agent on another address is refused and says why; the host app runs on', async () => {

@@ -46,6 +46,12 @@ const protectedMode: Verdict = { allow: false, status: 403, body: { error: 'prot
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+const crossSite: Verdict = {
+  allow: false,
+  status: 403,
+  body: { error: 'cross-site request refused', message: 'the request came from a page of another site (Origin or Sec-Fetch-Site)' },
+};
+
 /** The bearer token of an `Authorization: Bearer <token>` header. */
 export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
   const header = headers.authorization;
@@ -95,6 +101,12 @@ export class AccessControl {
   }
 
   check(audience: Audience, facts: RequestFacts, now: number): Verdict {
+    // A browser's state-changing request sent by another site's page is refused in every mode:
+    // in protected mode it would otherwise pass as local whenever the operator's browser runs on
+    // this machine. Bearer tokens need no such check: a cross-site page cannot set that header.
+    if (audience !== 'open' && !SAFE_METHODS.has(facts.method) && isCrossSite(facts.headers) && bearerToken(facts.headers) === undefined) {
+      return crossSite;
+    }
     switch (audience) {
       case 'open':
         return { allow: true };
@@ -109,6 +121,15 @@ export class AccessControl {
       case 'console':
         return this.checkConsole(facts, now);
     }
+  }
+
+  /**
+   * socket.io's handshake: the console's rules, and, like a state-changing request, never from
+   * another site's page (the socket pushes the fleet's data to whoever opens it).
+   */
+  checkSocket(facts: RequestFacts, now: number): Verdict {
+    if (isCrossSite(facts.headers) && bearerToken(facts.headers) === undefined) return crossSite;
+    return this.check('console', facts, now);
   }
 
   /** An agent's bearer token (beats, event batches), or loopback in protected mode. */
@@ -136,12 +157,7 @@ export class AccessControl {
       if (this.apiTokens.match(token)) return { allow: true };
       return { allow: false, status: 401, body: { error: 'unknown API token', message: 'the token is not in VIGIL_API_TOKENS' } };
     }
-    if (this.hasSession(facts.headers, now)) {
-      if (!SAFE_METHODS.has(facts.method) && isCrossSite(facts.headers)) {
-        return { allow: false, status: 403, body: { error: 'cross-site request refused', message: 'the Origin does not match this host' } };
-      }
-      return { allow: true };
-    }
+    if (this.hasSession(facts.headers, now)) return { allow: true };
     return {
       allow: false,
       status: 401,

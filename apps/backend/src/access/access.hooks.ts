@@ -49,11 +49,10 @@ export class AccessHooks implements OnModuleInit {
     });
   }
 
-  /** Refuses socket.io handshakes the console rules refuse, with the same message (403). */
+  /** Refuses socket.io handshakes the console rules refuse, or sent from another site, with the reason (403). */
   guardSocketServer(server: Server): void {
     server.engine.opts.allowRequest = (request: IncomingMessage, callback) => {
-      const verdict = this.access.check(
-        'console',
+      const verdict = this.access.checkSocket(
         { method: request.method ?? 'GET', address: request.socket.remoteAddress, headers: request.headers },
         this.clock.now(),
       );

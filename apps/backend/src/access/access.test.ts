@@ -20,6 +20,15 @@ describe('trusted addresses (protected mode)', () => {
     }
   });
 
+  it('does not trust a loopback request addressed to another name (DNS rebinding)', () => {
+    for (const host of ['127.0.0.1:8900', 'localhost:8900', 'LOCALHOST', 'app.localhost:3000', '[::1]:8900', '127.0.0.2']) {
+      expect(isTrustedLocal('127.0.0.1', { host }), host).toBe(true);
+    }
+    for (const host of ['evil.example:8900', 'evil.example', '192.0.2.2:8900', '[fe80::1]:8900']) {
+      expect(isTrustedLocal('127.0.0.1', { host }), host).toBe(false);
+    }
+  });
+
   it('does not trust a loopback request relayed by a proxy', () => {
     expect(isTrustedLocal('127.0.0.1', {})).toBe(true);
     expect(isTrustedLocal('127.0.0.1', { 'x-forwarded-for': '203.0.113.9' })).toBe(false);
@@ -91,6 +100,14 @@ describe('AccessControl', () => {
       expect(JSON.stringify(refused)).toContain('VIGIL_AGENT_TOKENS');
     }
     expect(open.check('open', facts('192.0.2.2'), 0)).toEqual({ allow: true });
+    // Even from loopback, another site's page may not change anything (CSRF against a local backend) nor open the socket.
+    const evil = { host: '127.0.0.1:8900', origin: 'https://evil.example' };
+    expect(open.check('console', facts('127.0.0.1', evil, 'POST'), 0)).toMatchObject({ status: 403, body: { error: 'cross-site request refused' } });
+    expect(open.check('nacos', facts('127.0.0.1', { host: '127.0.0.1:8900', 'sec-fetch-site': 'cross-site' }, 'POST'), 0)).toMatchObject({ status: 403 });
+    expect(open.checkSocket(facts('127.0.0.1', evil), 0)).toMatchObject({ status: 403 });
+    expect(open.checkSocket(facts('127.0.0.1', { host: '127.0.0.1:8900', origin: 'http://127.0.0.1:8900' }), 0)).toEqual({ allow: true });
+    // A link from another site to the dashboard still opens it (a GET navigation).
+    expect(open.check('asset', facts('127.0.0.1', { host: 'localhost:8900', 'sec-fetch-site': 'cross-site' }), 0)).toEqual({ allow: true });
     expect(open.describe().join('\n')).toMatch(/protected mode for agents.*\n.*protected mode for the dashboard/);
   });
 

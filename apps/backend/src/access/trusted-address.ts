@@ -21,7 +21,20 @@ export function isRelayed(headers: Record<string, string | string[] | undefined>
   return headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined || headers['x-real-ip'] !== undefined;
 }
 
-/** Protected mode's test: a direct connection from loopback. */
+/**
+ * Whether the Host header names this machine's loopback (or is absent). A page on another site
+ * can make a browser on this machine reach 127.0.0.1 under the site's own name (DNS rebinding);
+ * its requests then carry that name as Host, and are not trusted as local.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  const lower = name.toLowerCase();
+  return lower === 'localhost' || lower.endsWith('.localhost') || isLoopback(lower);
+}
+
+/** Protected mode's test: a direct connection from loopback, addressed to loopback. */
 export function isTrustedLocal(address: string | undefined, headers: Record<string, string | string[] | undefined>): boolean {
-  return isLoopback(address) && !isRelayed(headers);
+  const host = headers.host;
+  return isLoopback(address) && !isRelayed(headers) && isLoopbackHost(typeof host === 'string' ? host : undefined);
 }
