@@ -323,6 +323,22 @@ describe('rate limits and input limits', () => {
     const many = await put(JSON.stringify({ ...fullBeat('plugins-1', 'plugins'), plugins }));
     expect(many.status).toBe(400);
     expect(many.text).toContain('plugins');
+    // Event batches: at most 100 events, each message at most 4096 characters.
+    const event = (message: string) => ({ time: Date.now(), level: 'normal', type: 'log.info', message });
+    const batch = async (events: unknown[]) => {
+      const response = await fetch(`${backend.url}/api/v1/events`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ v: 1, instanceId: 'nobody', dropped: 0, events }),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const tooMany = await batch(Array.from({ length: 101 }, () => event('x')));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.text).toContain('events');
+    const tooLong = await batch([event('x'.repeat(4097))]);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.text).toContain('events.0.message');
     expect((await backend.instances()).total).toBe(0);
   });
 });
