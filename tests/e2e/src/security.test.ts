@@ -381,5 +381,9 @@ describe('TLS', () => {
     expect((await instances()).instances.some((i) => i.service === 'tls-no-ca')).toBe(false);
     expect(trusting.output()).toContain('app listening');
     expect(unverified.output()).toContain('app listening');
+    // The goodbye goes over the same verified TLS: the instance shows offline, not lost later.
+    trusting.child.kill('SIGTERM');
+    await trusting.exited;
+    await waitFor('the goodbye over TLS', async () => ((await instances()).instances.find((i) => i.service === 'tls-ok')?.status === 'offline' ? true : undefined));
   });
 });
