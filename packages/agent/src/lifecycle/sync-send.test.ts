@@ -1,4 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,6 +36,32 @@ describe('sendSync', () => {
         { method: 'POST', path: '/api/v1/events', body: { events: [] } },
       ]),
     );
+  });
+
+  it('sends over https with the agent token, trusting only the given CA', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-sync-tls-'));
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const seen: Array<string | undefined> = [];
+    const server = createHttpsServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+      seen.push(req.headers.authorization);
+      req.resume();
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/heartbeat`;
+    const run = (ca: string | undefined) => {
+      const request = { method: 'PUT', url, body: '{}', headers: { 'content-type': 'application/json', authorization: 'Bearer agent-token-0123456789' }, ca };
+      const script = `require(${JSON.stringify(built)}).sendSync([${JSON.stringify(request)}], 2000);`;
+      return new Promise((resolve) => spawn(process.execPath, ['-e', script]).on('exit', resolve));
+    };
+    await run(undefined);
+    // Sent to be sure, but the server never saw it: the self-signed certificate is not trusted.
+    expect(seen).toEqual([]);
+    await run(readFileSync(cert, 'utf8'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toEqual(['Bearer agent-token-0123456789']);
   });
 
   /** A server that accepts connections and then neither reads nor answers. */
