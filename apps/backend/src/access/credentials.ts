@@ -1,9 +1,9 @@
-import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { hash as oneShotHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 /** Shortest token or password accepted: guessing must not be a matter of minutes. */
 export const MIN_SECRET_LENGTH = 16;
 
-const digest = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+const digest = (secret: string): Buffer => oneShotHash('sha256', secret, 'buffer');
 
 /**
  * A set of bearer tokens, held only as SHA-256 digests. A presented token is hashed once (a
