@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import type { Clock } from './common/clock.js';
+import { AccessModule } from './access/access.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { VigilConfig } from './config/vigil-config.js';
 import { EventsModule } from './events/events.module.js';
@@ -16,7 +17,7 @@ export class AppModule {
   static forRoot(config: VigilConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), ScheduleModule.forRoot(), HeartbeatsModule, InstancesModule, EventsModule, RealtimeModule, OpsModule, WebhooksModule, NacosModule],
+      imports: [ConfigModule.forRoot(config, clock), AccessModule, ScheduleModule.forRoot(), HeartbeatsModule, InstancesModule, EventsModule, RealtimeModule, OpsModule, WebhooksModule, NacosModule],
     };
   }
 }

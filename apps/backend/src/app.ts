@@ -12,7 +12,7 @@ import { backendVersion } from './version.js';
 export async function createApp(config: VigilConfig, clock?: Clock): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, clock),
-    new FastifyAdapter({ keepAliveTimeout: 65_000 }),
+    new FastifyAdapter({ keepAliveTimeout: 65_000, ...(config.access.tls && { https: config.access.tls }) }),
     { logger: ['error', 'warn'] },
   );
   // OpenAPI UI at /api/docs, the document at /api/docs/openapi.json.

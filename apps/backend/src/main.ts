@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { AccessControl } from './access/access-control.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type VigilConfig } from './config/vigil-config.js';
 import { findDashboardAssets } from './dashboard/dashboard-assets.js';
@@ -23,8 +24,9 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   log.info(
     { port, lostAfterMs: config.lostAfterMs, removeAfterMs: config.removeAfterMs },
-    `Vigil backend listening on http://localhost:${port} (dashboard at /, API at /api/v1)`,
+    `Vigil backend listening on ${config.access.tls ? 'https' : 'http'}://localhost:${port} (dashboard at /, API at /api/v1)`,
   );
+  for (const line of new AccessControl(config.access).describe()) log.info(line);
 }
 
 main().catch((error: unknown) => {

@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { ConnectionIndicator, DisconnectedBanner } from './components/connection-indicator';
 import { ClockOffsetContext } from './components/relative-time';
 import { ThemeToggle } from './components/theme-toggle';
+import { logout } from './features/auth/auth-api';
 import { EventsPage } from './features/events/events-page';
 import { InstanceDetailPage } from './features/instance-detail/instance-detail-page';
 import { InstancesPage } from './features/instances/instances-page';
@@ -45,7 +46,22 @@ function page(route: Route): { section: string; content: ReactNode } {
   }
 }
 
-export function App() {
+/** Logs out and reloads, which shows the login page. */
+function LogoutButton() {
+  return (
+    <button
+      type="button"
+      className="button button--quiet"
+      data-testid="logout"
+      onClick={() => void logout().finally(() => window.location.reload())}
+    >
+      Log out
+    </button>
+  );
+}
+
+/** @param loginRequired the backend asked for a login, so there is a session to end. */
+export function App({ loginRequired = false }: { loginRequired?: boolean }) {
   const route = useRoute();
   const connection = useLive((s) => s.connection);
   const clockOffsetMs = useLive((s) => s.clockOffsetMs);
@@ -74,6 +90,7 @@ export function App() {
         <div className="app-header__end">
           <ConnectionIndicator state={connection} />
           <ThemeToggle />
+          {loginRequired && <LogoutButton />}
         </div>
       </header>
       <DisconnectedBanner state={connection} />

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { BackendLink } from './backend/backend-link';
 import { BeatSocketLink } from './backend/beat-socket';
 import { loadConfig, type AgentConfig } from './config';
@@ -82,8 +83,9 @@ function connect(parts: {
 }): void {
   const { config, identity, queue, events } = parts;
   if (!config.heartbeatEnabled) return;
+  const credentials = { token: config.agentToken, ca: readCa(config.backendTlsCa) };
   // Long enough for an idle connection to survive until the next (jittered) beat.
-  const link = new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5) });
+  const link = new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5), ...credentials });
   const heartbeat = new HeartbeatSender({
     link:
       config.heartbeatTransport === 'websocket'
@@ -101,7 +103,7 @@ function connect(parts: {
     queue === undefined
       ? undefined
       : new EventSender({
-          link: new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.eventSendIntervalMs * 1.5) }),
+          link: new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.eventSendIntervalMs * 1.5), ...credentials }),
           queue,
           instanceId: identity.instanceId,
           intervalMs: config.eventSendIntervalMs,
@@ -113,4 +115,15 @@ function connect(parts: {
   }
   installShutdownHooks({ farewell: new AgentFarewell({ events, heartbeat, eventSender }), budgetMs: FAREWELL_BUDGET_MS });
   heartbeat.start();
+}
+
+/** The CA file's text; config checked it was readable, but it may have gone since: then the system's CAs, with a warning. */
+function readCa(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    logger.warn(`backend.tls.ca ${file} cannot be read (${describeError(error)}); verifying the backend with the system's CAs`);
+    return undefined;
+  }
 }

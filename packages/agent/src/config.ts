@@ -31,7 +31,12 @@ export const CONFIG_KEYS = [
   'plugins.dir',
   'plugins',
   'log.level',
+  'agent.token',
+  'backend.tls.ca',
 ] as const;
+
+/** Keys whose values are secrets: never in a log line. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['agent.token']);
 
 /** The agent's configuration, after defaults and validation. Property docs name the config key. */
 export interface AgentConfig {
@@ -61,6 +66,10 @@ export interface AgentConfig {
   plugins: string[] | undefined;
   /** `log.level` */
   logLevel: LogLevel;
+  /** `agent.token`: sent as `Authorization: Bearer` with beats and event batches; never logged. */
+  agentToken: string | undefined;
+  /** `backend.tls.ca`: PEM file of the CA that signed an https backend's certificate (else the system's CAs). Absolute. */
+  backendTlsCa: string | undefined;
 }
 
 export interface LoadedConfig {
@@ -109,9 +118,9 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
     const value = parseValue(raw.trim());
     if (value !== undefined) return value;
     const origin = fromEnv === undefined ? '' : ` (from ${variable})`;
-    warnings.push(
-      `config ${key}: bad value ${JSON.stringify(raw)}${origin}, expected ${expected}; using the default ${JSON.stringify(fallback)}`,
-    );
+    // A secret is never echoed, not even a malformed one.
+    const shown = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(raw);
+    warnings.push(`config ${key}: bad value ${shown}${origin}, expected ${expected}; using the default ${JSON.stringify(fallback)}`);
     return fallback;
   };
 
@@ -150,6 +159,8 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
       ),
       plugins: read('plugins', parseFolderNames, undefined, 'comma-separated plugin folder names'),
       logLevel: read('log.level', parseLogLevel, 'warn', LOG_LEVELS.join(', ')),
+      agentToken: read('agent.token', parseToken, undefined, 'printable ASCII without spaces or commas'),
+      backendTlsCa: read('backend.tls.ca', (raw) => readableFile(path.resolve(configDir, raw)), undefined, 'a readable PEM file'),
     },
   };
 }
@@ -194,6 +205,19 @@ function parseUrls(raw: string): [string, ...string[]] | undefined {
   }
   const [first, ...rest] = urls;
   return first === undefined ? undefined : [first, ...rest];
+}
+
+function parseToken(raw: string): string | undefined {
+  return /^[\x21-\x7e]+$/.test(raw) && !raw.includes(',') ? raw : undefined;
+}
+
+function readableFile(file: string): string | undefined {
+  try {
+    readFileSync(file);
+    return file;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseName(raw: string): string | undefined {

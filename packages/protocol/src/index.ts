@@ -2,3 +2,4 @@ export * from './constants.js';
 export * from './schemas.js';
 export * from './webhooks.js';
 export type * from './types.js';
+export * from './auth.js';

@@ -20,11 +20,32 @@ export const extInfoSchema = z
     message: `at most ${LIMITS.extInfoEntries} ext-info entries`,
   });
 
-/** Free-form string -> string facts about an instance (Nacos metadata; per-instance timing keys). */
+/** Nacos's per-instance timing keys (ms as strings), and the range each may take. */
+const TIMING_KEYS: Record<string, readonly [number, number]> = {
+  'preserved.heart.beat.interval': [MIN_HEARTBEAT_INTERVAL_MS, MAX_HEARTBEAT_INTERVAL_MS],
+  'preserved.heart.beat.timeout': [1, 30 * 86_400_000],
+  'preserved.ip.delete.timeout': [1, 30 * 86_400_000],
+};
+
+/**
+ * Free-form string -> string facts about an instance (Nacos metadata; per-instance timing keys).
+ * A timing key must hold a whole number of ms in its range: `NaN`, `Infinity`, `-5` or `1e3`
+ * are refused with the key named, rather than silently falling back to the defaults.
+ */
 export const metadataSchema = z
   .record(z.string().min(1).max(LIMITS.extInfoKeyLength), z.string().max(LIMITS.extInfoValueLength))
   .refine((m) => Object.keys(m).length <= LIMITS.metadataEntries, {
     message: `at most ${LIMITS.metadataEntries} metadata entries`,
+  })
+  .superRefine((m, ctx) => {
+    for (const [key, [min, max]] of Object.entries(TIMING_KEYS)) {
+      const value = m[key];
+      if (value === undefined) continue;
+      const ms = /^\d{1,10}$/.test(value.trim()) ? Number(value) : NaN;
+      if (!(ms >= min && ms <= max)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `must be a whole number of ms from ${min} to ${max}, not ${JSON.stringify(value)}` });
+      }
+    }
   });
 
 export const pluginInfoSchema = z.object({

@@ -58,6 +58,10 @@ export interface BeatProblem {
   error: string;
   /** For a beat that failed validation: each problem, naming the field. */
   issues?: string[];
+  /** What to do about it (a token's scope, a rate limit). */
+  message?: string;
+  /** With 429: the interval to beat at from now on. */
+  interval?: number;
 }
 
 /**

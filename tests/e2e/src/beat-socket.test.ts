@@ -3,6 +3,7 @@
  * HTTP stays available (and chosen with `heartbeat.transport=http`); bad messages are answered,
  * never crash anything.
  */
+import { networkInterfaces } from 'node:os';
 import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatSocketAnswer } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -17,9 +18,23 @@ async function metric(backend: Backend, line: string): Promise<number> {
   return found === undefined ? 0 : Number(found.slice(line.length + 1));
 }
 
-function openSocket(backend: Backend): Promise<WebSocket> {
-  const socket = new WebSocket(backend.url.replace('http', 'ws') + HEARTBEAT_SOCKET_PATH);
+function openSocket(backend: Backend, headers: Record<string, string> = {}, base = backend.url): Promise<WebSocket> {
+  const socket = new WebSocket(base.replace('http', 'ws') + HEARTBEAT_SOCKET_PATH, { headers });
   return new Promise((resolve, reject) => socket.once('open', () => resolve(socket)).once('error', reject));
+}
+
+/** The HTTP status and body a refused upgrade gets. */
+function refusedUpgrade(backend: Backend, headers: Record<string, string> = {}, base = backend.url): Promise<{ status: number; body: string }> {
+  const socket = new WebSocket(base.replace('http', 'ws') + HEARTBEAT_SOCKET_PATH, { headers });
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => reject(new Error('the upgrade was accepted')));
+    socket.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    socket.once('error', () => undefined);
+  });
 }
 
 /** Sends each message and collects as many answers. */
@@ -128,5 +143,55 @@ describe('the beat socket', () => {
     const again = await openSocket(backend);
     expect((await exchange(again, [JSON.stringify(fullBeat('raw-2'))]))[0]?.status).toBe(200);
     again.close();
+  });
+});
+
+describe('the beat socket, with access rules', () => {
+  const TOKEN = 'socket-token-e2e-0123456789';
+  const SCOPED = 'socket-scoped-e2e-0123456789';
+  afterAll(() => killAll());
+
+  it('refuses the upgrade from another address in protected mode (403, with how to configure access)', async () => {
+    const backend = await startBackend({ VIGIL_HOST: '0.0.0.0' });
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+    // Without another address of this machine, a relayed request stands for a remote one.
+    const refused =
+      external === undefined
+        ? await refusedUpgrade(backend, { 'x-forwarded-for': '203.0.113.7' })
+        : await refusedUpgrade(backend, {}, `http://${external}:${new URL(backend.url).port}`);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('protected mode');
+    expect(refused.body).toContain('VIGIL_AGENT_TOKENS');
+    // From loopback it opens.
+    (await openSocket(backend)).close();
+  });
+
+  it('wants an agent token when tokens are set, holds a scoped token to its services, and refuses another site’s page', async () => {
+    const backend = await startBackend({ VIGIL_AGENT_TOKENS: `${TOKEN},${SCOPED}:orders-` });
+    expect((await refusedUpgrade(backend)).status).toBe(401);
+    expect((await refusedUpgrade(backend, { authorization: 'Bearer not-a-token-at-all-000' })).status).toBe(401);
+    const crossSite = await refusedUpgrade(backend, { origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body).toContain('cross-site');
+
+    const scoped = await openSocket(backend, { authorization: `Bearer ${SCOPED}` });
+    const [inside, outside] = await exchange(scoped, [
+      JSON.stringify({ ...fullBeat('sock-scoped-1'), service: 'orders-api' }),
+      JSON.stringify({ ...fullBeat('sock-scoped-2'), service: 'billing' }),
+    ]);
+    expect(inside?.status).toBe(200);
+    expect(outside?.status).toBe(403);
+    expect(JSON.stringify(outside?.body)).toContain("only speaks for services starting with 'orders-'");
+    scoped.close();
+
+    // A real agent with the token beats over the socket.
+    const app = startAgentApp({ moduleSystem: 'esm', service: 'socket-token', backendUrl: backend.url, intervalMs: INTERVAL_MS, env: { VIGIL_AGENT_TOKEN: TOKEN } });
+    await waitFor('the agent to beat over the socket with its token', async () =>
+      (await instanceOfPid(backend, app.pid))?.status === 'healthy' && (await metric(backend, 'vigil_beat_sockets')) === 1 ? true : undefined,
+    );
+    expect((await backend.instances()).instances.map((i) => i.instanceId)).not.toContain('sock-scoped-2');
+    app.child.kill('SIGKILL');
   });
 });

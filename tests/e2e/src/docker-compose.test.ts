@@ -51,6 +51,19 @@ describe('docker-compose.yml', () => {
     for (const url of urls) expect(new URL(url).port).toBe('8900');
   });
 
+  it('sets credentials, so clients behind port mapping are not refused by protected mode, and the agents hold a backend token', () => {
+    // `${VAR:-default}`: what compose uses when VAR is not exported.
+    const value = (raw: string) => raw.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1');
+    const all = Object.values(services);
+    const backendTokens = all.flatMap((s) => (s.environment?.VIGIL_AGENT_TOKENS ? value(s.environment.VIGIL_AGENT_TOKENS).split(',') : []));
+    expect(backendTokens.length).toBeGreaterThan(0);
+    for (const name of backends) expect(services[name]?.environment?.VIGIL_AGENT_TOKENS).toBeDefined();
+    expect(all.some((s) => s.environment?.VIGIL_ADMIN_PASSWORD || s.environment?.VIGIL_ADMIN_PASSWORD_HASH)).toBe(true);
+    const agentTokens = all.flatMap((s) => (s.environment?.VIGIL_AGENT_TOKEN ? [value(s.environment.VIGIL_AGENT_TOKEN)] : []));
+    expect(agentTokens.length).toBeGreaterThan(0);
+    for (const token of agentTokens) expect(backendTokens.map((t) => t.split(':')[0])).toContain(token);
+  });
+
   it('points every build at an existing context and Dockerfile', () => {
     for (const [name, service] of Object.entries(services)) {
       if (!service.build) continue;

@@ -8,7 +8,7 @@ import type { Instance, InstanceList } from '@vigil/protocol';
 
 const require = createRequire(import.meta.url);
 export const repoRoot = join(dirname(require.resolve('@vigil/backend/package.json')), '..', '..');
-const backendMain = join(repoRoot, 'apps', 'backend', 'dist', 'main.js');
+export const backendMain = join(repoRoot, 'apps', 'backend', 'dist', 'main.js');
 export const demoDir = join(repoRoot, 'examples', 'demo-service');
 
 /** A process started by a test, with its output kept for assertions and failure messages. */
@@ -79,6 +79,12 @@ export interface Backend extends Proc {
   instance(id: string): Promise<Instance | undefined>;
 }
 
+/** With `VIGIL_API_TOKENS` set, the harness reads the instance list with the first token. */
+function apiHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
+  const token = env.VIGIL_API_TOKENS?.split(',')[0]?.trim();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 /** Starts the real, built backend (apps/backend/dist/main.js) on a free port. */
 export async function startBackend(env: NodeJS.ProcessEnv = {}): Promise<Backend> {
   const port = await freePort();
@@ -86,8 +92,9 @@ export async function startBackend(env: NodeJS.ProcessEnv = {}): Promise<Backend
     env: { VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', ...env },
   });
   const url = `http://127.0.0.1:${port}`;
+  const headers = apiHeaders(env);
   const instances = async (): Promise<InstanceList> => {
-    const response = await fetch(`${url}/api/v1/instances`);
+    const response = await fetch(`${url}/api/v1/instances`, { headers });
     if (!response.ok) throw new Error(`GET /api/v1/instances answered ${response.status}`);
     return (await response.json()) as InstanceList;
   };
@@ -114,7 +121,7 @@ export function startAgentApp(options: {
   service: string;
   backendUrl: string;
   intervalMs: number;
-  /** More agent settings, as `VIGIL_*` variables. */
+  /** More agent settings, as `VIGIL_*` variables (e.g. `VIGIL_AGENT_TOKEN`). */
   env?: NodeJS.ProcessEnv;
 }): AgentApp {
   const dir = mkdtempSync(join(tmpdir(), `vigil-e2e-${options.moduleSystem}-`));
@@ -155,8 +162,9 @@ export async function startBackendOnPort(port: number, env: NodeJS.ProcessEnv = 
     env: { VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', ...env },
   });
   const url = `http://127.0.0.1:${port}`;
+  const headers = apiHeaders(env);
   const instances = async (): Promise<InstanceList> => {
-    const response = await fetch(`${url}/api/v1/instances`);
+    const response = await fetch(`${url}/api/v1/instances`, { headers });
     if (!response.ok) throw new Error(`GET /api/v1/instances answered ${response.status}`);
     return (await response.json()) as InstanceList;
   };

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       probeIntervalMs: 5_000,
       logLevel: 'info',
       store: { kind: 'memory' },
+      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
     });
   });
 
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
       probeIntervalMs: 2_000,
       logLevel: 'debug',
       store: { kind: 'memory' },
+      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
     });
   });
 

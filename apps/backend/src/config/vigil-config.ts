@@ -7,6 +7,7 @@ import {
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
 } from '@vigil/protocol';
+import { SECRET_KEYS, accessConfigFrom, accessEnv, checkAccessEnv, type AccessConfig } from '../access/access-config.js';
 
 /** The backend's settings, parsed once at boot from `VIGIL_*` environment variables. */
 export interface VigilConfig {
@@ -27,6 +28,8 @@ export interface VigilConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Where the fleet lives: this process only, or Redis shared by several replicas (see ../store). */
   store: StoreConfig;
+  /** Credentials and TLS (see access/access-config.ts). */
+  access: AccessConfig;
 }
 
 /** `url`: one Redis URL, or with `cluster` the comma-separated URLs of Redis Cluster nodes. */
@@ -83,11 +86,13 @@ const envSchema = z
       .trim()
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits or _ . : -')
       .default('vigil'),
+    ...accessEnv,
   })
   .refine((env) => env.VIGIL_REDIS_CLUSTER || !env.VIGIL_REDIS_URL.includes(','), {
     path: ['VIGIL_REDIS_URL'],
     message: 'lists several URLs: set VIGIL_REDIS_CLUSTER=true for a Redis Cluster, or give one URL',
   })
+  .superRefine(checkAccessEnv)
   .refine((env) => env.VIGIL_REMOVE_AFTER_MS > env.VIGIL_LOST_AFTER_MS, {
     path: ['VIGIL_REMOVE_AFTER_MS'],
     message: 'must be greater than VIGIL_LOST_AFTER_MS (an instance is lost before it is removed)',
@@ -111,7 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = String(issue.path[0] ?? '');
-        return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+        // A secret's value is never echoed, not even a wrong one.
+        const value = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(env[key] ?? '');
+        return `${key}=${value}: ${issue.message}`;
       }),
     );
   }
@@ -132,5 +139,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
       e.VIGIL_STORE === 'redis'
         ? { kind: 'redis', url: e.VIGIL_REDIS_URL, prefix: e.VIGIL_REDIS_PREFIX, cluster: e.VIGIL_REDIS_CLUSTER }
         : { kind: 'memory' },
+    access: accessConfigFrom(e),
   };
 }

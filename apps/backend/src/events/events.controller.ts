@@ -1,9 +1,12 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Inject, Post, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { EVENTS_PATH, EVENT_LEVELS, eventBatchSchema, type EventList } from '@vigil/protocol';
 import { z } from 'zod';
+import { inScope } from '../access/access.hooks.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { queryInt, queryList, queryText } from '../common/query-params.js';
 import { parseOr400 } from '../common/validation.js';
+import { InstanceRegistry } from '../instances/instance-registry.js';
 import { EventsService } from './events.service.js';
 
 const MAX_MS = 8_640_000_000_000_000;
@@ -27,6 +30,7 @@ export class EventsController {
   constructor(
     @Inject(EventsService) private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
   ) {}
 
   /** Events, newest first, filtered like Sermant's events API, with paging. */
@@ -48,8 +52,12 @@ export class EventsController {
   /** A batch of an agent's events. */
   @Post()
   @HttpCode(202)
-  ingest(@Body() body: unknown): { accepted: number } {
+  ingest(@Body() body: unknown, @Req() request: FastifyRequest): { accepted: number } {
     const batch = parseOr400(eventBatchSchema, body, 'event batch');
+    const service = this.registry.get(batch.instanceId)?.service;
+    if (service !== undefined && !inScope(request.agentScope, service)) {
+      throw new ForbiddenException({ error: 'service outside the agent token', message: `instance ${batch.instanceId} is not within the token's services` });
+    }
     if (!this.events.recordBatch(batch)) {
       throw new BadRequestException({ error: 'unknown instance', issues: [`instanceId: no instance ${batch.instanceId}`] });
     }

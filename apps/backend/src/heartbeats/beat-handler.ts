@@ -1,17 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { describeIssues, heartbeatSchema, type BeatReply, type BeatSocketAnswer } from '@vigil/protocol';
+import { describeIssues, heartbeatSchema, type BeatReply, type BeatSocketAnswer, type Heartbeat } from '@vigil/protocol';
+import { inScope } from '../access/access.hooks.js';
+import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { PluginCommandQueue } from '../instances/plugin-commands.js';
 import { MetricsService } from '../ops/metrics.service.js';
+import { BeatRateLimiter } from './beat-rate-limit.js';
 
 /**
  * What a beat does, whichever transport brought it (the HTTP route or the beat socket): one
- * schema check, one registry call (a map lookup and a lease renewal), and the reply with the
- * interval to beat at and any pending plugin commands.
+ * schema check, the agent token's scope, a token-bucket check per instance (beat-rate-limit.ts),
+ * one registry call (a map lookup and a lease renewal), and the reply with the interval to beat
+ * at and any pending plugin commands.
  */
 @Injectable()
 export class BeatHandler {
+  private readonly limiter = new BeatRateLimiter();
+
   constructor(
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
     @Inject(PluginCommandQueue) private readonly commands: PluginCommandQueue,
@@ -19,16 +25,35 @@ export class BeatHandler {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** Applies a beat (the parsed JSON body); answers with the HTTP status and body it gets. */
-  handle(body: unknown): BeatSocketAnswer {
+  /**
+   * Applies a beat (the parsed JSON body) sent with an agent token of `scope` (undefined: no
+   * token, e.g. loopback in protected mode); answers with the HTTP status and body it gets.
+   */
+  handle(body: unknown, scope: AgentScope | undefined): BeatSocketAnswer {
     const parsed = heartbeatSchema.safeParse(body);
     if (!parsed.success) {
       this.metrics.beatRejected();
       return { status: 400, body: { error: 'invalid heartbeat', issues: describeIssues(parsed.error) } };
     }
     const beat = parsed.data;
-    this.metrics.beatReceived(beat.kind);
+    if (scope !== undefined && scope.servicePrefix !== '' && !this.inScope(beat, scope)) {
+      return {
+        status: 403,
+        body: { error: 'service outside the agent token', message: `this token only speaks for services starting with '${scope.servicePrefix}'` },
+      };
+    }
     const now = this.clock.now();
+    if (beat.kind !== 'goodbye') {
+      const slower = this.limiter.take(beat.instanceId, this.registry.configuredInterval(beat.instanceId), now);
+      if (slower !== null) {
+        this.metrics.beatRejected();
+        return {
+          status: 429,
+          body: { error: 'too many beats', message: `instance ${beat.instanceId} beats far faster than its interval`, interval: slower },
+        };
+      }
+    }
+    this.metrics.beatReceived(beat.kind);
     const answer: BeatReply = { result: this.registry.applyBeat(beat, now), serverTime: now };
     if (answer.result === 'unknown' || answer.result === 'offline') return { status: 200, body: answer };
     const interval = this.registry.configuredInterval(beat.instanceId);
@@ -36,5 +61,11 @@ export class BeatHandler {
     const commands = this.commands.take(beat.instanceId);
     if (commands) answer.commands = commands;
     return { status: 200, body: answer };
+  }
+
+  /** A scoped token may beat for its services only, and may not take over another service's instance id. */
+  private inScope(beat: Heartbeat, scope: AgentScope): boolean {
+    const known = this.registry.get(beat.instanceId)?.service;
+    return (beat.kind !== 'full' || inScope(scope, beat.service)) && (known === undefined || inScope(scope, known));
   }
 }

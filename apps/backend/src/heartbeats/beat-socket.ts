@@ -5,6 +5,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { Gauge } from 'prom-client';
 import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatSocketAnswer } from '@vigil/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { AccessControl } from '../access/access-control.js';
+import type { AgentScope } from '../access/credentials.js';
 import { MetricsService } from '../ops/metrics.service.js';
 import { BeatHandler } from './beat-handler.js';
 
@@ -28,12 +30,15 @@ const GOING_AWAY = 1001;
 export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.beatBodyBytes, perMessageDeflate: false });
   private readonly alive = new WeakSet<WebSocket>();
+  /** The agent token each socket was opened with, checked once at the upgrade. */
+  private readonly scopes = new WeakMap<WebSocket, AgentScope>();
   private pinger: NodeJS.Timeout | undefined;
   private server: Server | undefined;
 
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(BeatHandler) private readonly beats: BeatHandler,
+    @Inject(AccessControl) private readonly access: AccessControl,
     @Inject(MetricsService) metrics: MetricsService,
   ) {
     const clients = this.wss.clients;
@@ -50,7 +55,7 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.server.on('upgrade', this.onUpgrade);
-    this.wss.on('connection', (socket) => this.serve(socket));
+    this.wss.on('connection', (socket: WebSocket, scope: AgentScope | undefined) => this.serve(socket, scope));
     this.pinger = setInterval(() => this.ping(), BEAT_SOCKET_PING_MS).unref();
   }
 
@@ -64,28 +69,35 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Other paths (socket.io's) are someone else's to answer.
     if (pathOf(request.url) !== HEARTBEAT_SOCKET_PATH) return;
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
+    // The agent's rules (protected mode, tokens), as the access hook applies them to the PUT.
+    const verdict = this.access.checkAgentSocket({ method: request.method ?? 'GET', address: request.socket.remoteAddress, headers: request.headers });
+    if (!verdict.allow) {
+      refuseUpgrade(socket, verdict.status, verdict.body);
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, verdict.scope));
   };
 
-  private serve(socket: WebSocket): void {
+  private serve(socket: WebSocket, scope: AgentScope | undefined): void {
     this.alive.add(socket);
+    if (scope !== undefined) this.scopes.set(socket, scope);
     socket.on('pong', () => this.alive.add(socket));
     socket.on('error', () => socket.terminate());
     socket.on('message', (data, isBinary) => {
-      const answer = isBinary ? refuse('beats are JSON text messages') : this.answer(data);
+      const answer = isBinary ? refuse('beats are JSON text messages') : this.answer(data, this.scopes.get(socket));
       socket.send(JSON.stringify(answer));
       if (socket.bufferedAmount > MAX_UNREAD_REPLY_BYTES) socket.terminate();
     });
   }
 
-  private answer(data: RawData): BeatSocketAnswer {
+  private answer(data: RawData, scope: AgentScope | undefined): BeatSocketAnswer {
     let body: unknown;
     try {
       body = JSON.parse(data.toString());
     } catch (error) {
       return refuse(`invalid JSON: ${(error as Error).message}`);
     }
-    return this.beats.handle(body);
+    return this.beats.handle(body, scope);
   }
 
   private ping(): void {
@@ -102,6 +114,16 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
 
 function refuse(error: string): BeatSocketAnswer {
   return { status: 400, body: { error } };
+}
+
+/** Answers a refused upgrade as the PUT would be answered: the status and a JSON reason. */
+function refuseUpgrade(socket: Duplex, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  const reason = status === 401 ? 'Unauthorized' : 'Forbidden';
+  const extra = status === 401 ? 'www-authenticate: Bearer realm="vigil"\r\n' : '';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${extra}connection: close\r\n\r\n${text}`,
+  );
 }
 
 function pathOf(url: string | undefined): string {

@@ -79,6 +79,17 @@ describe('NacosNamingService', () => {
     expect(registry.get('10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders')?.lastHeartbeatTime).toBe(now);
   });
 
+  it('refuses an instance beating far faster than its interval with 429 naming the interval, not its neighbours', () => {
+    naming.register(registration(p(register)));
+    const beat = (ip: string) => () => naming.beat(beatRequest(p({ serviceName: 'orders', ip, port: '8080' })));
+    for (let i = 0; i < 10; i += 1) expect(beat('10.0.0.1')()).toMatchObject({ code: 10200 });
+    expect(beat('10.0.0.1')).toThrow(new NacosError(429, 'too many beats for 10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders: beat every 5000 ms (clientBeatInterval)'));
+    naming.register(registration(p({ ...register, ip: '10.0.0.2' })));
+    expect(beat('10.0.0.2')()).toMatchObject({ code: 10200 });
+    now += 100;
+    expect(beat('10.0.0.1')()).toMatchObject({ code: 10200 });
+  });
+
   it('tells clients the global interval when one is configured', () => {
     const withInterval = loadConfig({ VIGIL_HEARTBEAT_INTERVAL_MS: '3000' });
     registry = new InstanceRegistry(registryOptions(withInterval), now);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '@vigil/protocol';
 import { CLOCK, type Clock } from '../common/clock.js';
+import { BeatRateLimiter } from '../heartbeats/beat-rate-limit.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { registryOptions } from '../instances/registry.module.js';
@@ -78,6 +79,7 @@ export type MetricsAnswer =
 export class NacosNamingService {
   private readonly defaults: Timings;
   private readonly hostLoad = new HostLoad();
+  private readonly limiter = new BeatRateLimiter();
 
   constructor(
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
@@ -106,6 +108,9 @@ export class NacosNamingService {
   beat(request: BeatRequest): BeatAnswer {
     const now = this.clock.now();
     const id = registryId(request.address);
+    // As for agents: an instance beating far faster than its interval (Nacos #4449) is refused.
+    const slower = this.limiter.take(id, this.registry.configuredInterval(id), now);
+    if (slower !== null) throw new NacosError(429, `too many beats for ${id}: beat every ${slower} ms (clientBeatInterval)`);
     const known = isNacosInstance(this.registry.get(id)) && this.registry.renewById(id, now);
     if (!known) {
       if (!request.register) return { clientBeatInterval: this.defaults.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, code: BEAT_UNKNOWN_INSTANCE };

@@ -1,7 +1,10 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import type { Logger } from 'pino';
+import { AccessControl, bearerToken, redactUrl } from '../access/access-control.js';
+import { inScope } from '../access/access.hooks.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { createLogger } from '../logger.js';
 import { NacosNamingService } from './nacos-naming.service.js';
@@ -17,8 +20,19 @@ import {
   type NacosParams,
 } from './nacos-params.js';
 
+/** How long a Nacos login's token is said to last: the token is an agent token, valid until removed from config. */
+const NACOS_TOKEN_TTL_S = 18_000;
+
+/** Nacos's answer to a missing or wrong `accessToken`: 403 with a text reason. */
+class NacosForbidden extends Error {
+  readonly status = 403;
+}
+
 /** Where Nacos clients find the naming API (`/nacos` is Nacos's default context path). */
 export const NACOS_NAMING_PATH = '/nacos/v1/ns';
+
+/** Nacos's login, newer and older path: `username` and `password` in, `{ accessToken, tokenTtl }` out. */
+export const NACOS_LOGIN_PATHS = ['/nacos/v1/auth/users/login', '/nacos/v1/auth/login'];
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -36,6 +50,7 @@ export class NacosRoutes implements OnModuleInit {
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(NacosNamingService) private readonly naming: NacosNamingService,
+    @Inject(AccessControl) private readonly access: AccessControl,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
   ) {
     this.log = createLogger(config.logLevel).child({ component: 'nacos' });
@@ -43,18 +58,20 @@ export class NacosRoutes implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    const route = (method: HTTPMethods, path: string, answer: (params: NacosParams) => string | object) =>
+    const route = (method: HTTPMethods, path: string, answer: (params: NacosParams) => string | object, url = `${NACOS_NAMING_PATH}${path}`) =>
       fastify.route({
         method,
-        url: `${NACOS_NAMING_PATH}${path}`,
+        url,
         handler: (request, reply) => {
           try {
-            const result = answer(readParams(request.query, request.body));
+            const params = readParams(request.query, request.body);
+            if (url.startsWith(NACOS_NAMING_PATH)) this.authorize(params, request.headers);
+            const result = answer(params);
             if (typeof result === 'string') reply.type(TEXT);
             reply.send(result);
           } catch (error) {
-            const status = error instanceof NacosError ? error.status : 500;
-            if (status === 500) this.log.error({ err: error, url: request.url }, 'nacos request failed');
+            const status = error instanceof NacosError || error instanceof NacosForbidden ? error.status : 500;
+            if (status === 500) this.log.error({ err: error, url: redactUrl(request.url) }, 'nacos request failed');
             const message = error instanceof Error ? error.message : String(error);
             // Nacos's exception handler answers `caused: <message>;` as text.
             reply.code(status).type(TEXT).send(`caused: ${message};`);
@@ -62,6 +79,15 @@ export class NacosRoutes implements OnModuleInit {
         },
       });
 
+    // Nacos clients configured with a username and password log in first; the password is an agent token.
+    const login = (params: NacosParams) => {
+      const token = params.get('password');
+      if (this.access.checkNacos(token) === 'token invalid!' || (token === undefined && !this.access.agentsProtected)) {
+        throw new NacosForbidden('unknown user!');
+      }
+      return { accessToken: token ?? '', tokenTtl: NACOS_TOKEN_TTL_S, globalAdmin: false };
+    };
+    for (const path of NACOS_LOGIN_PATHS) route('POST', '', login, path);
     route('POST', '/instance', (params) => {
       this.naming.register(registration(params));
       return 'ok';
@@ -75,5 +101,21 @@ export class NacosRoutes implements OnModuleInit {
     route('GET', '/instance/list', (params) => this.naming.list(listQuery(params)));
     route('GET', '/service/list', (params) => this.naming.services(servicePage(params)));
     route('GET', '/operator/metrics', (params) => this.naming.metrics(metricsQuery(params).onlyStatus));
+  }
+
+  /**
+   * With agent tokens configured, every call carries one as Nacos's `accessToken` parameter (or a
+   * bearer header), and a token bound to a prefix reaches only services whose name starts with it.
+   * Without tokens the access hook has already limited Nacos clients to loopback.
+   */
+  private authorize(params: NacosParams, headers: IncomingHttpHeaders): void {
+    const verdict = this.access.checkNacos(params.get('accessToken') ?? bearerToken(headers));
+    if (verdict === null) return;
+    if (typeof verdict === 'string') throw new NacosForbidden(verdict);
+    const service = params.get('serviceName');
+    const split = service?.indexOf('@@') ?? -1;
+    if (service !== undefined && !inScope(verdict, split >= 0 ? service.slice(split + 2) : service)) {
+      throw new NacosForbidden(`service '${service}' is outside this token's services`);
+    }
   }
 }

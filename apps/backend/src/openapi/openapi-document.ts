@@ -1,5 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import {
+  AUTH_PATH,
   EVENTS_PATH,
   HEARTBEAT_PATH,
   INSTANCES_PATH,
@@ -9,7 +10,9 @@ import {
   heartbeatSchema,
   instanceListSchema,
   instanceSchema,
+  loginRequestSchema,
   pluginCommandSchema,
+  sessionStateSchema,
 } from '@vigil/protocol';
 import { z } from 'zod';
 import { instanceQuerySchema } from '../instances/instance-query.js';
@@ -19,6 +22,10 @@ const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentabl
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (s: object) => ({ content: { 'application/json': { schema: s } } });
 const problem = { description: 'Invalid input: `{ error, issues: ["field: message"] }`, each issue naming the field' };
+const agentRefusals = {
+  '401': { description: 'Agent tokens are configured and this request has none, or an unknown one' },
+  '403': { description: 'Protected mode (no agent tokens, not from loopback), or a service outside the token\'s prefix' },
+};
 
 /** Query parameters of a zod object of string fields. */
 function queryParameters(object: z.ZodObject): object[] {
@@ -50,7 +57,14 @@ export function openApiDocument(version: string): OpenAPIObject {
         put: {
           summary: 'Send a heartbeat (full, light or goodbye)',
           requestBody: { required: true, ...json(ref('Heartbeat')) },
-          responses: { '200': { description: 'Applied', ...json(ref('BeatReply')) }, '400': problem, '413': { description: 'Body over 256 KiB' } },
+          security: [{ agentToken: [] }],
+          responses: {
+            '200': { description: 'Applied', ...json(ref('BeatReply')) },
+            '400': problem,
+            ...agentRefusals,
+            '413': { description: 'Body over 256 KiB' },
+            '429': { description: 'This instance beats far faster than its interval: `{ error, message, interval }`, beat at `interval`' },
+          },
         },
       },
       [INSTANCES_PATH]: {
@@ -97,14 +111,38 @@ export function openApiDocument(version: string): OpenAPIObject {
         post: {
           summary: "A batch of an agent's events",
           requestBody: { required: true, ...json(ref('EventBatch')) },
-          responses: { '202': { description: '`{ accepted }`' }, '400': problem },
+          security: [{ agentToken: [] }],
+          responses: { '202': { description: '`{ accepted }`' }, '400': problem, ...agentRefusals },
         },
       },
       [`${EVENTS_PATH}/counts`]: {
         get: { summary: 'Event counts by level since `from` (default: 24 h)', responses: { '200': { description: 'Counts' } } },
       },
-      '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: '`{ status: "ok" }`' } } } },
-      '/readyz': { get: { summary: 'Readiness', responses: { '200': { description: '`{ status: "ready", ... }`' } } } },
+      [`${AUTH_PATH}/session`]: {
+        get: {
+          summary: 'Whether the dashboard must show its login page',
+          security: [],
+          responses: { '200': { description: 'Session state', ...json(ref('SessionState')) } },
+        },
+      },
+      [`${AUTH_PATH}/login`]: {
+        post: {
+          summary: 'Log in with the admin password; sets the vigil_session cookie',
+          security: [],
+          requestBody: { required: true, ...json(schema(loginRequestSchema)) },
+          responses: {
+            '200': { description: 'Logged in' },
+            '400': problem,
+            '401': { description: 'Wrong password' },
+            '403': { description: 'Cross-site request' },
+            '404': { description: 'No admin password configured' },
+            '429': { description: 'Too many failed logins from this address' },
+          },
+        },
+      },
+      [`${AUTH_PATH}/logout`]: { post: { summary: 'End the session', security: [], responses: { '204': { description: 'Logged out' } } } },
+      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: '`{ status: "ok" }`' } } } },
+      '/readyz': { get: { summary: 'Readiness', security: [], responses: { '200': { description: '`{ status: "ready", ... }`' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format' } } } },
     },
     components: {
@@ -116,7 +154,15 @@ export function openApiDocument(version: string): OpenAPIObject {
         PluginCommand: schema(pluginCommandSchema),
         EventBatch: schema(eventBatchSchema),
         EventList: schema(eventListSchema),
+        SessionState: schema(sessionStateSchema),
+      },
+      // Without credentials configured, none is needed from loopback (protected mode, SECURITY.md).
+      securitySchemes: {
+        apiToken: { type: 'http', scheme: 'bearer', description: 'One of VIGIL_API_TOKENS' },
+        session: { type: 'apiKey', in: 'cookie', name: 'vigil_session', description: 'Set by POST /api/v1/auth/login' },
+        agentToken: { type: 'http', scheme: 'bearer', description: 'One of VIGIL_AGENT_TOKENS (agent.token)' },
       },
     },
+    security: [{ apiToken: [] }, { session: [] }],
   } as OpenAPIObject;
 }

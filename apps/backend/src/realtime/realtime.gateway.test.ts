@@ -1,5 +1,6 @@
 import { MAX_WATCHED_INSTANCES, type Delta, type EventRecord, type FullBeat, type LightBeat, type SubscribeReply } from '@vigil/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AccessHooks } from '../access/access.hooks.js';
 import type { EventsService } from '../events/events.service.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { LEASE_TICK_MS, registryOptions } from '../instances/registry.module.js';
@@ -45,7 +46,8 @@ describe('RealtimeGateway pushes', () => {
     const config = loadConfig({ VIGIL_LOST_AFTER_MS: String(LOST_AFTER) });
     registry = new InstanceRegistry(registryOptions(config), Date.now());
     const events = { onEvent: (_listener: (event: EventRecord) => void) => () => undefined } as unknown as EventsService;
-    gateway = new RealtimeGateway(registry, events, { now: () => Date.now() });
+    // The access hooks only guard socket.io's handshake (afterInit), which this test does not reach.
+    gateway = new RealtimeGateway(registry, events, { now: () => Date.now() }, {} as AccessHooks);
     pushes = [];
     const room = (name: string) => ({
       except: () => room(name),

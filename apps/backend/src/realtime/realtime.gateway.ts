@@ -1,6 +1,12 @@
 import { Inject, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayDisconnect } from '@nestjs/websockets';
+import {
+  WebSocketGateway,
+  WebSocketServer,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
 import {
   describeIssues,
   viewRequestSchema,
@@ -10,6 +16,7 @@ import {
   type SubscribeReply,
 } from '@vigil/protocol';
 import type { Server, Socket } from 'socket.io';
+import { AccessHooks } from '../access/access.hooks.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { EventsService } from '../events/events.service.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
@@ -51,7 +58,7 @@ type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record
  * event log report.
  */
 @WebSocketGateway({ serveClient: false })
-export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy {
+export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() private server!: DashboardServer;
   private batcher!: DeltaBatcher;
   private summary!: FleetSummary;
@@ -66,7 +73,13 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
     @Inject(EventsService) private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(AccessHooks) private readonly access: AccessHooks,
   ) {}
+
+  afterInit(server: DashboardServer): void {
+    // Dashboards are held to the same rules as the REST API (protected mode, login, API token).
+    this.access.guardSocketServer(server);
+  }
 
   onModuleInit(): void {
     const known = this.registry.list();

@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { Pool, buildConnector } from 'undici';
+import { Agent, Pool, buildConnector } from 'undici';
 import { describeError } from '../logger';
 
 /** Largest answer body read from a backend; anything longer is refused unread (bounded memory, whatever it sends). */
@@ -16,6 +16,19 @@ export interface BackendRequest {
   method: 'PUT' | 'POST';
   url: string;
   body: string;
+  /** Extra headers (the agent token). */
+  headers: Record<string, string>;
+  /** PEM of the CA to verify an https backend with, instead of the system's. */
+  ca?: string;
+}
+
+export interface LinkOptions {
+  /** How long an idle connection is kept when the backend gives no `Keep-Alive: timeout` hint: long enough to carry the next beat. */
+  keepAliveMs: number;
+  /** `agent.token`, sent as `Authorization: Bearer` on every request. */
+  token?: string | undefined;
+  /** `backend.tls.ca`'s PEM text. Certificates are always verified; this only changes which CA is trusted. */
+  ca?: string | undefined;
 }
 
 interface Backend {
@@ -37,20 +50,29 @@ interface Backend {
 export class BackendLink {
   private readonly backends: Backend[];
   private current = 0;
+  private readonly headers: Record<string, string>;
+  private readonly ca: string | undefined;
 
-  /**
-   * @param keepAliveMs how long an idle connection is kept when the backend gives no
-   *   `Keep-Alive: timeout` hint: long enough to carry the next beat.
-   */
-  constructor(urls: readonly string[], { keepAliveMs }: { keepAliveMs: number }) {
+  constructor(urls: readonly string[], { keepAliveMs, token, ca }: LinkOptions) {
+    this.headers = { 'content-type': 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) };
+    this.ca = ca;
     this.backends = urls.map((url) => {
       const parsed = new URL(url);
       return {
         url,
         basePath: parsed.pathname.replace(/\/+$/, ''),
-        pool: new Pool(parsed.origin, { connections: 1, connect: detachedConnector(), keepAliveTimeout: keepAliveMs }),
+        pool: new Pool(parsed.origin, { connections: 1, connect: detachedConnector(ca), keepAliveTimeout: keepAliveMs }),
       };
     });
+  }
+
+  /**
+   * What a WebSocket to the same backends needs (the beat socket): the token's header, and an
+   * undici Agent connecting as this link does (detached sockets, this link's CA).
+   */
+  socketOptions(): { headers: Record<string, string>; dispatcher: Agent } {
+    const { authorization } = this.headers;
+    return { headers: authorization === undefined ? {} : { authorization }, dispatcher: new Agent({ connect: detachedConnector(this.ca) }) };
   }
 
   /** The backend requests go to now. */
@@ -64,6 +86,11 @@ export class BackendLink {
     return new URL(backend.basePath + path, backend.url).href;
   }
 
+  /** A request to the current backend, with this link's headers and CA, for a sender that works elsewhere (sync-send). */
+  pending(method: BackendRequest['method'], path: string, body: string): BackendRequest {
+    return { method, url: this.urlOf(path), body, headers: this.headers, ...(this.ca !== undefined && { ca: this.ca }) };
+  }
+
   /**
    * Sends `payload` as JSON; resolves with the first answer below 500, trying the backends in
    * order from the current one. Rejects with the last failure when none answers.
@@ -74,7 +101,7 @@ export class BackendLink {
     for (let attempt = 0; attempt < this.backends.length; attempt += 1) {
       const index = (this.current + attempt) % this.backends.length;
       try {
-        const answer = await request(this.backends[index] as Backend, method, path, body, timeoutMs);
+        const answer = await request(this.backends[index] as Backend, method, path, body, this.headers, timeoutMs);
         if (answer.status >= 500) throw new Error(`backend answered HTTP ${answer.status}`);
         this.current = index;
         return answer;
@@ -97,12 +124,13 @@ async function request(
   method: string,
   path: string,
   body: string,
+  headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<BackendAnswer> {
   const response = await backend.pool.request({
     path: backend.basePath + path,
     method,
-    headers: { 'content-type': 'application/json' },
+    headers,
     body,
     // AbortSignal.timeout's timer is unref'd, so a pending deadline does not hold the host either.
     signal: AbortSignal.timeout(timeoutMs),
@@ -138,8 +166,9 @@ function parseJson(text: string): unknown {
  * (undici unrefs those itself) and not while a request is in flight, when undici would ref them,
  * so `ref` is disabled on them. An app that ends while the backend is slow exits at once.
  */
-export function detachedConnector(): buildConnector.connector {
-  const connect = buildConnector({});
+export function detachedConnector(ca: string | undefined): buildConnector.connector {
+  // TLS certificates are verified (undici's default, rejectUnauthorized); `ca` only replaces the trusted roots.
+  const connect = buildConnector(ca === undefined ? {} : { ca });
   return (options, callback) => {
     // undici's connector returns the socket it is connecting (its types say void); detaching it
     // right away covers the connect phase, e.g. a backend host that drops packets.

@@ -1,10 +1,10 @@
 import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '@vigil/protocol/constants';
-import { Agent, WebSocket } from 'undici';
+import { WebSocket, type Agent } from 'undici';
 import { describeError, logger } from '../logger';
-import { detachedConnector, MAX_ANSWER_BYTES, type BackendAnswer, type BackendLink } from './backend-link';
+import { MAX_ANSWER_BYTES, type BackendAnswer, type BackendLink } from './backend-link';
 
 /** The link as the heartbeat sender uses it. */
-export type BeatLink = Pick<BackendLink, 'send' | 'url' | 'urlOf'>;
+export type BeatLink = Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
 
 export interface BeatSocketOptions {
   /** Wait before the first new attempt after the socket could not be opened or was closed. */
@@ -26,22 +26,26 @@ interface Pending {
  * that fails on the socket is sent again over HTTP at once, so the socket can only add a path,
  * never lose a beat. The socket follows the link's current backend when the link fails over.
  *
- * It is undici's WebSocket on the agent's detached connections: plugins that intercept `http`
- * never see it, and it never keeps the host process alive.
+ * It is undici's WebSocket on the agent's detached connections, with the link's token and CA:
+ * plugins that intercept `http` never see it, and it never keeps the host process alive.
  */
 export class BeatSocketLink implements BeatLink {
-  private readonly dispatcher = new Agent({ connect: detachedConnector() });
+  private readonly dispatcher: Agent;
+  /** The agent token's header, sent with the upgrade (the backend checks it once per socket). */
+  private readonly headers: Record<string, string>;
   private socket: WebSocket | undefined;
   private socketUrl = '';
   private open = false;
-  private readonly pending: Pending[] = [];
+  private readonly waiting: Pending[] = [];
   private failures = 0;
   private nextAttemptAt = 0;
 
   constructor(
     private readonly http: BackendLink,
     private readonly options: BeatSocketOptions,
-  ) {}
+  ) {
+    ({ headers: this.headers, dispatcher: this.dispatcher } = http.socketOptions());
+  }
 
   get url(): string {
     return this.http.url;
@@ -49,6 +53,11 @@ export class BeatSocketLink implements BeatLink {
 
   urlOf(path: string): string {
     return this.http.urlOf(path);
+  }
+
+  /** The goodbye sent synchronously at exit goes over HTTP: there is no event loop left for the socket. */
+  pending(method: 'PUT' | 'POST', path: string, body: string): ReturnType<BackendLink['pending']> {
+    return this.http.pending(method, path, body);
   }
 
   /** True while beats travel over the socket. */
@@ -81,7 +90,7 @@ export class BeatSocketLink implements BeatLink {
   private connect(url: string): void {
     let socket: WebSocket;
     try {
-      socket = new WebSocket(url, { dispatcher: this.dispatcher });
+      socket = new WebSocket(url, { dispatcher: this.dispatcher, headers: this.headers });
     } catch (error) {
       this.failed(url, error);
       return;
@@ -128,7 +137,7 @@ export class BeatSocketLink implements BeatLink {
         // Answers come in order: once one is missing, the ones after it cannot be matched.
         this.drop(new Error(`no answer within ${timeoutMs} ms`));
       }, timeoutMs).unref();
-      this.pending.push({ resolve, reject, timer });
+      this.waiting.push({ resolve, reject, timer });
       try {
         socket.send(JSON.stringify(payload));
       } catch (error) {
@@ -138,7 +147,7 @@ export class BeatSocketLink implements BeatLink {
   }
 
   private answer(data: unknown): void {
-    const waiting = this.pending.shift();
+    const waiting = this.waiting.shift();
     if (waiting === undefined) return;
     clearTimeout(waiting.timer);
     const text = typeof data === 'string' ? data : '';
@@ -170,7 +179,7 @@ export class BeatSocketLink implements BeatLink {
   }
 
   private rejectPending(reason: Error): void {
-    for (const waiting of this.pending.splice(0)) {
+    for (const waiting of this.waiting.splice(0)) {
       clearTimeout(waiting.timer);
       waiting.reject(reason);
     }

@@ -10,7 +10,7 @@ const BATCH_TIMEOUT_MS = 10_000;
 const MAX_BACKOFF_MS = 60_000;
 
 export interface EventSenderOptions {
-  link: Pick<BackendLink, 'send' | 'url' | 'urlOf'>;
+  link: Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
   queue: EventQueue;
   instanceId: string;
   /** Batching window: events go out at most this long after the first of a batch was recorded. */
@@ -75,7 +75,7 @@ export class EventSender {
     const events = [...sending.events, ...queued.events];
     if (events.length === 0) return undefined;
     const batch = this.batchOf({ events, dropped: sending.dropped + queued.dropped });
-    return { method: 'POST', url: this.link.urlOf(EVENTS_PATH), body: JSON.stringify(batch) };
+    return this.link.pending('POST', EVENTS_PATH, JSON.stringify(batch));
   }
 
   stop(): void {

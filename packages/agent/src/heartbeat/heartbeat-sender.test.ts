@@ -59,9 +59,9 @@ describe('HeartbeatSender', () => {
 
   function send(
     urls: string[],
-    options: { describe?: () => BeatContent; intervalMs?: number; onCommands?: (commands: PluginCommand[]) => void } = {},
+    options: { describe?: () => BeatContent; intervalMs?: number; onCommands?: (commands: PluginCommand[]) => void; token?: string } = {},
   ): HeartbeatSender {
-    const link = new BackendLink(urls, { keepAliveMs: 1000 });
+    const link = new BackendLink(urls, { keepAliveMs: 1000, token: options.token });
     const sender = new HeartbeatSender({
       link,
       instanceId: 'instance-1',
@@ -160,6 +160,33 @@ describe('HeartbeatSender', () => {
       expect(at - (times[index] as number)).toBeLessThan(1000);
     }
     expect(info).toHaveBeenCalledWith('the backend set the heartbeat interval to 150 ms (was 3000 ms)');
+  });
+
+  it('slows down to the interval a 429 names, and beats on at it', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const standIn = await backend((request, index) =>
+      index === 2 ? { status: 429, body: { error: 'too many beats', interval: 400 } } : backendLike(request, index),
+    );
+    send([standIn.url], { intervalMs: 100 });
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(5), { timeout: 5000 });
+    const times = standIn.received.map((request) => request.at);
+    // Before the 429: about 100 ms apart; after it: about 400 ms (±10 % jitter), and no failure counted.
+    for (let i = 3; i < 5; i += 1) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(350);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('heartbeat interval now 400 ms (was 100 ms)'));
+  });
+
+  it('sends the agent token as a bearer header, also in a goodbye owed to sync-send', async () => {
+    const standIn = await backend();
+    const sender = send([standIn.url], { token: 'agent-token-0123456789' });
+    await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(1));
+    expect(standIn.received[0]?.authorization).toBe('Bearer agent-token-0123456789');
+    sender.stop();
+    const link = new BackendLink([standIn.url], { keepAliveMs: 1000, token: 'agent-token-0123456789', ca: 'PEM' });
+    cleanups.push(() => link.close());
+    expect(link.pending('PUT', '/api/v1/heartbeat', '{}')).toMatchObject({
+      headers: { authorization: 'Bearer agent-token-0123456789', 'content-type': 'application/json' },
+      ca: 'PEM',
+    });
   });
 
   it('hands the commands of a reply over, leaves out malformed parts with one warning, and survives a failing handler', async () => {

@@ -1,4 +1,4 @@
-import { HEARTBEAT_PATH } from '@vigil/protocol/constants';
+import { HEARTBEAT_PATH, MAX_HEARTBEAT_INTERVAL_MS } from '@vigil/protocol/constants';
 import type { GoodbyeBeat, PluginCommand } from '@vigil/protocol/types';
 import type { BackendLink, BackendRequest } from '../backend/backend-link';
 import { describeError, logger } from '../logger';
@@ -29,7 +29,7 @@ export function retryDelay(intervalMs: number, failures: number, random: () => n
 }
 
 export interface HeartbeatSenderOptions {
-  link: Pick<BackendLink, 'send' | 'url' | 'urlOf'>;
+  link: Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
   instanceId: string;
   /** The configured interval, until the backend sets another. */
   intervalMs: number;
@@ -119,7 +119,7 @@ export class HeartbeatSender {
   pendingGoodbye(): BackendRequest | undefined {
     const farewell = this.leave();
     if (farewell === undefined || farewell.acknowledged) return undefined;
-    return { method: 'PUT', url: this.link.urlOf(HEARTBEAT_PATH), body: JSON.stringify(farewell.beat) };
+    return this.link.pending('PUT', HEARTBEAT_PATH, JSON.stringify(farewell.beat));
   }
 
   private leave(): Farewell | undefined {
@@ -160,6 +160,7 @@ export class HeartbeatSender {
       const answer = await this.link.send('PUT', HEARTBEAT_PATH, beat, Math.min(this.interval, MAX_BEAT_TIMEOUT_MS));
       // A goodbye was said meanwhile: nothing this reply says matters any more.
       if (this.stopped) return 0;
+      if (answer.status === 429) return this.slowDown(answer.body);
       if (answer.status < 200 || answer.status > 299) throw new Error(`backend answered HTTP ${answer.status}`);
       const { reply, problems } = parseBeatReply(answer.body);
       this.recovered();
@@ -188,6 +189,19 @@ export class HeartbeatSender {
       else logger.debug(message);
       return delay;
     }
+  }
+
+  /**
+   * The backend's rate limit: this instance beat far faster than its interval. The reply names a
+   * slower interval, which is kept from now on; the next beat waits for it.
+   */
+  private slowDown(body: unknown): number {
+    const interval = (body as { interval?: unknown } | undefined)?.interval;
+    if (Number.isSafeInteger(interval) && (interval as number) > this.interval && (interval as number) <= MAX_HEARTBEAT_INTERVAL_MS) {
+      logger.warn(`the backend refused beats as too frequent (HTTP 429); heartbeat interval now ${String(interval)} ms (was ${this.interval} ms)`);
+      this.interval = interval as number;
+    }
+    return beatDelay(this.interval);
   }
 
   /** A failing command handler is the handler's problem, not a failed beat. */

@@ -1,4 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -35,6 +38,32 @@ describe('sendSync', () => {
     );
   });
 
+  it('sends over https with the agent token, trusting only the given CA', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-sync-tls-'));
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const seen: Array<string | undefined> = [];
+    const server = createHttpsServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+      seen.push(req.headers.authorization);
+      req.resume();
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/heartbeat`;
+    const run = (ca: string | undefined) => {
+      const request = { method: 'PUT', url, body: '{}', headers: { 'content-type': 'application/json', authorization: 'Bearer agent-token-0123456789' }, ca };
+      const script = `require(${JSON.stringify(built)}).sendSync([${JSON.stringify(request)}], 2000);`;
+      return new Promise((resolve) => spawn(process.execPath, ['-e', script]).on('exit', resolve));
+    };
+    await run(undefined);
+    // Sent to be sure, but the server never saw it: the self-signed certificate is not trusted.
+    expect(seen).toEqual([]);
+    await run(readFileSync(cert, 'utf8'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toEqual(['Bearer agent-token-0123456789']);
+  });
+
   /** A server that accepts connections and then neither reads nor answers. */
   async function silentServer(): Promise<string> {
     const sockets: Socket[] = [];
@@ -50,7 +79,7 @@ describe('sendSync', () => {
   it('returns once the requests are on their way, without waiting for the answers', async () => {
     const url = await silentServer();
     const started = Date.now();
-    sendSync([{ method: 'PUT', url, body: '{}' }], 5000);
+    sendSync([{ method: 'PUT', url, body: '{}', headers: {} }], 5000);
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -58,7 +87,7 @@ describe('sendSync', () => {
     const url = await silentServer();
     const started = Date.now();
     // More than the kernel buffers hold for a peer that does not read: the send never completes.
-    sendSync([{ method: 'PUT', url, body: 'x'.repeat(32 * 1024 * 1024) }], 300);
+    sendSync([{ method: 'PUT', url, body: 'x'.repeat(32 * 1024 * 1024), headers: {} }], 300);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(295);
     expect(elapsed).toBeLessThan(2000);

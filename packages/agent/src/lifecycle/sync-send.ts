@@ -11,7 +11,7 @@ const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { cell, requests, timeoutMs } = workerData;
 let left = requests.length;
-for (const { method, url, body } of requests) {
+for (const { method, url, body, headers: extra, ca } of requests) {
   let settled = false;
   const settle = () => {
     if (settled) return;
@@ -19,8 +19,9 @@ for (const { method, url, body } of requests) {
     if (--left === 0) { Atomics.store(cell, 0, 1); Atomics.notify(cell, 0); }
   };
   const client = require(url.startsWith('https:') ? 'node:https' : 'node:http');
-  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-  const request = client.request(url, { method, headers, timeout: timeoutMs }, (response) => response.resume());
+  const headers = { ...extra, 'content-length': Buffer.byteLength(body) };
+  const options = { method, headers, timeout: timeoutMs, ...(ca !== undefined && { ca }) };
+  const request = client.request(url, options, (response) => response.resume());
   request.on('finish', settle).on('error', settle).on('timeout', () => request.destroy());
   request.end(body);
 }

@@ -10,6 +10,8 @@ export interface Received {
   /** Which connection carried it, counting from 0: one connection for many requests is keep-alive at work. */
   connection: number;
   at: number;
+  /** The Authorization header, if any (the agent token). */
+  authorization: string | undefined;
 }
 
 export interface Answer {
@@ -55,6 +57,7 @@ export async function backendStandIn(answer: Answerer = backendLike): Promise<St
         body: text === '' ? undefined : (JSON.parse(text) as unknown),
         connection: (req.socket as unknown as { index: number }).index,
         at: Date.now(),
+        authorization: req.headers.authorization,
       };
       const { status, body } = answer(request, received.length);
       received.push(request);

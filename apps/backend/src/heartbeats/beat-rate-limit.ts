@@ -1,0 +1,58 @@
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, MIN_HEARTBEAT_INTERVAL_MS } from '@vigil/protocol';
+
+/** Beats an instance may send back to back (re-registration after `unknown`, retries) before the rate counts. */
+export const BEAT_BURST = 10;
+
+/** How much faster than its expected interval an instance may beat, sustained, before 429. */
+export const BEAT_RATE_FACTOR = 4;
+
+/** Idle buckets are forgotten after this long: they would be full again anyway. */
+const IDLE_MS = 60_000;
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * A token bucket per instance id (in memory, one Map lookup and some arithmetic per beat): each
+ * instance may burst BEAT_BURST beats, then BEAT_RATE_FACTOR beats per expected interval (the one
+ * configured for it, else the protocol's smallest, MIN_HEARTBEAT_INTERVAL_MS). An instance beating
+ * far faster (Nacos #4449) is refused; the others keep their own buckets and never notice.
+ */
+export class BeatRateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private lastSweep = 0;
+
+  /**
+   * Takes one beat from the instance's bucket at `now`; null if allowed, else the interval to
+   * tell the agent to beat at instead (slower than what it does).
+   */
+  take(instanceId: string, configuredIntervalMs: number | null, now: number): number | null {
+    const gapMs = Math.max(MIN_HEARTBEAT_INTERVAL_MS, (configuredIntervalMs ?? 0) / BEAT_RATE_FACTOR);
+    let bucket = this.buckets.get(instanceId);
+    if (bucket === undefined) {
+      if (now - this.lastSweep > IDLE_MS) this.sweep(now);
+      bucket = { tokens: BEAT_BURST, at: now };
+      this.buckets.set(instanceId, bucket);
+    } else {
+      bucket.tokens = Math.min(BEAT_BURST, bucket.tokens + (now - bucket.at) / gapMs);
+      bucket.at = now;
+    }
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return null;
+    }
+    return configuredIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  }
+
+  /** Ids tracked now (for tests: memory stays bounded by the instances beating lately). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [id, bucket] of this.buckets) if (now - bucket.at > IDLE_MS) this.buckets.delete(id);
+  }
+}
