@@ -7,8 +7,11 @@ import { freePort, instanceOfPid, killAll, startBackendOnPort, startProcess, wai
 
 const require = createRequire(import.meta.url);
 const INTERVAL_MS = 1000;
-/** How long the backend stays down: the minute the agent issue asks for (`AGENT_OUTAGE_MS=5000` for a quick run). */
-const OUTAGE_MS = Number(process.env.AGENT_OUTAGE_MS ?? 60_000);
+/**
+ * How long the backend stays down: the five minutes the reliability issue asks for (the agent
+ * issue asks for one; `AGENT_OUTAGE_MS=5000` for a quick run).
+ */
+const OUTAGE_MS = Number(process.env.AGENT_OUTAGE_MS ?? 300_000);
 /** Polling the API and a beat's round trip, on a busy two-core machine. */
 const SLACK_MS = 500;
 

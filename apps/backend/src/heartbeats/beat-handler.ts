@@ -44,7 +44,7 @@ export class BeatHandler {
     }
     const now = this.clock.now();
     if (beat.kind !== 'goodbye') {
-      const slower = this.limiter.take(beat.instanceId, this.registry.configuredInterval(beat.instanceId), now);
+      const slower = this.limiter.take(beat.instanceId, this.registry.configuredInterval(beat.instanceId), now, this.registry.lostAfter(beat.instanceId));
       if (slower !== null) {
         this.metrics.beatRejected();
         return {

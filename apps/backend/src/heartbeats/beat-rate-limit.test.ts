@@ -30,6 +30,17 @@ describe('BeatRateLimiter', () => {
     for (let t = 0; t < 60_000; t += 100) expect(limiter.take('a', null, t)).toBeNull();
   });
 
+  it('never tells an instance to beat so slowly that it would go lost: at most a third of its lost timeout', () => {
+    const limiter = new BeatRateLimiter();
+    // A stalled backend working through a backlog: the stale beats drain the bucket at one moment.
+    for (let i = 0; i < BEAT_BURST; i += 1) limiter.take('a', null, 0, 1500);
+    expect(limiter.take('a', null, 0, 1500)).toBe(500);
+    for (let i = 0; i < BEAT_BURST; i += 1) limiter.take('b', 5000, 0, 15_000);
+    expect(limiter.take('b', 5000, 0, 15_000)).toBe(5000);
+    for (let i = 0; i < BEAT_BURST; i += 1) limiter.take('c', 20_000, 0, 15_000);
+    expect(limiter.take('c', 20_000, 0, 15_000)).toBe(5000);
+  });
+
   it('forgets instances that stopped beating', () => {
     const limiter = new BeatRateLimiter();
     for (let i = 0; i < 1000; i += 1) limiter.take(`id-${i}`, null, 0);

@@ -26,9 +26,12 @@ export class BeatRateLimiter {
 
   /**
    * Takes one beat from the instance's bucket at `now`; null if allowed, else the interval to
-   * tell the agent to beat at instead (slower than what it does).
+   * tell the agent to beat at instead (slower than what it does). That interval is never more
+   * than a third of the instance's lost timeout (`lostAfterMs`): a refusal must not make a live
+   * instance go lost, e.g. when a backend that was stalled works through a backlog of beats its
+   * agents had long given up on, and refuses the live one that follows.
    */
-  take(instanceId: string, configuredIntervalMs: number | null, now: number): number | null {
+  take(instanceId: string, configuredIntervalMs: number | null, now: number, lostAfterMs = Number.POSITIVE_INFINITY): number | null {
     const gapMs = Math.max(MIN_HEARTBEAT_INTERVAL_MS, (configuredIntervalMs ?? 0) / BEAT_RATE_FACTOR);
     let bucket = this.buckets.get(instanceId);
     if (bucket === undefined) {
@@ -43,7 +46,7 @@ export class BeatRateLimiter {
       bucket.tokens -= 1;
       return null;
     }
-    return configuredIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    return Math.max(MIN_HEARTBEAT_INTERVAL_MS, Math.min(configuredIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(lostAfterMs / 3)));
   }
 
   /** Ids tracked now (for tests: memory stays bounded by the instances beating lately). */

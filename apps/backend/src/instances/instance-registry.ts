@@ -147,6 +147,11 @@ export class InstanceRegistry {
     return this.records.get(instanceId)?.timings.intervalMs ?? null;
   }
 
+  /** How long the instance may stay silent before it is lost (its metadata's, else the global one). */
+  lostAfter(instanceId: string): number {
+    return this.records.get(instanceId)?.timings.lostAfterMs ?? this.options.timings.lostAfterMs;
+  }
+
   /** Applies a validated agent beat received at `now`. */
   applyBeat(beat: Heartbeat, now: number): BeatResult {
     if (beat.kind === 'full') return this.upsert(agentInstanceOf(beat), now);

@@ -109,7 +109,7 @@ export class NacosNamingService {
     const now = this.clock.now();
     const id = registryId(request.address);
     // As for agents: an instance beating far faster than its interval (Nacos #4449) is refused.
-    const slower = this.limiter.take(id, this.registry.configuredInterval(id), now);
+    const slower = this.limiter.take(id, this.registry.configuredInterval(id), now, this.registry.lostAfter(id));
     if (slower !== null) throw new NacosError(429, `too many beats for ${id}: beat every ${slower} ms (clientBeatInterval)`);
     const known = isNacosInstance(this.registry.get(id)) && this.registry.renewById(id, now);
     if (!known) {
