@@ -375,6 +375,18 @@ describe('TLS', () => {
     const trusting = startAgentApp({ moduleSystem: 'esm', service: 'tls-ok', backendUrl: url, intervalMs: 500, env: { VIGIL_BACKEND_TLS_CA: cert } });
     const unverified = startAgentApp({ moduleSystem: 'cjs', service: 'tls-no-ca', backendUrl: url, intervalMs: 500 });
     await waitFor('the agent with the CA to register', async () => (await instances()).instances.find((i) => i.service === 'tls-ok'));
+    // Its beat socket runs over the same verified TLS (wss://): the backend counts it open.
+    const openSockets = () =>
+      new Promise<number>((resolve, reject) => {
+        httpsRequest(`https://127.0.0.1:${port}/metrics`, { ca }, (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve(Number(/^vigil_beat_sockets (\d+)$/m.exec(text)?.[1] ?? NaN)));
+        })
+          .on('error', reject)
+          .end();
+      });
+    await waitFor('the agent with the CA to beat over wss://', async () => ((await openSockets()) === 1 ? true : undefined));
     await waitFor(`the agent without it to refuse the certificate (output: ${unverified.output()})`, () =>
       /certificate/i.test(unverified.output()) ? true : undefined,
     );

@@ -70,13 +70,16 @@ export class DeltaBatcher {
     this.events.push(event);
   }
 
-  /** Returns what happened since the previous call and starts a new batch, or null when nothing did. */
-  take(): ChangeBatch | null {
-    if (this.changes.size === 0 && this.beats.size === 0 && this.events.length === 0) return null;
-    const batch: ChangeBatch = { changes: this.changes, beats: this.beats, events: this.events };
+  /**
+   * Returns what happened since the previous call and starts a new batch, or null when nothing
+   * did. Without `withEvents` the events stay for the next call that takes them.
+   */
+  take(withEvents = true): ChangeBatch | null {
+    if (this.changes.size === 0 && this.beats.size === 0 && (!withEvents || this.events.length === 0)) return null;
+    const batch: ChangeBatch = { changes: this.changes, beats: this.beats, events: withEvents ? this.events : [] };
     this.changes = new Map();
     this.beats = new Map();
-    this.events = [];
+    if (withEvents) this.events = [];
     return batch;
   }
 }

@@ -39,13 +39,20 @@ describe('RealtimeGateway pushes', () => {
   let gateway: RealtimeGateway;
   let pushes: Array<{ at: number; room: string; delta: Delta }>;
   let start: number;
+  /** Records an event as the event log would report it to the gateway. */
+  let record: (event: EventRecord) => void;
 
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance', 'Date'] });
     start = Date.now();
     const config = loadConfig({ VIGIL_LOST_AFTER_MS: String(LOST_AFTER) });
     registry = new InstanceRegistry(registryOptions(config), Date.now());
-    const events = { onEvent: (_listener: (event: EventRecord) => void) => () => undefined } as unknown as EventsService;
+    const events = {
+      onEvent: (listener: (event: EventRecord) => void) => {
+        record = listener;
+        return () => undefined;
+      },
+    } as unknown as EventsService;
     // The access hooks only guard socket.io's handshake (afterInit), which this test does not reach.
     gateway = new RealtimeGateway(registry, events, { now: () => Date.now() }, {} as AccessHooks);
     pushes = [];
@@ -106,6 +113,27 @@ describe('RealtimeGateway pushes', () => {
     // Within a slot and two ticks of the deadline, where the 200 ms period alone would allow up to 200 ms.
     expect((lost?.at ?? Infinity) + start - deadline).toBeLessThanOrEqual(10 + 2 * LEASE_TICK_MS);
     expect(lost?.delta.counts?.byStatus.lost).toBe(1);
+  });
+
+  it('brings the status forward, and leaves the events of the change to the periodic push', () => {
+    registry.applyBeat(fullBeat('i-1', Date.now()), Date.now());
+    const room = watch(['i-1']);
+    vi.advanceTimersByTime(DELTA_FLUSH_MS);
+    pushes = [];
+    // Mid-period: a goodbye (offline) and the event the log records for it.
+    vi.advanceTimersByTime(DELTA_FLUSH_MS / 2);
+    registry.applyBeat({ v: 1, kind: 'goodbye', instanceId: 'i-1', heartbeatTime: Date.now(), lastHeartbeatTime: Date.now() }, Date.now());
+    record({ id: '1', time: Date.now(), level: 'normal', type: 'instance.offline', message: 'goodbye', attributes: {} } as unknown as EventRecord);
+    vi.advanceTimersByTime(DELTA_FLUSH_MS);
+    const [early, ...later] = watchedPushes(room);
+    expect(early?.at).toBeLessThanOrEqual(1.5 * DELTA_FLUSH_MS + LEASE_TICK_MS);
+    expect(early?.delta.upserts.map((i) => i.status)).toEqual(['offline']);
+    expect(early?.delta.events).toEqual([]);
+    expect(later).toEqual([]);
+    // The next periodic push carries the event, to every subscribed socket (the view has nothing new).
+    const periodic = pushes.filter((push) => push.room === 'subscribed' && push.delta.events.length > 0);
+    expect(periodic.map((push) => push.at)).toEqual([2 * DELTA_FLUSH_MS]);
+    expect(periodic[0]?.delta.events.map((e) => e.type)).toEqual(['instance.offline']);
   });
 
   it('keeps beat times to the 200 ms period: a beat alone never brings a push forward', () => {
