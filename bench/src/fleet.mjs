@@ -321,7 +321,7 @@ if (args.docs) {
     store === 'redis' ? 'fleet-redis' : 'fleet',
     [
       `Latest full run: ${stamp()}, \`${cmd}\`; ${machine()}; ${pinning()}; ${loadConditions(load0, load1)}.`,
-      `${instances} instances, beat every ${intervalMs} ms +-10 %, ${connections} shared keep-alive connections, first beats spread over ${rampS} s.`,
+      `${instances} instances, beat every ${intervalMs} ms +-10 %, ${connections} shared ${transport === 'socket' ? 'beat sockets' : 'keep-alive HTTP connections'}, first beats spread over ${rampS} s; ${store} store.`,
       '',
       markdownTable(['backend, steady state', 'value', 'goal / reference'], rows),
       '',
