@@ -13,6 +13,9 @@
  *   --transport T      (socket: the beat socket, as agents beat by default; http: PUT requests.
  *                      The reference servers speak HTTP only and are always driven over HTTP)
  *   --check S          (30: seconds measured against each reference server; 0 skips them)
+ *   --profile S        (20; 2 in a smoke run; 0: none) CPU-profile the backend for S seconds in the
+ *                      middle of the steady state (through the bench probe), summarised by
+ *                      component and function per beat: where the time goes
  *   --heap             at the end, a heap snapshot of the backend summarised by kind (memory per
  *                      instance by constructor; slow and memory-hungry above ~20k instances)
  *   --store S          (memory) or redis: the backend on the redis store, its keys under a
@@ -28,6 +31,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { summarizeHeap } from './lib/heapsnapshot.mjs';
+import { analyzeProfile } from './lib/cpuprofile.mjs';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args.mjs';
 import { startFleet } from './lib/loadgen.mjs';
@@ -61,6 +65,7 @@ const store = args.string('store', 'memory');
 if (store !== 'memory' && store !== 'redis') throw new Error(`--store must be memory or redis, got ${store}`);
 const redisUrl = args.string('redis-url', 'redis://127.0.0.1:6379');
 const withMirror = args.has('mirror');
+const profileS = args.number('profile', 20, 2);
 if (withMirror && store !== 'redis') throw new Error('--mirror needs --store redis');
 const RSS_GOAL = 1024; // MiB
 const GOAL_INSTANCES = 300_000;
@@ -84,7 +89,7 @@ async function redisFigures(redis) {
  * Runs the fleet against one server: starts it, waits `seconds` of steady load after the fleet
  * registered (or the ramp plus one interval passed), returns per-second samples.
  */
-async function runAgainst(server, seconds, label, atEnd = async () => {}, over = 'http') {
+async function runAgainst(server, seconds, label, atEnd = async () => {}, over = 'http', midSteady = async () => {}) {
   const fleet = await startFleet({ port: server.port, instances, connections, intervalMs, rampMs: rampS * 1000, transport: over });
   const samples = [];
   const started = performance.now();
@@ -133,6 +138,8 @@ async function runAgainst(server, seconds, label, atEnd = async () => {}, over =
   const deadline = performance.now() + (rampS + intervalMs / 1000) * 1000 + 120_000;
   while (!registeredAt && performance.now() < deadline) await sleep(250);
   const steadyStart = steadyFrom();
+  while ((Date.now() - t0) / 1000 < steadyStart + seconds / 2 - profileS / 2) await sleep(250);
+  const mid = await midSteady();
   while ((Date.now() - t0) / 1000 < steadyStart + seconds) await sleep(250);
   const summary = await fleet.summary();
   const endAt = Date.now();
@@ -149,7 +156,26 @@ async function runAgainst(server, seconds, label, atEnd = async () => {}, over =
     serverCpuMs,
     t0,
     end,
+    mid,
   };
+}
+
+/** Asks the probe to CPU-profile the server for `seconds` and summarises it per beat applied. */
+async function profileWindow(server, seconds) {
+  const file = server.probe.file;
+  const from = Date.now();
+  writeFileSync(`${file}.prof`, String(seconds * 1000));
+  while (!existsSync(`${file}.prof.done`)) await sleep(250);
+  const to = Date.now();
+  await server.probe.next();
+  // Beats applied in the window (renewals and upserts, less timed transitions), from the probe's lines.
+  const lines = server.probe.poll().filter((p) => p.t > from + 500 && p.t <= to + 500);
+  const rate = lines.reduce((a, p) => a + p.beats + p.upserts - p.lost - p.suspect, 0) / lines.reduce((a, p) => a + p.periodMs / 1000, 0);
+  const summary = analyzeProfile(`${file}.cpuprofile`, { top: 12, trimUs: 250_000 });
+  rmSync(`${file}.cpuprofile`, { force: true });
+  // The beats of the analysed part of the window (the profile less its trimmed ends).
+  const beats = Math.round(rate * (summary.busyMs + summary.idleMs) / 1000);
+  return { ...summary, beats, seconds };
 }
 
 /** Asks the probe for a heap snapshot of the server and summarises it. */
@@ -215,7 +241,7 @@ const run = await runAgainst(backend, durationS, 'backend', async () => {
   // Last: the snapshot itself costs memory (RSS after it is not counted).
   if (args.has('heap')) heap = await heapSnapshot(backend);
   return { last, counts, redisEnd, mirrorEnd };
-}, transport);
+}, transport, async () => (profileS > 0 ? profileWindow(backend, profileS) : undefined));
 const { last: final, counts, redisEnd, mirrorEnd } = run.end;
 await stop(backend.child);
 if (mirror) await stop(mirror.child);
@@ -291,6 +317,20 @@ if (heap) {
   printTable(['kind', 'MiB', 'count', 'B per instance'], heapRows);
 }
 
+const profiled = run.mid;
+const perBeatUs = (pct) => (profiled.busyMs * 1000 * pct) / 100 / profiled.beats;
+const profileRows = profiled ? profiled.components.map((c) => [c.name, fmt(perBeatUs(c.pct), 2), fmt(c.pct, 1)]) : [];
+const functionRows = profiled ? profiled.functions.map((f) => [f.name, f.component, fmt(f.pct, 1)]) : [];
+const profileHead = profiled
+  ? `CPU profile of the backend, ${profiled.seconds} s in the middle of the steady state (V8's sampling profiler via the bench probe): ` +
+    `${fmt(profiled.busyMs, 0)} ms busy, ${profiled.beats} beats applied, ${fmt((profiled.busyMs * 1000) / profiled.beats, 1)} us of main-thread CPU per beat`
+  : '';
+if (profiled) {
+  console.log(`\n${profileHead}; by component:`);
+  printTable(['component', 'CPU us per beat', '% of busy'], profileRows);
+  printTable(['hottest function (self time)', 'component', '% of busy'], functionRows);
+}
+
 if (args.docs) {
   mkdirSync(imagesDir, { recursive: true });
   const x = (s) => s.t;
@@ -333,6 +373,16 @@ if (args.docs) {
               ['server', 'beats/s', 'server cpu %', 'load generator cpu %', 'beat p99 ms', 'lost', 'RSS max MiB'],
               reference.map((r) => [r.name, fmt(r.beats, 0), fmt(r.cpu, 0), fmt(r.loadCpu, 0), fmt(r.latP99), r.lost, fmt(mib(r.rssMax), 0)]),
             ),
+            '',
+          ]
+        : []),
+      ...(profiled
+        ? [
+            `${profileHead}:`,
+            '',
+            markdownTable(['component', 'CPU us per beat', '% of busy'], profileRows),
+            '',
+            markdownTable(['hottest function (self time)', 'component', '% of busy'], functionRows),
             '',
           ]
         : []),

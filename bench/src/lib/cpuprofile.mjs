@@ -40,7 +40,8 @@ function componentOf(frame) {
     }
     if (pkg.startsWith('@nestjs/') || pkg === 'rxjs' || pkg === 'reflect-metadata') return 'NestJS (+rxjs)';
     if (pkg === 'zod') return 'zod (validation)';
-    if (/^(socket\.io.*|engine\.io.*|ws|@socket\.io\/.*)$/.test(pkg)) return 'socket.io';
+    if (pkg === 'ws') return 'ws (WebSockets)';
+    if (/^(socket\.io.*|engine\.io.*|@socket\.io\/.*)$/.test(pkg)) return 'socket.io';
     if (pkg === 'pino' || pkg.startsWith('pino-')) return 'pino';
     if (pkg === '@vigil/protocol') return 'protocol (schemas)';
     return pkg;
@@ -58,8 +59,11 @@ function componentOf(frame) {
   return 'other';
 }
 
-export function analyzeProfile(file, { top = 12, fromUs = -Infinity, toUs = Infinity } = {}) {
+export function analyzeProfile(file, { top = 12, fromUs = -Infinity, toUs = Infinity, trimUs = 0 } = {}) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
+  // `trimUs` drops the profile's first and last stretch (e.g. the inspector's own start and stop).
+  fromUs = Math.max(fromUs, profile.startTime + trimUs);
+  toUs = Math.min(toUs, profile.endTime - trimUs);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   let t = profile.startTime;

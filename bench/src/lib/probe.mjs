@@ -10,12 +10,16 @@
  *   (= the lease deadline), i.e. the deadline -> status-change lag inside the backend.
  *
  * When the bench creates `<VIGIL_BENCH_PROBE>.heap`, it writes a heap snapshot to
- * `<VIGIL_BENCH_PROBE>.heapsnapshot` (then `.heap.done`): where the memory goes.
+ * `<VIGIL_BENCH_PROBE>.heapsnapshot` (then `.heap.done`): where the memory goes. When it creates
+ * `<VIGIL_BENCH_PROBE>.prof` holding a number of milliseconds, it CPU-profiles the process for that
+ * long (V8's sampling profiler through `node:inspector`, as `--cpu-prof` does, but for a window
+ * only) into `<VIGIL_BENCH_PROBE>.cpuprofile` (then `.prof.done`): where the time goes.
  *
  * The registry is observed through its public `onChange` API: the first time anything subscribes
  * (the realtime gateway at boot), the probe subscribes too. Cost: one extra listener call per change.
  */
-import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { writeHeapSnapshot } from 'node:v8';
 import { createHistogram } from 'node:perf_hooks';
 import { InstanceRegistry } from '@vigil/backend/instance-registry';
@@ -108,6 +112,27 @@ if (file) {
     rmSync(`${file}.heap`);
     writeHeapSnapshot(`${file}.heapsnapshot`);
     writeFileSync(`${file}.heap.done`, '');
+  }, 200).unref();
+  let profiling = false;
+  setInterval(() => {
+    if (profiling || !existsSync(`${file}.prof`)) return;
+    const ms = Number(readFileSync(`${file}.prof`, 'utf8')) || 10_000;
+    rmSync(`${file}.prof`);
+    profiling = true;
+    const session = new Session();
+    session.connect();
+    session.post('Profiler.enable', () =>
+      session.post('Profiler.start', () =>
+        setTimeout(() => {
+          session.post('Profiler.stop', (error, result) => {
+            writeFileSync(`${file}.cpuprofile`, error ? '{}' : JSON.stringify(result.profile));
+            session.disconnect();
+            profiling = false;
+            writeFileSync(`${file}.prof.done`, '');
+          });
+        }, ms),
+      ),
+    );
   }, 200).unref();
 }
 
