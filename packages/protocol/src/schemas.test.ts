@@ -7,6 +7,7 @@ import {
   eventBatchSchema,
   fullBeatSchema,
   heartbeatSchema,
+  parseHeartbeat,
   MAX_WATCHED_INSTANCES,
   MAX_WINDOW_ROWS,
   viewRequestSchema,
@@ -196,5 +197,45 @@ describe('event batches', () => {
   it('refuses batches over the limit', () => {
     const events = Array.from({ length: LIMITS.eventsPerBatch + 1 }, () => batch.events[1]);
     expect(eventBatchSchema.safeParse({ ...batch, events }).success).toBe(false);
+  });
+});
+
+describe('parseHeartbeat (fast path for light beats and goodbyes)', () => {
+  const variants: unknown[] = [
+    goodLight,
+    { ...goodLight, kind: 'goodbye' },
+    { ...goodLight, lastHeartbeatTime: null },
+    { ...goodLight, extra: 'dropped', nested: { a: 1 } },
+    { ...goodLight, heartbeatTime: 0 },
+    { ...goodLight, instanceId: 'x'.repeat(LIMITS.idLength) },
+    goodFull,
+    // Each of these must be refused exactly as the schema refuses it.
+    { ...goodLight, instanceId: 'x'.repeat(LIMITS.idLength + 1) },
+    { ...goodLight, instanceId: '' },
+    { ...goodLight, instanceId: 42 },
+    { ...goodLight, v: 2 },
+    { ...goodLight, v: '1' },
+    { ...goodLight, heartbeatTime: -1 },
+    { ...goodLight, heartbeatTime: 1.5 },
+    { ...goodLight, heartbeatTime: Number.MAX_SAFE_INTEGER + 2 },
+    { ...goodLight, heartbeatTime: '1790000010000' },
+    { ...goodLight, lastHeartbeatTime: undefined },
+    { ...goodLight, lastHeartbeatTime: Number.NaN },
+    { ...goodLight, kind: 'lite' },
+    { ...goodLight, kind: undefined },
+    [goodLight],
+    null,
+    'light',
+    42,
+  ];
+
+  it('gives the schema\'s verdict and output for every body', () => {
+    for (const body of variants) {
+      const fast = parseHeartbeat(body);
+      const slow = heartbeatSchema.safeParse(body);
+      expect(fast.success, JSON.stringify(body)).toBe(slow.success);
+      if (slow.success) expect(fast.data).toStrictEqual(slow.data);
+      else expect(describeIssues(fast.error!)).toEqual(describeIssues(slow.error));
+    }
   });
 });

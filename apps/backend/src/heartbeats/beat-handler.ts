@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { describeIssues, heartbeatSchema, type BeatReply, type BeatSocketAnswer, type Heartbeat } from '@vigil/protocol';
+import { describeIssues, parseHeartbeat, type BeatReply, type BeatSocketAnswer, type Heartbeat } from '@vigil/protocol';
 import { inScope } from '../access/access.hooks.js';
 import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
@@ -10,9 +10,9 @@ import { BeatRateLimiter } from './beat-rate-limit.js';
 
 /**
  * What a beat does, whichever transport brought it (the HTTP route or the beat socket): one
- * schema check, the agent token's scope, a token-bucket check per instance (beat-rate-limit.ts),
- * one registry call (a map lookup and a lease renewal), and the reply with the interval to beat
- * at and any pending plugin commands.
+ * schema check (a few type checks for a light beat, `parseHeartbeat`), the agent token's scope,
+ * a token-bucket check per instance (beat-rate-limit.ts), one registry call (a map lookup and a
+ * lease renewal), and the reply with the interval to beat at and any pending plugin commands.
  */
 @Injectable()
 export class BeatHandler {
@@ -30,7 +30,7 @@ export class BeatHandler {
    * token, e.g. loopback in protected mode); answers with the HTTP status and body it gets.
    */
   handle(body: unknown, scope: AgentScope | undefined): BeatSocketAnswer {
-    const parsed = heartbeatSchema.safeParse(body);
+    const parsed = parseHeartbeat(body);
     if (!parsed.success) {
       this.metrics.beatRejected();
       return { status: 400, body: { error: 'invalid heartbeat', issues: describeIssues(parsed.error) } };
@@ -43,8 +43,14 @@ export class BeatHandler {
       };
     }
     const now = this.clock.now();
+    let timings = this.registry.timingsFor(beat.instanceId);
     if (beat.kind !== 'goodbye') {
-      const slower = this.limiter.take(beat.instanceId, this.registry.configuredInterval(beat.instanceId), now, this.registry.lostAfter(beat.instanceId));
+      const slower = this.limiter.take(
+        beat.instanceId,
+        timings?.intervalMs ?? null,
+        now,
+        timings?.lostAfterMs ?? this.registry.lostAfter(beat.instanceId),
+      );
       if (slower !== null) {
         this.metrics.beatRejected();
         return {
@@ -56,7 +62,9 @@ export class BeatHandler {
     this.metrics.beatReceived(beat.kind);
     const answer: BeatReply = { result: this.registry.applyBeat(beat, now), serverTime: now };
     if (answer.result === 'unknown' || answer.result === 'offline') return { status: 200, body: answer };
-    const interval = this.registry.configuredInterval(beat.instanceId);
+    // A full beat may have changed the instance's timings (its metadata).
+    if (beat.kind === 'full' || timings === undefined) timings = this.registry.timingsFor(beat.instanceId);
+    const interval = timings?.intervalMs ?? null;
     if (interval !== null) answer.interval = interval;
     const commands = this.commands.take(beat.instanceId);
     if (commands) answer.commands = commands;

@@ -55,7 +55,7 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.server.on('upgrade', this.onUpgrade);
-    this.wss.on('connection', (socket: WebSocket, scope: AgentScope | undefined) => this.serve(socket, scope));
+    this.wss.on('connection', (socket: WebSocket, scope: AgentScope | undefined, raw: Duplex) => this.serve(socket, scope, raw));
     this.pinger = setInterval(() => this.ping(), BEAT_SOCKET_PING_MS).unref();
   }
 
@@ -75,16 +75,28 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
       refuseUpgrade(socket, verdict.status, verdict.body);
       return;
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, verdict.scope));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, verdict.scope, socket));
   };
 
-  private serve(socket: WebSocket, scope: AgentScope | undefined): void {
+  private serve(socket: WebSocket, scope: AgentScope | undefined, raw: Duplex): void {
     this.alive.add(socket);
     if (scope !== undefined) this.scopes.set(socket, scope);
     socket.on('pong', () => this.alive.add(socket));
     socket.on('error', () => socket.terminate());
+    // The answers to all beats that came in one read go out in one write: the connection is
+    // corked at the first and uncorked once that read has been handled (process.nextTick).
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      raw.uncork();
+    };
     socket.on('message', (data, isBinary) => {
       const answer = isBinary ? refuse('beats are JSON text messages') : this.answer(data, this.scopes.get(socket));
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        process.nextTick(uncork);
+      }
       socket.send(JSON.stringify(answer));
       if (socket.bufferedAmount > MAX_UNREAD_REPLY_BYTES) socket.terminate();
     });

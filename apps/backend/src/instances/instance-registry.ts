@@ -1,5 +1,7 @@
 import type { BeatResult, EventLevel, FullBeat, Heartbeat, Instance, InstanceStatus, PluginInfo } from '@vigil/protocol';
 import { LeaseTable } from '../leases/lease-table.js';
+import { ArrivalLog } from './arrival-log.js';
+import { StringPool } from './string-pool.js';
 import { timingsOf, type Timings } from './timings.js';
 
 /** What changed, for whoever pushes changes to dashboards. */
@@ -61,13 +63,18 @@ export interface LeaseState {
   held: boolean;
 }
 
+/**
+ * One instance. Kept small, because a backend holds hundreds of thousands: the instance as the API
+ * shows it (its low-cardinality strings shared through a pool), its timings (the shared defaults
+ * unless its metadata overrides them), and a slot in the registry's arrival log instead of an
+ * array of its own. A full beat is compared with the instance field by field, not through a
+ * stored fingerprint string.
+ */
 interface InstanceRecord {
   instance: Instance;
-  /** Identity, plugins and ext-info as last reported, to tell visible changes from plain renewals. */
-  fingerprint: string;
   timings: Timings;
-  /** Recent beat arrival times, oldest first. */
-  arrivals: number[];
+  /** Its ring of recent beat arrival times in the registry's ArrivalLog. */
+  slot: number;
   /** The deadline that made this instance lost or held it (the lease's end). */
   leaseEnd: number;
   /** Held as suspect by self-preservation instead of being expired. */
@@ -88,6 +95,8 @@ interface InstanceRecord {
 export class InstanceRegistry {
   private readonly records = new Map<string, InstanceRecord>();
   private readonly leases: LeaseTable<string>;
+  private readonly arrivals: ArrivalLog;
+  private readonly strings = new StringPool();
   private readonly changeListeners = new Set<(change: RegistryChange) => void>();
   private readonly eventListeners = new Set<(event: RegistryEvent) => void>();
   private readonly counts: Record<InstanceStatus, number> = { healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0 };
@@ -103,6 +112,7 @@ export class InstanceRegistry {
     now: number,
   ) {
     this.leases = new LeaseTable(LEASE_SLOT_MS, now);
+    this.arrivals = new ArrivalLog(options.historySize);
     this.lastTick = now;
   }
 
@@ -139,7 +149,13 @@ export class InstanceRegistry {
 
   /** Recent arrival times of an instance's beats, oldest first. */
   history(instanceId: string): readonly number[] {
-    return this.records.get(instanceId)?.arrivals ?? [];
+    const record = this.records.get(instanceId);
+    return record ? this.arrivals.list(record.slot) : [];
+  }
+
+  /** The timings an instance is judged by (its metadata's, else the global ones); undefined when unknown. */
+  timingsFor(instanceId: string): Timings | undefined {
+    return this.records.get(instanceId)?.timings;
   }
 
   /** The interval the instance is expected to beat at, when configured for it (metadata or global). */
@@ -168,18 +184,16 @@ export class InstanceRegistry {
   /** Registers or refreshes an instance (full agent beat, Nacos register or beat with body). */
   upsert(input: InstanceInput, now: number): 'registered' | 'renewed' {
     const record = this.records.get(input.instanceId);
-    const fingerprint = JSON.stringify(input);
     if (!record) {
-      this.register(input, fingerprint, now);
+      this.register(this.strings.internInput(input), now);
       return 'registered';
     }
-    const changed = fingerprint !== record.fingerprint;
+    const changed = !sameInput(input, record.instance);
     if (changed) {
       const previous = record.instance;
       if (previous.ephemeral !== input.ephemeral) this.ephemeralCount += input.ephemeral ? 1 : -1;
-      record.fingerprint = fingerprint;
       record.timings = timingsOf(input.metadata, this.options.timings);
-      record.instance = { ...previous, ...input };
+      record.instance = { ...previous, ...this.strings.internInput(input) };
       this.emitPluginEvents(previous, input.plugins, now);
       if (!input.ephemeral) this.leases.cancel(input.instanceId);
     }
@@ -252,15 +266,16 @@ export class InstanceRegistry {
    * Mirrors an instance another replica registered or changed: the record as it was sent, no
    * event (the replica that saw the change logged it), no lease of its own.
    */
-  applyRemoteUpsert(instance: Instance): void {
+  applyRemoteUpsert(remote: Instance): void {
+    const instance = this.strings.internInput(remote);
     const record = this.records.get(instance.instanceId);
-    const input: InstanceInput = inputOf(instance);
     if (!record) {
+      const slot = this.arrivals.allocate();
+      this.arrivals.push(slot, instance.lastHeartbeatTime);
       this.records.set(instance.instanceId, {
         instance,
-        fingerprint: JSON.stringify(input),
         timings: timingsOf(instance.metadata, this.options.timings),
-        arrivals: [instance.lastHeartbeatTime],
+        slot,
         leaseEnd: 0,
         held: false,
       });
@@ -273,7 +288,6 @@ export class InstanceRegistry {
     this.counts[record.instance.status]--;
     this.counts[instance.status]++;
     if (instance.status === 'lost' && record.instance.status !== 'lost') this.recentLost.push(instance.statusSince);
-    record.fingerprint = JSON.stringify(input);
     record.timings = timingsOf(instance.metadata, this.options.timings);
     record.instance = instance;
     this.emitChange({ type: 'upsert', instance });
@@ -283,9 +297,7 @@ export class InstanceRegistry {
   applyRemoteBeat(instanceId: string, time: number): void {
     const record = this.records.get(instanceId);
     if (!record || time < record.instance.lastHeartbeatTime) return;
-    const arrivals = record.arrivals;
-    if (arrivals.length >= this.options.historySize) arrivals.shift();
-    arrivals.push(time);
+    this.arrivals.push(record.slot, time);
     if (record.instance.ephemeral && record.instance.status !== 'healthy') {
       record.instance.lastHeartbeatTime = time;
       this.transition(record, 'healthy', time);
@@ -315,6 +327,7 @@ export class InstanceRegistry {
     if (!record) return false;
     this.records.delete(instanceId);
     this.leases.cancel(instanceId);
+    this.arrivals.release(record.slot);
     this.counts[record.instance.status]--;
     if (record.instance.ephemeral) this.ephemeralCount--;
     this.emitChange({ type: 'removed', instanceId });
@@ -358,13 +371,14 @@ export class InstanceRegistry {
     });
   }
 
-  private register(input: InstanceInput, fingerprint: string, now: number): void {
+  private register(input: InstanceInput, now: number): void {
     const instance: Instance = { ...input, status: 'healthy', registeredAt: now, lastHeartbeatTime: now, statusSince: now };
+    const slot = this.arrivals.allocate();
+    this.arrivals.push(slot, now);
     const record: InstanceRecord = {
       instance,
-      fingerprint,
       timings: timingsOf(input.metadata, this.options.timings),
-      arrivals: [now],
+      slot,
       leaseEnd: 0,
       held: false,
     };
@@ -380,9 +394,7 @@ export class InstanceRegistry {
 
   private renew(record: InstanceRecord, now: number, changed: boolean): void {
     const current = record.instance;
-    const arrivals = record.arrivals;
-    if (arrivals.length >= this.options.historySize) arrivals.shift();
-    arrivals.push(now);
+    this.arrivals.push(record.slot, now);
     record.held = false;
     // Persistent instances are judged by probes, not beats; a beat only refreshes them.
     const revive = current.ephemeral && current.status !== 'healthy';
@@ -413,7 +425,7 @@ export class InstanceRegistry {
     const last = record.instance.lastHeartbeatTime;
     const lostAt = last + record.timings.lostAfterMs;
     record.leaseEnd = lostAt;
-    const interval = record.timings.intervalMs ?? estimatedInterval(record.arrivals);
+    const interval = record.timings.intervalMs ?? this.arrivals.estimatedInterval(record.slot);
     // k missed intervals, but never less than one interval plus a second: sub-second hiccups
     // (a busy host, a GC) are not worth a warning.
     const suspectAt =
@@ -529,6 +541,7 @@ export class InstanceRegistry {
     const { instance } = record;
     this.records.delete(instance.instanceId);
     this.leases.cancel(instance.instanceId);
+    this.arrivals.release(record.slot);
     this.counts[instance.status]--;
     if (instance.ephemeral) this.ephemeralCount--;
     this.emitChange({ type: 'removed', instanceId: instance.instanceId });
@@ -604,10 +617,45 @@ export function estimatedInterval(arrivals: readonly number[]): number | null {
   return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 }
 
-/** The identity and settings of a known instance, without its lease fields. */
-function inputOf(instance: Instance): InstanceInput {
-  const { status: _status, registeredAt: _registeredAt, lastHeartbeatTime: _last, statusSince: _since, ...input } = instance;
-  return input;
+/** Fields of an Instance that are the registry's (its lease), not what a beat or register reported. */
+const LEASE_FIELDS = new Set(['status', 'registeredAt', 'lastHeartbeatTime', 'statusSince']);
+
+/**
+ * True when a reported identity is the one the instance has (every reported field equal, and no
+ * reported field gone): a full beat that changes nothing a user sees is a plain renewal.
+ */
+export function sameInput(input: InstanceInput, instance: Instance): boolean {
+  let fields = 0;
+  for (const key in input) {
+    const value = (input as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    fields++;
+    if (!sameJson(value, (instance as Record<string, unknown>)[key])) return false;
+  }
+  for (const key in instance) {
+    if (!LEASE_FIELDS.has(key) && (instance as Record<string, unknown>)[key] !== undefined) fields--;
+  }
+  return fields === 0;
+}
+
+/** Deep equality of JSON-like values (parsed bodies): key order does not matter, undefined = absent. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  let fields = 0;
+  for (const key in a) {
+    const value = (a as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    fields++;
+    if (!sameJson(value, (b as Record<string, unknown>)[key])) return false;
+  }
+  for (const key in b) if ((b as Record<string, unknown>)[key] !== undefined) fields--;
+  return fields === 0;
 }
 
 /** The instance a full agent beat describes. */

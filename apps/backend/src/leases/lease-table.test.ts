@@ -69,4 +69,32 @@ describe('LeaseTable', () => {
     expect(collect(table, 1_001)).toEqual([]);
     expect(collect(table, 1_010)).toEqual([['past', 500]]);
   });
+
+  it('fires keys moved later by renewals on their new deadline, in deadline order after a stall', () => {
+    const table = new LeaseTable<string>(10, 0);
+    table.schedule('renewed', 100);
+    table.schedule('steady', 2_000);
+    for (let t = 200; t <= 5_000; t += 100) table.schedule('renewed', t);
+    expect(table.deadlineOf('renewed')).toBe(5_000);
+    expect(collect(table, 1_990)).toEqual([]);
+    expect(collect(table, 2_000)).toEqual([['steady', 2_000]]);
+    expect(collect(table, 4_990)).toEqual([]);
+    expect(collect(table, 5_000)).toEqual([['renewed', 5_000]]);
+    // Moved later while an earlier bucket holds it; a stall then passes both deadlines.
+    table.schedule('x', 100);
+    table.schedule('x', 9_000);
+    table.schedule('y', 8_000);
+    expect(collect(table, 20_000)).toEqual([
+      ['y', 8_000],
+      ['x', 9_000],
+    ]);
+  });
+
+  it('moves a key at once when its deadline moves earlier', () => {
+    const table = new LeaseTable<string>(10, 0);
+    table.schedule('a', 5_000);
+    table.schedule('a', 300);
+    expect(collect(table, 300)).toEqual([['a', 300]]);
+    expect(collect(table, 5_000)).toEqual([]);
+  });
 });

@@ -5,6 +5,12 @@
  * its deadline falls in. Buckets are keyed by absolute slot (not slot modulo a ring size), so a
  * tick that runs late, after the event loop was blocked, still finds every bucket it skipped
  * and fires none of them early. Each key also keeps its exact deadline, re-checked on firing.
+ *
+ * Moving a deadline later (what every renewal does) is lazy: only the exact deadline changes, and
+ * the key stays in its earlier bucket; when that bucket comes up, the key is found not yet due and
+ * moves to the bucket of its deadline then. A key renewed every interval with a deadline a few
+ * intervals ahead therefore costs one bucket move per deadline passed, not a remove and an insert
+ * per renewal. Only a deadline moved earlier moves the key at once.
  */
 export class LeaseTable<K> {
   private readonly buckets = new Map<number, Set<K>>();
@@ -30,22 +36,18 @@ export class LeaseTable<K> {
   /** Sets (or moves) the key's deadline. */
   schedule(key: K, deadline: number): void {
     // A key whose deadline falls in an already processed slot goes in the next one to process.
-    const slot = Math.max(Math.ceil(deadline / this.slotMs), this.processedSlot + 1);
+    const slot = this.slotOf(deadline);
     const entry = this.entries.get(key);
     if (entry) {
       entry.deadline = deadline;
-      if (entry.slot === slot) return;
+      // Later (or the same slot): the key's current bucket comes up first and moves it then.
+      if (slot >= entry.slot) return;
       this.detach(key, entry.slot);
       entry.slot = slot;
     } else {
       this.entries.set(key, { deadline, slot });
     }
-    let bucket = this.buckets.get(slot);
-    if (!bucket) {
-      bucket = new Set();
-      this.buckets.set(slot, bucket);
-    }
-    bucket.add(key);
+    this.attach(key, slot);
   }
 
   cancel(key: K): void {
@@ -56,7 +58,7 @@ export class LeaseTable<K> {
   }
 
   /**
-   * Removes every key whose deadline is <= now and hands it to `fire`, in slot order.
+   * Removes every key whose deadline is <= now and hands it to `fire`, in deadline order.
    * `fire` may schedule the key again (for its next transition).
    */
   expire(now: number, fire: (key: K, deadline: number) => void): void {
@@ -68,6 +70,7 @@ export class LeaseTable<K> {
         ? [...this.buckets.keys()].filter((s) => s <= lastSlot).sort((a, b) => a - b)
         : range(this.processedSlot + 1, lastSlot);
     this.processedSlot = lastSlot;
+    const due: Array<[K, number]> = [];
     for (const slot of slots) {
       const bucket = this.buckets.get(slot);
       if (!bucket) continue;
@@ -76,15 +79,32 @@ export class LeaseTable<K> {
         const entry = this.entries.get(key);
         if (!entry) continue;
         if (entry.deadline > now) {
-          // Deadline inside the current slot but later than now: keep it for the next tick.
-          entry.slot = -1;
-          this.schedule(key, entry.deadline);
+          // Not due yet (moved later since it was put here, or later within this slot): to its bucket.
+          entry.slot = this.slotOf(entry.deadline);
+          this.attach(key, entry.slot);
           continue;
         }
         this.entries.delete(key);
-        fire(key, entry.deadline);
+        due.push([key, entry.deadline]);
       }
     }
+    // A key moved later may sit in an earlier bucket than a key due before it: fire by deadline.
+    if (due.length > 1) due.sort((a, b) => a[1] - b[1]);
+    for (const [key, deadline] of due) fire(key, deadline);
+  }
+
+  /** The bucket a deadline belongs in: never one already processed. */
+  private slotOf(deadline: number): number {
+    return Math.max(Math.ceil(deadline / this.slotMs), this.processedSlot + 1);
+  }
+
+  private attach(key: K, slot: number): void {
+    let bucket = this.buckets.get(slot);
+    if (!bucket) {
+      bucket = new Set();
+      this.buckets.set(slot, bucket);
+    }
+    bucket.add(key);
   }
 
   private detach(key: K, slot: number): void {

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { ArrivalLog } from './arrival-log.js';
+import { estimatedInterval } from './instance-registry.js';
+
+describe('ArrivalLog', () => {
+  it('keeps the newest times of each slot, oldest first', () => {
+    const log = new ArrivalLog(4, 1);
+    const a = log.allocate();
+    const b = log.allocate();
+    for (let t = 1; t <= 6; t++) log.push(a, t * 1000);
+    log.push(b, 42);
+    expect(log.list(a)).toEqual([3000, 4000, 5000, 6000]);
+    expect(log.list(b)).toEqual([42]);
+  });
+
+  it('keeps every slot intact when it grows past its initial capacity', () => {
+    const log = new ArrivalLog(3, 2);
+    const slots = Array.from({ length: 50 }, () => log.allocate());
+    slots.forEach((slot, i) => {
+      log.push(slot, i);
+      log.push(slot, i + 0.5);
+    });
+    expect(slots.map((slot) => log.list(slot))).toEqual(slots.map((_, i) => [i, i + 0.5]));
+    expect(log.slots).toBe(50);
+  });
+
+  it('reuses released slots empty', () => {
+    const log = new ArrivalLog(4, 4);
+    const a = log.allocate();
+    log.push(a, 1);
+    log.release(a);
+    expect(log.slots).toBe(0);
+    const again = log.allocate();
+    expect(again).toBe(a);
+    expect(log.list(again)).toEqual([]);
+  });
+
+  it('estimates the interval as the array-based estimate does, through wrap-around', () => {
+    const log = new ArrivalLog(5);
+    const slot = log.allocate();
+    const times: number[] = [];
+    const gaps = [5000, 5100, 60_000, 4900, 5000, 5200, 4800, 30_000, 5000];
+    let t = 1_790_000_000_000;
+    expect(log.estimatedInterval(slot)).toBeNull();
+    for (const gap of gaps) {
+      t += gap;
+      times.push(t);
+      log.push(slot, t);
+      expect(log.estimatedInterval(slot)).toBe(estimatedInterval(times.slice(-5)));
+    }
+  });
+
+  it('refuses a size it cannot index', () => {
+    expect(() => new ArrivalLog(0)).toThrow(RangeError);
+    expect(() => new ArrivalLog(70_000)).toThrow(RangeError);
+  });
+});
