@@ -16,6 +16,7 @@
  *   --profile S        (20; 2 in a smoke run; 0: none) CPU-profile the backend for S seconds in the
  *                      middle of the steady state (through the bench probe), summarised by
  *                      component and function per beat: where the time goes
+ *   --node-args "..."  extra node flags for the backend (e.g. "--max-semi-space-size=64"), to try V8 settings
  *   --heap             at the end, a heap snapshot of the backend summarised by kind (memory per
  *                      instance by constructor; slow and memory-hungry above ~20k instances)
  *   --store S          (memory) or redis: the backend on the redis store, its keys under a
@@ -66,6 +67,7 @@ if (store !== 'memory' && store !== 'redis') throw new Error(`--store must be me
 const redisUrl = args.string('redis-url', 'redis://127.0.0.1:6379');
 const withMirror = args.has('mirror');
 const profileS = args.number('profile', 20, 2);
+const nodeArgs = args.string('node-args', '').split(' ').filter(Boolean);
 if (withMirror && store !== 'redis') throw new Error('--mirror needs --store redis');
 const RSS_GOAL = 1024; // MiB
 const GOAL_INSTANCES = 300_000;
@@ -217,7 +219,7 @@ const prefix = `vigil-bench-${randomUUID()}`;
 const redis = store === 'redis' ? new Redis(redisUrl) : undefined;
 const redis0 = redis && (await redisFigures(redis));
 const storeEnv = store === 'redis' ? { VIGIL_STORE: 'redis', VIGIL_REDIS_URL: redisUrl, VIGIL_REDIS_PREFIX: prefix } : {};
-const backend = await startBackend({ probe: true, env: storeEnv });
+const backend = await startBackend({ probe: true, env: storeEnv, nodeArgs });
 const base = (await backend.probe.next()).at(-1);
 const mirror = withMirror ? await startBackend({ probe: true, env: storeEnv, core: cores.load }) : undefined;
 const mirrorStart = mirror && { cpuMs: cpuTimeMs(mirror.child.pid), at: performance.now(), rss: (await mirror.probe.next()).at(-1)?.rss };
@@ -356,7 +358,7 @@ if (args.docs) {
   });
   const image = store === 'redis' ? 'fleet-redis.svg' : 'fleet.svg';
   writeFileSync(join(imagesDir, image), svg);
-  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${transport === 'http' ? ' --transport http' : ''}${store === 'redis' ? ' --store redis' : ''}${withMirror ? ' --mirror' : ''}`;
+  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${nodeArgs.length ? ` --node-args "${nodeArgs.join(' ')}"` : ''}${transport === 'http' ? ' --transport http' : ''}${store === 'redis' ? ' --store redis' : ''}${withMirror ? ' --mirror' : ''}`;
   writeLatest(
     store === 'redis' ? 'fleet-redis' : 'fleet',
     [

@@ -21,6 +21,8 @@ function componentOf(frame) {
   if (!url) {
     if (functionName === '(garbage collector)') return 'GC';
     if (functionName === '(idle)') return 'idle';
+    // The inspector session of a profile taken through node:inspector (the bench probe): not the server's work.
+    if (functionName === 'dispatch') return 'idle';
     if (functionName === '(program)') return 'V8/native (program)';
     if (/^(writev|writeBuffer|writeUtf8String|writeLatin1String|writeAsciiString|shutdown|readStart|readStop)$/.test(functionName)) {
       return 'socket syscalls (native)';

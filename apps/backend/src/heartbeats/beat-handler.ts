@@ -43,13 +43,15 @@ export class BeatHandler {
       };
     }
     const now = this.clock.now();
-    let timings = this.registry.timingsFor(beat.instanceId);
+    const target = this.registry.beatTarget(beat.instanceId);
+    let timings = target?.timings;
     if (beat.kind !== 'goodbye') {
       const slower = this.limiter.take(
         beat.instanceId,
         timings?.intervalMs ?? null,
         now,
         timings?.lostAfterMs ?? this.registry.lostAfter(beat.instanceId),
+        target,
       );
       if (slower !== null) {
         this.metrics.beatRejected();
@@ -60,7 +62,7 @@ export class BeatHandler {
       }
     }
     this.metrics.beatReceived(beat.kind);
-    const answer: BeatReply = { result: this.registry.applyBeat(beat, now), serverTime: now };
+    const answer: BeatReply = { result: this.registry.applyBeat(beat, now, target), serverTime: now };
     if (answer.result === 'unknown' || answer.result === 'offline') return { status: 200, body: answer };
     // A full beat may have changed the instance's timings (its metadata).
     if (beat.kind === 'full' || timings === undefined) timings = this.registry.timingsFor(beat.instanceId);

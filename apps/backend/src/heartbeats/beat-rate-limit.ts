@@ -14,6 +14,12 @@ interface Bucket {
   at: number;
 }
 
+/** A bucket kept by its owner (the registry's record of a known instance): NaN tokens = not started. */
+export interface RateState {
+  rateTokens: number;
+  rateAt: number;
+}
+
 /**
  * A token bucket per instance id (in memory, one Map lookup and some arithmetic per beat): each
  * instance may burst BEAT_BURST beats, then BEAT_RATE_FACTOR beats per expected interval (the one
@@ -31,8 +37,19 @@ export class BeatRateLimiter {
    * instance go lost, e.g. when a backend that was stalled works through a backlog of beats its
    * agents had long given up on, and refuses the live one that follows.
    */
-  take(instanceId: string, configuredIntervalMs: number | null, now: number, lostAfterMs = Number.POSITIVE_INFINITY): number | null {
+  take(instanceId: string, configuredIntervalMs: number | null, now: number, lostAfterMs = Number.POSITIVE_INFINITY, state?: RateState): number | null {
     const gapMs = Math.max(MIN_HEARTBEAT_INTERVAL_MS, (configuredIntervalMs ?? 0) / BEAT_RATE_FACTOR);
+    if (state !== undefined) {
+      // A known instance: its bucket lives on its record (no lookup).
+      const tokens = Number.isNaN(state.rateTokens) ? BEAT_BURST : Math.min(BEAT_BURST, state.rateTokens + (now - state.rateAt) / gapMs);
+      state.rateAt = now;
+      if (tokens >= 1) {
+        state.rateTokens = tokens - 1;
+        return null;
+      }
+      state.rateTokens = tokens;
+      return slowerInterval(configuredIntervalMs, lostAfterMs);
+    }
     let bucket = this.buckets.get(instanceId);
     if (bucket === undefined) {
       if (now - this.lastSweep > IDLE_MS) this.sweep(now);
@@ -46,7 +63,7 @@ export class BeatRateLimiter {
       bucket.tokens -= 1;
       return null;
     }
-    return Math.max(MIN_HEARTBEAT_INTERVAL_MS, Math.min(configuredIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(lostAfterMs / 3)));
+    return slowerInterval(configuredIntervalMs, lostAfterMs);
   }
 
   /** Ids tracked now (for tests: memory stays bounded by the instances beating lately). */
@@ -58,4 +75,9 @@ export class BeatRateLimiter {
     this.lastSweep = now;
     for (const [id, bucket] of this.buckets) if (now - bucket.at > IDLE_MS) this.buckets.delete(id);
   }
+}
+
+/** The interval a refused instance is told to beat at: its own, never above a third of its lost timeout. */
+function slowerInterval(configuredIntervalMs: number | null, lostAfterMs: number): number {
+  return Math.max(MIN_HEARTBEAT_INTERVAL_MS, Math.min(configuredIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(lostAfterMs / 3)));
 }

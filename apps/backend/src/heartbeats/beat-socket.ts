@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Gauge } from 'prom-client';
-import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatSocketAnswer } from '@vigil/protocol';
+import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatReply, type BeatSocketAnswer } from '@vigil/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AccessControl } from '../access/access-control.js';
 import type { AgentScope } from '../access/credentials.js';
@@ -97,7 +97,7 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
         raw.cork();
         process.nextTick(uncork);
       }
-      socket.send(JSON.stringify(answer));
+      socket.send(encodeAnswer(answer));
       if (socket.bufferedAmount > MAX_UNREAD_REPLY_BYTES) socket.terminate();
     });
   }
@@ -122,6 +122,14 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
       socket.ping();
     }
   }
+}
+
+/** JSON.stringify(answer), written out for the answer nearly every beat gets (200, no commands). */
+export function encodeAnswer(answer: BeatSocketAnswer): string {
+  const body = answer.body as BeatReply;
+  if (answer.status !== 200 || body.commands !== undefined || typeof body.result !== 'string') return JSON.stringify(answer);
+  const interval = body.interval === undefined ? '' : `,"interval":${body.interval}`;
+  return `{"status":200,"body":{"result":"${body.result}","serverTime":${body.serverTime}${interval}}}`;
 }
 
 function refuse(error: string): BeatSocketAnswer {

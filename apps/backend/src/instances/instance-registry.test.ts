@@ -145,6 +145,31 @@ describe('InstanceRegistry', () => {
     });
   });
 
+  it('tells a changed full beat from a repeated one field by field: order does not matter, any value does', () => {
+    registry.applyBeat(fullBeat({ metadata: { zone: 'a', rack: '1' } }), 0);
+    const reordered = Object.fromEntries(Object.entries(fullBeat({ metadata: { rack: '1', zone: 'a' } })).reverse()) as FullBeat;
+    const visible: Array<Partial<FullBeat>> = [
+      { ip: ['10.0.0.5', '10.0.0.6'] },
+      { ip: ['10.0.0.6'] },
+      { processId: 4243 },
+      { dynamicInstall: true },
+      { metadata: { zone: 'b', rack: '1' } },
+      { metadata: { zone: 'a' } },
+      { plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' }, enabled: false }] },
+      { plugins: [] },
+    ];
+    let t = 0;
+    for (const change of visible) {
+      changes.length = 0;
+      registry.applyBeat(reordered, (t += 1_000));
+      expect(changes.map((c) => c.type)).toEqual(['beat']);
+      registry.applyBeat(fullBeat({ metadata: { zone: 'a', rack: '1' }, ...change }), (t += 1_000));
+      expect(changes.map((c) => c.type), JSON.stringify(change)).toEqual(['beat', 'upsert']);
+      expect(registry.get('i-1')).toMatchObject(change);
+      registry.applyBeat(reordered, (t += 1_000));
+    }
+  });
+
   it('shows an instance offline at once on its goodbye, never lost, and removes it on time', () => {
     registry.applyBeat(fullBeat(), 1_000);
     expect(registry.applyBeat({ ...lightBeat(), kind: 'goodbye' }, 2_000)).toBe('offline');

@@ -1,5 +1,5 @@
 import type { BeatResult, EventLevel, FullBeat, Heartbeat, Instance, InstanceStatus, PluginInfo } from '@vigil/protocol';
-import { LeaseTable } from '../leases/lease-table.js';
+import { LeaseTable, NO_SLOT, type Leased } from '../leases/lease-table.js';
 import { ArrivalLog } from './arrival-log.js';
 import { StringPool } from './string-pool.js';
 import { timingsOf, type Timings } from './timings.js';
@@ -64,13 +64,25 @@ export interface LeaseState {
 }
 
 /**
+ * What the beat path needs of a known instance, from one lookup (`beatTarget`): its timings, and
+ * its rate-limit bucket (beat-rate-limit.ts), kept on the record rather than in a map of its own.
+ */
+export interface BeatTarget {
+  readonly timings: Timings;
+  /** Tokens left in the instance's rate-limit bucket; NaN until its first beat is counted. */
+  rateTokens: number;
+  /** When the bucket was last filled up (epoch ms). */
+  rateAt: number;
+}
+
+/**
  * One instance. Kept small, because a backend holds hundreds of thousands: the instance as the API
  * shows it (its low-cardinality strings shared through a pool), its timings (the shared defaults
  * unless its metadata overrides them), and a slot in the registry's arrival log instead of an
  * array of its own. A full beat is compared with the instance field by field, not through a
  * stored fingerprint string.
  */
-interface InstanceRecord {
+interface InstanceRecord extends Leased, BeatTarget {
   instance: Instance;
   timings: Timings;
   /** Its ring of recent beat arrival times in the registry's ArrivalLog. */
@@ -94,7 +106,7 @@ interface InstanceRecord {
  */
 export class InstanceRegistry {
   private readonly records = new Map<string, InstanceRecord>();
-  private readonly leases: LeaseTable<string>;
+  private readonly leases: LeaseTable<InstanceRecord>;
   private readonly arrivals: ArrivalLog;
   private readonly strings = new StringPool();
   private readonly changeListeners = new Set<(change: RegistryChange) => void>();
@@ -118,6 +130,11 @@ export class InstanceRegistry {
 
   get size(): number {
     return this.records.size;
+  }
+
+  /** Instances without a lease (persistent Nacos instances, judged by probes). */
+  get persistentCount(): number {
+    return this.records.size - this.ephemeralCount;
   }
 
   /** True while self-preservation holds overdue instances instead of expiring them. */
@@ -158,6 +175,11 @@ export class InstanceRegistry {
     return this.records.get(instanceId)?.timings;
   }
 
+  /** A known instance as the beat path needs it (pass it back to `applyBeat`); undefined when unknown. */
+  beatTarget(instanceId: string): BeatTarget | undefined {
+    return this.records.get(instanceId);
+  }
+
   /** The interval the instance is expected to beat at, when configured for it (metadata or global). */
   configuredInterval(instanceId: string): number | null {
     return this.records.get(instanceId)?.timings.intervalMs ?? null;
@@ -168,10 +190,13 @@ export class InstanceRegistry {
     return this.records.get(instanceId)?.timings.lostAfterMs ?? this.options.timings.lostAfterMs;
   }
 
-  /** Applies a validated agent beat received at `now`. */
-  applyBeat(beat: Heartbeat, now: number): BeatResult {
+  /**
+   * Applies a validated agent beat received at `now`. `target`: what `beatTarget` returned for
+   * its instance in the same synchronous step, to spare a second lookup.
+   */
+  applyBeat(beat: Heartbeat, now: number, target?: BeatTarget): BeatResult {
     if (beat.kind === 'full') return this.upsert(agentInstanceOf(beat), now);
-    const record = this.records.get(beat.instanceId);
+    const record = (target as InstanceRecord | undefined) ?? this.records.get(beat.instanceId);
     if (!record) return 'unknown';
     if (beat.kind === 'goodbye') {
       this.deregister(record, now);
@@ -195,7 +220,7 @@ export class InstanceRegistry {
       record.timings = timingsOf(input.metadata, this.options.timings);
       record.instance = { ...previous, ...this.strings.internInput(input) };
       this.emitPluginEvents(previous, input.plugins, now);
-      if (!input.ephemeral) this.leases.cancel(input.instanceId);
+      if (!input.ephemeral) this.leases.cancel(record);
     }
     this.renew(record, now, changed);
     return 'renewed';
@@ -246,7 +271,7 @@ export class InstanceRegistry {
       status: instance.status,
       statusSince: instance.statusSince,
       lastBeat: instance.lastHeartbeatTime,
-      next: this.leases.deadlineOf(instanceId) ?? null,
+      next: this.leases.deadlineOf(record) ?? null,
       leaseEnd: record.leaseEnd,
       removeAt: instance.lastHeartbeatTime + timings.removeAfterMs,
       lostAfterMs: timings.lostAfterMs,
@@ -278,6 +303,10 @@ export class InstanceRegistry {
         slot,
         leaseEnd: 0,
         held: false,
+        leaseDeadline: 0,
+        leaseSlot: NO_SLOT,
+        rateTokens: Number.NaN,
+        rateAt: 0,
       });
       this.counts[instance.status]++;
       if (instance.ephemeral) this.ephemeralCount++;
@@ -326,7 +355,7 @@ export class InstanceRegistry {
     const record = this.records.get(instanceId);
     if (!record) return false;
     this.records.delete(instanceId);
-    this.leases.cancel(instanceId);
+    this.leases.cancel(record);
     this.arrivals.release(record.slot);
     this.counts[record.instance.status]--;
     if (record.instance.ephemeral) this.ephemeralCount--;
@@ -342,7 +371,7 @@ export class InstanceRegistry {
     const gap = now - this.lastTick;
     this.lastTick = now;
     if (gap > this.options.stallThresholdMs) this.compensateStall(gap - this.options.tickMs, now);
-    this.leases.expire(now, (instanceId, deadline) => this.onDeadline(instanceId, deadline, now));
+    this.leases.expire(now, (record, deadline) => this.onDeadline(record, deadline, now));
     if (this.preserving && !this.massExpiryLikely(now)) {
       this.preserving = false;
       this.emitEvent({
@@ -356,9 +385,9 @@ export class InstanceRegistry {
 
   private compensateStall(stallMs: number, now: number): void {
     for (const record of this.records.values()) {
-      const deadline = this.leases.deadlineOf(record.instance.instanceId);
+      const deadline = this.leases.deadlineOf(record);
       if (deadline === undefined) continue;
-      this.leases.schedule(record.instance.instanceId, deadline + stallMs);
+      this.leases.schedule(record, deadline + stallMs);
       record.leaseEnd += stallMs;
     }
     for (let i = this.recentLostHead; i < this.recentLost.length; i++) this.recentLost[i]! += stallMs;
@@ -381,6 +410,10 @@ export class InstanceRegistry {
       slot,
       leaseEnd: 0,
       held: false,
+      leaseDeadline: 0,
+      leaseSlot: NO_SLOT,
+      rateTokens: Number.NaN,
+      rateAt: 0,
     };
     this.records.set(input.instanceId, record);
     this.counts.healthy++;
@@ -430,7 +463,7 @@ export class InstanceRegistry {
     // (a busy host, a GC) are not worth a warning.
     const suspectAt =
       interval === null ? Infinity : last + Math.max(interval * this.options.suspectAfterIntervals, interval + SUSPECT_GRACE_MS);
-    this.leases.schedule(record.instance.instanceId, Math.min(suspectAt, lostAt));
+    this.leases.schedule(record, Math.min(suspectAt, lostAt));
   }
 
   /** The service said goodbye: offline at once, removed like a lost one. */
@@ -439,12 +472,10 @@ export class InstanceRegistry {
       this.transition(record, 'offline', now);
       this.emitEvent({ time: now, level: 'normal', type: 'instance.offline', message: 'said goodbye', instance: record.instance });
     }
-    this.leases.schedule(record.instance.instanceId, record.instance.lastHeartbeatTime + record.timings.removeAfterMs);
+    this.leases.schedule(record, record.instance.lastHeartbeatTime + record.timings.removeAfterMs);
   }
 
-  private onDeadline(instanceId: string, deadline: number, now: number): void {
-    const record = this.records.get(instanceId);
-    if (!record) return;
+  private onDeadline(record: InstanceRecord, deadline: number, now: number): void {
     const { instance } = record;
     const removeAt = instance.lastHeartbeatTime + record.timings.removeAfterMs;
     switch (instance.status) {
@@ -459,7 +490,7 @@ export class InstanceRegistry {
             instance: record.instance,
             deadline,
           });
-          this.leases.schedule(instanceId, record.leaseEnd);
+          this.leases.schedule(record, record.leaseEnd);
           return;
         }
         this.expire(record, deadline, now);
@@ -469,7 +500,7 @@ export class InstanceRegistry {
         return;
       default:
         if (now < removeAt) {
-          this.leases.schedule(instanceId, removeAt);
+          this.leases.schedule(record, removeAt);
           return;
         }
         this.delete(record, now, instance.status === 'offline' ? 'offline' : 'lost');
@@ -483,7 +514,7 @@ export class InstanceRegistry {
       record.held = true;
       record.leaseEnd = deadline + record.timings.lostAfterMs;
       if (instance.status !== 'suspect') this.transition(record, 'suspect', deadline);
-      this.leases.schedule(instance.instanceId, record.leaseEnd);
+      this.leases.schedule(record, record.leaseEnd);
       return;
     }
     record.held = false;
@@ -498,7 +529,7 @@ export class InstanceRegistry {
       attributes: { lastHeartbeatTime: String(instance.lastHeartbeatTime), deadline: String(deadline) },
       deadline,
     });
-    this.leases.schedule(instance.instanceId, instance.lastHeartbeatTime + record.timings.removeAfterMs);
+    this.leases.schedule(record, instance.lastHeartbeatTime + record.timings.removeAfterMs);
   }
 
   /** Decides (and enters) self-preservation when an expiry is about to happen. */
@@ -540,7 +571,7 @@ export class InstanceRegistry {
   private delete(record: InstanceRecord, now: number, reason: string): void {
     const { instance } = record;
     this.records.delete(instance.instanceId);
-    this.leases.cancel(instance.instanceId);
+    this.leases.cancel(record);
     this.arrivals.release(record.slot);
     this.counts[instance.status]--;
     if (instance.ephemeral) this.ephemeralCount--;

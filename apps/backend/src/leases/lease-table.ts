@@ -12,9 +12,20 @@
  * intervals ahead therefore costs one bucket move per deadline passed, not a remove and an insert
  * per renewal. Only a deadline moved earlier moves the key at once.
  */
-export class LeaseTable<K> {
+/** What a key of a LeaseTable carries: its lease lives on the key itself, so a renewal looks nothing up. */
+export interface Leased {
+  /** Exact deadline (epoch ms); meaningful while `leaseSlot` is not NO_SLOT. */
+  leaseDeadline: number;
+  /** The bucket the key sits in, or NO_SLOT when it has no deadline. */
+  leaseSlot: number;
+}
+
+/** `leaseSlot` of a key without a deadline. */
+export const NO_SLOT = -1;
+
+export class LeaseTable<K extends Leased> {
   private readonly buckets = new Map<number, Set<K>>();
-  private readonly entries = new Map<K, { deadline: number; slot: number }>();
+  private count = 0;
   /** Last slot whose bucket has been fully processed. */
   private processedSlot: number;
 
@@ -26,35 +37,34 @@ export class LeaseTable<K> {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   deadlineOf(key: K): number | undefined {
-    return this.entries.get(key)?.deadline;
+    return key.leaseSlot === NO_SLOT ? undefined : key.leaseDeadline;
   }
 
   /** Sets (or moves) the key's deadline. */
   schedule(key: K, deadline: number): void {
     // A key whose deadline falls in an already processed slot goes in the next one to process.
     const slot = this.slotOf(deadline);
-    const entry = this.entries.get(key);
-    if (entry) {
-      entry.deadline = deadline;
+    key.leaseDeadline = deadline;
+    if (key.leaseSlot !== NO_SLOT) {
       // Later (or the same slot): the key's current bucket comes up first and moves it then.
-      if (slot >= entry.slot) return;
-      this.detach(key, entry.slot);
-      entry.slot = slot;
+      if (slot >= key.leaseSlot) return;
+      this.detach(key, key.leaseSlot);
     } else {
-      this.entries.set(key, { deadline, slot });
+      this.count++;
     }
+    key.leaseSlot = slot;
     this.attach(key, slot);
   }
 
   cancel(key: K): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    this.entries.delete(key);
-    this.detach(key, entry.slot);
+    if (key.leaseSlot === NO_SLOT) return;
+    this.detach(key, key.leaseSlot);
+    key.leaseSlot = NO_SLOT;
+    this.count--;
   }
 
   /**
@@ -76,16 +86,16 @@ export class LeaseTable<K> {
       if (!bucket) continue;
       this.buckets.delete(slot);
       for (const key of bucket) {
-        const entry = this.entries.get(key);
-        if (!entry) continue;
-        if (entry.deadline > now) {
+        if (key.leaseSlot !== slot) continue;
+        if (key.leaseDeadline > now) {
           // Not due yet (moved later since it was put here, or later within this slot): to its bucket.
-          entry.slot = this.slotOf(entry.deadline);
-          this.attach(key, entry.slot);
+          key.leaseSlot = this.slotOf(key.leaseDeadline);
+          this.attach(key, key.leaseSlot);
           continue;
         }
-        this.entries.delete(key);
-        due.push([key, entry.deadline]);
+        key.leaseSlot = NO_SLOT;
+        this.count--;
+        due.push([key, key.leaseDeadline]);
       }
     }
     // A key moved later may sit in an earlier bucket than a key due before it: fire by deadline.

@@ -44,6 +44,11 @@ export class ProbeLoop implements OnModuleInit, OnModuleDestroy {
 
   /** One round: probes every persistent Nacos instance once; resolves when its probes are done. */
   async probeAll(): Promise<void> {
+    // A fleet of agents has no persistent instance: do not walk (and copy) it every round.
+    if (this.registry.persistentCount === 0) {
+      this.hysteresis.retain(new Set());
+      return;
+    }
     const persistent = this.registry.list().filter((i): i is NacosInstance => isNacosInstance(i) && !i.ephemeral);
     this.hysteresis.retain(new Set(persistent.map((i) => i.instanceId)));
     await Promise.all(persistent.filter((i) => !this.inFlight.has(i.instanceId)).map((i) => this.probeOne(i)));

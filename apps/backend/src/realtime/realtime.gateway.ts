@@ -88,6 +88,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     this.views = new ViewGroups(this.registry, { refreshMinMs: WINDOW_REFRESH_MS, measure: () => performance.now() });
     this.unsubscribe = [
       this.registry.onChange((change) => {
+        if (change.type === 'beat' && !this.views.wantsBeat(change.instanceId)) return;
         const step = this.batcher.add(change);
         if (!step) return;
         this.summary.apply(step.before, step.after);

@@ -74,6 +74,18 @@ describe('ViewGroups', () => {
     expect(delta?.window).toBeUndefined();
   });
 
+  it('wants the beats of what some view shows only: rows, watched ids, or everything when sorted by last beat', () => {
+    expect(views.wantsBeat('a')).toBe(false);
+    const { group } = views.join(byHost, 0);
+    expect(['a', 'b', 'c', 'd'].map((id) => views.wantsBeat(id))).toEqual([true, true, false, false]);
+    views.join({ window: null, watch: ['d'] }, 0);
+    expect(['a', 'b', 'c', 'd'].map((id) => views.wantsBeat(id))).toEqual([true, true, false, true]);
+    views.leave(group!);
+    expect(['a', 'b', 'c', 'd'].map((id) => views.wantsBeat(id))).toEqual([false, false, false, true]);
+    views.join({ window: { sort: 'lastHeartbeatTime', order: 'desc', offset: 0, limit: 1 }, watch: [] }, 0);
+    expect(['a', 'b', 'c', 'd'].map((id) => views.wantsBeat(id))).toEqual([true, true, true, true]);
+  });
+
   it('sends beats of rows on screen only', () => {
     const { group } = views.join(byHost, 0);
     registry.applyBeat(light('a'), 100);

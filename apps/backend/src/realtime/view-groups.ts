@@ -81,6 +81,18 @@ export class ViewGroups {
   }
 
   /**
+   * True when some view needs to hear of a plain beat of this instance: one that watches it or
+   * lists it, or one sorted by last heartbeat (every renewal may move its rows). Beats nobody
+   * shows are not batched at all: with no dashboard open, a beat costs the realtime side nothing.
+   */
+  wantsBeat(instanceId: string): boolean {
+    for (const group of this.groups.values()) {
+      if (group.query?.sort === 'lastHeartbeatTime' || group.watch.has(instanceId) || group.rows.has(instanceId)) return true;
+    }
+    return false;
+  }
+
+  /**
    * Joins the group of a view, creating it (and querying its window) when it is new. Returns the
    * group (null for a view with no window and nothing watched: it gets only fleet-wide changes)
    * and the state a new member starts from.

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { STRING_POOL_LIMIT, StringPool } from './string-pool.js';
+import type { InstanceInput } from './instance-registry.js';
+
+const input = (service: string): InstanceInput => ({
+  instanceId: `id-${service}`,
+  source: 'agent',
+  service,
+  appName: 'shop',
+  artifact: service,
+  appType: 'default',
+  hostName: 'host-1',
+  ip: ['10.0.0.1'],
+  processId: 1,
+  dynamicInstall: false,
+  version: '0.1.0',
+  plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }],
+  metadata: { zone: 'a' },
+  ephemeral: true,
+});
+
+describe('StringPool', () => {
+  it('returns the input unchanged in value, and keeps each distinct short string once', () => {
+    const pool = new StringPool();
+    const a = pool.internInput(input('orders'));
+    expect(a).toEqual(input('orders'));
+    const size = pool.size;
+    pool.internInput(input('orders'));
+    expect(pool.size).toBe(size);
+  });
+
+  it('stops growing at its limit and leaves long strings out', () => {
+    const pool = new StringPool();
+    for (let i = 0; i < STRING_POOL_LIMIT + 500; i++) expect(pool.intern(`s-${i}`)).toBe(`s-${i}`);
+    expect(pool.size).toBe(STRING_POOL_LIMIT);
+    const long = 'x'.repeat(200);
+    const other = new StringPool();
+    expect(other.intern(long)).toBe(long);
+    expect(other.size).toBe(0);
+  });
+});
