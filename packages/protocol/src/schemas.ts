@@ -99,6 +99,8 @@ export const goodbyeBeatSchema = z.object({
 
 export const heartbeatSchema = z.discriminatedUnion('kind', [fullBeatSchema, lightBeatSchema, goodbyeBeatSchema]);
 
+type LightOrGoodbye = z.infer<typeof lightBeatSchema> | z.infer<typeof goodbyeBeatSchema>;
+
 const isEpochMs = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 /**
@@ -119,6 +121,10 @@ export function parseHeartbeat(body: unknown): ReturnType<typeof heartbeatSchema
       isEpochMs(heartbeatTime) &&
       (lastHeartbeatTime === null || isEpochMs(lastHeartbeatTime))
     ) {
+      // Exactly those five own fields (a parsed body nearly always): the body is the output as it is.
+      let fields = 0;
+      for (const key in body) if (Object.hasOwn(body, key)) fields++;
+      if (fields === 5 && Object.getPrototypeOf(body) === Object.prototype) return { success: true, data: body as LightOrGoodbye };
       return { success: true, data: { v, instanceId, heartbeatTime, lastHeartbeatTime, kind } };
     }
   }

@@ -8,18 +8,23 @@ import { InstanceRegistry } from '../instances/instance-registry.js';
 @Injectable()
 export class MetricsService implements OnModuleInit, OnModuleDestroy {
   readonly registry = new Registry();
-  private readonly beats = new Counter({
-    name: 'vigil_beats_received_total',
-    help: 'Heartbeats received, by kind (full, light, goodbye)',
-    labelNames: ['kind'],
-    registers: [this.registry],
-  });
-  /** Pre-bound children: the beat path only increments. */
-  private readonly beatsByKind: Record<Heartbeat['kind'], Counter> = {
-    full: this.beats.labels('full') as unknown as Counter,
-    light: this.beats.labels('light') as unknown as Counter,
-    goodbye: this.beats.labels('goodbye') as unknown as Counter,
-  };
+  /** Beats counted since the last scrape: the beat path adds to a plain number, a scrape moves it into the counter. */
+  private readonly pendingBeats: Record<Heartbeat['kind'], number> = { full: 0, light: 0, goodbye: 0 };
+  private readonly beats = (() => {
+    const pending = this.pendingBeats;
+    return new Counter({
+      name: 'vigil_beats_received_total',
+      help: 'Heartbeats received, by kind (full, light, goodbye)',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        for (const kind of ['full', 'light', 'goodbye'] as const) {
+          this.labels(kind).inc(pending[kind]);
+          pending[kind] = 0;
+        }
+      },
+    });
+  })();
   private readonly rejected = new Counter({
     name: 'vigil_beats_rejected_total',
     help: 'Heartbeats answered 400 (invalid body)',
@@ -82,7 +87,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   }
 
   beatReceived(kind: Heartbeat['kind']): void {
-    this.beatsByKind[kind].inc();
+    this.pendingBeats[kind]++;
   }
 
   beatRejected(): void {
