@@ -218,7 +218,8 @@ export class InstanceRegistry {
       const previous = record.instance;
       if (previous.ephemeral !== input.ephemeral) this.ephemeralCount += input.ephemeral ? 1 : -1;
       record.timings = timingsOf(input.metadata, this.options.timings);
-      record.instance = { ...previous, ...this.strings.internInput(input) };
+      const next = this.strings.internInput(input);
+      record.instance = instanceOf({ ...next, nacos: 'nacos' in input ? next.nacos : previous.nacos }, previous.status, previous.registeredAt, previous.lastHeartbeatTime, previous.statusSince);
       this.emitPluginEvents(previous, input.plugins, now);
       if (!input.ephemeral) this.leases.cancel(record);
     }
@@ -292,7 +293,8 @@ export class InstanceRegistry {
    * event (the replica that saw the change logged it), no lease of its own.
    */
   applyRemoteUpsert(remote: Instance): void {
-    const instance = this.strings.internInput(remote);
+    const pooled = this.strings.internInput(remote);
+    const instance = instanceOf(pooled, pooled.status, pooled.registeredAt, pooled.lastHeartbeatTime, pooled.statusSince);
     const record = this.records.get(instance.instanceId);
     if (!record) {
       const slot = this.arrivals.allocate();
@@ -401,7 +403,7 @@ export class InstanceRegistry {
   }
 
   private register(input: InstanceInput, now: number): void {
-    const instance: Instance = { ...input, status: 'healthy', registeredAt: now, lastHeartbeatTime: now, statusSince: now };
+    const instance = instanceOf(input, 'healthy', now, now, now);
     const slot = this.arrivals.allocate();
     this.arrivals.push(slot, now);
     const record: InstanceRecord = {
@@ -444,7 +446,7 @@ export class InstanceRegistry {
         attributes: { from },
       });
     } else if (changed) {
-      record.instance = { ...current, lastHeartbeatTime: now };
+      record.instance = instanceOf(current, current.status, current.registeredAt, now, current.statusSince);
       this.emitChange({ type: 'upsert', instance: record.instance });
     } else {
       current.lastHeartbeatTime = now;
@@ -582,7 +584,8 @@ export class InstanceRegistry {
   private transition(record: InstanceRecord, status: InstanceStatus, since: number): void {
     this.counts[record.instance.status]--;
     this.counts[status]++;
-    record.instance = { ...record.instance, status, statusSince: since };
+    const current = record.instance;
+    record.instance = instanceOf(current, status, current.registeredAt, current.lastHeartbeatTime, since);
     this.emitChange({ type: 'upsert', instance: record.instance });
   }
 
@@ -646,6 +649,36 @@ export function estimatedInterval(arrivals: readonly number[]): number | null {
   if (n < 4) return gap(n - 1);
   const [a, b, c] = [gap(n - 1), gap(n - 2), gap(n - 3)];
   return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+}
+
+/**
+ * Every Instance the registry holds is built here: one object literal with every field, always
+ * in this order, so that all instances share one hidden class. Built by spreading (`{ ...input,
+ * status }`), each instance got a hidden class and descriptor array of its own: ~600 B per
+ * instance (a heap snapshot of 30,000 showed 31,000 descriptor arrays).
+ */
+function instanceOf(from: InstanceInput, status: InstanceStatus, registeredAt: number, lastHeartbeatTime: number, statusSince: number): Instance {
+  return {
+    instanceId: from.instanceId,
+    source: from.source,
+    service: from.service,
+    appName: from.appName,
+    artifact: from.artifact,
+    appType: from.appType,
+    hostName: from.hostName,
+    ip: from.ip,
+    processId: from.processId,
+    dynamicInstall: from.dynamicInstall,
+    version: from.version,
+    plugins: from.plugins,
+    metadata: from.metadata,
+    ephemeral: from.ephemeral,
+    nacos: from.nacos,
+    status,
+    registeredAt,
+    lastHeartbeatTime,
+    statusSince,
+  };
 }
 
 /** Fields of an Instance that are the registry's (its lease), not what a beat or register reported. */

@@ -29,6 +29,20 @@ describe('StringPool', () => {
     expect(pool.size).toBe(size);
   });
 
+  it('shares equal small records and plugin entries between instances, not different ones', () => {
+    const pool = new StringPool();
+    const a = pool.internInput(input('orders'));
+    const b = pool.internInput(input('billing'));
+    expect(b.plugins[0]).toBe(a.plugins[0]);
+    expect(b.metadata).toBe(a.metadata);
+    const changed = pool.internInput({ ...input('orders'), plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'stopping' } }] });
+    expect(changed.plugins[0]).not.toBe(a.plugins[0]);
+    expect(changed.plugins[0]).toEqual({ name: 'template', version: '1.2.0', extInfo: { status: 'stopping' } });
+    const disabled = pool.internInput({ ...input('orders'), plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' }, enabled: false }] });
+    expect(disabled.plugins[0]).toEqual({ name: 'template', version: '1.2.0', extInfo: { status: 'started' }, enabled: false });
+    expect(disabled.plugins[0]).not.toBe(a.plugins[0]);
+  });
+
   it('stops growing at its limit and leaves long strings out', () => {
     const pool = new StringPool();
     for (let i = 0; i < STRING_POOL_LIMIT + 500; i++) expect(pool.intern(`s-${i}`)).toBe(`s-${i}`);

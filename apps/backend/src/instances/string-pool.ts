@@ -7,14 +7,21 @@ export const STRING_POOL_LIMIT = 100_000;
 /** Strings longer than this are rarely shared between instances, and are not pooled. */
 const MAX_POOLED_LENGTH = 64;
 
+/** Small ext-info / metadata records and plugin entries a pool shares at most. */
+export const SHARED_OBJECT_LIMIT = 10_000;
+
 /**
- * Shares equal strings between instances. Every parsed beat brings its own copy of `svc-001`,
- * `template`, `1.2.0` or `started`; over a fleet of 300,000 that is millions of small strings
- * holding a few hundred distinct values. The registry keeps the pooled copy instead. Bounded, so
- * a fleet of unique values costs one failed lookup per string and no more memory than before.
+ * Shares equal values between instances. Every parsed beat brings its own copy of `svc-001`,
+ * `template`, `1.2.0` or `started`, and of `{ status: 'started' }` or the template plugin's whole
+ * entry; over a fleet of 300,000 that is millions of small strings and objects holding a few
+ * hundred distinct values. The registry keeps the pooled copy instead (it never mutates them:
+ * a change replaces them). Bounded, so a fleet of unique values costs a failed lookup per value
+ * and no more memory than before.
  */
 export class StringPool {
   private readonly pool = new Map<string, string>();
+  /** JSON of a small record or plugin entry -> the shared object. */
+  private readonly objects = new Map<string, object>();
 
   get size(): number {
     return this.pool.size;
@@ -43,12 +50,27 @@ export class StringPool {
   }
 
   private internPlugin(plugin: PluginInfo): PluginInfo {
-    return { ...plugin, name: this.intern(plugin.name), version: this.intern(plugin.version), extInfo: this.internRecord(plugin.extInfo) };
+    const extInfo = this.internRecord(plugin.extInfo);
+    const pooled: PluginInfo = { name: this.intern(plugin.name), version: this.intern(plugin.version), extInfo };
+    if (plugin.enabled !== undefined) pooled.enabled = plugin.enabled;
+    return this.share(pooled, 4);
   }
 
   private internRecord(record: Record<string, string>): Record<string, string> {
     const out: Record<string, string> = {};
     for (const key in record) out[this.intern(key)] = this.intern(record[key]!);
-    return out;
+    return this.share(out, 4);
+  }
+
+  /** The shared copy of a small value-object (at most `maxKeys` keys, short JSON), else the value. */
+  private share<T extends object>(value: T, maxKeys: number): T {
+    let keys = 0;
+    for (const _ in value) if (++keys > maxKeys) return value;
+    const key = JSON.stringify(value);
+    if (key.length > 4 * MAX_POOLED_LENGTH) return value;
+    const shared = this.objects.get(key);
+    if (shared !== undefined) return shared as T;
+    if (this.objects.size < SHARED_OBJECT_LIMIT) this.objects.set(key, value);
+    return value;
   }
 }
