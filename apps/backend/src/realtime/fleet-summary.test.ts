@@ -68,4 +68,22 @@ describe('FleetSummary', () => {
     summary.apply(a, instance('a', { hostName: 'host-2', lastHeartbeatTime: 9, plugins: [{ name: 'template', version: '1.2.0', extInfo: { x: '1' } }] }));
     expect(summary.takeChanges()).toEqual({});
   });
+
+  it('moves a transition between status counts of the fleet and of its service only, as a rescan would count it', () => {
+    const a = instance('a');
+    const b = instance('b', { service: 'mailer' });
+    const summary = new FleetSummary([a, b]);
+    const lost = instance('a', { status: 'lost', statusSince: 5 });
+    summary.apply(a, lost);
+    expect(summary.takeChanges()).toEqual({
+      counts: { apps: 1, services: 2, instances: 2, byStatus: { ...zero, healthy: 1, lost: 1 } },
+      services: [{ service: 'orders', instances: 1, byStatus: { ...zero, lost: 1 } }],
+    });
+    const back = instance('a', { status: 'healthy', statusSince: 9 });
+    summary.apply(lost, back);
+    const rescan = new FleetSummary([back, b]);
+    expect(summary.counts()).toEqual(rescan.counts());
+    expect(summary.serviceSummaries()).toEqual(rescan.serviceSummaries());
+    expect(summary.pluginUsage()).toEqual(rescan.pluginUsage());
+  });
 });

@@ -20,8 +20,12 @@ function zeroByStatus(): Record<InstanceStatus, number> {
 
 /** True when the change cannot move any count: a summary ignores everything but these fields. */
 function sameCountedFields(a: Instance, b: Instance): boolean {
+  return a.status === b.status && sameGrouping(a, b);
+}
+
+/** True when both count in the same service, app and plugin usage entries (the status aside). */
+function sameGrouping(a: Instance, b: Instance): boolean {
   return (
-    a.status === b.status &&
     a.service === b.service &&
     a.appName === b.appName &&
     a.plugins.length === b.plugins.length &&
@@ -55,6 +59,17 @@ export class FleetSummary {
   /** Applies one step of one instance: `before` leaves the counts, `after` enters them. */
   apply(before: Instance | undefined, after: Instance | undefined): void {
     if (before && after && sameCountedFields(before, after)) return;
+    const service = before && after && sameGrouping(before, after) ? this.services.get(before.service) : undefined;
+    if (before && after && service) {
+      // Only the status moved (a transition: the common change): counts by status, nothing else.
+      this.countsChanged = true;
+      this.byStatus[before.status]--;
+      this.byStatus[after.status]++;
+      service.byStatus[before.status]--;
+      service.byStatus[after.status]++;
+      this.changedServices.add(before.service);
+      return;
+    }
     if (before) this.add(before, -1);
     if (after) this.add(after, 1);
   }
