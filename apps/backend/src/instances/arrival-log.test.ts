@@ -17,10 +17,10 @@ describe('ArrivalLog', () => {
     const log = new ArrivalLog(3);
     const slots = Array.from({ length: 10_000 }, () => log.allocate());
     slots.forEach((slot, i) => {
-      log.push(slot, i);
-      log.push(slot, i + 0.5);
+      log.push(slot, 1_790_000_000_000 + i);
+      log.push(slot, 1_790_000_000_000 + i + 5_000);
     });
-    expect(slots.map((slot) => log.list(slot))).toEqual(slots.map((_, i) => [i, i + 0.5]));
+    expect(slots.map((slot) => log.list(slot))).toEqual(slots.map((_, i) => [1_790_000_000_000 + i, 1_790_000_000_000 + i + 5_000]));
     expect(log.slots).toBe(10_000);
   });
 
@@ -48,6 +48,24 @@ describe('ArrivalLog', () => {
       log.push(slot, t);
       expect(log.estimatedInterval(slot)).toBe(estimatedInterval(times.slice(-5)));
     }
+  });
+
+  it('keeps whole-ms times exact across months of uptime, moving its base as time passes', () => {
+    const log = new ArrivalLog(4);
+    const slot = log.allocate();
+    const day = 86_400_000;
+    const start = 1_790_000_000_000;
+    const times: number[] = [];
+    for (let t = start; t < start + 120 * day; t += 0.5 * day + 1234) {
+      log.push(slot, t);
+      times.push(t);
+      expect(log.list(slot)).toEqual(times.slice(-4));
+    }
+    // A time from far before the base (another replica's clock): kept as the oldest it can hold.
+    const other = log.allocate();
+    log.push(other, start);
+    expect(log.list(other)[0]).toBeGreaterThan(start);
+    expect(log.list(other)[0]).toBeLessThanOrEqual(times.at(-1)!);
   });
 
   it('refuses a size it cannot index', () => {

@@ -1,16 +1,23 @@
-/** Slots per chunk of the log: 4,096 rings of 32 times is 1 MiB. */
+/** Slots per chunk of the log: 4,096 rings of 32 times is 512 KiB. */
 const CHUNK_SLOTS = 4096;
+
+/** Times are kept as whole ms from a base 2^31 ms (24.8 days) before the log's first time... */
+const HALF_RANGE = 2 ** 31;
+/** ...and the base moves on once a time is this far past it (the rings are shifted to match). */
+const REBASE_AT = 2 ** 32 - 2 ** 30;
 
 /**
  * The recent beat arrival times of every instance, in one place: a ring of `size` times per
- * instance, the rings in Float64Array chunks of CHUNK_SLOTS (off the JS heap), added as the fleet
- * grows. An instance holds a slot number instead of an array of its own, so a beat writes one
+ * instance, the rings in Uint32Array chunks of CHUNK_SLOTS (off the JS heap; whole ms from a
+ * moving base, 4 bytes a time instead of 8), added as the fleet grows. An instance holds a slot number instead of an array of its own, so a beat writes one
  * number and allocates nothing, and a fleet of 300,000 instances is 74 buffers for the garbage
  * collector, not 300,000 arrays (which also had to be reallocated as `shift` + `push` outgrew
  * them). Growing never copies, and wastes at most one chunk.
  */
 export class ArrivalLog {
-  private readonly chunks: Float64Array[] = [];
+  private readonly chunks: Uint32Array[] = [];
+  /** Epoch ms that a stored 0 stands for; NaN until the first time is pushed. */
+  private base = Number.NaN;
   /** Per slot: index of the oldest time in its ring. */
   private heads: Uint16Array;
   /** Per slot: times held (0 to size). */
@@ -46,16 +53,19 @@ export class ArrivalLog {
 
   /** Appends a time, dropping the oldest when the ring is full. */
   push(slot: number, time: number): void {
+    if (!(time - this.base < REBASE_AT)) this.rebase(time);
     const size = this.size;
     const times = this.chunks[(slot / CHUNK_SLOTS) | 0]!;
     const base = (slot % CHUNK_SLOTS) * size;
     const count = this.counts[slot]!;
     const head = this.heads[slot]!;
+    // Times from before the base (a replica's clock far behind) are kept as the base itself.
+    const stored = Math.max(0, Math.round(time - this.base));
     if (count < size) {
-      times[base + ((head + count) % size)] = time;
+      times[base + ((head + count) % size)] = stored;
       this.counts[slot] = count + 1;
     } else {
-      times[base + head] = time;
+      times[base + head] = stored;
       this.heads[slot] = (head + 1) % size;
     }
   }
@@ -84,11 +94,25 @@ export class ArrivalLog {
   /** The slot's i-th time, oldest first. */
   private at(slot: number, i: number): number {
     const size = this.size;
-    return this.chunks[(slot / CHUNK_SLOTS) | 0]![(slot % CHUNK_SLOTS) * size + ((this.heads[slot]! + i) % size)]!;
+    return this.base + this.chunks[(slot / CHUNK_SLOTS) | 0]![(slot % CHUNK_SLOTS) * size + ((this.heads[slot]! + i) % size)]!;
+  }
+
+  /**
+   * Moves the base so that `time` is HALF_RANGE past it (first push: sets it). Every 24.8 days of
+   * uptime, one pass over the rings; times older than the new base (none a beating instance
+   * still holds: a ring spans its last 32 beats) become the base.
+   */
+  private rebase(time: number): void {
+    const next = time - HALF_RANGE;
+    if (!Number.isNaN(this.base)) {
+      const shift = next - this.base;
+      for (const chunk of this.chunks) for (let i = 0; i < chunk.length; i++) chunk[i] = Math.max(0, chunk[i]! - shift);
+    }
+    this.base = next;
   }
 
   private grow(): void {
-    this.chunks.push(new Float64Array(CHUNK_SLOTS * this.size));
+    this.chunks.push(new Uint32Array(CHUNK_SLOTS * this.size));
     const slots = this.chunks.length * CHUNK_SLOTS;
     if (slots > this.heads.length) {
       const heads = new Uint16Array(slots * 2);
