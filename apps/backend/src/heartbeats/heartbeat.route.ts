@@ -28,10 +28,11 @@ const QUESTION_MARK = 63;
  *   string) with `content-type: application/json` (or `application/json; charset=utf-8`), which is
  *   what agents send. No Fastify request or reply objects, no hooks, no promises: the access
  *   rules of the agent audience (the same `AccessControl.check` the access hook calls), the body
- *   read up to `LIMITS.beatBodyBytes`, Fastify's own JSON parser (`getDefaultJsonParser`, so
- *   `__proto__` and a BOM are treated as before), `BeatHandler.handle` and one synchronous
- *   `res.end`. Each refusal has the status, body and headers (`www-authenticate`,
- *   `connection: close`) Fastify gave it; docs/benchmarks.md shows what it saves.
+ *   read up to `LIMITS.beatBodyBytes`, JSON parsed as Fastify's parser does it (a BOM dropped,
+ *   `__proto__` and `constructor.prototype` refused: `getDefaultJsonParser` itself whenever the
+ *   body could hold such a key), `BeatHandler.handle` and one synchronous `res.end`. Each refusal
+ *   has the status, body and headers (`www-authenticate`, `connection: close`) Fastify gave it,
+ *   and is counted in `vigil_beats_rejected_total` where Fastify's error handler counted it.
  * - **As a route on Nest's Fastify instance** (outside Nest's per-request pipeline: guards,
  *   interceptors and pipes cost about a fifth of the throughput, see ../shared/TOOLCHAIN.md), for
  *   every other spelling Fastify routes here: another content type (Fastify's parsers and its 415),
@@ -59,15 +60,26 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
       body: Buffer,
       done: (error: Error | null, value?: unknown) => void,
     ) => void;
-    this.parseJson = (body) => {
+    const fastifyParse = (body: Buffer | string): unknown => {
       let result: unknown;
       let failure: Error | null = null;
-      parser(undefined, body, (error, value) => {
+      parser(undefined, body as Buffer, (error, value) => {
         failure = error;
         result = value;
       });
       if (failure !== null) throw failure;
       return result;
+    };
+    // What that parser does (secure-json-parse: drop a BOM, JSON.parse, then refuse `__proto__`
+    // and `constructor` keys), without its two regular-expression scans of every body when no key
+    // can be one: both expressions need `__proto__` or `constructor` spelled out, or a `\u` escape.
+    this.parseJson = (body) => {
+      let text = body.toString();
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      const value: unknown = JSON.parse(text);
+      if (value === null || typeof value !== 'object') return value;
+      if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) return fastifyParse(text);
+      return value;
     };
   }
 
