@@ -1,6 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { BeatServer } from './heartbeats/beat-server.js';
+import { HeartbeatRoute } from './heartbeats/heartbeat.route.js';
 import type { Clock } from './common/clock.js';
 import type { VigilConfig } from './config/vigil-config.js';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -10,11 +12,19 @@ import { backendVersion } from './version.js';
 
 /** Builds the backend application (not listening yet): used by main and by tests. */
 export async function createApp(config: VigilConfig, clock?: Clock): Promise<NestFastifyApplication> {
+  // The node:http(s) server is made here rather than by Fastify, so that `PUT /api/v1/heartbeat`
+  // is served before Fastify's pipeline (heartbeats/beat-server.ts, heartbeat.route.ts).
+  const server = new BeatServer();
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, clock),
-    new FastifyAdapter({ keepAliveTimeout: 65_000, ...(config.access.tls && { https: config.access.tls }) }),
+    new FastifyAdapter({
+      keepAliveTimeout: 65_000,
+      serverFactory: server.serverFactory,
+      ...(config.access.tls && { https: config.access.tls }),
+    }),
     { logger: ['error', 'warn'] },
   );
+  server.attach(app.get(HeartbeatRoute));
   // OpenAPI UI at /api/docs, the document at /api/docs/openapi.json.
   SwaggerModule.setup('api/docs', app, openApiDocument(backendVersion()), {
     jsonDocumentUrl: 'api/docs/openapi.json',

@@ -20,9 +20,11 @@ export function inScope(scope: AgentScope | undefined, service: string): boolean
 }
 
 /**
- * Enforces AccessControl on every HTTP request (one `onRequest` hook on the Fastify instance, so
- * Nest controllers, the raw beat and Nacos routes, static files and 404s alike) and on
- * socket.io's handshake, which engine.io serves before Fastify sees it.
+ * Enforces AccessControl on every HTTP request Fastify serves (one `onRequest` hook on the
+ * Fastify instance, so Nest controllers, the Nacos routes, static files and 404s alike) and on
+ * socket.io's handshake, which engine.io serves before Fastify sees it. The beat PUT that
+ * heartbeats/heartbeat.route.ts serves before Fastify calls the same `AccessControl.check` with
+ * the agent audience; the beat socket's upgrade calls `checkAgentSocket`.
  */
 @Injectable()
 export class AccessHooks implements OnModuleInit {

@@ -1,0 +1,49 @@
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { FastifyServerFactory } from 'fastify';
+import type { BeatFastPath } from './heartbeat.route.js';
+
+/** The options Fastify hands its `serverFactory`: its own, with its defaults filled in. */
+interface FactoryOptions {
+  https?: HttpsServerOptions | true | null;
+  http?: ServerOptions;
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  connectionTimeout: number;
+  maxRequestsPerSocket: number;
+}
+
+/**
+ * The backend's node:http(s) server, made through Fastify's `serverFactory` option so that the
+ * beat route is served before Fastify (heartbeat.route.ts, `HeartbeatRoute.serve`) and every other
+ * request goes to Fastify's handler unchanged. The fast path is attached once the Nest
+ * application is built (`attach`); until then (no request can arrive before `listen`) everything
+ * goes to Fastify. The server is set up as Fastify's own would be (lib/server.js,
+ * `getServerInstance`): HTTPS with the `https` options, and its keep-alive, request and connection
+ * timeouts and requests per socket.
+ *
+ * One difference from Fastify's own server: Fastify does not add its second listener for
+ * `localhost` (127.0.0.1 and ::1) when a server factory is used, so `VIGIL_HOST=localhost`
+ * listens on the first address `localhost` resolves to.
+ */
+export class BeatServer {
+  private fastPath: BeatFastPath | undefined;
+
+  attach(fastPath: BeatFastPath): void {
+    this.fastPath = fastPath;
+  }
+
+  readonly serverFactory: FastifyServerFactory<Server> = (handler, opts) => {
+    const options = opts as unknown as FactoryOptions;
+    const listener = (request: IncomingMessage, response: ServerResponse): void => {
+      if (this.fastPath?.serve(request, response) !== true) handler(request, response);
+    };
+    const tls = options.https === true ? {} : options.https;
+    const server = tls ? createHttpsServer(tls, listener) : createServer(options.http ?? {}, listener);
+    server.keepAliveTimeout = options.keepAliveTimeout;
+    server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout);
+    if (options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+    return server;
+  };
+}
