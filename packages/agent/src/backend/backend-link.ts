@@ -1,6 +1,22 @@
 import { Socket } from 'node:net';
-import { Agent, Pool, buildConnector } from 'undici';
+import type { Agent, Pool, buildConnector } from 'undici';
 import { describeError } from '../logger';
+
+type Undici = typeof import('undici');
+let undiciModule: Undici | undefined;
+
+/**
+ * undici, loaded when the agent first talks to a backend rather than when it starts: it is most
+ * of what the agent would otherwise add to the host's start-up (~60 ms, 110 modules).
+ */
+export function undici(): Undici {
+  return (undiciModule ??= require('undici') as Undici);
+}
+
+/** Whether undici has been loaded (for tests of the start-up path). */
+export function undiciLoaded(): boolean {
+  return undiciModule !== undefined;
+}
 
 /** Largest answer body read from a backend; anything longer is refused unread (bounded memory, whatever it sends). */
 export const MAX_ANSWER_BYTES = 64 * 1024;
@@ -36,7 +52,9 @@ interface Backend {
   readonly url: string;
   /** Path prefix of a backend behind a reverse proxy, without trailing slash. */
   readonly basePath: string;
-  readonly pool: Pool;
+  readonly origin: string;
+  /** Made with the first request to this backend. */
+  pool: Pool | undefined;
 }
 
 /**
@@ -52,27 +70,31 @@ export class BackendLink {
   private current = 0;
   private readonly headers: Record<string, string>;
   private readonly ca: string | undefined;
+  private readonly keepAliveMs: number;
+  private socketDispatcher: Agent | undefined;
 
   constructor(urls: readonly string[], { keepAliveMs, token, ca }: LinkOptions) {
     this.headers = { 'content-type': 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) };
     this.ca = ca;
+    this.keepAliveMs = keepAliveMs;
     this.backends = urls.map((url) => {
       const parsed = new URL(url);
-      return {
-        url,
-        basePath: parsed.pathname.replace(/\/+$/, ''),
-        pool: new Pool(parsed.origin, { connections: 1, connect: detachedConnector(ca), keepAliveTimeout: keepAliveMs }),
-      };
+      return { url, basePath: parsed.pathname.replace(/\/+$/, ''), origin: parsed.origin, pool: undefined };
     });
   }
 
-  /**
-   * What a WebSocket to the same backends needs (the beat socket): the token's header, and an
-   * undici Agent connecting as this link does (detached sockets, this link's CA).
-   */
-  socketOptions(): { headers: Record<string, string>; dispatcher: Agent } {
+  /** The token's header, for a WebSocket to the same backends (the beat socket). */
+  socketHeaders(): Record<string, string> {
     const { authorization } = this.headers;
-    return { headers: authorization === undefined ? {} : { authorization }, dispatcher: new Agent({ connect: detachedConnector(this.ca) }) };
+    return authorization === undefined ? {} : { authorization };
+  }
+
+  /**
+   * An undici Agent connecting as this link does (detached sockets, this link's CA), for a
+   * WebSocket to the same backends; made on first use.
+   */
+  socketAgent(): Agent {
+    return (this.socketDispatcher ??= new (undici().Agent)({ connect: detachedConnector(this.ca) }));
   }
 
   /** The backend requests go to now. */
@@ -101,7 +123,8 @@ export class BackendLink {
     for (let attempt = 0; attempt < this.backends.length; attempt += 1) {
       const index = (this.current + attempt) % this.backends.length;
       try {
-        const answer = await request(this.backends[index] as Backend, method, path, body, this.headers, timeoutMs);
+        const backend = this.backends[index] as Backend;
+        const answer = await request(this.poolOf(backend), backend.basePath + path, method, body, this.headers, timeoutMs);
         if (answer.status >= 500) throw new Error(`backend answered HTTP ${answer.status}`);
         this.current = index;
         return answer;
@@ -115,20 +138,30 @@ export class BackendLink {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.backends.map((backend) => backend.pool.destroy()));
+    await Promise.all(this.backends.map((backend) => backend.pool?.destroy()));
+  }
+
+  /** The backend's one-connection pool, made (and undici loaded) with its first request. */
+  private poolOf(backend: Backend): Pool {
+    backend.pool ??= new (undici().Pool)(backend.origin, {
+      connections: 1,
+      connect: detachedConnector(this.ca),
+      keepAliveTimeout: this.keepAliveMs,
+    });
+    return backend.pool;
   }
 }
 
 async function request(
-  backend: Backend,
-  method: string,
+  pool: Pool,
   path: string,
+  method: string,
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<BackendAnswer> {
-  const response = await backend.pool.request({
-    path: backend.basePath + path,
+  const response = await pool.request({
+    path,
     method,
     headers,
     body,
@@ -168,7 +201,7 @@ function parseJson(text: string): unknown {
  */
 export function detachedConnector(ca: string | undefined): buildConnector.connector {
   // TLS certificates are verified (undici's default, rejectUnauthorized); `ca` only replaces the trusted roots.
-  const connect = buildConnector(ca === undefined ? {} : { ca });
+  const connect = undici().buildConnector(ca === undefined ? {} : { ca });
   return (options, callback) => {
     // undici's connector returns the socket it is connecting (its types say void); detaching it
     // right away covers the connect phase, e.g. a backend host that drops packets.
