@@ -121,7 +121,16 @@ describe('register', () => {
         kind === 'esm'
           ? ["import { createServer } from 'node:http';", "import { createRequire } from 'node:module';", 'const require = createRequire(import.meta.url);']
           : ["const { createServer } = require('node:http');"];
-      const app = [...source, "createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', () => {", ...loaded, '});'].join('\n');
+      // The app answers with the undici files loaded by then.
+      const files = "Object.keys(require.cache).filter((file) => file.includes('/node_modules/undici/')).map((file) => file.split('/node_modules/undici/')[1])";
+      const app = [
+        ...source,
+        `const server = createServer((req, res) => res.end(JSON.stringify(${files})));`,
+        "server.listen(0, '127.0.0.1', () => {",
+        ...loaded,
+        'console.log(`port ${server.address().port}`);',
+        '});',
+      ].join('\n');
       const file = kind === 'esm' ? 'app.mjs' : 'app.cjs';
       const cwd = appDir({ [file]: app }, { 'service.name': `lazy-${kind}`, 'backend.url': standIn.url });
       const spawnedAt = Date.now();
@@ -130,8 +139,13 @@ describe('register', () => {
       // Node's own start is part of this: generous for a loaded machine; the agent waits 0.1 s.
       expect((standIn.received[0]?.at ?? Infinity) - spawnedAt).toBeLessThan(1000);
       expect(standIn.beats()[0]).toMatchObject({ kind: 'full', service: `lazy-${kind}` });
-      expect(stdout()).toBe('Good morning!\nat listen: undici false, pino false\n');
+      expect(stdout()).toMatch(/^Good morning!\nat listen: undici false, pino false\nport \d+\n$/);
       await vi.waitFor(() => expect(startLines(stderr())).toHaveLength(1));
+      // undici's parts by file (a pool, its request, the connector), not its index with everything.
+      const port = /port (\d+)/.exec(stdout())?.[1];
+      const undiciFiles = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as string[];
+      expect(undiciFiles).toEqual(expect.arrayContaining(['lib/dispatcher/pool.js', 'lib/api/api-request.js', 'lib/core/connect.js']));
+      expect(undiciFiles).not.toContain('index.js');
     },
     20_000,
   );

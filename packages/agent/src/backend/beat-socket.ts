@@ -89,7 +89,7 @@ export class BeatSocketLink implements BeatLink {
   private connect(url: string): void {
     let socket: WebSocket;
     try {
-      socket = new (undici().WebSocket)(url, { dispatcher: this.http.socketAgent(), headers: this.headers });
+      socket = new (undici.WebSocket())(url, { dispatcher: this.http.socketAgent(), headers: this.headers });
     } catch (error) {
       this.failed(url, error);
       return;
