@@ -29,9 +29,18 @@ const SOCKET_RETRY_MAX_MS = 5 * 60_000;
 const EVENT_QUEUE_CAPACITY = 200;
 
 /**
+ * How long after the agent starts its first beat leaves and its start line is written. The
+ * transport (undici) and the logger (pino) load then, once a small service is up, instead of on
+ * its start-up path; a beat interval later would leave the dashboard without the instance for
+ * seconds.
+ */
+export const FIRST_BEAT_DELAY_MS = 100;
+
+/**
  * Starts the agent in this process: config, events, services, plugins, module hooks, then
  * heartbeats. Synchronous up to the first beat, so plugins are in place before the application's
- * code loads. Called once, by `register`.
+ * code loads; the first beat and the start line wait FIRST_BEAT_DELAY_MS, so that what they load
+ * (undici, pino) stays off the host's start-up. Called once, by `register`.
  */
 export function start(moduleHooks: ModuleHooks): void {
   const { config, warnings } = loadConfig({ env: process.env, cwd: process.cwd() });
@@ -61,15 +70,37 @@ export function start(moduleHooks: ModuleHooks): void {
   const identity = createIdentity(config, AGENT_VERSION);
   const control = new PluginControl(instrumentation, heartbeat, events);
   const describe = () => describeInstance(identity, heartbeat.collectPlugins());
-  connect({ config, identity, queue, events, describe, control });
-
   const pluginNames = plugins.map((plugin) => plugin.name).join(',') || 'none';
   const backend = config.heartbeatEnabled ? config.backendUrls.join(',') : 'disabled';
   const started =
     `vigil agent ${AGENT_VERSION} started: service=${config.serviceName} instance=${identity.instanceId} ` +
     `backend=${backend} plugins=${pluginNames}`;
-  announce(started);
+  const writeStartLine = deferStartLine(started);
   events.record('normal', 'agent.started', started, { version: AGENT_VERSION, plugins: pluginNames });
+  connect({ config, identity, queue, events, describe, control, writeStartLine });
+}
+
+/**
+ * Writes the start line FIRST_BEAT_DELAY_MS from now, or as the host ends if that is sooner (a
+ * short-lived command still says the agent was there). Returns the write, which does nothing
+ * once done.
+ */
+function deferStartLine(line: string): () => void {
+  let pending = true;
+  const write = (): void => {
+    if (!pending) return;
+    pending = false;
+    clearTimeout(timer);
+    process.removeListener('exit', write);
+    try {
+      announce(line);
+    } catch {
+      // The start line is worth less than the host's exit it may run in.
+    }
+  };
+  const timer = setTimeout(write, FIRST_BEAT_DELAY_MS).unref();
+  process.on('exit', write);
+  return write;
 }
 
 /** Starts what talks to the backend (beats, and events when kept) and the goodbye at exit; nothing when beats are off. */
@@ -80,6 +111,8 @@ function connect(parts: {
   events: AgentEvents;
   describe: () => BeatContent;
   control: PluginControl;
+  /** Written before any goodbye, should the host end before the start line was. */
+  writeStartLine: () => void;
 }): void {
   const { config, identity, queue, events } = parts;
   if (!config.heartbeatEnabled) return;
@@ -113,8 +146,22 @@ function connect(parts: {
     events.onRecorded = () => eventSender.wake();
     eventSender.wake();
   }
-  installShutdownHooks({ farewell: new AgentFarewell({ events, heartbeat, eventSender }), budgetMs: FAREWELL_BUDGET_MS });
-  heartbeat.start();
+  const farewell = new AgentFarewell({ events, heartbeat, eventSender });
+  const { writeStartLine } = parts;
+  installShutdownHooks({
+    farewell: {
+      run: (reason, budgetMs) => {
+        writeStartLine();
+        return farewell.run(reason, budgetMs);
+      },
+      runSync: (reason, budgetMs) => {
+        writeStartLine();
+        farewell.runSync(reason, budgetMs);
+      },
+    },
+    budgetMs: FAREWELL_BUDGET_MS,
+  });
+  heartbeat.start(FIRST_BEAT_DELAY_MS);
 }
 
 /** The CA file's text; config checked it was readable, but it may have gone since: then the system's CAs, with a warning. */

@@ -108,6 +108,61 @@ describe('register', () => {
     20_000,
   );
 
+  it.each(['esm', 'cjs'] as const)(
+    'keeps undici and pino off the start-up of a %s app, and beats within a second of its start',
+    async (kind) => {
+      const standIn = await backend();
+      const loaded = [
+        "const cache = Object.keys(require.cache);",
+        "const loaded = (name) => cache.some((file) => file.includes(`/node_modules/${name}/`));",
+        "console.log(`at listen: undici ${loaded('undici')}, pino ${loaded('pino')}`);",
+      ];
+      const source =
+        kind === 'esm'
+          ? ["import { createServer } from 'node:http';", "import { createRequire } from 'node:module';", 'const require = createRequire(import.meta.url);']
+          : ["const { createServer } = require('node:http');"];
+      // The app answers with the undici files loaded by then.
+      const files = "Object.keys(require.cache).filter((file) => file.includes('/node_modules/undici/')).map((file) => file.split('/node_modules/undici/')[1])";
+      const app = [
+        ...source,
+        `const server = createServer((req, res) => res.end(JSON.stringify(${files})));`,
+        "server.listen(0, '127.0.0.1', () => {",
+        ...loaded,
+        'console.log(`port ${server.address().port}`);',
+        '});',
+      ].join('\n');
+      const file = kind === 'esm' ? 'app.mjs' : 'app.cjs';
+      const cwd = appDir({ [file]: app }, { 'service.name': `lazy-${kind}`, 'backend.url': standIn.url });
+      const spawnedAt = Date.now();
+      const { stdout, stderr } = run(cwd, [...attach[kind], file]);
+      await vi.waitFor(() => expect(standIn.beats().length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      // Node's own start is part of this: generous for a loaded machine; the agent waits 0.1 s.
+      expect((standIn.received[0]?.at ?? Infinity) - spawnedAt).toBeLessThan(1000);
+      expect(standIn.beats()[0]).toMatchObject({ kind: 'full', service: `lazy-${kind}` });
+      expect(stdout()).toMatch(/^Good morning!\nat listen: undici false, pino false\nport \d+\n$/);
+      await vi.waitFor(() => expect(startLines(stderr())).toHaveLength(1));
+      // undici's parts by file (a pool, its request, the connector), not its index with everything.
+      const port = /port (\d+)/.exec(stdout())?.[1];
+      const undiciFiles = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as string[];
+      expect(undiciFiles).toEqual(expect.arrayContaining(['lib/dispatcher/pool.js', 'lib/api/api-request.js', 'lib/core/connect.js']));
+      expect(undiciFiles).not.toContain('index.js');
+    },
+    20_000,
+  );
+
+  it('sends nothing for an app that ends before its first beat was due, and still writes its start line', async () => {
+    const standIn = await backend();
+    const cwd = appDir({ 'app.mjs': "console.log('done');\n" }, { 'backend.url': standIn.url });
+    const { stdout, stderr, exited } = run(cwd, [...attach.esm, 'app.mjs']);
+    const { code } = await exited;
+    expect(code).toBe(0);
+    expect(stdout()).toBe('done\n');
+    expect(startLines(stderr())).toHaveLength(1);
+    // Neither a goodbye (no beat went out) nor events (the backend takes them from known instances only).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(standIn.received).toEqual([]);
+  }, 20_000);
+
   it('lets a short-lived app exit normally with the backend unreachable, and starts once when loaded twice', async () => {
     const closed = createTcpServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

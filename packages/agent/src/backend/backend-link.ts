@@ -1,6 +1,44 @@
 import { Socket } from 'node:net';
-import { Agent, Pool, buildConnector } from 'undici';
+import type { Agent, Dispatcher, Pool, WebSocket, buildConnector } from 'undici';
 import { describeError } from '../logger';
+
+type Undici = typeof import('undici');
+type RequestFn = (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+
+const parts = new Map<string, unknown>();
+
+/**
+ * One of undici's modules, loaded when the agent first needs it rather than when it starts, and
+ * by its file: undici's index loads all it has (fetch, cookies, caches, mocks, proxies: 110
+ * modules, ~60 ms and ~9 MiB of the host's memory) for an agent that uses a Pool, an Agent and,
+ * for the beat socket, WebSocket. undici is pinned to an exact version and the tests check
+ * which files load, so a new layout shows at the upgrade; should a file be missing anyway, the
+ * part comes from the index.
+ */
+function part<T>(file: string, fromIndex: (index: Undici) => T): T {
+  if (!parts.has(file)) {
+    let loaded: T;
+    try {
+      loaded = require(`undici/lib/${file}`) as T;
+    } catch {
+      loaded = fromIndex(require('undici') as Undici);
+    }
+    parts.set(file, loaded);
+  }
+  return parts.get(file) as T;
+}
+
+/** The parts of undici the agent uses. */
+export const undici = {
+  Pool: (): typeof Pool => part('dispatcher/pool', (index) => index.Pool),
+  Agent: (): typeof Agent => part('dispatcher/agent', (index) => index.Agent),
+  buildConnector: (): typeof buildConnector => part('core/connect', (index) => index.buildConnector),
+  WebSocket: (): typeof WebSocket =>
+    part<{ WebSocket: typeof WebSocket }>('web/websocket/websocket', (index) => ({ WebSocket: index.WebSocket })).WebSocket,
+  /** `dispatcher.request()`, which undici's index adds to every dispatcher: called on the pool. */
+  request: (): RequestFn =>
+    part('api/api-request', (index) => index.Dispatcher.prototype.request as unknown as RequestFn),
+};
 
 /** Largest answer body read from a backend; anything longer is refused unread (bounded memory, whatever it sends). */
 export const MAX_ANSWER_BYTES = 64 * 1024;
@@ -36,7 +74,9 @@ interface Backend {
   readonly url: string;
   /** Path prefix of a backend behind a reverse proxy, without trailing slash. */
   readonly basePath: string;
-  readonly pool: Pool;
+  readonly origin: string;
+  /** Made with the first request to this backend. */
+  pool: Pool | undefined;
 }
 
 /**
@@ -52,27 +92,31 @@ export class BackendLink {
   private current = 0;
   private readonly headers: Record<string, string>;
   private readonly ca: string | undefined;
+  private readonly keepAliveMs: number;
+  private socketDispatcher: Agent | undefined;
 
   constructor(urls: readonly string[], { keepAliveMs, token, ca }: LinkOptions) {
     this.headers = { 'content-type': 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) };
     this.ca = ca;
+    this.keepAliveMs = keepAliveMs;
     this.backends = urls.map((url) => {
       const parsed = new URL(url);
-      return {
-        url,
-        basePath: parsed.pathname.replace(/\/+$/, ''),
-        pool: new Pool(parsed.origin, { connections: 1, connect: detachedConnector(ca), keepAliveTimeout: keepAliveMs }),
-      };
+      return { url, basePath: parsed.pathname.replace(/\/+$/, ''), origin: parsed.origin, pool: undefined };
     });
   }
 
-  /**
-   * What a WebSocket to the same backends needs (the beat socket): the token's header, and an
-   * undici Agent connecting as this link does (detached sockets, this link's CA).
-   */
-  socketOptions(): { headers: Record<string, string>; dispatcher: Agent } {
+  /** The token's header, for a WebSocket to the same backends (the beat socket). */
+  socketHeaders(): Record<string, string> {
     const { authorization } = this.headers;
-    return { headers: authorization === undefined ? {} : { authorization }, dispatcher: new Agent({ connect: detachedConnector(this.ca) }) };
+    return authorization === undefined ? {} : { authorization };
+  }
+
+  /**
+   * An undici Agent connecting as this link does (detached sockets, this link's CA), for a
+   * WebSocket to the same backends; made on first use.
+   */
+  socketAgent(): Agent {
+    return (this.socketDispatcher ??= new (undici.Agent())({ connect: detachedConnector(this.ca) }));
   }
 
   /** The backend requests go to now. */
@@ -101,7 +145,8 @@ export class BackendLink {
     for (let attempt = 0; attempt < this.backends.length; attempt += 1) {
       const index = (this.current + attempt) % this.backends.length;
       try {
-        const answer = await request(this.backends[index] as Backend, method, path, body, this.headers, timeoutMs);
+        const backend = this.backends[index] as Backend;
+        const answer = await request(this.poolOf(backend), backend.basePath + path, method, body, this.headers, timeoutMs);
         if (answer.status >= 500) throw new Error(`backend answered HTTP ${answer.status}`);
         this.current = index;
         return answer;
@@ -115,20 +160,30 @@ export class BackendLink {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.backends.map((backend) => backend.pool.destroy()));
+    await Promise.all(this.backends.map((backend) => backend.pool?.destroy()));
+  }
+
+  /** The backend's one-connection pool, made (and undici loaded) with its first request. */
+  private poolOf(backend: Backend): Pool {
+    backend.pool ??= new (undici.Pool())(backend.origin, {
+      connections: 1,
+      connect: detachedConnector(this.ca),
+      keepAliveTimeout: this.keepAliveMs,
+    });
+    return backend.pool;
   }
 }
 
 async function request(
-  backend: Backend,
-  method: string,
+  pool: Pool,
   path: string,
+  method: string,
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<BackendAnswer> {
-  const response = await backend.pool.request({
-    path: backend.basePath + path,
+  const response = await undici.request().call(pool, {
+    path,
     method,
     headers,
     body,
@@ -168,7 +223,7 @@ function parseJson(text: string): unknown {
  */
 export function detachedConnector(ca: string | undefined): buildConnector.connector {
   // TLS certificates are verified (undici's default, rejectUnauthorized); `ca` only replaces the trusted roots.
-  const connect = buildConnector(ca === undefined ? {} : { ca });
+  const connect = undici.buildConnector()(ca === undefined ? {} : { ca });
   return (options, callback) => {
     // undici's connector returns the socket it is connecting (its types say void); detaching it
     // right away covers the connect phase, e.g. a backend host that drops packets.

@@ -1,7 +1,7 @@
 import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '@vigil/protocol/constants';
-import { WebSocket, type Agent } from 'undici';
+import type { WebSocket } from 'undici';
 import { describeError, logger } from '../logger';
-import { MAX_ANSWER_BYTES, type BackendAnswer, type BackendLink } from './backend-link';
+import { MAX_ANSWER_BYTES, undici, type BackendAnswer, type BackendLink } from './backend-link';
 
 /** The link as the heartbeat sender uses it. */
 export type BeatLink = Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
@@ -30,7 +30,6 @@ interface Pending {
  * plugins that intercept `http` never see it, and it never keeps the host process alive.
  */
 export class BeatSocketLink implements BeatLink {
-  private readonly dispatcher: Agent;
   /** The agent token's header, sent with the upgrade (the backend checks it once per socket). */
   private readonly headers: Record<string, string>;
   private socket: WebSocket | undefined;
@@ -44,7 +43,7 @@ export class BeatSocketLink implements BeatLink {
     private readonly http: BackendLink,
     private readonly options: BeatSocketOptions,
   ) {
-    ({ headers: this.headers, dispatcher: this.dispatcher } = http.socketOptions());
+    this.headers = http.socketHeaders();
   }
 
   get url(): string {
@@ -90,7 +89,7 @@ export class BeatSocketLink implements BeatLink {
   private connect(url: string): void {
     let socket: WebSocket;
     try {
-      socket = new WebSocket(url, { dispatcher: this.dispatcher, headers: this.headers });
+      socket = new (undici.WebSocket())(url, { dispatcher: this.http.socketAgent(), headers: this.headers });
     } catch (error) {
       this.failed(url, error);
       return;

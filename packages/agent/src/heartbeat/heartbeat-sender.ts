@@ -86,9 +86,14 @@ export class HeartbeatSender {
     return !this.fullBeatDue;
   }
 
-  /** Sends the first beat on the next turn of the event loop, then keeps beating. */
-  start(): void {
-    this.schedule(0);
+  /** Whether a beat was ever sent: only then may the backend know this instance (and need a goodbye). */
+  get beatSent(): boolean {
+    return this.lastHeartbeatTime !== null;
+  }
+
+  /** Sends the first beat after `firstDelayMs` (0: on the next turn of the event loop), then keeps beating. */
+  start(firstDelayMs = 0): void {
+    this.schedule(firstDelayMs);
   }
 
   /** Stops beating, without a goodbye. */

@@ -20,15 +20,29 @@ export class AgentFarewell implements Farewell {
   async run(reason: string, budgetMs: number): Promise<void> {
     this.recordStop(reason);
     // Both go out on the backend's one connection, the goodbye first.
-    await Promise.all([this.parts.heartbeat.goodbye(budgetMs), this.parts.eventSender?.flush(budgetMs)]);
+    await Promise.all([this.parts.heartbeat.goodbye(budgetMs), this.eventSender()?.flush(budgetMs)]);
   }
 
   runSync(reason: string, budgetMs: number): void {
     this.recordStop(reason);
-    const requests = [this.parts.heartbeat.pendingGoodbye(), this.parts.eventSender?.pendingBatch()].filter(
+    const requests = [this.parts.heartbeat.pendingGoodbye(), this.eventSender()?.pendingBatch()].filter(
       (request): request is BackendRequest => request !== undefined,
     );
     sendSync(requests, budgetMs);
+  }
+
+  /**
+   * The events' sender, if events can still reach the backend: it takes events only from
+   * instances it knows through their beats, so a host that ends before the first beat went out
+   * (a short-lived command, a start-up that failed) has none to send, and spends nothing on them.
+   */
+  private eventSender(): EventSender | undefined {
+    const { eventSender, heartbeat } = this.parts;
+    if (eventSender !== undefined && !heartbeat.beatSent) {
+      eventSender.stop();
+      return undefined;
+    }
+    return eventSender;
   }
 
   private recordStop(reason: string): void {

@@ -1,6 +1,6 @@
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
-import Range from 'semver/classes/range';
+import type Range from 'semver/classes/range';
 import type { ServiceType } from '../services/service-manager';
 import type { InterceptorHooks } from './interceptor';
 
@@ -104,9 +104,11 @@ function checkVersions(module: string, versions: unknown, where: string): void {
     throw new TypeError(`${where}.module ${JSON.stringify(module)} is not a package name (a file path starts with ./)`);
   }
   if (typeof versions !== 'string') throw new TypeError(`${where}.versions must be a semver range for package ${module}`);
+  // Loaded here, for package targets only: most plugins target built-ins or the app's files.
+  const SemverRange = require('semver/classes/range') as typeof Range;
   let range: Range;
   try {
-    range = new Range(versions);
+    range = new SemverRange(versions);
   } catch {
     throw new TypeError(`${where}.versions ${JSON.stringify(versions)} is not a semver range`);
   }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import satisfies from 'semver/functions/satisfies';
 import { describeError, logger } from '../logger';
 import { moduleKindOf, type InterceptorDeclaration } from './define-plugin';
 import { unwrap, wrap, type Interceptor } from './interceptor';
@@ -89,6 +88,8 @@ export class Instrumentation {
       try {
         if (declaration.versions !== undefined) {
           version ??= packageVersion(loaded.packageDir);
+          // semver is loaded only for a plugin that targets a package (built-ins and files have no version).
+          const satisfies = require('semver/functions/satisfies') as typeof import('semver/functions/satisfies');
           if (!satisfies(version, declaration.versions)) {
             this.reportVersion(plugin.name, loaded, version, declaration.versions);
             continue;

@@ -169,6 +169,83 @@ describe('interceptors', () => {
     expect(() => calc.fail('boom')).toThrow('boom');
   });
 
+  it('undoes the in-place changes to the args of a before hook that throws, however many args there are', () => {
+    const target = {
+      collect(...values: unknown[]): unknown[] {
+        return values;
+      },
+    };
+    install(target, 'collect', {
+      before: (ctx) => {
+        ctx.args[0] = 'changed';
+        ctx.args[ctx.args.length - 1] = 'changed too';
+        ctx.args.push('added');
+        throw new Error('bug');
+      },
+    });
+    expect(target.collect(1, 2)).toEqual([1, 2]);
+    expect(target.collect(1, 2, 3, 4, 5, 6)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(target.collect()).toEqual([]);
+  });
+
+  it('keeps what an earlier interceptor changed when a later one throws', () => {
+    const calc = calculator();
+    install(calc, 'multiply', { before: (ctx) => void (ctx.args[0] = 5) }, 'a');
+    install(
+      calc,
+      'multiply',
+      {
+        before: (ctx) => {
+          ctx.args[1] = 100;
+          throw new Error('bug');
+        },
+      },
+      'b',
+    );
+    expect(calc.multiply(3, 4)).toBe(20);
+  });
+
+  it('hands the interceptors of a call one context, naming the plugin whose hook runs', async () => {
+    const calc = calculator();
+    const seen: [string, unknown, string, string | undefined][] = [];
+    const record = (phase: string) => (ctx: ExecuteContext) => void seen.push([phase, ctx, ctx.pluginName, currentPlugin()]);
+    install(calc, 'later', { before: record('a.before'), after: record('a.after') }, 'a');
+    install(calc, 'later', { before: record('b.before'), after: record('b.after') }, 'b');
+    await expect(calc.later(2)).resolves.toBe(2);
+    expect(seen.map(([phase, , name, current]) => [phase, name, current])).toEqual([
+      ['a.before', 'a', 'a'],
+      ['b.before', 'b', 'b'],
+      ['b.after', 'b', 'b'],
+      ['a.after', 'a', 'a'],
+    ]);
+    expect(new Set(seen.map(([, ctx]) => ctx)).size).toBe(1);
+    expect(currentPlugin()).toBeUndefined();
+    // A new call, a new context.
+    await calc.later(3);
+    expect(new Set(seen.map(([, ctx]) => ctx)).size).toBe(2);
+  });
+
+  it('runs after / onThrow only for the interceptors entered before a skip', () => {
+    const calc = calculator();
+    const order: string[] = [];
+    install(calc, 'multiply', { before: () => order.push('a.before'), after: () => order.push('a.after') }, 'a');
+    install(calc, 'multiply', { before: (ctx) => ctx.skip(0), after: () => order.push('b.after') }, 'b');
+    install(calc, 'multiply', { before: () => order.push('c.before'), after: () => order.push('c.after') }, 'c');
+    expect(calc.multiply(3, 4)).toBe(0);
+    expect(order).toEqual(['a.before', 'b.after', 'a.after']);
+  });
+
+  it('refuses args that are not an array, leaving the call as it was', () => {
+    const calc = calculator();
+    install(calc, 'multiply', {
+      before: (ctx) => {
+        (ctx as { args: unknown }).args = 'not an array';
+      },
+    });
+    expect(calc.multiply(3, 4)).toBe(12);
+    expect(String(warn.mock.calls[0]?.[1])).toContain('args must be an array');
+  });
+
   it('undoes a skip when the before hook then throws', () => {
     const calc = calculator();
     install(calc, 'multiply', {

@@ -1,9 +1,11 @@
 import { describeError, logger } from '../logger';
-import { runInPlugin } from './plugin-context';
+import { enterPlugin, leavePlugin } from './plugin-context';
 
 /**
- * What a hook receives. Each interceptor gets its own context for a call, but all contexts of one
- * call share its args, result and error, so a later interceptor sees an earlier one's changes.
+ * What a hook receives: one context per intercepted call, handed to each of its interceptors in
+ * turn, so a later interceptor sees an earlier one's changes. Valid while the call's hooks run
+ * (for an async original, until its after / onThrow hooks ran); `pluginName` names the plugin
+ * whose hook runs now.
  */
 export interface ExecuteContext {
   /** `this` of the intercepted call; undefined for a call with `new`. */
@@ -16,7 +18,7 @@ export interface ExecuteContext {
   result: unknown;
   /** What the original threw (or rejected with); onThrow hooks may replace it. */
   error: unknown;
-  /** The plugin this hook belongs to. */
+  /** The plugin whose hook is running. */
   readonly pluginName: string;
   /** In before only: don't call the original, return `result` instead. */
   skip(result?: unknown): void;
@@ -38,8 +40,14 @@ export interface Interceptor {
   readonly hooks: InterceptorHooks;
 }
 
-type Phase = keyof InterceptorHooks;
 type AnyFunction = (...args: unknown[]) => unknown;
+type Hook = (context: ExecuteContext) => void;
+
+const BEFORE = 0;
+const AFTER = 1;
+const ON_THROW = 2;
+type Phase = typeof BEFORE | typeof AFTER | typeof ON_THROW;
+const PHASE_NAMES: Record<Phase, keyof InterceptorHooks> = { [BEFORE]: 'before', [AFTER]: 'after', [ON_THROW]: 'onThrow' };
 
 /** What a wrapper runs now; an empty list makes it a plain pass-through to the original. */
 interface WrapperState {
@@ -133,77 +141,39 @@ function createWrapper(original: AnyFunction, method: string, inherited: boolean
   return wrapper;
 }
 
-/** The state of one intercepted call, shared by the contexts of its interceptors. */
-class Call {
-  result: unknown;
-  error: unknown;
+/**
+ * The one context of an intercepted call, handed to each of its interceptors' hooks in turn. A
+ * call costs this object and its args array, nothing per interceptor or per hook: no copy of the
+ * args (what a hook may change is kept in locals while it runs), no closure.
+ */
+class CallContext implements ExecuteContext {
+  pluginName = '';
+  result: unknown = undefined;
+  error: unknown = undefined;
   skipped = false;
-  phase: Phase = 'before';
+  phase: Phase = BEFORE;
 
   constructor(
     readonly target: unknown,
     readonly method: string,
-    public args: unknown[],
+    /** The args as the original will get them; read and set through `args`, which checks them. */
+    public argv: unknown[],
   ) {}
-
-  snapshot(): Pick<Call, 'args' | 'result' | 'error' | 'skipped'> {
-    return { args: [...this.args], result: this.result, error: this.error, skipped: this.skipped };
-  }
-
-  restore(saved: Pick<Call, 'args' | 'result' | 'error' | 'skipped'>): void {
-    Object.assign(this, saved);
-  }
-}
-
-class HookContext implements ExecuteContext {
-  constructor(
-    private readonly call: Call,
-    readonly pluginName: string,
-  ) {}
-
-  get target(): unknown {
-    return this.call.target;
-  }
-
-  get method(): string {
-    return this.call.method;
-  }
 
   get args(): unknown[] {
-    return this.call.args;
+    return this.argv;
   }
 
   set args(args: unknown[]) {
     if (!Array.isArray(args)) throw new TypeError('args must be an array');
-    this.call.args = args;
-  }
-
-  get result(): unknown {
-    return this.call.result;
-  }
-
-  set result(result: unknown) {
-    this.call.result = result;
-  }
-
-  get error(): unknown {
-    return this.call.error;
-  }
-
-  set error(error: unknown) {
-    this.call.error = error;
+    this.argv = args;
   }
 
   skip(result?: unknown): void {
-    if (this.call.phase !== 'before') throw new Error('skip() can only be called in before');
-    this.call.skipped = true;
-    this.call.result = result;
+    if (this.phase !== BEFORE) throw new Error('skip() can only be called in before');
+    this.skipped = true;
+    this.result = result;
   }
-}
-
-interface Entered {
-  interceptor: Interceptor;
-  context: HookContext;
 }
 
 /**
@@ -219,67 +189,106 @@ function intercept(
   self: unknown,
   args: unknown[],
 ): unknown {
-  const call = new Call(newTarget === undefined ? self : undefined, method, args);
-  const entered: Entered[] = [];
-  for (const interceptor of interceptors) {
-    if (call.skipped) break;
-    const current = { interceptor, context: new HookContext(call, interceptor.pluginName) };
-    entered.push(current);
-    runHook(current, 'before', call);
+  const context = new CallContext(newTarget === undefined ? self : undefined, method, args);
+  const count = interceptors.length;
+  // Interceptors are entered in order until one skips; only the entered get after / onThrow.
+  let entered = 0;
+  while (entered < count && !context.skipped) {
+    const interceptor = interceptors[entered] as Interceptor;
+    entered += 1;
+    const hook = interceptor.hooks.before;
+    if (hook !== undefined) runHook(interceptor, hook, BEFORE, context);
   }
-  entered.reverse();
-  if (!call.skipped) {
+  if (!context.skipped) {
     try {
-      call.result =
+      context.result =
         newTarget === undefined
-          ? Reflect.apply(original, self, call.args)
-          : Reflect.construct(original, call.args, newTarget as AnyFunction);
+          ? Reflect.apply(original, self, context.argv)
+          : Reflect.construct(original, context.argv, newTarget as AnyFunction);
     } catch (error) {
-      call.error = error;
-      for (const current of entered) runHook(current, 'onThrow', call);
-      throw call.error;
+      context.error = error;
+      runExits(interceptors, entered, ON_THROW, context);
+      throw context.error;
     }
   }
-  const settles = isThenable(call.result) && entered.some(({ interceptor: { hooks } }) => hooks.after || hooks.onThrow);
-  if (settles) {
+  const result = context.result;
+  if (isThenable(result) && hasExitHooks(interceptors, entered)) {
     try {
-      return (call.result as PromiseLike<unknown>).then(
+      return result.then(
         (value) => {
-          call.result = value;
-          for (const current of entered) runHook(current, 'after', call);
-          return call.result;
+          context.result = value;
+          runExits(interceptors, entered, AFTER, context);
+          return context.result;
         },
         (error: unknown) => {
-          call.error = error;
-          for (const current of entered) runHook(current, 'onThrow', call);
-          throw call.error;
+          context.error = error;
+          runExits(interceptors, entered, ON_THROW, context);
+          throw context.error;
         },
       );
     } catch {
       // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
-      return call.result;
+      return result;
     }
   }
-  for (const current of entered) runHook(current, 'after', call);
-  return call.result;
+  runExits(interceptors, entered, AFTER, context);
+  return context.result;
+}
+
+function hasExitHooks(interceptors: readonly Interceptor[], entered: number): boolean {
+  for (let index = 0; index < entered; index += 1) {
+    const { hooks } = interceptors[index] as Interceptor;
+    if (hooks.after !== undefined || hooks.onThrow !== undefined) return true;
+  }
+  return false;
+}
+
+/** The after (or onThrow) hooks of the entered interceptors, last entered first. */
+function runExits(interceptors: readonly Interceptor[], entered: number, phase: Phase, context: CallContext): void {
+  for (let index = entered - 1; index >= 0; index -= 1) {
+    const interceptor = interceptors[index] as Interceptor;
+    const hook = phase === AFTER ? interceptor.hooks.after : interceptor.hooks.onThrow;
+    if (hook !== undefined) runHook(interceptor, hook, phase, context);
+  }
 }
 
 /**
  * Runs one hook in its plugin's context. A hook that throws is reported and its changes to the
- * call are undone, so the host proceeds as if the plugin were absent.
+ * call are undone (the args array and its elements, result, error, skip), so the host proceeds
+ * as if the plugin were absent. What it may change is kept in locals, not copied: only a call
+ * with more than four args copies the rest.
  */
-function runHook({ interceptor, context }: Entered, phase: Phase, call: Call): void {
-  const hook = interceptor.hooks[phase];
-  if (hook === undefined) return;
-  call.phase = phase;
-  const saved = call.snapshot();
+function runHook(interceptor: Interceptor, hook: Hook, phase: Phase, context: CallContext): void {
+  context.phase = phase;
+  context.pluginName = interceptor.pluginName;
+  const { argv: args, result, error, skipped } = context;
+  const length = args.length;
+  const a0 = length > 0 ? args[0] : undefined;
+  const a1 = length > 1 ? args[1] : undefined;
+  const a2 = length > 2 ? args[2] : undefined;
+  const a3 = length > 3 ? args[3] : undefined;
+  const rest = length > 4 ? args.slice(4) : undefined;
+  const previous = enterPlugin(interceptor.pluginName);
   try {
-    const returned: unknown = runInPlugin(interceptor.pluginName, () => hook.call(interceptor.hooks, context));
+    const returned: unknown = hook.call(interceptor.hooks, context);
     // An async hook is not awaited, but its rejection must not escape as an unhandled one.
-    if (isThenable(returned)) returned.then(undefined, (error: unknown) => reportHookError(interceptor, phase, error));
-  } catch (error) {
-    call.restore(saved);
-    reportHookError(interceptor, phase, error);
+    if (returned !== undefined && isThenable(returned)) {
+      returned.then(undefined, (failure: unknown) => reportHookError(interceptor, phase, failure));
+    }
+  } catch (failure) {
+    args.length = length;
+    if (length > 0) args[0] = a0;
+    if (length > 1) args[1] = a1;
+    if (length > 2) args[2] = a2;
+    if (length > 3) args[3] = a3;
+    if (rest !== undefined) for (let index = 0; index < rest.length; index += 1) args[index + 4] = rest[index];
+    context.argv = args;
+    context.result = result;
+    context.error = error;
+    context.skipped = skipped;
+    reportHookError(interceptor, phase, failure);
+  } finally {
+    leavePlugin(previous);
   }
 }
 
@@ -289,7 +298,7 @@ const reported = new WeakMap<InterceptorHooks, Set<Phase>>();
 function reportHookError(interceptor: Interceptor, phase: Phase, error: unknown): void {
   const phases = reported.get(interceptor.hooks) ?? new Set<Phase>();
   reported.set(interceptor.hooks, phases);
-  const message = `plugin ${interceptor.pluginName}: ${phase} hook failed and was ignored: ${describeError(error)}`;
+  const message = `plugin ${interceptor.pluginName}: ${PHASE_NAMES[phase]} hook failed and was ignored: ${describeError(error)}`;
   if (phases.has(phase)) {
     logger.debug({ err: error }, message);
   } else {

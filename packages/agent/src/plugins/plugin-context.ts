@@ -21,3 +21,17 @@ export function runInPlugin<T>(pluginName: string, fn: () => T): T {
     state.current = previous;
   }
 }
+
+/**
+ * `runInPlugin` without a closure, for the interceptors' hot path: makes `pluginName` current and
+ * returns the previous one, which the caller must restore with `leavePlugin` (in a finally).
+ */
+export function enterPlugin(pluginName: string): string | undefined {
+  const previous = state.current;
+  state.current = pluginName;
+  return previous;
+}
+
+export function leavePlugin(previous: string | undefined): void {
+  state.current = previous;
+}
