@@ -7,14 +7,15 @@
  * second fifth: no growth once the fleet is in), no event-loop lag above 100 ms, no false lost.
  *
  *   --instances N      (300000)        --interval MS    (2500)
- *   --duration S       (600)           --connections N  (1000 keep-alive connections, shared)
+ *   --duration S       (600)           --connections N  (1000 connections, shared)
  *   --ramp S           (30: first beats spread over this)
+ *   --transport T      (socket: the beat socket, as agents beat by default; http: PUT requests)
  *   --smoke            1000 instances, 500 ms interval, a few seconds, no docs
  */
 import { parseArgs } from './lib/args.mjs';
 import { startFleet } from './lib/loadgen.mjs';
 import { sleep, startBackend, stop } from './lib/processes.mjs';
-import { appendRow, loadConditions, loadNow, machine, pinning, printTable, today } from './lib/report.mjs';
+import { appendRow, loadConditions, loadNow, machine, markdownTable, pinning, printTable, stamp, today, writeLatest } from './lib/report.mjs';
 import { fmt, median, mib } from './lib/stats.mjs';
 
 const args = parseArgs();
@@ -23,6 +24,8 @@ const intervalMs = args.number('interval', 2_500, 500);
 const durationS = args.number('duration', 600, 5);
 const connections = args.number('connections', 1_000, 100);
 const rampS = args.number('ramp', 30, 1);
+const transport = args.string('transport', 'socket');
+if (transport !== 'socket' && transport !== 'http') throw new Error(`--transport must be socket or http, not ${transport}`);
 const LAG_GOAL_MS = 100;
 const RSS_GROWTH_GOAL = 0.1;
 const target = instances / (intervalMs / 1000);
@@ -30,12 +33,12 @@ const load0 = loadNow();
 
 console.log(`bench:soak  ${machine()}; ${pinning()}`);
 console.log(
-  `${instances} instances, beat every ${intervalMs} ms +-10 %, ${connections} keep-alive connections, ` +
+  `${instances} instances, beat every ${intervalMs} ms +-10 %, ${connections} ${transport === 'socket' ? 'beat sockets' : 'keep-alive HTTP connections'}, ` +
     `target ${fmt(target, 0)} beats/s, held for ${durationS} s after the fleet registered`,
 );
 
 const backend = await startBackend({ probe: true });
-const fleet = await startFleet({ port: backend.port, instances, connections, intervalMs, rampMs: rampS * 1000 });
+const fleet = await startFleet({ port: backend.port, instances, connections, intervalMs, rampMs: rampS * 1000, transport });
 const samples = [];
 const t0 = Date.now();
 let registeredAt;
@@ -94,13 +97,23 @@ const rows = [
 console.log('');
 printTable(['backend, soak', 'value', 'goal'], rows);
 console.log(loadConditions(load0, load1));
+const cmd = `npm run bench:soak -- --instances ${instances} --interval ${intervalMs} --duration ${durationS}${transport === 'http' ? ' --transport http' : ''}`;
 if (args.docs) {
+  writeLatest(
+    'soak',
+    [
+      `Latest full run: ${stamp()}, \`${cmd}\`; ${machine()}; ${pinning()}; ${loadConditions(load0, load1)}.`,
+      `${instances} instances, beat every ${intervalMs} ms +-10 %, ${connections} shared ${transport === 'socket' ? 'beat sockets' : 'keep-alive HTTP connections'}, held ${durationS} s after the fleet registered.`,
+      '',
+      markdownTable(['backend, soak', 'value', 'goal'], rows),
+    ].join('\n'),
+  );
   appendRow(
     'bench:soak',
     ['date', 'command', 'machine', 'load', 'beats/s (target)', 'errors', 'false lost', 'lag max ms', 'RSS growth %', 'RSS max MiB', 'goal'],
     [
       today(),
-      `\`npm run bench:soak -- --instances ${instances} --interval ${intervalMs} --duration ${durationS}\``,
+      `\`${cmd}\``,
       machine(),
       `${load0.toFixed(2)} -> ${load1.toFixed(2)}`,
       `${fmt(beatsPerS, 0)} (${fmt(target, 0)})`,

@@ -130,10 +130,14 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
     let received = 0;
+    // Answered (or refused): whatever the request still emits is ignored. A flag rather than
+    // removing the listeners: the request object goes with its connection's next request anyway.
+    let finished = false;
     const onData = (chunk: Buffer): void => {
+      if (finished) return;
       received += chunk.length;
       if (received > LIMITS.beatBodyBytes) {
-        stop();
+        finished = true;
         this.refuseBody(response, 413, TOO_LARGE);
         return;
       }
@@ -141,7 +145,8 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
       else (chunks ??= [first]).push(chunk);
     };
     const onEnd = (): void => {
-      stop();
+      if (finished) return;
+      finished = true;
       try {
         if (!Number.isNaN(expected) && received !== expected) {
           this.refuseBody(response, 400, invalid(WRONG_LENGTH));
@@ -167,13 +172,9 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
     };
     // The client went away mid-body: nobody reads the answer, but it is counted as Fastify did.
     const onError = (error: Error): void => {
-      stop();
+      if (finished) return;
+      finished = true;
       this.refuseBody(response, 400, invalid(error.message));
-    };
-    const stop = (): void => {
-      request.off('data', onData);
-      request.off('end', onEnd);
-      request.off('error', onError);
     };
     request.on('data', onData);
     request.on('end', onEnd);
