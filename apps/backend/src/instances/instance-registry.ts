@@ -689,17 +689,7 @@ const LEASE_FIELDS = new Set(['status', 'registeredAt', 'lastHeartbeatTime', 'st
  * reported field gone): a full beat that changes nothing a user sees is a plain renewal.
  */
 export function sameInput(input: InstanceInput, instance: Instance): boolean {
-  let fields = 0;
-  for (const key in input) {
-    const value = (input as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    fields++;
-    if (!sameJson(value, (instance as Record<string, unknown>)[key])) return false;
-  }
-  for (const key in instance) {
-    if (!LEASE_FIELDS.has(key) && (instance as Record<string, unknown>)[key] !== undefined) fields--;
-  }
-  return fields === 0;
+  return sameFields(input, instance, LEASE_FIELDS);
 }
 
 /** Deep equality of JSON-like values (parsed bodies): key order does not matter, undefined = absent. */
@@ -711,6 +701,11 @@ function sameJson(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
     return true;
   }
+  return sameFields(a, b);
+}
+
+/** Every defined field of `a` equals `b`'s, and `b` has no other defined field (but those in `ignored`). */
+function sameFields(a: object, b: object, ignored?: ReadonlySet<string>): boolean {
   let fields = 0;
   for (const key in a) {
     const value = (a as Record<string, unknown>)[key];
@@ -718,7 +713,7 @@ function sameJson(a: unknown, b: unknown): boolean {
     fields++;
     if (!sameJson(value, (b as Record<string, unknown>)[key])) return false;
   }
-  for (const key in b) if ((b as Record<string, unknown>)[key] !== undefined) fields--;
+  for (const key in b) if ((b as Record<string, unknown>)[key] !== undefined && !ignored?.has(key)) fields--;
   return fields === 0;
 }
 
