@@ -65,7 +65,7 @@ export class BeatHandler {
     const answer: BeatReply = { result: this.registry.applyBeat(beat, now, target), serverTime: now };
     if (answer.result === 'unknown' || answer.result === 'offline') return { status: 200, body: answer };
     // A full beat may have changed the instance's timings (its metadata).
-    if (beat.kind === 'full' || timings === undefined) timings = this.registry.timingsFor(beat.instanceId);
+    if (beat.kind === 'full' || timings === undefined) timings = this.registry.beatTarget(beat.instanceId)?.timings;
     const interval = timings?.intervalMs ?? null;
     if (interval !== null) answer.interval = interval;
     const commands = this.commands.take(beat.instanceId);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ArrivalLog } from './arrival-log.js';
-import { estimatedInterval } from './instance-registry.js';
 
 describe('ArrivalLog', () => {
   it('keeps the newest times of each slot, oldest first', () => {
@@ -35,19 +34,31 @@ describe('ArrivalLog', () => {
     expect(log.list(again)).toEqual([]);
   });
 
-  it('estimates the interval as the array-based estimate does, through wrap-around', () => {
+  it('estimates the interval as the median of the last three gaps', () => {
+    const estimateOf = (times: number[]) => {
+      const log = new ArrivalLog(32);
+      const slot = log.allocate();
+      for (const t of times) log.push(slot, t);
+      return log.estimatedInterval(slot);
+    };
+    expect(estimateOf([0])).toBeNull();
+    expect(estimateOf([0, 5_000])).toBe(5_000);
+    expect(estimateOf([0, 5_000, 10_000, 70_000])).toBe(5_000);
+    expect(estimateOf([0, 4_000, 9_000, 15_000])).toBe(5_000);
+  });
+
+  it('estimates the interval from the newest gaps through wrap-around', () => {
     const log = new ArrivalLog(5);
     const slot = log.allocate();
-    const times: number[] = [];
     const gaps = [5000, 5100, 60_000, 4900, 5000, 5200, 4800, 30_000, 5000];
+    const expected = [null, 5100, 60_000, 5100, 5000, 5000, 5000, 5200, 5000];
     let t = 1_790_000_000_000;
     expect(log.estimatedInterval(slot)).toBeNull();
-    for (const gap of gaps) {
+    gaps.forEach((gap, i) => {
       t += gap;
-      times.push(t);
       log.push(slot, t);
-      expect(log.estimatedInterval(slot)).toBe(estimatedInterval(times.slice(-5)));
-    }
+      expect(log.estimatedInterval(slot)).toBe(expected[i]);
+    });
   });
 
   it('keeps whole-ms times exact across months of uptime, moving its base as time passes', () => {

@@ -1,6 +1,6 @@
 import type { FullBeat, LightBeat } from '@vigil/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { InstanceRegistry, estimatedInterval, type RegistryChange, type RegistryEvent, type RegistryOptions } from './instance-registry.js';
+import { InstanceRegistry, type RegistryChange, type RegistryEvent, type RegistryOptions } from './instance-registry.js';
 
 const LOST_AFTER = 15_000;
 const REMOVE_AFTER = 600_000;
@@ -225,13 +225,6 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
   }
 
   beforeEach(() => setUp());
-
-  it('estimates the interval as the median of the last three gaps', () => {
-    expect(estimatedInterval([0])).toBeNull();
-    expect(estimatedInterval([0, 5_000])).toBe(5_000);
-    expect(estimatedInterval([0, 5_000, 10_000, 70_000])).toBe(5_000);
-    expect(estimatedInterval([0, 4_000, 9_000, 15_000])).toBe(5_000);
-  });
 
   it('turns an instance suspect after two missed intervals, then lost at its timeout', () => {
     beatEvery(['a'], 5_000, 0, 10_000);

@@ -170,11 +170,6 @@ export class InstanceRegistry {
     return record ? this.arrivals.list(record.slot) : [];
   }
 
-  /** The timings an instance is judged by (its metadata's, else the global ones); undefined when unknown. */
-  timingsFor(instanceId: string): Timings | undefined {
-    return this.records.get(instanceId)?.timings;
-  }
-
   /** A known instance as the beat path needs it (pass it back to `applyBeat`); undefined when unknown. */
   beatTarget(instanceId: string): BeatTarget | undefined {
     return this.records.get(instanceId);
@@ -636,19 +631,6 @@ export class InstanceRegistry {
   private emitEvent(event: RegistryEvent): void {
     for (const listener of this.eventListeners) listener(event);
   }
-}
-
-/**
- * The beat interval estimated from arrivals: the median of the last three gaps (robust to one
- * long gap, such as the one before a recovery); null until there are two arrivals.
- */
-export function estimatedInterval(arrivals: readonly number[]): number | null {
-  const n = arrivals.length;
-  if (n < 2) return null;
-  const gap = (i: number) => (arrivals[i] ?? 0) - (arrivals[i - 1] ?? 0);
-  if (n < 4) return gap(n - 1);
-  const [a, b, c] = [gap(n - 1), gap(n - 2), gap(n - 3)];
-  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 }
 
 /**
