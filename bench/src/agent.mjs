@@ -8,7 +8,13 @@
  * losses (adjacent runs), so drift of a shared machine cancels; start-up time (spawn -> listening -> exit)
  * and RSS after start, with and without the agent.
  *
- *   --duration S (5 per wrk run)  --rounds N (7)  --starts N (10 start-up timings each)  --smoke
+ * Each measured run follows a short unmeasured one on the same process (--rewarm): a node process
+ * that sat idle while the other variant was loaded may have had its bytecode flushed (V8 flushes
+ * functions that did not run across a few GCs, and the agent's beats drive GCs while the service is
+ * idle), and its first seconds back under load then run slower while V8 recompiles; see "After idle"
+ * in docs/benchmarks.md. Both variants get the same re-warm-up.
+ *
+ *   --duration S (5 per wrk run)  --rewarm S (2)  --rounds N (7)  --starts N (10 start-up timings each)  --smoke
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -50,6 +56,7 @@ const GOALS = { lossPct: 2, startupMs: 100, rssMb: 15 };
 const args = parseArgs();
 const durationS = args.number('duration', 5, 1);
 const warmupS = args.number('warmup', 3, 1);
+const rewarmS = args.number('rewarm', 2, 1);
 const rounds = args.number('rounds', 7, 1);
 const starts = args.number('starts', 10, 2);
 const connections = args.number('connections', 64);
@@ -151,6 +158,7 @@ const results = { 'without agent': [], 'with agent + 2 plugins': [] };
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? Object.keys(variants) : Object.keys(variants).reverse();
   for (const variant of order) {
+    await wrk(variant, rewarmS);
     const r = await wrk(variant, durationS);
     results[variant].push(r);
     console.log(
@@ -257,7 +265,7 @@ if (args.docs) {
     'agent',
     [
       `Latest full run: ${stamp()}, \`${cmd}\`; ${machine()}; ${pinning()}; ${loadConditions(load0, load1)}.`,
-      `wrk -t1 -c${connections} GET / for ${durationS} s, ${rounds} rounds alternating; ${starts} start-ups each; the agent beats every 5 s to a real backend on the load core.`,
+      `wrk -t1 -c${connections} GET / for ${durationS} s after ${rewarmS} s unmeasured, ${rounds} rounds alternating; ${starts} start-ups each; the agent beats every 5 s to a real backend on the load core.`,
       '',
       markdownTable(headers, rows),
       '',
