@@ -30,7 +30,7 @@ const EVENT_QUEUE_CAPACITY = 200;
 
 /**
  * How long after the agent starts its first beat leaves and its start line is written. The
- * transport (undici) and the logger (pino) load then, once a small service is up, instead of on
+ * beat socket's client (ws) and the logger (pino) load then, once a small service is up, instead of on
  * its start-up path; a beat interval later would leave the dashboard without the instance for
  * seconds.
  */
@@ -40,7 +40,7 @@ export const FIRST_BEAT_DELAY_MS = 100;
  * Starts the agent in this process: config, events, services, plugins, module hooks, then
  * heartbeats. Synchronous up to the first beat, so plugins are in place before the application's
  * code loads; the first beat and the start line wait FIRST_BEAT_DELAY_MS, so that what they load
- * (undici, pino) stays off the host's start-up. Called once, by `register`.
+ * (ws, pino) stays off the host's start-up. Called once, by `register`.
  */
 export function start(moduleHooks: ModuleHooks): void {
   const { config, warnings } = loadConfig({ env: process.env, cwd: process.cwd() });

@@ -125,7 +125,7 @@ export function pinoLoaded(): boolean {
 
 /** A short, single-line description of an error for log messages. */
 export function describeError(error: unknown): string {
-  // undici reports a failed connect to a host with several addresses as an AggregateError with an empty message.
+  // node:net reports a failed connect to a host with several addresses (autoSelectFamily) as an AggregateError with an empty message.
   if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0]);
   if (error instanceof Error) return error.message || error.name;
   return String(error);

@@ -109,20 +109,20 @@ describe('register', () => {
   );
 
   it.each(['esm', 'cjs'] as const)(
-    'keeps undici and pino off the start-up of a %s app, and beats within a second of its start',
+    'keeps ws and pino off the start-up of a %s app, and beats within a second of its start',
     async (kind) => {
       const standIn = await backend();
       const loaded = [
         "const cache = Object.keys(require.cache);",
         "const loaded = (name) => cache.some((file) => file.includes(`/node_modules/${name}/`));",
-        "console.log(`at listen: undici ${loaded('undici')}, pino ${loaded('pino')}`);",
+        "console.log(`at listen: ws ${loaded('ws')}, pino ${loaded('pino')}`);",
       ];
       const source =
         kind === 'esm'
           ? ["import { createServer } from 'node:http';", "import { createRequire } from 'node:module';", 'const require = createRequire(import.meta.url);']
           : ["const { createServer } = require('node:http');"];
-      // The app answers with the undici files loaded by then.
-      const files = "Object.keys(require.cache).filter((file) => file.includes('/node_modules/undici/')).map((file) => file.split('/node_modules/undici/')[1])";
+      // The app answers with the ws files loaded by then, and whether any of undici is.
+      const files = "{ ws: Object.keys(require.cache).filter((file) => file.includes('/node_modules/ws/')).map((file) => file.split('/node_modules/ws/')[1]), undici: Object.keys(require.cache).some((file) => file.includes('/node_modules/undici/')) }";
       const app = [
         ...source,
         `const server = createServer((req, res) => res.end(JSON.stringify(${files})));`,
@@ -139,13 +139,17 @@ describe('register', () => {
       // Node's own start is part of this: generous for a loaded machine; the agent waits 0.1 s.
       expect((standIn.received[0]?.at ?? Infinity) - spawnedAt).toBeLessThan(1000);
       expect(standIn.beats()[0]).toMatchObject({ kind: 'full', service: `lazy-${kind}` });
-      expect(stdout()).toMatch(/^Good morning!\nat listen: undici false, pino false\nport \d+\n$/);
+      expect(stdout()).toMatch(/^Good morning!\nat listen: ws false, pino false\nport \d+\n$/);
       await vi.waitFor(() => expect(startLines(stderr())).toHaveLength(1));
-      // undici's parts by file (a pool, its request, the connector), not its index with everything.
+      // The beat socket opened with the first beat: ws's client by file, not its index with its server.
       const port = /port (\d+)/.exec(stdout())?.[1];
-      const undiciFiles = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as string[];
-      expect(undiciFiles).toEqual(expect.arrayContaining(['lib/dispatcher/pool.js', 'lib/api/api-request.js', 'lib/core/connect.js']));
-      expect(undiciFiles).not.toContain('index.js');
+      await vi.waitFor(async () => {
+        const loadedFiles = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { ws: string[]; undici: boolean };
+        expect(loadedFiles.ws).toContain('lib/websocket.js');
+        expect(loadedFiles.ws).not.toContain('index.js');
+        expect(loadedFiles.ws).not.toContain('lib/websocket-server.js');
+        expect(loadedFiles.undici).toBe(false);
+      });
     },
     20_000,
   );

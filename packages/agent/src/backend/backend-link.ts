@@ -1,44 +1,11 @@
-import { Socket } from 'node:net';
-import type { Agent, Dispatcher, Pool, WebSocket, buildConnector } from 'undici';
+import * as http from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { describeError } from '../logger';
+import { asAgent } from '../plugins/interceptor';
 
-type Undici = typeof import('undici');
-type RequestFn = (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
-
-const parts = new Map<string, unknown>();
-
-/**
- * One of undici's modules, loaded when the agent first needs it rather than when it starts, and
- * by its file: undici's index loads all it has (fetch, cookies, caches, mocks, proxies: 110
- * modules, ~60 ms and ~9 MiB of the host's memory) for an agent that uses a Pool, an Agent and,
- * for the beat socket, WebSocket. undici is pinned to an exact version and the tests check
- * which files load, so a new layout shows at the upgrade; should a file be missing anyway, the
- * part comes from the index.
- */
-function part<T>(file: string, fromIndex: (index: Undici) => T): T {
-  if (!parts.has(file)) {
-    let loaded: T;
-    try {
-      loaded = require(`undici/lib/${file}`) as T;
-    } catch {
-      loaded = fromIndex(require('undici') as Undici);
-    }
-    parts.set(file, loaded);
-  }
-  return parts.get(file) as T;
-}
-
-/** The parts of undici the agent uses. */
-export const undici = {
-  Pool: (): typeof Pool => part('dispatcher/pool', (index) => index.Pool),
-  Agent: (): typeof Agent => part('dispatcher/agent', (index) => index.Agent),
-  buildConnector: (): typeof buildConnector => part('core/connect', (index) => index.buildConnector),
-  WebSocket: (): typeof WebSocket =>
-    part<{ WebSocket: typeof WebSocket }>('web/websocket/websocket', (index) => ({ WebSocket: index.WebSocket })).WebSocket,
-  /** `dispatcher.request()`, which undici's index adds to every dispatcher: called on the pool. */
-  request: (): RequestFn =>
-    part('api/api-request', (index) => index.Dispatcher.prototype.request as unknown as RequestFn),
-};
+/** node:http's ClientRequest as it was when the agent loaded (before plugins or instrumentation could patch it). */
+const ClientRequest = http.ClientRequest;
 
 /** Largest answer body read from a backend; anything longer is refused unread (bounded memory, whatever it sends). */
 export const MAX_ANSWER_BYTES = 64 * 1024;
@@ -74,17 +41,21 @@ interface Backend {
   readonly url: string;
   /** Path prefix of a backend behind a reverse proxy, without trailing slash. */
   readonly basePath: string;
-  readonly origin: string;
-  /** Made with the first request to this backend. */
-  pool: Pool | undefined;
+  readonly hostname: string;
+  readonly port: number;
+  readonly secure: boolean;
+  /** Its one kept-alive connection, made with the first request to this backend. */
+  agent: HttpAgent | undefined;
 }
 
 /**
  * The agent's connection to its backends (`backend.url`, several allowed). Requests go to the
  * current backend; when it cannot be reached or answers 5xx, the next ones are tried in order,
  * and the first that answers becomes current. Each backend gets one kept-alive connection of
- * the agent's own undici pool: undici, not node:http, so plugins that intercept http never see
- * the agent's traffic; and one connection, so a goodbye cannot overtake the beat before it.
+ * the agent's own node:http Agent, and one connection, so a goodbye cannot overtake the beat
+ * before it. Requests are made with node:http's `ClientRequest` as it was when the agent loaded
+ * and inside `asAgent`, so neither a Vigil plugin's interceptors nor instrumentation that
+ * patches `http.request` see the agent's own traffic.
  * Beats and event batches use a link each, so neither waits behind the other.
  */
 export class BackendLink {
@@ -93,7 +64,6 @@ export class BackendLink {
   private readonly headers: Record<string, string>;
   private readonly ca: string | undefined;
   private readonly keepAliveMs: number;
-  private socketDispatcher: Agent | undefined;
 
   constructor(urls: readonly string[], { keepAliveMs, token, ca }: LinkOptions) {
     this.headers = { 'content-type': 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) };
@@ -101,7 +71,16 @@ export class BackendLink {
     this.keepAliveMs = keepAliveMs;
     this.backends = urls.map((url) => {
       const parsed = new URL(url);
-      return { url, basePath: parsed.pathname.replace(/\/+$/, ''), origin: parsed.origin, pool: undefined };
+      const secure = parsed.protocol === 'https:';
+      return {
+        url,
+        basePath: parsed.pathname.replace(/\/+$/, ''),
+        // [::1] -> ::1, as the socket wants it.
+        hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port),
+        secure,
+        agent: undefined,
+      };
     });
   }
 
@@ -111,12 +90,9 @@ export class BackendLink {
     return authorization === undefined ? {} : { authorization };
   }
 
-  /**
-   * An undici Agent connecting as this link does (detached sockets, this link's CA), for a
-   * WebSocket to the same backends; made on first use.
-   */
-  socketAgent(): Agent {
-    return (this.socketDispatcher ??= new (undici.Agent())({ connect: detachedConnector(this.ca) }));
+  /** `backend.tls.ca`'s PEM text, for a WebSocket to the same backends (the beat socket). */
+  socketCa(): string | undefined {
+    return this.ca;
   }
 
   /** The backend requests go to now. */
@@ -146,7 +122,7 @@ export class BackendLink {
       const index = (this.current + attempt) % this.backends.length;
       try {
         const backend = this.backends[index] as Backend;
-        const answer = await request(this.poolOf(backend), backend.basePath + path, method, body, this.headers, timeoutMs);
+        const answer = await request(backend, this.agentOf(backend), backend.basePath + path, method, body, this.headers, timeoutMs);
         if (answer.status >= 500) throw new Error(`backend answered HTTP ${answer.status}`);
         this.current = index;
         return answer;
@@ -160,52 +136,85 @@ export class BackendLink {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.backends.map((backend) => backend.pool?.destroy()));
+    for (const backend of this.backends) backend.agent?.destroy();
+    await Promise.resolve();
   }
 
-  /** The backend's one-connection pool, made (and undici loaded) with its first request. */
-  private poolOf(backend: Backend): Pool {
-    backend.pool ??= new (undici.Pool())(backend.origin, {
-      connections: 1,
-      connect: detachedConnector(this.ca),
-      keepAliveTimeout: this.keepAliveMs,
-    });
-    return backend.pool;
+  /** The backend's one-connection keep-alive Agent, made with its first request. */
+  private agentOf(backend: Backend): HttpAgent {
+    if (backend.agent === undefined) {
+      const options = {
+        keepAlive: true,
+        maxSockets: 1,
+        // An idle connection is closed after this long (a socket timeout on a free socket).
+        timeout: this.keepAliveMs,
+        // TLS certificates are verified (rejectUnauthorized); `ca` only replaces the trusted roots.
+        ...(this.ca !== undefined && { ca: this.ca }),
+      };
+      // node:https (and with it tls) loads only for an https backend.
+      const agent = backend.secure ? new (require('node:https') as typeof import('node:https')).Agent(options) : new HttpAgent(options);
+      const createConnection = agent.createConnection.bind(agent) as (...args: unknown[]) => Socket;
+      // Every socket of the agent is detached: see `detach`.
+      agent.createConnection = ((...args: unknown[]) => detach(createConnection(...args))) as typeof agent.createConnection;
+      backend.agent = agent;
+    }
+    return backend.agent;
   }
 }
 
-async function request(
-  pool: Pool,
+function request(
+  backend: Backend,
+  agent: HttpAgent,
   path: string,
   method: string,
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<BackendAnswer> {
-  const response = await undici.request().call(pool, {
-    path,
-    method,
-    headers,
-    body,
-    // AbortSignal.timeout's timer is unref'd, so a pending deadline does not hold the host either.
-    signal: AbortSignal.timeout(timeoutMs),
+  return new Promise<BackendAnswer>((resolve, reject) => {
+    const options = {
+      agent,
+      protocol: backend.secure ? 'https:' : 'http:',
+      host: backend.hostname,
+      port: backend.port,
+      path,
+      method,
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      // AbortSignal.timeout's timer is unref'd, so a pending deadline does not hold the host either.
+      signal: AbortSignal.timeout(timeoutMs),
+    };
+    asAgent(() => {
+      const outgoing = new ClientRequest(options, (response) => readAnswer(response).then(resolve, reject));
+      outgoing.on('error', (error: Error) => reject(error.name === 'AbortError' ? new Error(`no answer within ${timeoutMs} ms`) : error));
+      outgoing.end(body);
+    });
   });
-  const declared = Number(response.headers['content-length'] ?? 0);
-  if (declared > MAX_ANSWER_BYTES) {
-    response.body.destroy();
-    throw new Error(`backend answer of ${declared} bytes refused (at most ${MAX_ANSWER_BYTES})`);
-  }
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > MAX_ANSWER_BYTES) {
-      response.body.destroy();
-      throw new Error(`backend answer longer than ${MAX_ANSWER_BYTES} bytes refused`);
+}
+
+/** The answer's status and JSON body, read up to MAX_ANSWER_BYTES. */
+function readAnswer(response: IncomingMessage): Promise<BackendAnswer> {
+  return new Promise<BackendAnswer>((resolve, reject) => {
+    const refuse = (message: string) => {
+      response.destroy();
+      reject(new Error(message));
+    };
+    const declared = Number(response.headers['content-length'] ?? 0);
+    if (declared > MAX_ANSWER_BYTES) {
+      refuse(`backend answer of ${declared} bytes refused (at most ${MAX_ANSWER_BYTES})`);
+      return;
     }
-    chunks.push(chunk);
-  }
-  return { status: response.statusCode, body: parseJson(Buffer.concat(chunks).toString('utf8')) };
+    const chunks: Buffer[] = [];
+    let length = 0;
+    response.on('data', (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > MAX_ANSWER_BYTES) refuse(`backend answer longer than ${MAX_ANSWER_BYTES} bytes refused`);
+      else chunks.push(chunk);
+    });
+    response.on('error', reject);
+    response.on('end', () => {
+      resolve({ status: response.statusCode ?? 0, body: parseJson(Buffer.concat(chunks).toString('utf8')) });
+    });
+  });
 }
 
 function parseJson(text: string): unknown {
@@ -217,20 +226,13 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * undici's connector, but the agent's sockets never keep the host process alive: not while idle
- * (undici unrefs those itself) and not while a request is in flight, when undici would ref them,
- * so `ref` is disabled on them. An app that ends while the backend is slow exits at once.
+ * The agent's sockets never keep the host process alive: not while idle and not while a request
+ * is in flight, when node:http would ref them, so `ref` is disabled on them. An app that ends
+ * while the backend is slow exits at once. Detached right away, which covers the connect phase
+ * too (a backend host that drops packets).
  */
-export function detachedConnector(ca: string | undefined): buildConnector.connector {
-  // TLS certificates are verified (undici's default, rejectUnauthorized); `ca` only replaces the trusted roots.
-  const connect = undici.buildConnector()(ca === undefined ? {} : { ca });
-  return (options, callback) => {
-    // undici's connector returns the socket it is connecting (its types say void); detaching it
-    // right away covers the connect phase, e.g. a backend host that drops packets.
-    const socket: unknown = connect(options, callback);
-    if (socket instanceof Socket) {
-      socket.unref();
-      socket.ref = () => socket;
-    }
-  };
+export function detach<T extends Socket>(socket: T): T {
+  socket.unref();
+  socket.ref = () => socket;
+  return socket;
 }

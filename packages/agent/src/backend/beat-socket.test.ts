@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import http, { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '@vigil/protocol/constants';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { unwrap, wrap, type Interceptor } from '../plugins/interceptor';
 import { BackendLink } from './backend-link';
 import { BeatSocketLink } from './beat-socket';
 
@@ -159,5 +160,25 @@ describe('BeatSocketLink', () => {
     expect(beats.url).toBe(second.url);
     expect(second.viaSocket.length).toBeGreaterThan(0);
     expect(second.viaSocket.at(-1)).toEqual({ n: 5 });
+  });
+
+  it("stays out of the sight of plugins intercepting node:http, over HTTP and the socket", async () => {
+    const target = await backend('answer');
+    const seen: string[] = [];
+    const spy = (name: string): Interceptor[] => [{ pluginName: 'spy', hooks: { before: () => void seen.push(name) } }];
+    wrap(http, 'request', spy('http.request'));
+    wrap(http.ClientRequest.prototype, 'end', spy('ClientRequest.end'));
+    cleanups.push(async () => {
+      unwrap(http, 'request');
+      unwrap(http.ClientRequest.prototype, 'end');
+    });
+    const beats = link([target.url]);
+    expect(await beat(beats, 4)).toEqual([200, 200, 200, 200]);
+    expect(target.viaHttp.length).toBeGreaterThan(0);
+    expect(target.viaSocket.length).toBeGreaterThan(0);
+    expect(seen).toEqual([]);
+    // The host's own requests are still seen.
+    await new Promise((resolve) => http.request(`${target.url}/x`, { method: 'PUT' }, (res) => res.resume().on('end', resolve)).end('{}'));
+    expect(seen).toEqual(['http.request', 'ClientRequest.end']);
   });
 });

@@ -1,7 +1,33 @@
 import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '@vigil/protocol/constants';
-import type { WebSocket } from 'undici';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
+import type WebSocket from 'ws';
 import { describeError, logger } from '../logger';
-import { MAX_ANSWER_BYTES, undici, type BackendAnswer, type BackendLink } from './backend-link';
+import { asAgent } from '../plugins/interceptor';
+import { MAX_ANSWER_BYTES, detach, type BackendAnswer, type BackendLink } from './backend-link';
+
+let webSocketClass: typeof WebSocket | undefined;
+
+/** How long a socket's opening handshake may take unless the options say otherwise. */
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * ws's WebSocket, loaded when the first socket opens, and by its file: ws's index also loads its
+ * server and stream wrapper, ~4 MiB of the host's memory the agent never uses (the client alone
+ * is ~2 MiB). ws is pinned to an exact version and a test checks which files load, so a new
+ * layout shows at the upgrade; should the file be missing anyway, the class comes from the index.
+ */
+function webSocket(): typeof WebSocket {
+  if (webSocketClass === undefined) {
+    try {
+      webSocketClass = require(join(dirname(require.resolve('ws/package.json')), 'lib', 'websocket.js')) as typeof WebSocket;
+    } catch {
+      webSocketClass = require('ws') as typeof WebSocket;
+    }
+  }
+  return webSocketClass;
+}
 
 /** The link as the heartbeat sender uses it. */
 export type BeatLink = Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
@@ -11,6 +37,8 @@ export interface BeatSocketOptions {
   retryMinMs: number;
   /** Longest wait between attempts, e.g. against a backend or proxy that refuses WebSockets. */
   retryMaxMs: number;
+  /** How long the opening handshake may take before the attempt counts as failed (10 s). */
+  handshakeTimeoutMs?: number;
 }
 
 interface Pending {
@@ -26,12 +54,15 @@ interface Pending {
  * that fails on the socket is sent again over HTTP at once, so the socket can only add a path,
  * never lose a beat. The socket follows the link's current backend when the link fails over.
  *
- * It is undici's WebSocket on the agent's detached connections, with the link's token and CA:
- * plugins that intercept `http` never see it, and it never keeps the host process alive.
+ * It is ws's WebSocket client on the agent's detached connections, with the link's token and CA,
+ * opened inside `asAgent` (no Vigil interceptor sees its upgrade request; instrumentation that
+ * patches node:http's `request` sees that one request per socket), and it never keeps the host
+ * process alive. Answers longer than MAX_ANSWER_BYTES close the socket (ws's maxPayload).
  */
 export class BeatSocketLink implements BeatLink {
   /** The agent token's header, sent with the upgrade (the backend checks it once per socket). */
   private readonly headers: Record<string, string>;
+  private readonly ca: string | undefined;
   private socket: WebSocket | undefined;
   private socketUrl = '';
   private open = false;
@@ -44,6 +75,7 @@ export class BeatSocketLink implements BeatLink {
     private readonly options: BeatSocketOptions,
   ) {
     this.headers = http.socketHeaders();
+    this.ca = http.socketCa();
   }
 
   get url(): string {
@@ -89,33 +121,50 @@ export class BeatSocketLink implements BeatLink {
   private connect(url: string): void {
     let socket: WebSocket;
     try {
-      socket = new (undici.WebSocket())(url, { dispatcher: this.http.socketAgent(), headers: this.headers });
+      socket = asAgent(
+        () =>
+          new (webSocket())(url, {
+            headers: this.headers,
+            maxPayload: MAX_ANSWER_BYTES,
+            perMessageDeflate: false,
+            followRedirects: false,
+            handshakeTimeout: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+            // Handed on to createConnection: certificates are verified; `ca` only replaces the trusted roots.
+            ...(this.ca !== undefined && { ca: this.ca }),
+            // The agent's own connections, detached like the HTTP link's.
+            createConnection: (options: ConnectionOptions & { host?: string; path?: string }): Socket =>
+              url.startsWith('wss:')
+                ? detach((require('node:tls') as typeof import('node:tls')).connect({ ...options, path: undefined, servername: options.servername ?? (isIP(options.host ?? '') ? '' : options.host) }))
+                : detach(netConnect(options as Parameters<typeof netConnect>[0])),
+          } as WebSocket.ClientOptions),
+      );
     } catch (error) {
       this.failed(url, error);
       return;
     }
     this.socket = socket;
     this.socketUrl = url;
-    socket.addEventListener('open', () => {
+    socket.on('open', () => {
       if (this.socket !== socket) return;
       this.open = true;
       this.failures = 0;
       logger.debug(`beats travel over the socket ${url}`);
     });
-    socket.addEventListener('message', (event) => this.answer(event.data));
-    socket.addEventListener('error', () => undefined);
-    socket.addEventListener('close', (event) => {
+    socket.on('message', (data: Buffer, isBinary: boolean) => this.answer(isBinary ? undefined : data.toString('utf8')));
+    socket.on('error', () => undefined);
+    socket.on('close', (code: number, reason: Buffer) => {
       if (this.socket !== socket) return;
       const opened = this.open;
       this.socket = undefined;
       this.open = false;
-      this.rejectPending(new Error(`beat socket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`));
+      const why = reason.length > 0 ? ` ${reason.toString('utf8')}` : '';
+      this.rejectPending(new Error(`beat socket closed (${code}${why})`));
       if (opened) {
         // It worked: come back soon (a backend restart, a deploy behind a proxy).
         this.failures = 0;
         this.nextAttemptAt = Date.now() + this.options.retryMinMs;
       } else {
-        this.failed(url, new Error(`could not open (${event.code})`));
+        this.failed(url, new Error(`could not open (${code})`));
       }
     });
   }

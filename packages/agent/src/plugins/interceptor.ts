@@ -76,6 +76,23 @@ function isWrapper(value: unknown): value is Wrapper {
  */
 const wrappers = new WeakMap<object, Map<string, Wrapper>>();
 
+/** Above 0 while the agent makes its own calls (`asAgent`): every wrapper then passes through. */
+let agentDepth = 0;
+
+/**
+ * Runs `fn` with every interceptor off: for the agent's own calls into intercepted modules (its
+ * requests to the backend), so plugins never see the agent's traffic. Covers what runs
+ * synchronously in `fn`, not callbacks it schedules.
+ */
+export function asAgent<T>(fn: () => T): T {
+  agentDepth += 1;
+  try {
+    return fn();
+  } finally {
+    agentDepth -= 1;
+  }
+}
+
 /**
  * Makes `owner[method]` run `interceptors` around the original. Idempotent: wrapping a method
  * that is already wrapped here replaces its list, it never stacks a second wrapper. Throws if
@@ -128,7 +145,7 @@ function createWrapper(original: AnyFunction, method: string, inherited: boolean
   const state: WrapperState = { original, interceptors: [], inherited };
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     const { interceptors } = state;
-    if (interceptors.length === 0) {
+    if (interceptors.length === 0 || agentDepth !== 0) {
       return new.target === undefined ? Reflect.apply(original, this, args) : Reflect.construct(original, args, new.target);
     }
     return intercept(original, method, interceptors, new.target, this, args);
