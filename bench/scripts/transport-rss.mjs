@@ -3,23 +3,28 @@
  * What a beat transport adds to a small node:http service's RSS: a process that listens (as the
  * service of bench:agent does), then sends one HTTP request and opens one WebSocket to a real
  * backend with each candidate transport, and reads its RSS 2 s after start (as bench:agent
- * does). Three fresh processes per transport; prints the medians. For design change 1 of
- * bench:agent in docs/benchmarks.md (a beat transport without undici's llhttp WebAssembly).
+ * does). Three fresh processes per transport; prints the medians. It chose the agent's beat
+ * transport (node:http and ws's client, not undici): see the bench:agent verdict in
+ * docs/benchmarks.md.
  *
  *   node bench/scripts/transport-rss.mjs      (needs a built repo: npx turbo run build)
  *
- * Transports: none (listens only); undici (the parts the agent loads: Pool, request, Agent,
- * WebSocket); node-http (node:http with an own keep-alive Agent, no WebSocket); ws (node:http for
- * the request, the ws package for the socket).
+ * Transports: none (listens only); undici (the parts the agent loaded until 2026-12-03: Pool,
+ * request, Agent, WebSocket); node-http (node:http with an own keep-alive Agent, no WebSocket); ws
+ * (node:http for the request, the ws package's index for the socket); ws-client (the same with only
+ * ws's client file, as the agent loads it).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, request, Agent } from 'node:http';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+// The agent's own copy of ws; undici is the bench's (the agent no longer depends on it).
 const requireFromAgent = createRequire(`${root}packages/agent/package.json`);
-const MODES = ['none', 'undici', 'node-http', 'ws'];
+const requireFromBench = createRequire(`${root}bench/package.json`);
+const MODES = ['none', 'undici', 'node-http', 'ws', 'ws-client'];
 
 if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4]);
 else await main();
@@ -29,21 +34,24 @@ async function child(mode, base) {
   const beat = JSON.stringify({ instanceId: 'transport-rss' });
   const socketUrl = `${base.replace(/^http/, 'ws')}/api/v1/heartbeat/socket`;
   if (mode === 'undici') {
-    const Pool = requireFromAgent('undici/lib/dispatcher/pool');
-    const UndiciAgent = requireFromAgent('undici/lib/dispatcher/agent');
-    const undiciRequest = requireFromAgent('undici/lib/api/api-request');
-    const { WebSocket } = requireFromAgent('undici/lib/web/websocket/websocket');
+    const Pool = requireFromBench('undici/lib/dispatcher/pool');
+    const UndiciAgent = requireFromBench('undici/lib/dispatcher/agent');
+    const undiciRequest = requireFromBench('undici/lib/api/api-request');
+    const { WebSocket } = requireFromBench('undici/lib/web/websocket/websocket');
     const answer = await undiciRequest.call(new Pool(base, { connections: 1 }), { path: '/api/v1/instances', method: 'GET' });
     await answer.body.text();
     const socket = new WebSocket(socketUrl, { dispatcher: new UndiciAgent() });
     socket.addEventListener('open', () => socket.send(beat));
-  } else if (mode === 'node-http' || mode === 'ws') {
+  } else if (mode === 'node-http' || mode === 'ws' || mode === 'ws-client') {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     await new Promise((resolve, reject) =>
       request(`${base}/api/v1/instances`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject).end(),
     );
-    if (mode === 'ws') {
-      const WebSocket = requireFromAgent('ws');
+    if (mode !== 'node-http') {
+      const WebSocket =
+        mode === 'ws'
+          ? requireFromAgent('ws')
+          : requireFromAgent(join(dirname(requireFromAgent.resolve('ws/package.json')), 'lib', 'websocket.js'));
       const socket = new WebSocket(socketUrl);
       socket.on('open', () => socket.send(beat));
     }
