@@ -1,27 +1,17 @@
 import type { BeatReply, EventList, FullBeat } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, startBackend, waitFor, type Backend } from './harness.js';
+import { fullBeat as harnessFullBeat, killAll, startBackend, waitFor, type Backend } from './harness.js';
 
 const LOST_AFTER_MS = 1_000;
 
 function fullBeat(instanceId: string, service: string): FullBeat {
-  return {
-    v: 1,
-    kind: 'full',
-    instanceId,
-    heartbeatTime: Date.now(),
-    lastHeartbeatTime: null,
+  return harnessFullBeat(instanceId, {
     service,
     appName: 'api-test',
-    artifact: service,
-    appType: 'default',
-    hostName: `host-${instanceId}`,
     ip: ['10.9.0.1'],
     processId: 1234,
-    dynamicInstall: false,
-    version: '0.1.0',
     plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }],
-  };
+  });
 }
 
 describe('backend REST API against the real server', () => {

@@ -7,7 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatSocketAnswer } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { instanceOfPid, killAll, startAgentApp, startBackend, waitFor, type Backend } from './harness.js';
+import { fullBeat as harnessFullBeat, instanceOfPid, killAll, startAgentApp, startBackend, waitFor, type Backend } from './harness.js';
 
 const INTERVAL_MS = 500;
 
@@ -51,23 +51,8 @@ async function exchange(socket: WebSocket, messages: string[]): Promise<BeatSock
   return answers;
 }
 
-const fullBeat = (instanceId: string) => ({
-  v: 1,
-  kind: 'full',
-  instanceId,
-  heartbeatTime: Date.now(),
-  lastHeartbeatTime: null,
-  service: 'socket-raw',
-  appName: 'e2e',
-  artifact: 'socket-raw',
-  appType: 'default',
-  hostName: 'host-a',
-  ip: ['127.0.0.1'],
-  processId: 77,
-  dynamicInstall: false,
-  version: '0.1.0',
-  plugins: [],
-});
+const fullBeat = (instanceId: string) =>
+  harnessFullBeat(instanceId, { service: 'socket-raw', hostName: 'host-a', ip: ['127.0.0.1'], processId: 77 });
 
 describe('the beat socket', () => {
   let backend: Backend;

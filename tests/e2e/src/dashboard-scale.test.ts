@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FullBeat, InstanceList } from '@vigil/protocol';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, startBackend, type Backend } from './harness.js';
+import { fullBeat, killAll, startBackend, type Backend } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshots = join(import.meta.dirname, '..', 'screenshots');
@@ -25,26 +25,18 @@ function beatOf(i: number): FullBeat {
   const service = `${base}${i % 40 < 20 ? '' : '-worker'}`;
   const templateVersion = service === 'payments' && i % 3 === 0 ? '1.1.0' : '1.2.0';
   const metricsVersion = service.startsWith('checkout') || (service === 'cart' && i % 2 === 0) ? '2.1.0' : '2.0.4';
-  return {
-    v: 1,
-    kind: 'full',
-    instanceId: `scale-${String(i).padStart(5, '0')}`,
-    heartbeatTime: Date.now(),
-    lastHeartbeatTime: null,
+  return fullBeat(`scale-${String(i).padStart(5, '0')}`, {
     service,
     appName: i % 40 < 20 ? 'shop' : 'shop-workers',
-    artifact: service,
     appType: 'node',
     hostName: `${service}-${Math.floor(i / 40)}`,
     ip: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`],
     processId: 1000 + i,
-    dynamicInstall: false,
-    version: '0.1.0',
     plugins: [
       { name: 'template', version: templateVersion, extInfo: { status: 'started' } },
       { name: 'http-metrics', version: metricsVersion, extInfo: { port: String(8000 + (i % 100)), routes: String(5 + (i % 20)) } },
     ],
-  };
+  });
 }
 
 async function put(url: string, body: unknown): Promise<void> {

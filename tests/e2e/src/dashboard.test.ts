@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   demoDir,
   freePort,
+  fullBeat as harnessFullBeat,
   instanceOfPid,
   killAll,
   startAgentApp,
@@ -325,23 +326,7 @@ describe('dashboard connection', () => {
   });
 
   function fullBeat(instanceId: string, service: string): FullBeat {
-    return {
-      v: 1,
-      kind: 'full',
-      instanceId,
-      heartbeatTime: Date.now(),
-      lastHeartbeatTime: null,
-      service,
-      appName: 'e2e',
-      artifact: service,
-      appType: 'default',
-      hostName: `${service}-host`,
-      ip: ['10.1.2.3'],
-      processId: 4242,
-      dynamicInstall: false,
-      version: '0.1.0',
-      plugins: [],
-    };
+    return harnessFullBeat(instanceId, { service, hostName: `${service}-host` });
   }
 
   async function beat(backend: Backend, instanceId: string, service: string): Promise<void> {

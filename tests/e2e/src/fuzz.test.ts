@@ -7,28 +7,20 @@
 import fc from 'fast-check';
 import { instanceListSchema, beatReplySchema, type BeatReply } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, startBackend, type Backend } from './harness.js';
+import { fullBeat, killAll, startBackend, type Backend } from './harness.js';
 
 /** Enough cases to reach the odd corners, few enough for a two-core CI machine. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 
 function validFullBeat(instanceId: string): Record<string, unknown> {
   return {
-    v: 1,
-    kind: 'full',
-    instanceId,
-    heartbeatTime: Date.now(),
-    lastHeartbeatTime: null,
-    service: 'fuzz',
-    appName: 'fuzz-app',
-    artifact: 'fuzz',
-    appType: 'default',
-    hostName: 'fuzz-host',
-    ip: ['10.1.2.3'],
-    processId: 4321,
-    dynamicInstall: false,
-    version: '0.1.0',
-    plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }],
+    ...fullBeat(instanceId, {
+      service: 'fuzz',
+      appName: 'fuzz-app',
+      hostName: 'fuzz-host',
+      processId: 4321,
+      plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }],
+    }),
     metadata: { zone: 'a' },
   };
 }

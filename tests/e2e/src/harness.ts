@@ -4,12 +4,38 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Instance, InstanceList } from '@vigil/protocol';
+import type { FullBeat, Instance, InstanceList } from '@vigil/protocol';
 
 const require = createRequire(import.meta.url);
 export const repoRoot = join(dirname(require.resolve('@vigil/backend/package.json')), '..', '..');
 export const backendMain = join(repoRoot, 'apps', 'backend', 'dist', 'main.js');
 export const demoDir = join(repoRoot, 'examples', 'demo-service');
+
+/**
+ * A valid full beat of `instanceId` as an agent sends it, sent now; `fields` replace any of its
+ * fields (`artifact` follows `service` unless given).
+ */
+export function fullBeat(instanceId: string, fields: Partial<FullBeat> = {}): FullBeat {
+  const service = fields.service ?? 'e2e-service';
+  return {
+    v: 1,
+    kind: 'full',
+    instanceId,
+    heartbeatTime: Date.now(),
+    lastHeartbeatTime: null,
+    service,
+    appName: 'e2e',
+    artifact: service,
+    appType: 'default',
+    hostName: `host-${instanceId}`,
+    ip: ['10.1.2.3'],
+    processId: 4242,
+    dynamicInstall: false,
+    version: '0.1.0',
+    plugins: [],
+    ...fields,
+  };
+}
 
 /** A process started by a test, with its output kept for assertions and failure messages. */
 export interface Proc {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FullBeat, InstanceList } from '@vigil/protocol';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { backendMain, freePort, killAll, startAgentApp, startBackend, startProcess, waitFor, type Backend } from './harness.js';
+import { backendMain, freePort, fullBeat as harnessFullBeat, killAll, startAgentApp, startBackend, startProcess, waitFor, type Backend } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const AGENT_TOKEN = 'agent-token-e2e-0123456789';
@@ -47,23 +47,7 @@ async function fetchFrom(
 const json = { 'content-type': 'application/json' };
 
 function fullBeat(instanceId: string, service: string): FullBeat {
-  return {
-    v: 1,
-    kind: 'full',
-    instanceId,
-    heartbeatTime: Date.now(),
-    lastHeartbeatTime: null,
-    service,
-    appName: 'e2e',
-    artifact: service,
-    appType: 'node',
-    hostName: 'e2e-host',
-    ip: ['10.1.2.3'],
-    processId: 4242,
-    dynamicInstall: false,
-    version: '1.0.0',
-    plugins: [],
-  };
+  return harnessFullBeat(instanceId, { service, appType: 'node', hostName: 'e2e-host', version: '1.0.0' });
 }
 
 afterEach(() => killAll());

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FullBeat } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, startBackend, waitFor, type Backend } from './harness.js';
+import { fullBeat as harnessFullBeat, killAll, startBackend, waitFor, type Backend } from './harness.js';
 
 const LOST_AFTER_MS = 1_000;
 
@@ -31,23 +31,7 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; ser
 }
 
 function fullBeat(instanceId: string): FullBeat {
-  return {
-    v: 1,
-    kind: 'full',
-    instanceId,
-    heartbeatTime: Date.now(),
-    lastHeartbeatTime: null,
-    service: 'billing',
-    appName: 'webhook-e2e',
-    artifact: 'billing',
-    appType: 'default',
-    hostName: 'host-wh',
-    ip: ['10.9.0.2'],
-    processId: 4321,
-    dynamicInstall: false,
-    version: '0.1.0',
-    plugins: [],
-  };
+  return harnessFullBeat(instanceId, { service: 'billing', appName: 'webhook-e2e', hostName: 'host-wh', ip: ['10.9.0.2'], processId: 4321 });
 }
 
 async function call<T>(backend: Backend, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
