@@ -87,4 +87,30 @@ describe('BackendLink', () => {
     expect(await backends.send('PUT', '/html', {}, 1000)).toEqual({ status: 200, body: undefined });
     expect(await backends.send('PUT', '/empty', {}, 1000)).toEqual({ status: 200, body: undefined });
   });
+
+  it('reaches a backend given by an IPv6 literal, on one kept-alive connection', async () => {
+    const remotePorts: number[] = [];
+    const server = createServer((req, res) => {
+      remotePorts.push(req.socket.remotePort ?? -1);
+      res.end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const backends = link([`http://[::1]:${(server.address() as AddressInfo).port}`]);
+    expect(await backends.send('PUT', '/a', {}, 1000)).toEqual({ status: 200, body: { ok: true } });
+    expect(await backends.send('PUT', '/b', {}, 1000)).toEqual({ status: 200, body: { ok: true } });
+    expect(remotePorts).toHaveLength(2);
+    expect(remotePorts[1]).toBe(remotePorts[0]);
+  });
+
+  it('gives up on an answer that does not come within the timeout', async () => {
+    const server = createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+    const started = Date.now();
+    await expect(link([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]).send('PUT', '/slow', {}, 200)).rejects.toThrow(
+      'no answer within 200 ms',
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
 });
