@@ -253,4 +253,16 @@ describe('dashboards following deltas', () => {
       { numRuns: 300 },
     );
   });
+
+  // Found by the property above: i-2 goes lost, then renews to the time of i-0, so the two tie on
+  // the sort key and their order falls to the host name; the status change carried the renewal.
+  it('re-sort a window sorted by last heartbeat when a status change comes with a renewal', () => {
+    run([
+      { kind: 'full', id: 2, service: 'orders', host: 'host-1', plugin: '1.0.0' },
+      { kind: 'advance', ms: 1000 },
+      { kind: 'full', id: 0, service: 'orders', host: 'host-3', plugin: '1.0.0' },
+      { kind: 'flush' },
+      { kind: 'light', id: 2 },
+    ]);
+  });
 });

@@ -183,7 +183,9 @@ export class ViewGroups {
         group.rows.set(id, after);
         upserts.set(id, after);
       }
-      if (!row || !after || !matchesNow || !samePlace(query, row, after)) group.dirty = true;
+      // Sorted by last heartbeat, a change that came with a renewal may move the row even where
+      // `samePlace` cannot tell: a renewal writes the time into the record the row already is.
+      if (!row || !after || !matchesNow || query.sort === 'lastHeartbeatTime' || !samePlace(query, row, after)) group.dirty = true;
     }
     const byBeatTime = query?.sort === 'lastHeartbeatTime';
     for (const [id, time] of batch.beats) {
