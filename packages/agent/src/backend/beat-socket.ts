@@ -131,11 +131,7 @@ export class BeatSocketLink implements BeatLink {
             handshakeTimeout: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
             // Handed on to createConnection: certificates are verified; `ca` only replaces the trusted roots.
             ...(this.ca !== undefined && { ca: this.ca }),
-            // The agent's own connections, detached like the HTTP link's.
-            createConnection: (options: ConnectionOptions & { host?: string; path?: string }): Socket =>
-              url.startsWith('wss:')
-                ? detach((require('node:tls') as typeof import('node:tls')).connect({ ...options, path: undefined, servername: options.servername ?? (isIP(options.host ?? '') ? '' : options.host) }))
-                : detach(netConnect(options as Parameters<typeof netConnect>[0])),
+            createConnection: (options: SocketOptions) => connectDetached(url.startsWith('wss:'), options),
           } as WebSocket.ClientOptions),
       );
     } catch (error) {
@@ -232,6 +228,18 @@ export class BeatSocketLink implements BeatLink {
       waiting.reject(reason);
     }
   }
+}
+
+type SocketOptions = ConnectionOptions & { host?: string; path?: string };
+
+/**
+ * The beat socket's connection, as ws would open it (TLS with SNI unless the host is an IP
+ * address), but detached like the HTTP link's; node:tls loads only for a wss:// backend.
+ */
+function connectDetached(secure: boolean, options: SocketOptions): Socket {
+  if (!secure) return detach(netConnect(options as Parameters<typeof netConnect>[0]));
+  const tls = require('node:tls') as typeof import('node:tls');
+  return detach(tls.connect({ ...options, path: undefined, servername: options.servername ?? (isIP(options.host ?? '') ? '' : options.host) }));
 }
 
 /** `http(s)://host/base/path` -> `ws(s)://host/base/path`. */
