@@ -124,9 +124,10 @@ function probeFile(name) {
 
 /**
  * Starts the real, built backend (apps/backend/dist/main.js) on a free port, pinned to the server
- * core. `probe: true` preloads the bench probe (see probe.mjs); `cpuProf: dir` profiles it.
+ * core. `probe: true` preloads the bench probe (see probe.mjs); `cpuProf: dir` profiles it;
+ * `readyPath`: the route that answers 200 once it serves (with credentials set, `/healthz`).
  */
-export async function startBackend({ env = {}, probe = false, cpuProf, core = cores.server, nodeArgs = [] } = {}) {
+export async function startBackend({ env = {}, probe = false, cpuProf, core = cores.server, nodeArgs = [], readyPath = '/api/v1/instances' } = {}) {
   requireBuilt();
   const port = await freePort();
   const probePath = probe ? probeFile('backend') : undefined;
@@ -148,7 +149,7 @@ export async function startBackend({ env = {}, probe = false, cpuProf, core = co
     },
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/api/v1/instances`, child);
+  await waitForHttp(`${url}${readyPath}`, child);
   return { name: 'backend', child, port, url, probe: probePath ? new ProbeReader(probePath) : undefined };
 }
 

@@ -45,8 +45,8 @@ export function markdownTable(headers, rows) {
   ].join('\n');
 }
 
-function readDocs() {
-  return existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '# Benchmarks\n';
+function readDocs(file = docsFile) {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
 }
 
 /** Appends a dated row to the bench's history table in docs/benchmarks.md (creating it if missing). */
@@ -66,18 +66,22 @@ export function appendRow(section, headers, cells) {
   writeFileSync(docsFile, text.slice(0, start) + body + (next === -1 ? '' : text.slice(next)));
 }
 
-/** Replaces the latest-run block of `name` in docs/benchmarks.md (appends one if missing). */
-export function writeLatest(name, markdown) {
-  const text = readDocs();
+/**
+ * Replaces the latest-run block of `name` in docs/benchmarks.md, or in `docs/<page>` when given
+ * (appends one if missing).
+ */
+export function writeLatest(name, markdown, page) {
+  const file = page ? join(repoRoot, 'docs', page) : docsFile;
+  const text = readDocs(file);
   const open = `<!-- latest:${name} -->`;
   const close = `<!-- /latest:${name} -->`;
   const block = `${open}\n${markdown.trim()}\n${close}`;
   const start = text.indexOf(open);
   const end = text.indexOf(close);
   if (start !== -1 && end > start) {
-    writeFileSync(docsFile, text.slice(0, start) + block + text.slice(end + close.length));
+    writeFileSync(file, text.slice(0, start) + block + text.slice(end + close.length));
   } else {
-    writeFileSync(docsFile, `${text.trimEnd()}\n\n## Latest full run: ${name}\n\n${block}\n`);
+    writeFileSync(file, `${text.trimEnd()}\n\n## Latest full run: ${name}\n\n${block}\n`);
   }
 }
 
