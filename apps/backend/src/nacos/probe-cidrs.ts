@@ -18,7 +18,8 @@ export function parseProbeCidrs(raw: string): ProbeCidr[] {
     .filter(Boolean)
     .map((entry) => {
       const [address = '', prefixText, ...rest] = entry.split('/');
-      const family = isIP(address);
+      // A zone id (fe80::1%eth0) would pass isIP yet never match an address.
+      const family = address.includes('%') ? 0 : isIP(address);
       const max = family === 6 ? 128 : 32;
       const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
       if (family === 0 || rest.length > 0 || !(prefix <= max)) {
