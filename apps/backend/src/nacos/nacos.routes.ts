@@ -26,11 +26,6 @@ import { ProbePolicy, type RegistrationPeer } from './probe-policy.js';
 /** How long a Nacos login's token is said to last: the token is an agent token, valid until removed from config. */
 const NACOS_TOKEN_TTL_S = 18_000;
 
-/** Nacos's answer to a missing or wrong `accessToken`: 403 with a text reason. */
-class NacosForbidden extends Error {
-  readonly status = 403;
-}
-
 /** Where Nacos clients find the naming API (`/nacos` is Nacos's default context path). */
 export const NACOS_NAMING_PATH = '/nacos/v1/ns';
 
@@ -76,7 +71,7 @@ export class NacosRoutes implements OnModuleInit {
             if (typeof result === 'string') reply.type(TEXT);
             reply.send(result);
           } catch (error) {
-            const status = error instanceof NacosError || error instanceof NacosForbidden ? error.status : 500;
+            const status = error instanceof NacosError ? error.status : 500;
             if (status === 500) this.log.error({ err: error, url: redactUrl(request.url) }, 'nacos request failed');
             const message = error instanceof Error ? error.message : String(error);
             // Nacos's exception handler answers `caused: <message>;` as text.
@@ -89,7 +84,7 @@ export class NacosRoutes implements OnModuleInit {
     const login = (params: NacosParams) => {
       const token = params.get('password');
       if (this.access.checkNacos(token) === 'token invalid!' || (token === undefined && !this.access.agentsProtected)) {
-        throw new NacosForbidden('unknown user!');
+        throw new NacosError(403, 'unknown user!');
       }
       return { accessToken: token ?? '', tokenTtl: NACOS_TOKEN_TTL_S, globalAdmin: false };
     };
@@ -127,11 +122,11 @@ export class NacosRoutes implements OnModuleInit {
   private authorize(params: NacosParams, headers: IncomingHttpHeaders): AgentScope | undefined {
     const verdict = this.access.checkNacos(params.get('accessToken') ?? bearerToken(headers));
     if (verdict === null) return undefined;
-    if (typeof verdict === 'string') throw new NacosForbidden(verdict);
+    if (typeof verdict === 'string') throw new NacosError(403, verdict);
     const service = params.get('serviceName');
     const split = service?.indexOf('@@') ?? -1;
     if (service !== undefined && !inScope(verdict, split >= 0 ? service.slice(split + 2) : service)) {
-      throw new NacosForbidden(`service '${service}' is outside this token's services`);
+      throw new NacosError(403, `service '${service}' is outside this token's services`);
     }
     return verdict;
   }
