@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -381,5 +382,107 @@ describe('TLS', () => {
     trusting.child.kill('SIGTERM');
     await trusting.exited;
     await waitFor('the goodbye over TLS', async () => ((await instances()).instances.find((i) => i.service === 'tls-ok')?.status === 'offline' ? true : undefined));
+  });
+});
+
+describe('Nacos health probes and read scope with agent tokens', () => {
+  const env = { VIGIL_HOST: '0.0.0.0', VIGIL_AGENT_TOKENS: `${AGENT_TOKEN},${SCOPED_TOKEN}:orders-`, VIGIL_API_TOKENS: API_TOKEN };
+  const targets: HttpServer[] = [];
+  afterEach(async () => {
+    await Promise.all(targets.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  /** A Nacos call: parameters in the query string, from `from` (loopback or elsewhere). */
+  const nacosCall = (backend: Backend, from: 'loopback' | 'elsewhere', method: string, path: string, params: Record<string, string>) => {
+    const query = `/nacos/v1/ns${path}?${new URLSearchParams(params)}`;
+    return from === 'elsewhere'
+      ? fetchFrom(backend, query, { method })
+      : fetch(`${backend.url}${query}`, { method }).then(async (r) => ({ status: r.status, text: await r.text(), headers: r.headers }));
+  };
+
+  it('probes only the registering address (or VIGIL_PROBE_TARGETS), GET a bare path, once per target, a bounded number of targets per host', async () => {
+    // A real target on loopback that counts what it gets and how many requests it holds at once.
+    const paths: string[] = [];
+    let open = 0;
+    let mostOpen = 0;
+    const target = createHttpServer((req, res) => {
+      paths.push(req.url ?? '');
+      mostOpen = Math.max(mostOpen, ++open);
+      setTimeout(() => {
+        open--;
+        res.end('ok');
+      }, 20);
+    });
+    targets.push(target);
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const port = String((target.address() as AddressInfo).port);
+    const backend = await startBackend({ ...env, VIGIL_PROBE_INTERVAL_MS: '100', VIGIL_PROBE_MAX_TARGETS_PER_HOST: '3' });
+    const http = (path: string) => JSON.stringify({ 'preserved.health.checker': 'http', 'preserved.health.path': path });
+    const persistent = (serviceName: string, ip: string, p: string, metadata: string) => ({
+      serviceName,
+      ip,
+      port: p,
+      ephemeral: 'false',
+      metadata,
+      accessToken: SCOPED_TOKEN,
+    });
+
+    // An agent token elsewhere aims a probe at this machine's loopback: refused, naming the setting.
+    const aimed = await nacosCall(backend, 'elsewhere', 'POST', '/instance', persistent('orders-ssrf', '127.0.0.1', port, http('/admin/delete-everything')));
+    expect(aimed.status).toBe(403);
+    expect(aimed.text).toContain('VIGIL_PROBE_TARGETS');
+    // A query string is never sent, even to the registering address itself.
+    const query = await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-q', '127.0.0.1', port, http('/admin/delete-everything?confirm=yes')));
+    expect(query.status).toBe(400);
+    expect(query.text).toContain('preserved.health.path');
+
+    // A service on loopback registering itself is probed; 30 instances sharing one target make one probe per round.
+    for (let i = 0; i < 30; i++) {
+      const ok = await nacosCall(backend, 'loopback', 'POST', '/instance', persistent(`orders-web-${i}`, '127.0.0.1', port, http('/healthz')));
+      expect(ok.text).toBe('ok');
+    }
+    await waitFor('several probe rounds to reach the target', () => (paths.length >= 10 ? true : undefined));
+    expect(new Set(paths)).toEqual(new Set(['/healthz']));
+    expect(mostOpen).toBe(1);
+
+    // Distinct targets per host are bounded: the shared one counts once, two more fit, the next is refused.
+    for (const extra of ['1', '2']) {
+      expect((await nacosCall(backend, 'loopback', 'POST', '/instance', persistent(`orders-tcp-${extra}`, '127.0.0.1', extra, '{}'))).text).toBe('ok');
+    }
+    const tooMany = await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-tcp-3', '127.0.0.1', '3', '{}'));
+    expect(tooMany.status).toBe(429);
+    expect(tooMany.text).toContain('VIGIL_PROBE_MAX_TARGETS_PER_HOST');
+    // Re-registering a known target is fine; deregistering one frees room.
+    expect((await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-tcp-1b', '127.0.0.1', '1', '{}'))).text).toBe('ok');
+    await nacosCall(backend, 'loopback', 'DELETE', '/instance', { serviceName: 'orders-tcp-2', ip: '127.0.0.1', port: '2', accessToken: SCOPED_TOKEN });
+    expect((await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-tcp-3', '127.0.0.1', '3', '{}'))).text).toBe('ok');
+  });
+
+  it('a scoped token reads only its own services; fleet-wide counts and host load need an unscoped token', async () => {
+    const backend = await startBackend(env);
+    const register = (serviceName: string, accessToken: string) =>
+      nacosCall(backend, 'elsewhere', 'POST', '/instance', { serviceName, ip: '10.0.0.9', port: '8080', accessToken });
+    expect((await register('orders-a', SCOPED_TOKEN)).text).toBe('ok');
+    expect((await register('payments-a', AGENT_TOKEN)).text).toBe('ok');
+    const read = async (path: string, params: Record<string, string>, accessToken: string) =>
+      nacosCall(backend, 'elsewhere', 'GET', path, { ...params, accessToken });
+
+    const scopedServices = await read('/service/list', { pageNo: '1', pageSize: '10' }, SCOPED_TOKEN);
+    expect(JSON.parse(scopedServices.text)).toEqual({ count: 1, doms: ['orders-a'] });
+    expect(JSON.parse((await read('/service/list', { pageNo: '1', pageSize: '10' }, AGENT_TOKEN)).text)).toEqual({ count: 2, doms: ['orders-a', 'payments-a'] });
+
+    const scopedMetrics = await read('/operator/metrics', {}, SCOPED_TOKEN);
+    expect(scopedMetrics.status).toBe(200);
+    expect(JSON.parse(scopedMetrics.text)).toEqual({ status: 'UP' });
+    expect(JSON.parse((await read('/operator/metrics', {}, AGENT_TOKEN)).text)).toMatchObject({ status: 'UP', instanceCount: 2, load: expect.any(Number) });
+
+    for (const [path, params] of [
+      ['/instance/list', { serviceName: 'payments-a' }],
+      ['/instance/list', { serviceName: 'DEFAULT_GROUP@@payments-a' }],
+      ['/instance', { serviceName: 'payments-a', ip: '10.0.0.9', port: '8080' }],
+    ] as const) {
+      expect((await read(path, params, SCOPED_TOKEN)).status, `${path} ${params.serviceName}`).toBe(403);
+    }
+    expect((await read('/instance/list', { serviceName: 'orders-a' }, SCOPED_TOKEN)).status).toBe(200);
   });
 });

@@ -15,6 +15,9 @@ describe('loadConfig', () => {
       dataDir: resolve('.vigil-data'),
       webhookAllowPrivate: false,
       probeIntervalMs: 5_000,
+      probeTargets: [],
+      probeMaxTargetsPerHost: 64,
+      probeConcurrency: 64,
       logLevel: 'info',
       store: { kind: 'memory' },
       access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
@@ -36,6 +39,9 @@ describe('loadConfig', () => {
       VIGIL_DATA_DIR: '/var/lib/vigil',
       VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
       VIGIL_PROBE_INTERVAL_MS: '2000',
+      VIGIL_PROBE_TARGETS: '10.0.0.0/8',
+      VIGIL_PROBE_MAX_TARGETS_PER_HOST: '16',
+      VIGIL_PROBE_CONCURRENCY: '8',
     });
     expect(config).toEqual({
       port: 9000,
@@ -48,6 +54,9 @@ describe('loadConfig', () => {
       dataDir: '/var/lib/vigil',
       webhookAllowPrivate: true,
       probeIntervalMs: 2_000,
+      probeTargets: [{ address: '10.0.0.0', prefix: 8, family: 'ipv4' }],
+      probeMaxTargetsPerHost: 16,
+      probeConcurrency: 8,
       logLevel: 'debug',
       store: { kind: 'memory' },
       access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
@@ -89,6 +98,22 @@ describe('loadConfig', () => {
   it('refuses a ratio outside 0..1 and an interval below the protocol minimum', () => {
     expect(() => loadConfig({ VIGIL_SELF_PRESERVATION_RATIO: '1.5' })).toThrow(/VIGIL_SELF_PRESERVATION_RATIO="1.5"/);
     expect(() => loadConfig({ VIGIL_HEARTBEAT_INTERVAL_MS: '10' })).toThrow(/VIGIL_HEARTBEAT_INTERVAL_MS="10": must be at least 100/);
+  });
+
+  it('reads the probe targets as CIDRs and refuses an entry that is not one, naming the key', () => {
+    expect(loadConfig({ VIGIL_PROBE_TARGETS: '10.0.0.0/8, fd00::/8,192.168.1.5', VIGIL_PROBE_MAX_TARGETS_PER_HOST: '8', VIGIL_PROBE_CONCURRENCY: '4' })).toMatchObject({
+      probeTargets: [
+        { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+        { address: 'fd00::', prefix: 8, family: 'ipv6' },
+        { address: '192.168.1.5', prefix: 32, family: 'ipv4' },
+      ],
+      probeMaxTargetsPerHost: 8,
+      probeConcurrency: 4,
+    });
+    for (const bad of ['10.0.0.0/33', 'db.internal', '10.0.0.0/8/1', 'fe80::1%eth0/64', '10.0.0.0/x']) {
+      expect(() => loadConfig({ VIGIL_PROBE_TARGETS: bad })).toThrow(new RegExp(`VIGIL_PROBE_TARGETS=.*is not an IP address or a CIDR`));
+    }
+    expect(() => loadConfig({ VIGIL_PROBE_CONCURRENCY: '0' })).toThrow(/VIGIL_PROBE_CONCURRENCY="0": must be at least 1/);
   });
 
   it('refuses a removal timeout that is not longer than the lost timeout', () => {

@@ -7,6 +7,7 @@ import {
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
 } from '@vigil/protocol';
+import { parseProbeCidrs, type ProbeCidr } from '../nacos/probe-cidrs.js';
 import { SECRET_KEYS, accessConfigFrom, accessEnv, checkAccessEnv, type AccessConfig } from '../access/access-config.js';
 
 /** The backend's settings, parsed once at boot from `VIGIL_*` environment variables. */
@@ -25,6 +26,12 @@ export interface VigilConfig {
   webhookAllowPrivate: boolean;
   /** Period of the health probes of persistent (Nacos) instances. */
   probeIntervalMs: number;
+  /** CIDRs a persistent instance's probe may target besides the address it registered from (see nacos/probe-policy.ts). */
+  probeTargets: ProbeCidr[];
+  /** Distinct probe targets (port and path) one address may hold. */
+  probeMaxTargetsPerHost: number;
+  /** Probes in flight at once. */
+  probeConcurrency: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Where the fleet lives: this process only, or Redis shared by several replicas (see ../store). */
   store: StoreConfig;
@@ -67,6 +74,20 @@ const envSchema = z
       .transform((v) => v === 'true' || v === '1' || v === 'yes')
       .default(false),
     VIGIL_PROBE_INTERVAL_MS: integer(100, 3_600_000).default(5_000),
+    VIGIL_PROBE_TARGETS: z
+      .string()
+      .trim()
+      .transform((raw, ctx) => {
+        try {
+          return parseProbeCidrs(raw);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .default([]),
+    VIGIL_PROBE_MAX_TARGETS_PER_HOST: integer(1, 100_000).default(64),
+    VIGIL_PROBE_CONCURRENCY: integer(1, 10_000).default(64),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     VIGIL_STORE: z.enum(['memory', 'redis'], { message: 'must be memory or redis' }).default('memory'),
     VIGIL_REDIS_URL: z
@@ -134,6 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
     dataDir: resolve(e.VIGIL_DATA_DIR),
     webhookAllowPrivate: e.VIGIL_WEBHOOK_ALLOW_PRIVATE,
     probeIntervalMs: e.VIGIL_PROBE_INTERVAL_MS,
+    probeTargets: e.VIGIL_PROBE_TARGETS,
+    probeMaxTargetsPerHost: e.VIGIL_PROBE_MAX_TARGETS_PER_HOST,
+    probeConcurrency: e.VIGIL_PROBE_CONCURRENCY,
     logLevel: e.VIGIL_LOG_LEVEL,
     store:
       e.VIGIL_STORE === 'redis'

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { httpProbe, probeTargetOf, tcpProbe } from './health-probes.js';
+import { MAX_PROBE_HEADER_BYTES, httpProbe, probeTargetOf, tcpProbe } from './health-probes.js';
 import { toInstanceInput, type NacosInstance } from './nacos-instance.js';
 
 const servers: Array<Server | HttpServer> = [];
@@ -63,8 +63,35 @@ describe('health probes against real local listeners', () => {
       }) as NacosInstance;
     expect(probeTargetOf(instance({}))).toEqual({ kind: 'tcp', host: 'db-1.internal', port: 5432 });
     expect(probeTargetOf(instance({ 'preserved.health.checker': 'http' }))).toEqual({ kind: 'http', host: 'db-1.internal', port: 5432, path: '/' });
+    // Registration refuses a query string (probe-policy.ts); one already stored is never sent.
     expect(probeTargetOf(instance({ 'preserved.health.checker': 'http', 'preserved.health.path': '/ready?deep=1' }))).toMatchObject({
-      path: '/ready?deep=1',
+      path: '/ready',
     });
+  });
+
+  it('HTTP: a redirect fails and is not followed; the body is never read, and a huge head is refused', async () => {
+    const seen: string[] = [];
+    let bodyClosed: Promise<void> = Promise.resolve();
+    const port = await listen(
+      createHttpServer((req, res) => {
+        seen.push(req.url ?? '');
+        if (req.url === '/moved') {
+          res.writeHead(302, { location: '/admin/delete-everything' }).end();
+        } else if (req.url === '/endless') {
+          // An answer that never ends: the probe must hang up rather than read it.
+          res.writeHead(200);
+          const chunk = Buffer.alloc(64 * 1024, 'x');
+          const timer = setInterval(() => res.write(chunk), 1);
+          bodyClosed = new Promise((resolve) => res.once('close', () => (clearInterval(timer), resolve())));
+        } else {
+          res.writeHead(200, { 'x-big': 'y'.repeat(MAX_PROBE_HEADER_BYTES * 2) }).end();
+        }
+      }),
+    );
+    expect(await httpProbe('127.0.0.1', port, '/moved', 1_000)).toBe(false);
+    expect(await httpProbe('127.0.0.1', port, '/endless', 5_000)).toBe(true);
+    await bodyClosed;
+    expect(await httpProbe('127.0.0.1', port, '/big-head', 1_000)).toBe(false);
+    expect(seen).toEqual(['/moved', '/endless', '/big-head']);
   });
 });

@@ -199,6 +199,13 @@ describe('NacosNamingService', () => {
     expect(naming.services(servicePage(p({ pageNo: '1', pageSize: '9', groupName: 'shop' })))).toEqual({ count: 1, doms: ['d'] });
   });
 
+  it("pages only the services within a token's scope, counting only those", () => {
+    for (const name of ['orders-b', 'payments-a', 'orders-a', 'ordersx']) naming.register(registration(p({ ...register, serviceName: name })));
+    const page = servicePage(p({ pageNo: '1', pageSize: '10' }));
+    expect(naming.services(page, { servicePrefix: 'orders-' })).toEqual({ count: 2, doms: ['orders-a', 'orders-b'] });
+    expect(naming.services(page, { servicePrefix: '' })).toEqual({ count: 4, doms: ['orders-a', 'orders-b', 'ordersx', 'payments-a'] });
+  });
+
   it('reports status UP and the Nacos counts', () => {
     naming.register(registration(p(register)));
     naming.register(registration(p({ ...register, ip: '10.0.0.2' })));

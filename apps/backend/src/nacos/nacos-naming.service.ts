@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '@vigil/protocol';
+import { inScope } from '../access/access.hooks.js';
+import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { BeatRateLimiter } from '../heartbeats/beat-rate-limit.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
@@ -160,9 +162,10 @@ export class NacosNamingService {
     return detailOf(instance, address);
   }
 
-  /** A page of a group's service names, sorted, and how many there are in all. */
-  services(page: ServicePage): { count: number; doms: string[] } {
-    const names = this.index.serviceNames(page.namespaceId, page.groupName);
+  /** A page of a group's service names within a token's scope, sorted, and how many there are in all. */
+  services(page: ServicePage, scope?: AgentScope): { count: number; doms: string[] } {
+    const all = this.index.serviceNames(page.namespaceId, page.groupName);
+    const names = scope === undefined ? all : all.filter((name) => inScope(scope, name));
     const start = (page.pageNo - 1) * page.pageSize;
     return { count: names.length, doms: names.slice(start, start + page.pageSize) };
   }

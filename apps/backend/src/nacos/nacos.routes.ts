@@ -1,10 +1,12 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Logger } from 'pino';
 import { AccessControl, bearerToken, redactUrl } from '../access/access-control.js';
 import { inScope } from '../access/access.hooks.js';
+import type { AgentScope } from '../access/credentials.js';
+import { isRelayed } from '../access/trusted-address.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { createLogger } from '../logger.js';
 import { NacosNamingService } from './nacos-naming.service.js';
@@ -19,14 +21,10 @@ import {
   servicePage,
   type NacosParams,
 } from './nacos-params.js';
+import { ProbePolicy, type RegistrationPeer } from './probe-policy.js';
 
 /** How long a Nacos login's token is said to last: the token is an agent token, valid until removed from config. */
 const NACOS_TOKEN_TTL_S = 18_000;
-
-/** Nacos's answer to a missing or wrong `accessToken`: 403 with a text reason. */
-class NacosForbidden extends Error {
-  readonly status = 403;
-}
 
 /** Where Nacos clients find the naming API (`/nacos` is Nacos's default context path). */
 export const NACOS_NAMING_PATH = '/nacos/v1/ns';
@@ -51,6 +49,7 @@ export class NacosRoutes implements OnModuleInit {
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(NacosNamingService) private readonly naming: NacosNamingService,
     @Inject(AccessControl) private readonly access: AccessControl,
+    @Inject(ProbePolicy) private readonly probes: ProbePolicy,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
   ) {
     this.log = createLogger(config.logLevel).child({ component: 'nacos' });
@@ -58,19 +57,21 @@ export class NacosRoutes implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    const route = (method: HTTPMethods, path: string, answer: (params: NacosParams) => string | object, url = `${NACOS_NAMING_PATH}${path}`) =>
+    /** `scope`: the token's reach, undefined for an unscoped token or none needed. */
+    type Answer = (params: NacosParams, scope: AgentScope | undefined, request: FastifyRequest) => string | object;
+    const route = (method: HTTPMethods, path: string, answer: Answer, url = `${NACOS_NAMING_PATH}${path}`) =>
       fastify.route({
         method,
         url,
         handler: (request, reply) => {
           try {
             const params = readParams(request.query, request.body);
-            if (url.startsWith(NACOS_NAMING_PATH)) this.authorize(params, request.headers);
-            const result = answer(params);
+            const scope = url.startsWith(NACOS_NAMING_PATH) ? this.authorize(params, request.headers) : undefined;
+            const result = answer(params, scope, request);
             if (typeof result === 'string') reply.type(TEXT);
             reply.send(result);
           } catch (error) {
-            const status = error instanceof NacosError || error instanceof NacosForbidden ? error.status : 500;
+            const status = error instanceof NacosError ? error.status : 500;
             if (status === 500) this.log.error({ err: error, url: redactUrl(request.url) }, 'nacos request failed');
             const message = error instanceof Error ? error.message : String(error);
             // Nacos's exception handler answers `caused: <message>;` as text.
@@ -83,13 +84,15 @@ export class NacosRoutes implements OnModuleInit {
     const login = (params: NacosParams) => {
       const token = params.get('password');
       if (this.access.checkNacos(token) === 'token invalid!' || (token === undefined && !this.access.agentsProtected)) {
-        throw new NacosForbidden('unknown user!');
+        throw new NacosError(403, 'unknown user!');
       }
       return { accessToken: token ?? '', tokenTtl: NACOS_TOKEN_TTL_S, globalAdmin: false };
     };
     for (const path of NACOS_LOGIN_PATHS) route('POST', '', login, path);
-    route('POST', '/instance', (params) => {
-      this.naming.register(registration(params));
+    route('POST', '/instance', (params, _scope, request) => {
+      const spec = registration(params);
+      this.probes.admit(spec, peerOf(request));
+      this.naming.register(spec);
       return 'ok';
     });
     route('DELETE', '/instance', (params) => {
@@ -97,25 +100,38 @@ export class NacosRoutes implements OnModuleInit {
       return 'ok';
     });
     route('GET', '/instance', (params) => this.naming.detail(instanceAddress(params)));
-    route('PUT', '/instance/beat', (params) => this.naming.beat(beatRequest(params)));
+    route('PUT', '/instance/beat', (params, _scope, request) => {
+      const beat = beatRequest(params);
+      // A full beat may register a persistent instance: the same rules as a registration.
+      if (beat.register?.ephemeral === false) this.probes.admit(beat.register, peerOf(request));
+      return this.naming.beat(beat);
+    });
     route('GET', '/instance/list', (params) => this.naming.list(listQuery(params)));
-    route('GET', '/service/list', (params) => this.naming.services(servicePage(params)));
-    route('GET', '/operator/metrics', (params) => this.naming.metrics(metricsQuery(params).onlyStatus));
+    route('GET', '/service/list', (params, scope) => this.naming.services(servicePage(params), scope));
+    // Fleet-wide counts and the host's load are not a scoped token's to read; the status
+    // (what Nacos clients' server health check reads) is.
+    route('GET', '/operator/metrics', (params, scope) => this.naming.metrics(metricsQuery(params).onlyStatus || !!scope?.servicePrefix));
   }
 
   /**
    * With agent tokens configured, every call carries one as Nacos's `accessToken` parameter (or a
    * bearer header), and a token bound to a prefix reaches only services whose name starts with it.
-   * Without tokens the access hook has already limited Nacos clients to loopback.
+   * Without tokens the access hook has already limited Nacos clients to loopback. Answers the
+   * token's scope, for the calls that list several services.
    */
-  private authorize(params: NacosParams, headers: IncomingHttpHeaders): void {
+  private authorize(params: NacosParams, headers: IncomingHttpHeaders): AgentScope | undefined {
     const verdict = this.access.checkNacos(params.get('accessToken') ?? bearerToken(headers));
-    if (verdict === null) return;
-    if (typeof verdict === 'string') throw new NacosForbidden(verdict);
+    if (verdict === null) return undefined;
+    if (typeof verdict === 'string') throw new NacosError(403, verdict);
     const service = params.get('serviceName');
     const split = service?.indexOf('@@') ?? -1;
     if (service !== undefined && !inScope(verdict, split >= 0 ? service.slice(split + 2) : service)) {
-      throw new NacosForbidden(`service '${service}' is outside this token's services`);
+      throw new NacosError(403, `service '${service}' is outside this token's services`);
     }
+    return verdict;
   }
+}
+
+function peerOf(request: FastifyRequest): RegistrationPeer {
+  return { address: request.socket.remoteAddress, relayed: isRelayed(request.headers) };
 }

@@ -104,4 +104,34 @@ describe('ProbeLoop', () => {
     release(true);
     await second;
   });
+
+  it('probes a target shared by many instances once per round and judges each of them by it', async () => {
+    for (let i = 0; i < 50; i++) registry.upsert(toInstanceInput(spec({ serviceName: `db-${i}` })), now);
+    registry.upsert(toInstanceInput(spec({ serviceName: 'db-http', metadata: { 'preserved.health.checker': 'http' } })), now);
+    up.set('10.0.0.1', false);
+    for (let round = 1; round <= 3; round++) {
+      await loop.probeAll();
+      expect(probed).toHaveLength(round * 2); // the TCP target and the HTTP one on the same port
+    }
+    expect(registry.list().every((i) => i.status === 'unhealthy')).toBe(true);
+  });
+
+  it('runs at most VIGIL_PROBE_CONCURRENCY probes at once, and probes every target of the round', async () => {
+    const bounded = loadConfig({ VIGIL_PROBE_INTERVAL_MS: '500', VIGIL_LOST_AFTER_MS: '1000', VIGIL_PROBE_CONCURRENCY: '3' });
+    let running = 0;
+    let most = 0;
+    const hosts: string[] = [];
+    const slow = async (target: ProbeTarget) => {
+      hosts.push(target.host);
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setImmediate(resolve));
+      running--;
+      return true;
+    };
+    loop = new ProbeLoop(registry, slow, bounded, { now: () => now });
+    for (let i = 1; i <= 10; i++) registry.upsert(toInstanceInput(spec({ ip: `10.0.0.${i}` })), now);
+    await loop.probeAll();
+    expect(most).toBe(3);
+    expect(hosts.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `10.0.0.${i + 1}`).sort());
+  });
 });
