@@ -47,6 +47,18 @@ describe('ArrivalLog', () => {
     expect(estimateOf([0, 4_000, 9_000, 15_000])).toBe(5_000);
   });
 
+  it('leaves beats that arrive back to back (a backlog after a stall) out of the estimate', () => {
+    const log = new ArrivalLog(32);
+    const slot = log.allocate();
+    for (let t = 0; t <= 10_000; t += 1_000) log.push(slot, t);
+    for (let n = 0; n < 10; n++) log.push(slot, 30_000 + 3 * n);
+    expect(log.estimatedInterval(slot)).toBe(1_000);
+    const burstOnly = log.allocate();
+    log.push(burstOnly, 0);
+    log.push(burstOnly, 2);
+    expect(log.estimatedInterval(burstOnly)).toBeNull();
+  });
+
   it('estimates the interval from the newest gaps through wrap-around', () => {
     const log = new ArrivalLog(5);
     const slot = log.allocate();

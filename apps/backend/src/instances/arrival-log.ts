@@ -1,3 +1,8 @@
+import { MIN_HEARTBEAT_INTERVAL_MS } from '@vigil/protocol';
+
+/** Gaps between arrivals shorter than this are a backlog or retries, not the beat schedule (half the protocol's smallest interval). */
+export const BURST_GAP_MS = MIN_HEARTBEAT_INTERVAL_MS / 2;
+
 /** Slots per chunk of the log: 4,096 rings of 32 times is 512 KiB. */
 const CHUNK_SLOTS = 4096;
 
@@ -79,16 +84,28 @@ export class ArrivalLog {
 
   /**
    * The beat interval estimated from the slot's arrivals: the median of the last three gaps
-   * (robust to one long gap, such as the one before a recovery); null until there are two.
+   * (robust to one long gap, such as the one before a recovery); null until there is one. Gaps
+   * shorter than BURST_GAP_MS are skipped: no agent beats that fast on schedule, so they are
+   * beats that queued up and arrived back to back (after a stall of the backend or the network,
+   * retries). Counted, they made the estimate ~0 and the suspect rule fall to its 1 s floor: live
+   * instances went suspect just after a stall. Skipping walks back at most the ring, allocating nothing.
    */
   estimatedInterval(slot: number): number | null {
     const count = this.counts[slot]!;
-    if (count < 2) return null;
-    const a = this.at(slot, count - 1) - this.at(slot, count - 2);
-    if (count < 4) return a;
-    const b = this.at(slot, count - 2) - this.at(slot, count - 3);
-    const c = this.at(slot, count - 3) - this.at(slot, count - 4);
-    return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+    let a = -1;
+    let b = -1;
+    let newer = count > 0 ? this.at(slot, count - 1) : 0;
+    for (let i = count - 2; i >= 0; i--) {
+      const time = this.at(slot, i);
+      const gap = newer - time;
+      newer = time;
+      if (gap < BURST_GAP_MS) continue;
+      if (a < 0) a = gap;
+      else if (b < 0) b = gap;
+      else return Math.max(Math.min(a, b), Math.min(Math.max(a, b), gap));
+    }
+    // Fewer than three gaps: the newest one (as before); only bursts so far: nothing known yet.
+    return a < 0 ? null : a;
   }
 
   /** The slot's i-th time, oldest first. */

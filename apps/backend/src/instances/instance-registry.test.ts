@@ -352,6 +352,76 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
     ]);
   });
 
+  it('lets no instance with timings of its own tip the fleet into self-preservation (15 beats of one scoped token)', () => {
+    const fleet = Array.from({ length: 10 }, (_, i) => `payments-${i}`);
+    const attackers = Array.from({ length: 15 }, (_, i) => `orders-${i}`);
+    const metadata = { 'preserved.heart.beat.interval': '100', 'preserved.heart.beat.timeout': String(30 * 86_400_000) };
+    beatEvery(fleet, 5_000, 0, 10_000);
+    // One beat each at 100 ms, then silence: suspect after 1.1 s, and (unclamped) for 30 days.
+    for (let t = 10_000; t < 11_500; t += 100) {
+      advanceTo(t);
+      for (const id of attackers) registry.applyBeat(fullBeat({ instanceId: id, service: 'orders', metadata }), t);
+    }
+    // payments-0 really dies; the rest of payments beats on.
+    beatEvery(fleet.slice(1), 5_000, 15_000, 10_000 + LOST_AFTER);
+    expect(attackers.map((id) => registry.get(id)?.status)).toEqual(attackers.map(() => 'suspect'));
+    expect(registry.get('payments-0')).toMatchObject({ status: 'lost', statusSince: 10_000 + LOST_AFTER });
+    expect(registry.selfPreserving).toBe(false);
+    expect(events.filter((e) => e.type === 'self-preservation.entered')).toEqual([]);
+  });
+
+  it('still holds the fleet when it falls silent at once, instances with timings of their own included', () => {
+    const fleet = Array.from({ length: 20 }, (_, i) => `i-${i}`);
+    const metadata = { 'preserved.heart.beat.timeout': '20000' };
+    beatEvery(fleet, 5_000, 0, 10_000);
+    registry.applyBeat(fullBeat({ instanceId: 'own', metadata }), 10_000);
+    advanceTo(10_000 + LOST_AFTER);
+    expect(registry.selfPreserving).toBe(true);
+    advanceTo(10_000 + 20_000);
+    expect(registry.get('own')?.status).toBe('suspect');
+  });
+
+  it('judges mirrored instances (redis mode: the claim holds on this verdict) by the same rule', () => {
+    const mirrored = (id: string, metadata: Record<string, string>) => {
+      const beat = fullBeat({ instanceId: id, metadata });
+      const { v: _v, kind: _kind, heartbeatTime: _h, lastHeartbeatTime: _l, ...identity } = beat;
+      registry.applyRemoteUpsert({ ...identity, source: 'agent', ephemeral: true, metadata, status: 'healthy', registeredAt: 0, lastHeartbeatTime: 0, statusSince: 0 });
+    };
+    const own = { 'preserved.heart.beat.interval': '100', 'preserved.heart.beat.timeout': String(30 * 86_400_000) };
+    for (let i = 0; i < 10; i++) mirrored(`payments-${i}`, {});
+    for (let i = 0; i < 15; i++) {
+      mirrored(`orders-${i}`, own);
+      registry.applyRemoteTransition(`orders-${i}`, 'suspect', 1_100, 30 * 86_400_000, false);
+    }
+    expect(registry.expiryLooksMassive(2_000)).toBe(false);
+    for (let i = 0; i < 5; i++) registry.applyRemoteTransition(`payments-${i}`, 'suspect', 10_000, LOST_AFTER, false);
+    expect(registry.expiryLooksMassive(12_000)).toBe(true);
+  });
+
+  it('clamps per-instance timeouts to ten times the global ones', () => {
+    const metadata = { 'preserved.heart.beat.timeout': String(30 * 86_400_000), 'preserved.ip.delete.timeout': String(60 * 86_400_000), 'preserved.heart.beat.interval': '3600000' };
+    registry.applyBeat(fullBeat({ instanceId: 'a', metadata }), 0);
+    expect(registry.lostAfter('a')).toBe(10 * LOST_AFTER);
+    expect(registry.leaseStateOf('a')).toMatchObject({ lostAfterMs: 10 * LOST_AFTER, removeAt: 10 * REMOVE_AFTER });
+    expect(registry.configuredInterval('a')).toBe(10 * LOST_AFTER);
+    registry.applyBeat(fullBeat({ instanceId: 'b', metadata: { 'preserved.heart.beat.timeout': '1' } }), 0);
+    expect(registry.lostAfter('b')).toBe(LOST_AFTER / 10);
+  });
+
+  it('turns no instance suspect when its queued beats arrive in a burst after a stall of the backend', () => {
+    const fleet = Array.from({ length: 5 }, (_, i) => `i-${i}`);
+    beatEvery(fleet, 1_000, 0, 10_000);
+    // Frozen 20 s (SIGSTOP). On SIGCONT the beats queued meanwhile are read back to back, some
+    // before the first tick notices the stall, the rest after it.
+    clock += 20_000;
+    for (let n = 0; n < 4; n++) registry.applyBeat(lightBeat('i-0'), clock + n);
+    registry.tick(clock);
+    for (const id of fleet.slice(1)) for (let n = 0; n < 4; n++) registry.applyBeat(lightBeat(id), clock + 5 + n);
+    // The agents beat on their own schedule again, a little late after their wait.
+    beatEvery(fleet, 1_000, clock + 1_300, clock + 10_000);
+    expect(events.filter((e) => e.type === 'instance.suspect')).toEqual([]);
+  });
+
   it('keeps counts by status in step with transitions', () => {
     beatEvery(['a', 'b', 'c'], 5_000, 0, 10_000);
     registry.applyBeat({ ...lightBeat('c'), kind: 'goodbye' }, 10_000);

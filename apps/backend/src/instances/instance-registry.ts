@@ -113,7 +113,13 @@ export class InstanceRegistry {
   private readonly eventListeners = new Set<(event: RegistryEvent) => void>();
   private readonly counts: Record<InstanceStatus, number> = { healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0 };
   private ephemeralCount = 0;
-  /** Times of recent lost transitions (from index `recentLostHead` on), for the self-preservation share. */
+  /**
+   * Self-preservation's share counts only ephemeral instances on the global timings (`onCommonClock`):
+   * how many there are, and how many of them are suspect.
+   */
+  private commonCount = 0;
+  private commonSuspect = 0;
+  /** Times of recent lost transitions of instances on the common clock (from index `recentLostHead` on), for the self-preservation share. */
   private recentLost: number[] = [];
   private recentLostHead = 0;
   private preserving = false;
@@ -212,9 +218,11 @@ export class InstanceRegistry {
     if (changed) {
       const previous = record.instance;
       if (previous.ephemeral !== input.ephemeral) this.ephemeralCount += input.ephemeral ? 1 : -1;
+      this.tally(record, -1);
       record.timings = timingsOf(input.metadata, this.options.timings);
       const next = this.strings.internInput(input);
       record.instance = instanceOf({ ...next, nacos: 'nacos' in input ? next.nacos : previous.nacos }, previous.status, previous.registeredAt, previous.lastHeartbeatTime, previous.statusSince);
+      this.tally(record, 1);
       this.emitPluginEvents(previous, input.plugins, now);
       if (!input.ephemeral) this.leases.cancel(record);
     }
@@ -294,7 +302,7 @@ export class InstanceRegistry {
     if (!record) {
       const slot = this.arrivals.allocate();
       this.arrivals.push(slot, instance.lastHeartbeatTime);
-      this.records.set(instance.instanceId, {
+      const record: InstanceRecord = {
         instance,
         timings: timingsOf(instance.metadata, this.options.timings),
         slot,
@@ -304,18 +312,23 @@ export class InstanceRegistry {
         leaseSlot: NO_SLOT,
         rateTokens: Number.NaN,
         rateAt: 0,
-      });
+      };
+      this.records.set(instance.instanceId, record);
       this.counts[instance.status]++;
       if (instance.ephemeral) this.ephemeralCount++;
+      this.tally(record, 1);
       this.emitChange({ type: 'upsert', instance });
       return;
     }
     if (record.instance.ephemeral !== instance.ephemeral) this.ephemeralCount += instance.ephemeral ? 1 : -1;
     this.counts[record.instance.status]--;
     this.counts[instance.status]++;
-    if (instance.status === 'lost' && record.instance.status !== 'lost') this.recentLost.push(instance.statusSince);
+    const becameLost = instance.status === 'lost' && record.instance.status !== 'lost';
+    this.tally(record, -1);
     record.timings = timingsOf(instance.metadata, this.options.timings);
     record.instance = instance;
+    this.tally(record, 1);
+    if (becameLost) this.noteLost(record, instance.statusSince);
     this.emitChange({ type: 'upsert', instance });
   }
 
@@ -343,7 +356,7 @@ export class InstanceRegistry {
     if (!record) return;
     record.leaseEnd = leaseEnd;
     record.held = held;
-    if (status === 'lost' && record.instance.status !== 'lost') this.recentLost.push(since);
+    if (status === 'lost' && record.instance.status !== 'lost') this.noteLost(record, since);
     if (record.instance.status !== status) this.transition(record, status, since);
   }
 
@@ -356,6 +369,7 @@ export class InstanceRegistry {
     this.arrivals.release(record.slot);
     this.counts[record.instance.status]--;
     if (record.instance.ephemeral) this.ephemeralCount--;
+    this.tally(record, -1);
     this.emitChange({ type: 'removed', instanceId });
     return true;
   }
@@ -414,6 +428,7 @@ export class InstanceRegistry {
     };
     this.records.set(input.instanceId, record);
     this.counts.healthy++;
+    this.tally(record, 1);
     if (input.ephemeral) {
       this.ephemeralCount++;
       this.scheduleNext(record);
@@ -516,7 +531,7 @@ export class InstanceRegistry {
     }
     record.held = false;
     this.transition(record, 'lost', deadline);
-    this.recentLost.push(now);
+    this.noteLost(record, now);
     this.emitEvent({
       time: now,
       level: 'important',
@@ -539,19 +554,38 @@ export class InstanceRegistry {
       level: 'emergency',
       type: 'self-preservation.entered',
       message:
-        `${this.counts.suspect} of ${this.ephemeralCount} instances are overdue at once: ` +
-        'holding them as suspect for a further timeout instead of expiring them (is the network or the backend at fault?)',
-      attributes: { overdue: String(this.counts.suspect), fleet: String(this.ephemeralCount) },
+        `${this.commonSuspect} of ${this.commonCount} instances on the global timings are overdue at once: ` +
+        'holding every overdue instance as suspect for a further timeout instead of expiring it (is the network or the backend at fault?)',
+      attributes: { overdue: String(this.commonSuspect), fleet: String(this.commonCount) },
     });
     return true;
   }
 
-  /** True when a large share of a large enough fleet is overdue or was lost within the last interval. */
+  /**
+   * True when a large share of a large enough fleet is overdue or was lost within the last interval.
+   * The fleet here is the ephemeral instances on the global timings only. An instance with timings
+   * of its own (Nacos metadata, which any client with a scoped token may send) runs on its own
+   * clock: a 100 ms interval makes it overdue within a second, a long timeout keeps it overdue, so
+   * a handful of them once held the whole fleet (a dead instance of another service stayed
+   * `suspect` a further timeout). Such instances are held like the others once self-preservation
+   * is on; they just cannot turn it on. Redis mode asks the same question (`expiryLooksMassive`).
+   */
   private massExpiryLikely(now: number): boolean {
     const { minInstances, ratio } = this.options.selfPreservation;
     const window = this.options.timings.intervalMs ?? this.options.timings.lostAfterMs / 3;
-    if (this.ephemeralCount < minInstances) return false;
-    return (this.counts.suspect + this.recentLostCount(now - window)) / this.ephemeralCount >= ratio;
+    if (this.commonCount < minInstances) return false;
+    return (this.commonSuspect + this.recentLostCount(now - window)) / this.commonCount >= ratio;
+  }
+
+  /** Adds (1) or takes back (-1) a record's part in the self-preservation counts, around a change of its status or timings. */
+  private tally(record: InstanceRecord, sign: 1 | -1): void {
+    if (!record.instance.ephemeral || record.timings !== this.options.timings) return;
+    this.commonCount += sign;
+    if (record.instance.status === 'suspect') this.commonSuspect += sign;
+  }
+
+  private noteLost(record: InstanceRecord, time: number): void {
+    if (record.instance.ephemeral && record.timings === this.options.timings) this.recentLost.push(time);
   }
 
   private recentLostCount(since: number): number {
@@ -572,6 +606,7 @@ export class InstanceRegistry {
     this.arrivals.release(record.slot);
     this.counts[instance.status]--;
     if (instance.ephemeral) this.ephemeralCount--;
+    this.tally(record, -1);
     this.emitChange({ type: 'removed', instanceId: instance.instanceId });
     this.emitEvent({ time: now, level: 'normal', type: 'instance.removed', message: `removed (${reason})`, instance });
   }
@@ -579,8 +614,10 @@ export class InstanceRegistry {
   private transition(record: InstanceRecord, status: InstanceStatus, since: number): void {
     this.counts[record.instance.status]--;
     this.counts[status]++;
+    this.tally(record, -1);
     const current = record.instance;
     record.instance = instanceOf(current, status, current.registeredAt, current.lastHeartbeatTime, since);
+    this.tally(record, 1);
     this.emitChange({ type: 'upsert', instance: record.instance });
   }
 

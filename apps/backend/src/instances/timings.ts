@@ -15,15 +15,32 @@ export const METADATA_KEYS = {
   removeAfter: 'preserved.ip.delete.timeout',
 } as const;
 
+/**
+ * How far an instance's own lost timeout may stray from the global one (either way; its removal
+ * timeout: above it). Nacos lets any client set them, so an agent token scoped to a few services could otherwise keep
+ * its instances overdue for a month (`preserved.heart.beat.timeout` of 30 days). Ten times covers
+ * real tuning (Nacos's own defaults are 5 s / 15 s / 30 s); the global values are the operator's.
+ */
+export const OVERRIDE_FACTOR = 10;
+
 function positiveMs(value: string | undefined): number | null {
   if (value === undefined || !/^\d{1,10}$/.test(value.trim())) return null;
   const ms = Number(value);
   return ms > 0 ? ms : null;
 }
 
+/** `value` within [reference / OVERRIDE_FACTOR, reference * OVERRIDE_FACTOR]. */
+function bounded(value: number, reference: number): number {
+  return Math.min(Math.max(value, Math.ceil(reference / OVERRIDE_FACTOR)), reference * OVERRIDE_FACTOR);
+}
+
 /**
- * Resolves an instance's timings: metadata first, then the global defaults. A removal timeout
- * not longer than the lost timeout is raised to it, so an instance is always lost before removed.
+ * Resolves an instance's timings: metadata first (the lost timeout clamped to OVERRIDE_FACTOR of
+ * the global one either way, the removal timeout to at most OVERRIDE_FACTOR times the global one,
+ * the interval to at most the instance's lost timeout), then the global defaults. A
+ * removal timeout not longer than the lost timeout is raised to it, so an instance is always lost
+ * before removed. Timings equal to the defaults are the defaults' object: an instance on them is
+ * on the fleet's common clock (self-preservation counts only those, see instance-registry.ts).
  */
 export function timingsOf(metadata: Instance['metadata'], defaults: Timings): Timings {
   // Most instances override nothing: they share the defaults object rather than each holding a copy.
@@ -35,7 +52,13 @@ export function timingsOf(metadata: Instance['metadata'], defaults: Timings): Ti
   ) {
     return defaults;
   }
-  const lostAfterMs = positiveMs(metadata[METADATA_KEYS.lostAfter]) ?? defaults.lostAfterMs;
-  const removeAfterMs = Math.max(positiveMs(metadata[METADATA_KEYS.removeAfter]) ?? defaults.removeAfterMs, lostAfterMs);
-  return { intervalMs: positiveMs(metadata[METADATA_KEYS.interval]) ?? defaults.intervalMs, lostAfterMs, removeAfterMs };
+  const ownLostAfter = positiveMs(metadata[METADATA_KEYS.lostAfter]);
+  const ownRemoveAfter = positiveMs(metadata[METADATA_KEYS.removeAfter]);
+  const ownInterval = positiveMs(metadata[METADATA_KEYS.interval]);
+  const lostAfterMs = ownLostAfter === null ? defaults.lostAfterMs : bounded(ownLostAfter, defaults.lostAfterMs);
+  // A short removal timeout harms no one but its instance: only its upper end is bounded.
+  const removeAfterMs = Math.max(Math.min(ownRemoveAfter ?? defaults.removeAfterMs, defaults.removeAfterMs * OVERRIDE_FACTOR), lostAfterMs);
+  const intervalMs = ownInterval === null ? defaults.intervalMs : Math.min(ownInterval, lostAfterMs);
+  if (intervalMs === defaults.intervalMs && lostAfterMs === defaults.lostAfterMs && removeAfterMs === defaults.removeAfterMs) return defaults;
+  return { intervalMs, lostAfterMs, removeAfterMs };
 }

@@ -113,6 +113,9 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   /** The last command failed (Redis down, hung or refusing): degraded until one succeeds. */
   private failing = false;
   private outageLogged = false;
+  /** When this replica noticed it could not claim (its `store.unreachable` event); null while claims work. */
+  private outageSince: number | null = null;
+  private probing = false;
 
   constructor(
     private readonly registry: InstanceRegistry,
@@ -180,12 +183,54 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   tick(now: number): void {
     if (this.stopped) return;
     if (!this.synced) {
+      // Lost the connection after having had it (not a boot that waits for Redis).
+      if (this.epoch !== null) this.noticeOutage(now, 'connection lost');
       if (this.redis.status === 'ready') void this.resync();
+      return;
+    }
+    if (this.failing) {
+      // A hung Redis still holds the connection open: every claim sent into it would time out,
+      // then run when it wakes, each with its old time, each reporting a stall of one command
+      // timeout (11 events for one 20 s hang). One cheap command asks instead; once it answers,
+      // the next claim sees the whole gap since the last claim that ran and extends every lease
+      // by it, with one `store.stall` event saying how long.
+      void this.probe();
       return;
     }
     // Writes first, on the same connection: the claim sees this replica's beats of this tick.
     void this.flush();
     void this.claim(now);
+  }
+
+  /** Asks a Redis that failed whether it answers again. */
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      await this.redis.ping();
+      this.recovered();
+    } catch (error) {
+      this.onRedisError(error as Error);
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /**
+   * Records once per outage that this replica cannot claim: nothing expires until Redis answers
+   * again, and the first claim then (`store.stall`, from the claim script) says how long it was.
+   */
+  private noticeOutage(now: number, reason: string): void {
+    if (this.outageSince !== null) return;
+    this.outageSince = now;
+    this.events.record({
+      time: now,
+      level: 'important',
+      type: 'store.unreachable',
+      origin: 'backend',
+      message: `Redis does not answer (${reason}): beats are answered and kept in memory, nothing expires until it answers again`,
+      attributes: { replica: this.replicaId, reason },
+    });
   }
 
   /** After a (re)connection: loads the fleet on first contact, or writes it back if Redis lost it. */
@@ -360,7 +405,8 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       }
       this.recovered();
     } catch (error) {
-      // Nothing was claimed, so nothing expired; the next tick tries again.
+      // Nothing was claimed, so nothing expired; once Redis answers again (`probe`), claims go on.
+      this.noticeOutage(now, (error as Error).message);
       this.onRedisError(error as Error);
     } finally {
       this.claiming = false;
@@ -432,6 +478,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
 
   private recovered(): void {
     this.failing = false;
+    this.outageSince = null;
     if (this.outageLogged) this.options.log.info('Redis reachable again');
     this.outageLogged = false;
   }
