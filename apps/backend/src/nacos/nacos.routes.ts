@@ -5,6 +5,8 @@ import type { FastifyInstance, HTTPMethods } from 'fastify';
 import type { Logger } from 'pino';
 import { AccessControl, bearerToken, redactUrl } from '../access/access-control.js';
 import { inScope } from '../access/access.hooks.js';
+import type { AgentScope } from '../access/credentials.js';
+import type { Client } from '../instances/instance-admission.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { createLogger } from '../logger.js';
 import { NacosNamingService } from './nacos-naming.service.js';
@@ -58,15 +60,16 @@ export class NacosRoutes implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    const route = (method: HTTPMethods, path: string, answer: (params: NacosParams) => string | object, url = `${NACOS_NAMING_PATH}${path}`) =>
+    const route = (method: HTTPMethods, path: string, answer: (params: NacosParams, client: Client) => string | object, url = `${NACOS_NAMING_PATH}${path}`) =>
       fastify.route({
         method,
         url,
         handler: (request, reply) => {
           try {
             const params = readParams(request.query, request.body);
-            if (url.startsWith(NACOS_NAMING_PATH)) this.authorize(params, request.headers);
-            const result = answer(params);
+            // Quotas count per agent token, or per address without one.
+            const client = (url.startsWith(NACOS_NAMING_PATH) ? this.authorize(params, request.headers) : undefined) ?? request.socket.remoteAddress ?? '';
+            const result = answer(params, client);
             if (typeof result === 'string') reply.type(TEXT);
             reply.send(result);
           } catch (error) {
@@ -88,8 +91,8 @@ export class NacosRoutes implements OnModuleInit {
       return { accessToken: token ?? '', tokenTtl: NACOS_TOKEN_TTL_S, globalAdmin: false };
     };
     for (const path of NACOS_LOGIN_PATHS) route('POST', '', login, path);
-    route('POST', '/instance', (params) => {
-      this.naming.register(registration(params));
+    route('POST', '/instance', (params, client) => {
+      this.naming.register(registration(params), client);
       return 'ok';
     });
     route('DELETE', '/instance', (params) => {
@@ -97,7 +100,7 @@ export class NacosRoutes implements OnModuleInit {
       return 'ok';
     });
     route('GET', '/instance', (params) => this.naming.detail(instanceAddress(params)));
-    route('PUT', '/instance/beat', (params) => this.naming.beat(beatRequest(params)));
+    route('PUT', '/instance/beat', (params, client) => this.naming.beat(beatRequest(params), client));
     route('GET', '/instance/list', (params) => this.naming.list(listQuery(params)));
     route('GET', '/service/list', (params) => this.naming.services(servicePage(params)));
     route('GET', '/operator/metrics', (params) => this.naming.metrics(metricsQuery(params).onlyStatus));
@@ -106,16 +109,18 @@ export class NacosRoutes implements OnModuleInit {
   /**
    * With agent tokens configured, every call carries one as Nacos's `accessToken` parameter (or a
    * bearer header), and a token bound to a prefix reaches only services whose name starts with it.
-   * Without tokens the access hook has already limited Nacos clients to loopback.
+   * Without tokens the access hook has already limited Nacos clients to loopback. Returns the
+   * token's scope (undefined without tokens).
    */
-  private authorize(params: NacosParams, headers: IncomingHttpHeaders): void {
+  private authorize(params: NacosParams, headers: IncomingHttpHeaders): AgentScope | undefined {
     const verdict = this.access.checkNacos(params.get('accessToken') ?? bearerToken(headers));
-    if (verdict === null) return;
+    if (verdict === null) return undefined;
     if (typeof verdict === 'string') throw new NacosForbidden(verdict);
     const service = params.get('serviceName');
     const split = service?.indexOf('@@') ?? -1;
     if (service !== undefined && !inScope(verdict, split >= 0 ? service.slice(split + 2) : service)) {
       throw new NacosForbidden(`service '${service}' is outside this token's services`);
     }
+    return verdict;
   }
 }
