@@ -20,6 +20,12 @@ export interface VigilConfig {
   heartbeatIntervalMs: number | null;
   selfPreservation: { minInstances: number; ratio: number };
   events: { max: number; maxAgeMs: number };
+  /** `VIGIL_EVENTS_MAX_BYTES`: estimated bytes the event store keeps at most (oldest evicted first). */
+  eventsMaxBytes: number;
+  /** `VIGIL_EVENT_BYTES_PER_SECOND`: event bytes one agent token (or address without one) may send, sustained. */
+  eventBytesPerSecond: number;
+  /** Instance limits (instances/instance-admission.ts). */
+  admission: { maxInstances: number; maxInstancesPerClient: number; instanceMaxBytes: number };
   /** Folder for settings that survive a restart (webhooks). */
   dataDir: string;
   /** Whether webhooks may target loopback and private-range addresses. */
@@ -68,6 +74,11 @@ const envSchema = z
       .default(0.5),
     VIGIL_EVENTS_MAX: integer(100, 10_000_000).default(100_000),
     VIGIL_EVENTS_MAX_AGE_MS: integer(60_000, 365 * 86_400_000).default(7 * 86_400_000),
+    VIGIL_EVENTS_MAX_BYTES: integer(1024 * 1024, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    VIGIL_EVENT_BYTES_PER_SECOND: integer(1024, 64 * 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    VIGIL_MAX_INSTANCES: integer(1, 100_000_000).default(500_000),
+    VIGIL_MAX_INSTANCES_PER_CLIENT: integer(1, 100_000_000).optional(),
+    VIGIL_INSTANCE_MAX_BYTES: integer(4 * 1024, 64 * 1024 * 1024).default(64 * 1024),
     VIGIL_DATA_DIR: z.string().trim().min(1).default('.vigil-data'),
     VIGIL_WEBHOOK_ALLOW_PRIVATE: z
       .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -152,6 +163,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
     heartbeatIntervalMs: e.VIGIL_HEARTBEAT_INTERVAL_MS ?? null,
     selfPreservation: { minInstances: e.VIGIL_SELF_PRESERVATION_MIN_INSTANCES, ratio: e.VIGIL_SELF_PRESERVATION_RATIO },
     events: { max: e.VIGIL_EVENTS_MAX, maxAgeMs: e.VIGIL_EVENTS_MAX_AGE_MS },
+    eventsMaxBytes: e.VIGIL_EVENTS_MAX_BYTES,
+    eventBytesPerSecond: e.VIGIL_EVENT_BYTES_PER_SECOND,
+    admission: {
+      maxInstances: e.VIGIL_MAX_INSTANCES,
+      // Unset: one token (or loopback) may register the whole fleet, as one often does.
+      maxInstancesPerClient: Math.min(e.VIGIL_MAX_INSTANCES_PER_CLIENT ?? e.VIGIL_MAX_INSTANCES, e.VIGIL_MAX_INSTANCES),
+      instanceMaxBytes: e.VIGIL_INSTANCE_MAX_BYTES,
+    },
     dataDir: resolve(e.VIGIL_DATA_DIR),
     webhookAllowPrivate: e.VIGIL_WEBHOOK_ALLOW_PRIVATE,
     probeIntervalMs: e.VIGIL_PROBE_INTERVAL_MS,

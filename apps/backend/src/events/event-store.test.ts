@@ -1,6 +1,6 @@
 import type { EventRecord } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
-import { EventStore } from './event-store.js';
+import { EventStore, eventBytes } from './event-store.js';
 
 const event = (time: number, overrides: Partial<EventRecord> = {}): Omit<EventRecord, 'id'> => ({
   time,
@@ -31,6 +31,22 @@ describe('EventStore', () => {
     const store = new EventStore(3, 60_000);
     for (let t = 1; t <= 5; t++) store.add(event(t));
     expect(store.query(all, 5).events.map((e) => e.time)).toEqual([5, 4, 3]);
+  });
+
+  it('keeps at most `maxBytes` of estimated event bytes, dropping the oldest, however wide the events', () => {
+    const wide = (time: number) =>
+      event(time, { message: '中'.repeat(4_096), attributes: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`a${i}`, '中'.repeat(1_000)])) });
+    const size = eventBytes(wide(0));
+    expect(size).toBeGreaterThan(2 * (4_096 + 32 * 1_000));
+    const store = new EventStore(100_000, 1e9, 10 * size);
+    for (let t = 1; t <= 1_000; t++) store.add(wide(t));
+    expect(store.size).toBe(10);
+    expect(store.bytes).toBe(10 * size);
+    expect(store.query(all, 1_000).events.map((e) => e.time)).toEqual([1000, 999, 998, 997, 996, 995, 994, 993, 992, 991]);
+    // Narrow events fill the same budget by count as before.
+    for (let t = 1_001; t <= 1_100; t++) store.add(event(t));
+    expect(store.size).toBeGreaterThanOrEqual(100);
+    expect(store.bytes).toBeLessThanOrEqual(10 * size);
   });
 
   it('forgets events older than the maximum age', () => {

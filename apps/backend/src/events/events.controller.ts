@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, Inject, Post, Query, Req } from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, HttpException, Inject, Post, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { EVENTS_PATH, EVENT_LEVELS, eventBatchSchema, type EventList } from '@vigil/protocol';
 import { z } from 'zod';
@@ -6,6 +6,7 @@ import { inScope } from '../access/access.hooks.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { queryInt, queryList, queryText } from '../common/query-params.js';
 import { parseOr400 } from '../common/validation.js';
+import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { EventsService } from './events.service.js';
 
@@ -31,6 +32,7 @@ export class EventsController {
     @Inject(EventsService) private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
   ) {}
 
   /** Events, newest first, filtered like Sermant's events API, with paging. */
@@ -58,8 +60,15 @@ export class EventsController {
     if (service !== undefined && !inScope(request.agentScope, service)) {
       throw new ForbiddenException({ error: 'service outside the agent token', message: `instance ${batch.instanceId} is not within the token's services` });
     }
-    if (!this.events.recordBatch(batch)) {
+    const result = this.events.recordBatch(batch, request.agentScope ?? request.socket.remoteAddress ?? '');
+    if (result === 'unknown') {
       throw new BadRequestException({ error: 'unknown instance', issues: [`instanceId: no instance ${batch.instanceId}`] });
+    }
+    if (result === 'over-quota') {
+      throw new HttpException(
+        { error: 'too many event bytes', message: `this client sent more events than its quota allows (VIGIL_EVENT_BYTES_PER_SECOND=${this.config.eventBytesPerSecond}); retry later` },
+        429,
+      );
     }
     return { accepted: batch.events.length };
   }

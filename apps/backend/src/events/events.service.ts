@@ -2,8 +2,10 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { EventBatch, EventRecord } from '@vigil/protocol';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
+import { InstanceAdmission, type Client } from '../instances/instance-admission.js';
 import { InstanceRegistry, type RegistryEvent } from '../instances/instance-registry.js';
-import { EventStore, type EventQuery } from './event-store.js';
+import { EventQuota } from './event-quota.js';
+import { EventStore, eventBytes, type EventQuery } from './event-store.js';
 
 /** Records the events the registry derives and the ones agents send, and tells listeners (dashboards, webhooks). */
 @Injectable()
@@ -12,22 +14,28 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
   private readonly listeners = new Set<(event: EventRecord) => void>();
   /** Listeners that also hear events other replicas recorded (redis store). */
   private readonly remoteListeners = new Set<(event: EventRecord) => void>();
-  private unsubscribe: (() => void) | undefined;
+  private readonly quota: EventQuota;
+  private unsubscribe: Array<() => void> = [];
 
   constructor(
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
   ) {
-    this.store = new EventStore(config.events.max, config.events.maxAgeMs);
+    this.store = new EventStore(config.events.max, config.events.maxAgeMs, config.eventsMaxBytes);
+    this.quota = new EventQuota(config.eventBytesPerSecond);
   }
 
   onModuleInit(): void {
-    this.unsubscribe = this.registry.onEvent((event) => this.recordDerived(event));
+    this.unsubscribe = [
+      this.registry.onEvent((event) => this.recordDerived(event)),
+      this.admission.onEvent((event) => this.recordDerived(event)),
+    ];
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
   }
 
   /**
@@ -52,13 +60,16 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
     return this.store.query(q, this.clock.now());
   }
 
-  /** Stores an agent's batch; false when the instance is unknown. */
-  recordBatch(batch: EventBatch): boolean {
+  /**
+   * Stores an agent's batch sent by `client`; `unknown` when the instance is unknown, `over-quota`
+   * (nothing stored) when the client sent more event bytes lately than its quota allows.
+   */
+  recordBatch(batch: EventBatch, client: Client): 'recorded' | 'unknown' | 'over-quota' {
     const instance = this.registry.get(batch.instanceId);
-    if (!instance) return false;
+    if (!instance) return 'unknown';
     const now = this.clock.now();
-    for (const event of batch.events) {
-      this.record({
+    const records = batch.events.map(
+      (event): Omit<EventRecord, 'id'> => ({
         time: now,
         level: event.level,
         type: event.type,
@@ -67,8 +78,12 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
         instanceId: instance.instanceId,
         service: instance.service,
         attributes: { ...event.attributes, agentTime: String(event.time) },
-      });
-    }
+      }),
+    );
+    let bytes = 0;
+    for (const record of records) bytes += eventBytes(record);
+    if (!this.quota.take(client, bytes, now)) return 'over-quota';
+    for (const record of records) this.record(record);
     if (batch.dropped > 0) {
       this.record({
         time: now,
@@ -81,7 +96,7 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
         attributes: { dropped: String(batch.dropped) },
       });
     }
-    return true;
+    return 'recorded';
   }
 
   /** Records an event the backend itself raises (plugin commands, webhooks...). */

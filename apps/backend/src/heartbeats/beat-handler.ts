@@ -3,6 +3,7 @@ import { describeIssues, parseHeartbeat, type BeatReply, type BeatSocketAnswer, 
 import { inScope } from '../access/access.hooks.js';
 import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
+import { InstanceAdmission, instanceBytes } from '../instances/instance-admission.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { PluginCommandQueue } from '../instances/plugin-commands.js';
 import { MetricsService } from '../ops/metrics.service.js';
@@ -11,8 +12,9 @@ import { BeatRateLimiter } from './beat-rate-limit.js';
 /**
  * What a beat does, whichever transport brought it (the HTTP route or the beat socket): one
  * schema check (a few type checks for a light beat, `parseHeartbeat`), the agent token's scope,
- * a token-bucket check per instance (beat-rate-limit.ts), one registry call (a map lookup and a
- * lease renewal), and the reply with the interval to beat at and any pending plugin commands.
+ * a token-bucket check per instance (beat-rate-limit.ts), for a full beat the admission check
+ * (instance-admission.ts: its width, the registry's size, the client's share), one registry call
+ * (a map lookup and a lease renewal), and the reply with the interval to beat at and any pending plugin commands.
  */
 @Injectable()
 export class BeatHandler {
@@ -20,6 +22,7 @@ export class BeatHandler {
 
   constructor(
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
     @Inject(PluginCommandQueue) private readonly commands: PluginCommandQueue,
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -27,9 +30,10 @@ export class BeatHandler {
 
   /**
    * Applies a beat (the parsed JSON body) sent with an agent token of `scope` (undefined: no
-   * token, e.g. loopback in protected mode); answers with the HTTP status and body it gets.
+   * token, e.g. loopback in protected mode) from peer `address`; answers with the HTTP status and
+   * body it gets.
    */
-  handle(body: unknown, scope: AgentScope | undefined): BeatSocketAnswer {
+  handle(body: unknown, scope: AgentScope | undefined, address: string | undefined): BeatSocketAnswer {
     const parsed = parseHeartbeat(body);
     if (!parsed.success) {
       this.metrics.beatRejected();
@@ -59,6 +63,13 @@ export class BeatHandler {
           status: 429,
           body: { error: 'too many beats', message: `instance ${beat.instanceId} beats far faster than its interval`, interval: slower },
         };
+      }
+    }
+    if (beat.kind === 'full') {
+      const refusal = this.admission.admit(beat.instanceId, target !== undefined, instanceBytes(beat.plugins, beat.metadata), scope ?? address ?? '', now);
+      if (refusal !== null) {
+        this.metrics.beatRejected();
+        return refusal;
       }
     }
     this.metrics.beatReceived(beat.kind);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -90,8 +91,9 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
       corked = false;
       raw.uncork();
     };
+    const address = (raw as Socket).remoteAddress;
     socket.on('message', (data, isBinary) => {
-      const answer = isBinary ? refuse('beats are JSON text messages') : this.answer(data, this.scopes.get(socket));
+      const answer = isBinary ? refuse('beats are JSON text messages') : this.answer(data, this.scopes.get(socket), address);
       if (!corked) {
         corked = true;
         raw.cork();
@@ -102,14 +104,14 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  private answer(data: RawData, scope: AgentScope | undefined): BeatSocketAnswer {
+  private answer(data: RawData, scope: AgentScope | undefined, address: string | undefined): BeatSocketAnswer {
     let body: unknown;
     try {
       body = JSON.parse(data.toString());
     } catch (error) {
       return refuse(`invalid JSON: ${(error as Error).message}`);
     }
-    return this.beats.handle(body, scope);
+    return this.beats.handle(body, scope, address);
   }
 
   private ping(): void {

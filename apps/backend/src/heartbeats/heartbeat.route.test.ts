@@ -310,12 +310,12 @@ describe('PUT /api/v1/heartbeat before Fastify', () => {
     const beats = running.app.get(BeatHandler);
     const handle = beats.handle.bind(beats);
     let throwNext = true;
-    beats.handle = (body, scope) => {
+    beats.handle = (body, scope, address) => {
       if (throwNext) {
         throwNext = false;
         throw new Error('boom');
       }
-      return handle(body, scope);
+      return handle(body, scope, address);
     };
     const rejected = await rejectedBeats(running);
     const { answers, closed } = await exchange(running, [request('PUT', '/api/v1/heartbeat', json, full('e-1')) + request('PUT', '/api/v1/heartbeat', json, full('e-1'))]);

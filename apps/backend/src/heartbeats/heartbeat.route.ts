@@ -92,7 +92,7 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
       return reply.code(error.statusCode && error.statusCode < 500 ? error.statusCode : 500).send({ error: 'invalid heartbeat', issues: [`(body): ${error.message}`] });
     };
     fastify.put(HEARTBEAT_PATH, { bodyLimit: LIMITS.beatBodyBytes, errorHandler }, async (request, reply) => {
-      const { status, body } = this.beats.handle(request.body, request.agentScope);
+      const { status, body } = this.beats.handle(request.body, request.agentScope, request.socket.remoteAddress);
       return status === 200 ? body : reply.code(status).send(body);
     });
     fastify.addHook('preClose', (done) => {
@@ -164,7 +164,7 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
           this.refuseBody(response, 400, invalid(NOT_JSON));
           return;
         }
-        const answer = this.beats.handle(json, scope);
+        const answer = this.beats.handle(json, scope, request.socket.remoteAddress);
         reply(response, answer.status, answer.body);
       } catch (error) {
         this.fail(response, error);

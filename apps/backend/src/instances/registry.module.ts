@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
+import { InstanceAdmission } from './instance-admission.js';
 import { InstanceRegistry, type RegistryOptions } from './instance-registry.js';
 import { PluginCommandQueue } from './plugin-commands.js';
 
@@ -22,7 +23,7 @@ export function registryOptions(config: VigilConfig): RegistryOptions {
   };
 }
 
-/** The instance registry and the plugin command queue: the state every feature shares (its tick lives in ../store). */
+/** The instance registry, its admission check and the plugin command queue: the state every feature shares (its tick lives in ../store). */
 @Module({
   providers: [
     {
@@ -39,7 +40,12 @@ export function registryOptions(config: VigilConfig): RegistryOptions {
       inject: [VIGIL_CONFIG, CLOCK],
       useFactory: (config: VigilConfig, clock: Clock) => new InstanceRegistry(registryOptions(config), clock.now()),
     },
+    {
+      provide: InstanceAdmission,
+      inject: [VIGIL_CONFIG, InstanceRegistry, CLOCK],
+      useFactory: (config: VigilConfig, registry: InstanceRegistry, clock: Clock) => new InstanceAdmission(registry, config.admission, () => clock.now()),
+    },
   ],
-  exports: [InstanceRegistry, PluginCommandQueue],
+  exports: [InstanceRegistry, PluginCommandQueue, InstanceAdmission],
 })
 export class RegistryModule {}

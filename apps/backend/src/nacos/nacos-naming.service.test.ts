@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/vigil-config.js';
+import { InstanceAdmission } from '../instances/instance-admission.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { LEASE_TICK_MS, registryOptions } from '../instances/registry.module.js';
 import { NacosNamingService } from './nacos-naming.service.js';
@@ -20,7 +21,7 @@ describe('NacosNamingService', () => {
     now = 1_000_000;
     registry = new InstanceRegistry(registryOptions(config), now);
     index = new NacosServiceIndex(registry);
-    naming = new NacosNamingService(registry, index, config, { now: () => now });
+    naming = new NacosNamingService(registry, index, config, { now: () => now }, new InstanceAdmission(registry, config.admission, () => now));
   });
 
   /** Moves time on the way the lease ticker does: a longer gap would read as a backend stall. */
@@ -93,7 +94,7 @@ describe('NacosNamingService', () => {
   it('tells clients the global interval when one is configured', () => {
     const withInterval = loadConfig({ VIGIL_HEARTBEAT_INTERVAL_MS: '3000' });
     registry = new InstanceRegistry(registryOptions(withInterval), now);
-    naming = new NacosNamingService(registry, new NacosServiceIndex(registry), withInterval, { now: () => now });
+    naming = new NacosNamingService(registry, new NacosServiceIndex(registry), withInterval, { now: () => now }, new InstanceAdmission(registry, withInterval.admission, () => now));
     naming.register(registration(p(register)));
     expect(naming.beat(beatRequest(p(register)))).toMatchObject({ code: 10200, clientBeatInterval: 3000 });
     expect(naming.list(listQuery(p({ serviceName: 'orders' }))).hosts[0]).toMatchObject({ instanceHeartBeatInterval: 3000 });

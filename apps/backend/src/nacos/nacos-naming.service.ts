@@ -6,7 +6,8 @@ import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { BeatRateLimiter } from '../heartbeats/beat-rate-limit.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
-import { InstanceRegistry } from '../instances/instance-registry.js';
+import { InstanceAdmission, instanceBytes, type Client } from '../instances/instance-admission.js';
+import { InstanceRegistry, type InstanceInput } from '../instances/instance-registry.js';
 import { registryOptions } from '../instances/registry.module.js';
 import { timingsOf, type Timings } from '../instances/timings.js';
 import { HostLoad, type HostLoadSample } from './host-load.js';
@@ -88,13 +89,15 @@ export class NacosNamingService {
     @Inject(NacosServiceIndex) private readonly index: NacosServiceIndex,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
   ) {
     this.defaults = registryOptions(config).timings;
   }
 
-  /** Registers or updates an instance; registering a known one renews it, as in Nacos. */
-  register(spec: InstanceSpec): void {
-    this.registry.upsert(toInstanceInput(spec), this.clock.now());
+  /** Registers or updates an instance for `client` (its token or address, for quotas); registering a known one renews it, as in Nacos. */
+  register(spec: InstanceSpec, client?: Client): void {
+    const now = this.clock.now();
+    this.registry.upsert(this.admitted(spec, client, now), now);
   }
 
   /** Removes an instance at once; an unknown one is fine (Nacos answers `ok` too). */
@@ -107,7 +110,7 @@ export class NacosNamingService {
    * Renews a known instance. An unknown one is registered again from a full beat's body, and
    * answered 20404 after a light beat, which makes the client register it again.
    */
-  beat(request: BeatRequest): BeatAnswer {
+  beat(request: BeatRequest, client?: Client): BeatAnswer {
     const now = this.clock.now();
     const id = registryId(request.address);
     // As for agents: an instance beating far faster than its interval (Nacos #4449) is refused.
@@ -116,13 +119,21 @@ export class NacosNamingService {
     const known = isNacosInstance(this.registry.get(id)) && this.registry.renewById(id, now);
     if (!known) {
       if (!request.register) return { clientBeatInterval: this.defaults.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, code: BEAT_UNKNOWN_INSTANCE };
-      this.registry.upsert(toInstanceInput(request.register), now);
+      this.registry.upsert(this.admitted(request.register, client, now), now);
     }
     return {
       clientBeatInterval: this.registry.configuredInterval(id) ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       code: BEAT_OK,
       lightBeatEnabled: true,
     };
+  }
+
+  /** The instance a register describes, once the admission check (instance-admission.ts) let it in; else its refusal. */
+  private admitted(spec: InstanceSpec, client: Client | undefined, now: number): InstanceInput {
+    const input = toInstanceInput(spec);
+    const refusal = this.admission.admit(input.instanceId, this.registry.get(input.instanceId) !== undefined, instanceBytes(input.plugins, input.metadata), client, now);
+    if (refusal !== null) throw new NacosError(refusal.status, refusal.body.message);
+    return input;
   }
 
   /** The enabled instances of a service, in the requested clusters (all when none is named). */

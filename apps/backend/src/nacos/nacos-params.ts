@@ -13,7 +13,7 @@ import {
 /** A failure answered the way Nacos answers one: the status, and a text body `caused: <message>;`. */
 export class NacosError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 429 | 500,
+    readonly status: 400 | 403 | 404 | 413 | 429 | 500 | 503,
     message: string,
   ) {
     super(message);

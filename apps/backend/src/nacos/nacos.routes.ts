@@ -7,6 +7,7 @@ import { AccessControl, bearerToken, redactUrl } from '../access/access-control.
 import { inScope } from '../access/access.hooks.js';
 import type { AgentScope } from '../access/credentials.js';
 import { isRelayed } from '../access/trusted-address.js';
+import type { Client } from '../instances/instance-admission.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { createLogger } from '../logger.js';
 import { NacosNamingService } from './nacos-naming.service.js';
@@ -57,8 +58,11 @@ export class NacosRoutes implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    /** `scope`: the token's reach, undefined for an unscoped token or none needed. */
-    type Answer = (params: NacosParams, scope: AgentScope | undefined, request: FastifyRequest) => string | object;
+    /**
+     * `scope`: the token's reach, undefined for an unscoped token or none needed; `client`: whom
+     * quotas count against (the agent token, or the address without one).
+     */
+    type Answer = (params: NacosParams, scope: AgentScope | undefined, request: FastifyRequest, client: Client) => string | object;
     const route = (method: HTTPMethods, path: string, answer: Answer, url = `${NACOS_NAMING_PATH}${path}`) =>
       fastify.route({
         method,
@@ -67,7 +71,8 @@ export class NacosRoutes implements OnModuleInit {
           try {
             const params = readParams(request.query, request.body);
             const scope = url.startsWith(NACOS_NAMING_PATH) ? this.authorize(params, request.headers) : undefined;
-            const result = answer(params, scope, request);
+            // Quotas count per agent token, or per address without one.
+            const result = answer(params, scope, request, scope ?? request.socket.remoteAddress ?? '');
             if (typeof result === 'string') reply.type(TEXT);
             reply.send(result);
           } catch (error) {
@@ -89,10 +94,10 @@ export class NacosRoutes implements OnModuleInit {
       return { accessToken: token ?? '', tokenTtl: NACOS_TOKEN_TTL_S, globalAdmin: false };
     };
     for (const path of NACOS_LOGIN_PATHS) route('POST', '', login, path);
-    route('POST', '/instance', (params, _scope, request) => {
+    route('POST', '/instance', (params, _scope, request, client) => {
       const spec = registration(params);
       this.probes.admit(spec, peerOf(request));
-      this.naming.register(spec);
+      this.naming.register(spec, client);
       return 'ok';
     });
     route('DELETE', '/instance', (params) => {
@@ -100,11 +105,11 @@ export class NacosRoutes implements OnModuleInit {
       return 'ok';
     });
     route('GET', '/instance', (params) => this.naming.detail(instanceAddress(params)));
-    route('PUT', '/instance/beat', (params, _scope, request) => {
+    route('PUT', '/instance/beat', (params, _scope, request, client) => {
       const beat = beatRequest(params);
       // A full beat may register a persistent instance: the same rules as a registration.
       if (beat.register?.ephemeral === false) this.probes.admit(beat.register, peerOf(request));
-      return this.naming.beat(beat);
+      return this.naming.beat(beat, client);
     });
     route('GET', '/instance/list', (params) => this.naming.list(listQuery(params)));
     route('GET', '/service/list', (params, scope) => this.naming.services(servicePage(params), scope));
@@ -117,7 +122,7 @@ export class NacosRoutes implements OnModuleInit {
    * With agent tokens configured, every call carries one as Nacos's `accessToken` parameter (or a
    * bearer header), and a token bound to a prefix reaches only services whose name starts with it.
    * Without tokens the access hook has already limited Nacos clients to loopback. Answers the
-   * token's scope, for the calls that list several services.
+   * token's scope (undefined without tokens or for an unscoped token).
    */
   private authorize(params: NacosParams, headers: IncomingHttpHeaders): AgentScope | undefined {
     const verdict = this.access.checkNacos(params.get('accessToken') ?? bearerToken(headers));

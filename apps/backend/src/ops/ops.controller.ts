@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { InstanceAdmission } from '../instances/instance-admission.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { FLEET_STORE, type FleetStore, type StoreHealth } from '../store/fleet-store.js';
 import { MetricsService } from './metrics.service.js';
@@ -11,6 +12,7 @@ export class OpsController {
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
     @Inject(FLEET_STORE) private readonly store: FleetStore,
+    @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
   ) {}
 
   /** The process is up and its event loop turns. */
@@ -22,13 +24,17 @@ export class OpsController {
   /**
    * Ready to take beats; says when self-preservation is holding expiries, and `degraded` (still
    * 200: beats are answered and kept in memory) while the shared store cannot be reached.
+   * `instanceLimit.full`: new instances are refused (VIGIL_MAX_INSTANCES); still ready and 200,
+   * since a load balancer taking a full replica out would drop the beats of every instance it
+   * holds and make them go lost.
    */
   @Get('readyz')
-  readyz(): { status: 'ready' | 'degraded'; instances: number; selfPreservation: boolean } & StoreHealth {
+  readyz(): { status: 'ready' | 'degraded'; instances: number; instanceLimit: { max: number; full: boolean }; selfPreservation: boolean } & StoreHealth {
     const store = this.store.health();
     return {
       status: store.connected ? 'ready' : 'degraded',
       instances: this.registry.size,
+      instanceLimit: { max: this.admission.maxInstances, full: this.admission.isFull },
       selfPreservation: this.registry.selfPreserving,
       ...store,
     };

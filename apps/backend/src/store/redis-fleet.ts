@@ -36,6 +36,8 @@ export interface RedisFleetOptions {
   target: RedisTarget;
   prefix: string;
   eventsMax: number;
+  /** Estimated bytes (two a character) of events waiting for Redis, at most (VIGIL_EVENTS_MAX_BYTES). */
+  eventsMaxBytes: number;
   tickMs: number;
   stallThresholdMs: number;
   log: Logger;
@@ -95,6 +97,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
   private readonly reader: RedisClient;
   private pending = new Map<string, Pending>();
   private pendingEvents: string[] = [];
+  private pendingEventBytes = 0;
   /** Instances whose plugin command queue changed here and is not written yet. */
   private pendingCommands = new Set<string>();
   /** Set while applying what Redis or another replica decided, so it is not written back. */
@@ -153,8 +156,10 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       this.events.onEvent((event) => {
         if (this.applying) return;
         const { id: _id, ...rest } = event;
-        if (this.pendingEvents.length >= this.options.eventsMax) this.pendingEvents.shift();
-        this.pendingEvents.push(JSON.stringify(rest));
+        const json = JSON.stringify(rest);
+        this.pendingEvents.push(json);
+        this.pendingEventBytes += json.length * 2;
+        this.trimPendingEvents();
       }),
     ];
     this.reading = this.readLoop();
@@ -317,6 +322,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
     const commands = this.pendingCommands;
     this.pending = new Map();
     this.pendingEvents = [];
+    this.pendingEventBytes = 0;
     this.pendingCommands = new Set();
     try {
       let ops = emptyOps();
@@ -348,11 +354,20 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
         const newer = this.pending.get(id);
         if (newer === undefined || (newer === 'b' && kind === 'u')) this.pending.set(id, kind);
       }
-      this.pendingEvents = events.concat(this.pendingEvents).slice(-this.options.eventsMax);
+      this.pendingEvents = events.concat(this.pendingEvents);
+      this.pendingEventBytes = this.pendingEvents.reduce((sum, json) => sum + json.length * 2, 0);
+      this.trimPendingEvents();
       for (const id of commands) this.pendingCommands.add(id);
       this.onRedisError(error as Error);
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /** While Redis is away, the events waiting for it are bounded like the event store: the oldest go. */
+  private trimPendingEvents(): void {
+    while (this.pendingEvents.length > this.options.eventsMax || this.pendingEventBytes > this.options.eventsMaxBytes) {
+      this.pendingEventBytes -= this.pendingEvents.shift()!.length * 2;
     }
   }
 

@@ -38,6 +38,7 @@ export class LeaseTicker {
               target: config.store,
               prefix: config.store.prefix,
               eventsMax: config.events.max,
+              eventsMaxBytes: config.eventsMaxBytes,
               tickMs: LEASE_TICK_MS,
               stallThresholdMs: STALL_THRESHOLD_MS,
               log: createLogger(config.logLevel).child({ component: 'store' }),
