@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LIMITS } from '@vigil/protocol';
 import { AppModule } from './app.module.js';
 import { BeatServer } from './heartbeats/beat-server.js';
 import { HeartbeatRoute } from './heartbeats/heartbeat.route.js';
@@ -10,6 +11,12 @@ import { findDashboardAssets } from './dashboard/dashboard-assets.js';
 import { openApiDocument } from './openapi/openapi-document.js';
 import { backendVersion } from './version.js';
 
+/**
+ * Route parameters (instance ids, plugin names) as long as the protocol lets them be, even
+ * percent-encoded: a character of a JavaScript string is at most 3 UTF-8 bytes, `%XX` each.
+ */
+const MAX_PARAM_LENGTH = Math.max(LIMITS.idLength, LIMITS.nameLength) * 9;
+
 /** Builds the backend application (not listening yet): used by main and by tests. */
 export async function createApp(config: VigilConfig, clock?: Clock): Promise<NestFastifyApplication> {
   // The node:http(s) server is made here rather than by Fastify, so that `PUT /api/v1/heartbeat`
@@ -19,6 +26,7 @@ export async function createApp(config: VigilConfig, clock?: Clock): Promise<Nes
     AppModule.forRoot(config, clock),
     new FastifyAdapter({
       keepAliveTimeout: 65_000,
+      maxParamLength: MAX_PARAM_LENGTH,
       serverFactory: server.serverFactory,
       ...(config.access.tls && { https: config.access.tls }),
     }),
