@@ -60,3 +60,21 @@ describe('route parameters', () => {
     }
   });
 });
+
+describe('server timeouts', () => {
+  it('gives every request VIGIL_HEADERS_TIMEOUT_MS for its head and VIGIL_REQUEST_TIMEOUT_MS in all', async () => {
+    const app = await start({ VIGIL_HEADERS_TIMEOUT_MS: '2000', VIGIL_REQUEST_TIMEOUT_MS: '8000' });
+    const server = app.getHttpServer();
+    expect({ headers: server.headersTimeout, request: server.requestTimeout, keepAlive: server.keepAliveTimeout }).toEqual({
+      headers: 2000,
+      request: 8000,
+      keepAlive: 65_000,
+    });
+    expect(loadConfig({}).http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+  });
+
+  it('refuses a head timeout longer than the request timeout, naming the key', () => {
+    expect(() => loadConfig({ VIGIL_HEADERS_TIMEOUT_MS: '5000', VIGIL_REQUEST_TIMEOUT_MS: '1000' })).toThrow(/VIGIL_HEADERS_TIMEOUT_MS="5000": must be at most VIGIL_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ VIGIL_REQUEST_TIMEOUT_MS: '0' })).toThrow(/VIGIL_REQUEST_TIMEOUT_MS="0": must be at least 100/);
+  });
+});

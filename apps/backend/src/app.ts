@@ -32,7 +32,7 @@ class QuietRequests extends LogController {
 export async function createApp(config: VigilConfig, clock?: Clock, log: Logger = createLogger(config.logLevel)): Promise<NestFastifyApplication> {
   // The node:http(s) server is made here rather than by Fastify, so that `PUT /api/v1/heartbeat`
   // is served before Fastify's pipeline (heartbeats/beat-server.ts, heartbeat.route.ts).
-  const server = new BeatServer();
+  const server = new BeatServer(config.http);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, clock),
     new FastifyAdapter({

@@ -3,8 +3,10 @@
  * the backend logs, and which connections it closes.
  */
 import { connect, type Socket } from 'node:net';
+import { HEARTBEAT_SOCKET_PATH, type BeatSocketAnswer } from '@vigil/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, startBackend, waitFor, type Backend } from './harness.js';
+import { WebSocket } from 'ws';
+import { fullBeat, killAll, startBackend, waitFor, type Backend } from './harness.js';
 
 afterEach(() => killAll());
 
@@ -54,5 +56,68 @@ describe('aborted request bodies', () => {
     expect(backend.output()).not.toContain('ExceptionsHandler');
     // One line per aborted request at most.
     expect(lineCount() - atStart).toBeLessThanOrEqual(bodies.length * rounds);
+  });
+});
+
+/** A raw connection that records what it was answered and whether the server closed it. */
+async function watched(backend: Backend): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
+  const socket = await open(backend);
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { socket, received: () => received, closed };
+}
+
+/** Resolves when `closed` does, or rejects after `timeoutMs` (a generous limit, not a measure). */
+function within<T>(what: string, promise: Promise<T>, timeoutMs = 20_000): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs))]);
+}
+
+describe('slow clients', () => {
+  const TOKEN = 'agent-token-slow-clients-0123';
+
+  it('a body or head that never finishes is closed after VIGIL_REQUEST_TIMEOUT_MS, WebSockets and idle keep-alive connections stay', { timeout: 60_000 }, async () => {
+    const backend = await startBackend({ VIGIL_AGENT_TOKENS: TOKEN, VIGIL_REQUEST_TIMEOUT_MS: '1000', VIGIL_HEADERS_TIMEOUT_MS: '1000' });
+    // Long-lived connections opened first: a beat socket, and a keep-alive connection that has had its answer.
+    const beatSocket = new WebSocket(backend.url.replace('http', 'ws') + HEARTBEAT_SOCKET_PATH, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await new Promise((resolve, reject) => beatSocket.once('open', resolve).once('error', reject));
+    const keptAlive = await watched(backend);
+    keptAlive.socket.write('GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    await waitFor('the first answer on the kept-alive connection', () => (keptAlive.received().includes('200 OK') ? true : undefined));
+
+    const slow = await Promise.all([
+      head('POST', '/api/v1/auth/login', 100) + '{"pa',
+      head('POST', '/nacos/v1/ns/instance', 100, 'application/x-www-form-urlencoded') + 'serv',
+      // No token: answered 401 at once, then its body never comes.
+      head('PUT', '/api/v1/heartbeat', 100) + '{"v"',
+      // A head that never ends.
+      'GET /api/v1/instances HTTP/1.1\r\nhost: 127.0.0.1\r\n',
+      // Nothing at all.
+      '',
+    ].map(async (text) => {
+      const connection = await watched(backend);
+      connection.socket.write(text);
+      return { text, ...connection };
+    }));
+    // A byte now and then: the connection is never idle, the request never complete.
+    const drip = setInterval(() => {
+      for (const { socket, text } of slow) if (text.includes('content-length') && !socket.destroyed) socket.write(' ');
+    }, 200);
+    try {
+      for (const connection of slow) await within(`the server to close ${JSON.stringify(connection.text.slice(0, 40))}`, connection.closed);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(slow[2]!.received()).toMatch(/^HTTP\/1.1 401 /);
+
+    // Each slow connection outlived the timeout: the long-lived ones, older, are still served.
+    const answer = new Promise<BeatSocketAnswer>((resolve) => beatSocket.once('message', (data) => resolve(JSON.parse(String(data)) as BeatSocketAnswer)));
+    beatSocket.send(JSON.stringify(fullBeat('slow-clients-ws')));
+    expect((await within('the beat socket to answer', answer)).status).toBe(200);
+    keptAlive.socket.write('GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    await waitFor('the second answer on the kept-alive connection', () => (keptAlive.received().split('200 OK').length === 3 ? true : undefined));
+    beatSocket.close();
+    keptAlive.socket.destroy();
   });
 });

@@ -1,3 +1,4 @@
+import { BlockList } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './vigil-config.js';
@@ -17,7 +18,8 @@ describe('loadConfig', () => {
       probeIntervalMs: 5_000,
       logLevel: 'info',
       store: { kind: 'memory' },
-      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
+      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null, trustedProxies: expect.any(BlockList) },
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
     });
   });
 
@@ -36,6 +38,8 @@ describe('loadConfig', () => {
       VIGIL_DATA_DIR: '/var/lib/vigil',
       VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
       VIGIL_PROBE_INTERVAL_MS: '2000',
+      VIGIL_HEADERS_TIMEOUT_MS: '2000',
+      VIGIL_REQUEST_TIMEOUT_MS: '5000',
     });
     expect(config).toEqual({
       port: 9000,
@@ -50,7 +54,8 @@ describe('loadConfig', () => {
       probeIntervalMs: 2_000,
       logLevel: 'debug',
       store: { kind: 'memory' },
-      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
+      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null, trustedProxies: expect.any(BlockList) },
+      http: { headersTimeoutMs: 2_000, requestTimeoutMs: 5_000 },
     });
   });
 

@@ -8,7 +8,6 @@ interface FactoryOptions {
   https?: HttpsServerOptions | true | null;
   http?: ServerOptions;
   keepAliveTimeout: number;
-  requestTimeout: number;
   connectionTimeout: number;
   maxRequestsPerSocket: number;
 }
@@ -19,8 +18,16 @@ interface FactoryOptions {
  * request goes to Fastify's handler unchanged. The fast path is attached once the Nest
  * application is built (`attach`); until then (no request can arrive before `listen`) everything
  * goes to Fastify. The server is set up as Fastify's own would be (lib/server.js,
- * `getServerInstance`): HTTPS with the `https` options, and its keep-alive, request and connection
- * timeouts and requests per socket.
+ * `getServerInstance`): HTTPS with the `https` options, and its keep-alive and connection timeouts
+ * and requests per socket.
+ *
+ * Unlike Fastify's defaults, a client has `headersTimeoutMs` to send a request's head (from the
+ * connection's first byte, or from the end of its previous request) and `requestTimeoutMs` for the
+ * whole request, body included: a slow or stalled body is answered 408 and closed, and so is one
+ * whose request was already refused (a 401'd beat leaves its body unread). Neither applies to a
+ * connection once it is upgraded (socket.io, the beat socket), nor to a kept-alive connection
+ * between requests (keepAliveTimeout closes that). Node checks them every
+ * `connectionsCheckingInterval`, 30 s by default: a quarter of the shorter timeout here.
  *
  * One difference from Fastify's own server: Fastify does not add its second listener for
  * `localhost` (127.0.0.1 and ::1) when a server factory is used, so `VIGIL_HOST=localhost`
@@ -28,6 +35,8 @@ interface FactoryOptions {
  */
 export class BeatServer {
   private fastPath: BeatFastPath | undefined;
+
+  constructor(private readonly timeouts: { headersTimeoutMs: number; requestTimeoutMs: number }) {}
 
   attach(fastPath: BeatFastPath): void {
     this.fastPath = fastPath;
@@ -38,10 +47,15 @@ export class BeatServer {
     const listener = (request: IncomingMessage, response: ServerResponse): void => {
       if (this.fastPath?.serve(request, response) !== true) handler(request, response);
     };
+    const { headersTimeoutMs, requestTimeoutMs } = this.timeouts;
+    const limits = {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.round(Math.min(headersTimeoutMs, requestTimeoutMs) / 4)),
+    };
     const tls = options.https === true ? {} : options.https;
-    const server = tls ? createHttpsServer(tls, listener) : createServer(options.http ?? {}, listener);
+    const server = tls ? createHttpsServer({ ...tls, ...limits }, listener) : createServer({ ...options.http, ...limits }, listener);
     server.keepAliveTimeout = options.keepAliveTimeout;
-    server.requestTimeout = options.requestTimeout;
     server.setTimeout(options.connectionTimeout);
     if (options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
     return server;
