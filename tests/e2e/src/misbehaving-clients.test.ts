@@ -109,7 +109,13 @@ describe('slow clients', () => {
     } finally {
       clearInterval(drip);
     }
+    for (const connection of [slow[0]!, slow[1]!, slow[3]!]) {
+      expect(connection.received()).toMatch(/^HTTP\/1.1 408 /);
+      expect(connection.received()).toContain('VIGIL_REQUEST_TIMEOUT_MS (1000 ms)');
+    }
+    // The refused beat had its answer: closed without a second one.
     expect(slow[2]!.received()).toMatch(/^HTTP\/1.1 401 /);
+    expect(slow[2]!.received()).not.toContain('408');
 
     // Each slow connection outlived the timeout: the long-lived ones, older, are still served.
     const answer = new Promise<BeatSocketAnswer>((resolve) => beatSocket.once('message', (data) => resolve(JSON.parse(String(data)) as BeatSocketAnswer)));
