@@ -22,9 +22,9 @@ interface FactoryOptions {
  * `getServerInstance`): HTTPS with the `https` options, and its keep-alive and connection timeouts
  * and requests per socket.
  *
- * Unlike Fastify's defaults, a client has `headersTimeoutMs` to send a request's head (from the
- * connection's first byte, or from the end of its previous request) and `requestTimeoutMs` for the
- * whole request, body included: a slow or stalled body is answered 408 naming the settings and
+ * Unlike Fastify's defaults, a client has `headersTimeoutMs` to send a request's head (from when
+ * the connection opens, or its next request begins) and `requestTimeoutMs` for the whole request,
+ * body included: a slow or stalled body is answered 408 naming the settings and
  * closed; one whose request was already answered (a 401'd beat leaves its body unread) is just
  * closed. Neither applies to a connection once it is upgraded (socket.io, the beat socket), nor
  * to a kept-alive connection between requests (keepAliveTimeout closes that). Node checks them
