@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const app = await createApp(config);
+  const app = await createApp(config, undefined, log);
   if (!findDashboardAssets()) log.warn('dashboard not built: run `npm run build` to serve it at /');
   await app.listen({ port: config.port, host: config.host });
   const address = app.getHttpServer().address();

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { BlockList } from 'node:net';
 import { z } from 'zod';
+import { parseTrustedProxies } from './trusted-address.js';
 import { AgentScope, checkPasswordHash, hashPassword, MIN_SECRET_LENGTH, parseAgentTokens, parseApiTokens } from './credentials.js';
 
 /** Who may do what: parsed from `VIGIL_*` at boot (see docs/backend.md and SECURITY.md). */
@@ -14,6 +16,8 @@ export interface AccessConfig {
   sessionTtlMs: number;
   /** `VIGIL_TLS_CERT` / `VIGIL_TLS_KEY`, read at boot (PEM); null: plain HTTP. */
   tls: { cert: Buffer; key: Buffer } | null;
+  /** `VIGIL_TRUSTED_PROXIES`: peers whose forwarding headers name the client (empty: none). */
+  trustedProxies: BlockList;
 }
 
 /** Keys whose values are secrets: never echoed in boot errors or logs. */
@@ -56,6 +60,7 @@ export const accessEnv = {
     .default(12 * 3_600_000),
   VIGIL_TLS_CERT: pemFile.optional(),
   VIGIL_TLS_KEY: pemFile.optional(),
+  VIGIL_TRUSTED_PROXIES: z.string().transform(parsedWith(parseTrustedProxies)).optional(),
 };
 
 type AccessEnv = z.output<z.ZodObject<typeof accessEnv>>;
@@ -80,5 +85,6 @@ export function accessConfigFrom(env: AccessEnv): AccessConfig {
     adminPasswordHash: env.VIGIL_ADMIN_PASSWORD_HASH ?? (plain === undefined ? null : hashPassword(plain)),
     sessionTtlMs: env.VIGIL_SESSION_TTL_MS,
     tls: env.VIGIL_TLS_CERT && env.VIGIL_TLS_KEY ? { cert: env.VIGIL_TLS_CERT, key: env.VIGIL_TLS_KEY } : null,
+    trustedProxies: env.VIGIL_TRUSTED_PROXIES ?? new BlockList(),
   };
 }

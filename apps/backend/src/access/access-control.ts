@@ -4,7 +4,8 @@ import { AUTH_PATH, EVENTS_PATH, HEARTBEAT_PATH } from '@vigil/protocol';
 import type { AccessConfig } from './access-config.js';
 import { TokenSet, type AgentScope } from './credentials.js';
 import { SESSION_COOKIE, SessionBook } from './sessions.js';
-import { isTrustedLocal } from './trusted-address.js';
+import { clientAddress, isTrustedLocal } from './trusted-address.js';
+import type { BlockList } from 'node:net';
 
 /**
  * Who a request is for: `agent` (beats, event batches), `nacos` (the Nacos API), `console`
@@ -70,12 +71,19 @@ export class AccessControl {
   /** null: no admin password, so no dashboard logins. */
   readonly sessions: SessionBook | null;
   readonly secureCookies: boolean;
+  private readonly trustedProxies: BlockList;
 
   constructor(config: AccessConfig) {
     this.agentTokens = new TokenSet(config.agentTokens);
     this.apiTokens = new TokenSet(config.apiTokens);
     this.sessions = config.adminPasswordHash === null ? null : new SessionBook(config.adminPasswordHash, config.sessionTtlMs);
     this.secureCookies = config.tls !== null;
+    this.trustedProxies = config.trustedProxies;
+  }
+
+  /** Which client a request is for, to tell clients apart (the login limit): never a reason to trust it. */
+  clientOf(address: string | undefined, headers: IncomingHttpHeaders): string {
+    return clientAddress(address, headers, this.trustedProxies);
   }
 
   /** No agent tokens: agents and Nacos clients only from loopback. */

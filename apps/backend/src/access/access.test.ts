@@ -34,6 +34,15 @@ describe('trusted addresses (protected mode)', () => {
     expect(isTrustedLocal('127.0.0.1', { 'x-forwarded-for': '203.0.113.9' })).toBe(false);
     expect(isTrustedLocal('127.0.0.1', { forwarded: 'for=203.0.113.9' })).toBe(false);
   });
+
+  it('keeps refusing a relayed request in protected mode when the proxy is trusted and forwards a loopback client', () => {
+    const behindProxy = new AccessControl(loadConfig({ VIGIL_TRUSTED_PROXIES: '127.0.0.1,::1' }).access);
+    const relayed = facts('127.0.0.1', { host: '127.0.0.1:8900', 'x-forwarded-for': '127.0.0.1' });
+    expect(behindProxy.clientOf(relayed.address, relayed.headers)).toBe('127.0.0.1');
+    for (const audience of ['console', 'agent', 'nacos', 'login'] as const) {
+      expect(behindProxy.check(audience, relayed, 0), audience).toMatchObject({ allow: false, status: 403 });
+    }
+  });
 });
 
 describe('credentials', () => {

@@ -17,7 +17,8 @@ export const LOGIN_WINDOW_MS = 5 * 60_000;
 /**
  * `POST /api/v1/auth/login` `{ password }` sets the session cookie (HttpOnly, SameSite=Strict,
  * Secure under TLS); `POST /api/v1/auth/logout` ends it; `GET /api/v1/auth/session` tells the
- * dashboard whether to show its login page. Failed logins are counted per client address.
+ * dashboard whether to show its login page. Failed logins are counted per client address (behind
+ * a trusted proxy, the address it forwards: AccessControl.clientOf).
  */
 @Injectable()
 export class AuthRoutes implements OnModuleInit {
@@ -58,26 +59,34 @@ export class AuthRoutes implements OnModuleInit {
     const parsed = loginRequestSchema.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: 'invalid login', issues: describeIssues(parsed.error) });
     const now = this.clock.now();
-    const client = request.socket.remoteAddress ?? '';
-    const record = this.failures.get(client);
-    if (record && now - record.since < LOGIN_WINDOW_MS && record.count >= LOGIN_FAILURES_ALLOWED) {
-      const retryAfterS = Math.ceil((record.since + LOGIN_WINDOW_MS - now) / 1000);
+    const client = this.access.clientOf(request.socket.remoteAddress, request.headers);
+    const retryAfterS = this.reserveAttempt(client, now);
+    if (retryAfterS !== undefined) {
       return reply.code(429).header('retry-after', retryAfterS).send({ error: 'too many failed logins', retryAfterS });
     }
     if (!(await verifyPassword(parsed.data.password, this.config.access.adminPasswordHash))) {
-      this.countFailure(client, now);
       return reply.code(401).send({ error: 'wrong password' });
     }
     this.failures.delete(client);
     return reply.header('set-cookie', this.cookie(sessions.issue(now), sessions.ttlMs)).send({ authenticated: true });
   }
 
-  private countFailure(client: string, now: number): void {
+  /**
+   * Counts an attempt as failed before the password is checked (a success then clears the
+   * count): attempts awaiting scrypt at the same time are all counted, so concurrency cannot pass
+   * the limit. Returns the seconds to wait when the client is over it.
+   */
+  private reserveAttempt(client: string, now: number): number | undefined {
     const record = this.failures.get(client);
-    if (record && now - record.since < LOGIN_WINDOW_MS) record.count += 1;
-    else this.failures.set(client, { count: 1, since: now });
+    if (record && now - record.since < LOGIN_WINDOW_MS) {
+      if (record.count >= LOGIN_FAILURES_ALLOWED) return Math.ceil((record.since + LOGIN_WINDOW_MS - now) / 1000);
+      record.count += 1;
+      return undefined;
+    }
+    this.failures.set(client, { count: 1, since: now });
     // Bounded: forget finished windows once the map grows.
     if (this.failures.size > 10_000) for (const [key, r] of this.failures) if (now - r.since >= LOGIN_WINDOW_MS) this.failures.delete(key);
+    return undefined;
   }
 
   private cookie(value: string, maxAgeMs: number): string {

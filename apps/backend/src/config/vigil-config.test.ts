@@ -1,3 +1,4 @@
+import { BlockList } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './vigil-config.js';
@@ -23,7 +24,8 @@ describe('loadConfig', () => {
       probeConcurrency: 64,
       logLevel: 'info',
       store: { kind: 'memory' },
-      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
+      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null, trustedProxies: expect.any(BlockList) },
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
     });
   });
 
@@ -50,6 +52,8 @@ describe('loadConfig', () => {
       VIGIL_PROBE_TARGETS: '10.0.0.0/8',
       VIGIL_PROBE_MAX_TARGETS_PER_HOST: '16',
       VIGIL_PROBE_CONCURRENCY: '8',
+      VIGIL_HEADERS_TIMEOUT_MS: '2000',
+      VIGIL_REQUEST_TIMEOUT_MS: '5000',
     });
     expect(config).toEqual({
       port: 9000,
@@ -70,7 +74,8 @@ describe('loadConfig', () => {
       probeConcurrency: 8,
       logLevel: 'debug',
       store: { kind: 'memory' },
-      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null },
+      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null, trustedProxies: expect.any(BlockList) },
+      http: { headersTimeoutMs: 2_000, requestTimeoutMs: 5_000 },
     });
   });
 

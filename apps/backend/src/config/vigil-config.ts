@@ -43,6 +43,8 @@ export interface VigilConfig {
   store: StoreConfig;
   /** Credentials and TLS (see access/access-config.ts). */
   access: AccessConfig;
+  /** How long a client may take to send a request's head, and the whole request (heartbeats/beat-server.ts). */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
 }
 
 /** `url`: one Redis URL, or with `cluster` the comma-separated URLs of Redis Cluster nodes. */
@@ -119,12 +121,18 @@ const envSchema = z
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits or _ . : -')
       .default('vigil'),
     ...accessEnv,
+    VIGIL_HEADERS_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
+    VIGIL_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
   })
   .refine((env) => env.VIGIL_REDIS_CLUSTER || !env.VIGIL_REDIS_URL.includes(','), {
     path: ['VIGIL_REDIS_URL'],
     message: 'lists several URLs: set VIGIL_REDIS_CLUSTER=true for a Redis Cluster, or give one URL',
   })
   .superRefine(checkAccessEnv)
+  .refine((env) => env.VIGIL_HEADERS_TIMEOUT_MS <= env.VIGIL_REQUEST_TIMEOUT_MS, {
+    path: ['VIGIL_HEADERS_TIMEOUT_MS'],
+    message: 'must be at most VIGIL_REQUEST_TIMEOUT_MS (the head is part of the request)',
+  })
   .refine((env) => env.VIGIL_REMOVE_AFTER_MS > env.VIGIL_LOST_AFTER_MS, {
     path: ['VIGIL_REMOVE_AFTER_MS'],
     message: 'must be greater than VIGIL_LOST_AFTER_MS (an instance is lost before it is removed)',
@@ -183,5 +191,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
         ? { kind: 'redis', url: e.VIGIL_REDIS_URL, prefix: e.VIGIL_REDIS_PREFIX, cluster: e.VIGIL_REDIS_CLUSTER }
         : { kind: 'memory' },
     access: accessConfigFrom(e),
+    http: { headersTimeoutMs: e.VIGIL_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.VIGIL_REQUEST_TIMEOUT_MS },
   };
 }

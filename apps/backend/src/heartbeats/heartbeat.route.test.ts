@@ -299,10 +299,10 @@ describe('PUT /api/v1/heartbeat before Fastify', () => {
     expect(trailing.answers[0]!.status).toBe(404);
     expect((await exchange(running, [request('GET', '/healthz', {})])).answers[0]!.status).toBe(200);
     expect(running.served()).toBe(0);
-    // The server keeps Fastify's settings: the keep-alive timeout of app.ts, no request timeout.
+    // The server keeps the keep-alive timeout of app.ts, and the request timeouts of the config.
     const server = running.app.getHttpServer() as Server;
     expect(server.keepAliveTimeout).toBe(65_000);
-    expect(server.requestTimeout).toBe(0);
+    expect([server.headersTimeout, server.requestTimeout]).toEqual([10_000, 30_000]);
   });
 
   it('answers 500 when the beat handler throws, counts it, and keeps serving on the same connection', async () => {
