@@ -56,7 +56,8 @@ const backend = await startBackend({
     VIGIL_API_TOKENS: API_TOKEN,
     VIGIL_ADMIN_PASSWORD: PASSWORD,
     VIGIL_DATA_DIR: tempDir('abuse-data'),
-    ...(args.smoke && { VIGIL_REQUEST_TIMEOUT_MS: '2000' }),
+    // Smoke runs cut slow bodies after 2 s instead of the default 30 s, to see them closed.
+    ...(args.smoke && { VIGIL_HEADERS_TIMEOUT_MS: '1000', VIGIL_REQUEST_TIMEOUT_MS: '2000' }),
   },
 });
 const pid = backend.child.pid;

@@ -74,7 +74,11 @@ describe('server timeouts', () => {
   });
 
   it('refuses a head timeout longer than the request timeout, naming the key', () => {
-    expect(() => loadConfig({ VIGIL_HEADERS_TIMEOUT_MS: '5000', VIGIL_REQUEST_TIMEOUT_MS: '1000' })).toThrow(/VIGIL_HEADERS_TIMEOUT_MS="5000": must be at most VIGIL_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ VIGIL_HEADERS_TIMEOUT_MS: '5000', VIGIL_REQUEST_TIMEOUT_MS: '1000' })).toThrow(
+      /VIGIL_HEADERS_TIMEOUT_MS="5000": 5000 ms must be at most VIGIL_REQUEST_TIMEOUT_MS \(1000 ms\)/,
+    );
+    // The default head timeout (10 s) against a shorter request timeout: the message names the value in force.
+    expect(() => loadConfig({ VIGIL_REQUEST_TIMEOUT_MS: '2000' })).toThrow(/10000 ms must be at most VIGIL_REQUEST_TIMEOUT_MS \(2000 ms\)/);
     expect(() => loadConfig({ VIGIL_REQUEST_TIMEOUT_MS: '0' })).toThrow(/VIGIL_REQUEST_TIMEOUT_MS="0": must be at least 100/);
   });
 });

@@ -129,9 +129,17 @@ const envSchema = z
     message: 'lists several URLs: set VIGIL_REDIS_CLUSTER=true for a Redis Cluster, or give one URL',
   })
   .superRefine(checkAccessEnv)
-  .refine((env) => env.VIGIL_HEADERS_TIMEOUT_MS <= env.VIGIL_REQUEST_TIMEOUT_MS, {
-    path: ['VIGIL_HEADERS_TIMEOUT_MS'],
-    message: 'must be at most VIGIL_REQUEST_TIMEOUT_MS (the head is part of the request)',
+  .superRefine((env, ctx) => {
+    // Either may be the default here: name both values, since the one unset prints as "".
+    if (env.VIGIL_HEADERS_TIMEOUT_MS > env.VIGIL_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VIGIL_HEADERS_TIMEOUT_MS'],
+        message:
+          `${env.VIGIL_HEADERS_TIMEOUT_MS} ms must be at most VIGIL_REQUEST_TIMEOUT_MS (${env.VIGIL_REQUEST_TIMEOUT_MS} ms): ` +
+          'the head is part of the request',
+      });
+    }
   })
   .refine((env) => env.VIGIL_REMOVE_AFTER_MS > env.VIGIL_LOST_AFTER_MS, {
     path: ['VIGIL_REMOVE_AFTER_MS'],
