@@ -7,7 +7,7 @@ import {
   LIMITS,
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
-} from '@vigil/protocol/constants';
+} from './protocol';
 
 /** How beats travel: a long-lived WebSocket (HTTP while it is not open), or HTTP requests only. */
 export const HEARTBEAT_TRANSPORTS = ['websocket', 'http'] as const;

@@ -5,7 +5,7 @@
  * own module, and shows every kind of change a hook can make.
  */
 import path from 'node:path';
-import type { FullBeat } from '@vigil/protocol/types';
+import type { FullBeat } from './protocol';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backendStandIn } from './test-support/backend-stand-in';
 import { attach, fixtures, requireBuilt, runNode, type NodeRun } from './test-support/node-process';

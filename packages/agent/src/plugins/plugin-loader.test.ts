@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AgentEvent } from '@vigil/protocol/types';
+import type { AgentEvent } from '../protocol';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentEvents } from '../events/agent-events';
 import { EventQueue } from '../events/event-queue';
