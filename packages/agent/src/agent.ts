@@ -57,7 +57,15 @@ export function start(moduleHooks: ModuleHooks): void {
     appRoot: process.cwd(),
     syncBuiltinExports: () => moduleHooks.syncBuiltinExports(),
   });
-  const plugins = loadPlugins({ dir: config.pluginsDir, folders: config.plugins, heartbeat, instrumentation, events });
+  const plugins = loadPlugins({
+    dir: config.pluginsDir,
+    names: config.plugins,
+    appRoot: process.cwd(),
+    agentVersion: AGENT_VERSION,
+    heartbeat,
+    instrumentation,
+    events,
+  });
   moduleHooks.watch(instrumentation.watched(), (loaded) => {
     // This runs inside the host's require/import: nothing may escape into it.
     try {

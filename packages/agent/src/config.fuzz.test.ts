@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { LIMITS, MAX_HEARTBEAT_INTERVAL_MS, MIN_HEARTBEAT_INTERVAL_MS } from '@vigil/protocol/constants';
+import { LIMITS, MAX_HEARTBEAT_INTERVAL_MS, MIN_HEARTBEAT_INTERVAL_MS } from './protocol';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, LOG_LEVELS, envVariableFor, loadConfig, type AgentConfig } from './config';
 

@@ -70,7 +70,7 @@ describe('loadConfig', () => {
         'app.type=web',
         'artifact=orders-api',
         'plugins.dir=../../plugins',
-        'plugins=template, other',
+        'plugins=template, @acme/vigil-plugin-db',
         'log.level=DEBUG',
       ].join('\n'),
     });
@@ -89,7 +89,7 @@ describe('loadConfig', () => {
       artifact: 'orders-api',
       // Relative to the config file's directory, not to cwd.
       pluginsDir: path.resolve(cwd, 'vigil', '../../plugins'),
-      plugins: ['template', 'other'],
+      plugins: ['template', '@acme/vigil-plugin-db'],
       logLevel: 'debug',
     });
   });
@@ -143,6 +143,7 @@ describe('loadConfig', () => {
     ['backend.url', 'ftp://backend', 'backendUrls', ['http://127.0.0.1:8900']],
     ['log.level', 'loud', 'logLevel', 'warn'],
     ['plugins', '../escape', 'plugins', undefined],
+    ['plugins', '@acme/../../escape', 'plugins', undefined],
     ['app.name', 'x'.repeat(257), 'appName', 'default'],
   ] as const)('falls back to the default for %s=%s, with a warning naming key and value', (key, value, field, fallback) => {
     const cwd = project({ properties: `${key}=${value}\n` });

@@ -7,7 +7,8 @@ import {
   LIMITS,
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
-} from '@vigil/protocol/constants';
+} from './protocol';
+import { isPackageName } from './plugins/define-plugin';
 
 /** How beats travel: a long-lived WebSocket (HTTP while it is not open), or HTTP requests only. */
 export const HEARTBEAT_TRANSPORTS = ['websocket', 'http'] as const;
@@ -62,7 +63,7 @@ export interface AgentConfig {
   artifact: string;
   /** `plugins.dir`, absolute */
   pluginsDir: string;
-  /** `plugins`: folder names to load; undefined means every folder in pluginsDir. */
+  /** `plugins`: folder names in pluginsDir or installed package names; undefined means every folder in pluginsDir. */
   plugins: string[] | undefined;
   /** `log.level` */
   logLevel: LogLevel;
@@ -157,7 +158,7 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
         path.join(configDir, 'plugins'),
         'a directory path',
       ),
-      plugins: read('plugins', parseFolderNames, undefined, 'comma-separated plugin folder names'),
+      plugins: read('plugins', parsePluginNames, undefined, 'comma-separated plugin folder or package names'),
       logLevel: read('log.level', parseLogLevel, 'warn', LOG_LEVELS.join(', ')),
       agentToken: read('agent.token', parseToken, undefined, 'printable ASCII without spaces or commas'),
       backendTlsCa: read('backend.tls.ca', (raw) => readableFile(path.resolve(configDir, raw)), undefined, 'a readable PEM file'),
@@ -224,10 +225,14 @@ function parseName(raw: string): string | undefined {
   return raw.length > 0 && raw.length <= LIMITS.nameLength ? raw : undefined;
 }
 
-/** Plugin folder names are plain names inside plugins.dir, never paths. An empty list loads no plugin. */
-function parseFolderNames(raw: string): string[] | undefined {
+/**
+ * Plugin names are plain folder names inside plugins.dir or npm package names (`@acme/x`), never
+ * paths. An empty list loads no plugin.
+ */
+function parsePluginNames(raw: string): string[] | undefined {
   const names = splitList(raw);
-  return names.every((name) => name === path.basename(name) && name !== '.' && name !== '..') ? names : undefined;
+  const isFolder = (name: string) => name === path.basename(name) && name !== '.' && name !== '..';
+  return names.every((name) => isFolder(name) || isPackageName(name)) ? names : undefined;
 }
 
 function parseLogLevel(raw: string): LogLevel | undefined {

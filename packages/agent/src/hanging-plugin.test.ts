@@ -4,7 +4,7 @@
  * the agent keeps beating with the other plugins' ext-info.
  */
 import path from 'node:path';
-import type { FullBeat } from '@vigil/protocol/types';
+import type { FullBeat } from './protocol';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backendStandIn } from './test-support/backend-stand-in';
 import { attach, fixtures, requireBuilt, runNode, type NodeRun } from './test-support/node-process';

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FullBeat, Heartbeat } from '@vigil/protocol/types';
+import type { FullBeat, Heartbeat } from './protocol';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backendStandIn, type StandIn } from './test-support/backend-stand-in';
 import { agentRoot, attach, requireBuilt, runNode, startLines, type NodeRun } from './test-support/node-process';

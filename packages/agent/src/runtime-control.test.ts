@@ -3,7 +3,7 @@
  * processes: the app keeps calling a function the plugin intercepts and prints what it gets.
  */
 import path from 'node:path';
-import type { FullBeat, PluginCommand } from '@vigil/protocol/types';
+import type { FullBeat, PluginCommand } from './protocol';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backendLike, backendStandIn } from './test-support/backend-stand-in';
 import { attach, fixtures, requireBuilt, runNode } from './test-support/node-process';

@@ -1,4 +1,4 @@
-import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '@vigil/protocol/constants';
+import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '../protocol';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';

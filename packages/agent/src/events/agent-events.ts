@@ -1,5 +1,5 @@
-import { LIMITS } from '@vigil/protocol/constants';
-import type { EventLevel } from '@vigil/protocol/types';
+import { LIMITS } from '../protocol';
+import type { EventLevel } from '../protocol';
 import { normalizeExtInfo } from '../heartbeat/ext-info';
 import { describeError, logger, logUnheard } from '../logger';
 import type { EventQueue } from './event-queue';

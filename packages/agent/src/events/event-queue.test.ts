@@ -1,4 +1,4 @@
-import type { AgentEvent, EventLevel } from '@vigil/protocol/types';
+import type { AgentEvent, EventLevel } from '../protocol';
 import { describe, expect, it } from 'vitest';
 import { EventQueue } from './event-queue';
 

@@ -1,5 +1,5 @@
-import { EVENT_LEVELS } from '@vigil/protocol/constants';
-import type { AgentEvent } from '@vigil/protocol/types';
+import { EVENT_LEVELS } from '../protocol';
+import type { AgentEvent } from '../protocol';
 
 /** Lower is more severe: emergency 0, important 1, normal 2. */
 const severity = (event: AgentEvent): number => EVENT_LEVELS.indexOf(event.level);

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EventBatch } from '@vigil/protocol/types';
+import type { EventBatch } from '../protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendLink } from '../backend/backend-link';
 import { logger } from '../logger';

@@ -1,5 +1,5 @@
-import { EVENTS_PATH, LIMITS, PROTOCOL_VERSION } from '@vigil/protocol/constants';
-import type { EventBatch } from '@vigil/protocol/types';
+import { EVENTS_PATH, LIMITS, PROTOCOL_VERSION } from '../protocol';
+import type { EventBatch } from '../protocol';
 import type { BackendLink, BackendRequest } from '../backend/backend-link';
 import { describeError, logger } from '../logger';
 import type { EventQueue } from './event-queue';

@@ -4,8 +4,8 @@ import {
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
   PLUGIN_COMMAND_TYPES,
-} from '@vigil/protocol/constants';
-import type { BeatReply, PluginCommand } from '@vigil/protocol/types';
+} from '../protocol';
+import type { BeatReply, PluginCommand } from '../protocol';
 
 export interface ParsedReply {
   reply: BeatReply;

@@ -1,4 +1,4 @@
-import { LIMITS } from '@vigil/protocol/constants';
+import { LIMITS } from '../protocol';
 
 export interface NormalizedExtInfo {
   info: Record<string, string>;

@@ -1,4 +1,4 @@
-import type { FullBeat, Heartbeat, PluginCommand } from '@vigil/protocol/types';
+import type { FullBeat, Heartbeat, PluginCommand } from '../protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendLink } from '../backend/backend-link';
 import { logger } from '../logger';

@@ -1,5 +1,5 @@
-import { HEARTBEAT_PATH, MAX_HEARTBEAT_INTERVAL_MS } from '@vigil/protocol/constants';
-import type { GoodbyeBeat, PluginCommand } from '@vigil/protocol/types';
+import { HEARTBEAT_PATH, MAX_HEARTBEAT_INTERVAL_MS } from '../protocol';
+import type { GoodbyeBeat, PluginCommand } from '../protocol';
 import type { BackendLink, BackendRequest } from '../backend/backend-link';
 import { describeError, logger } from '../logger';
 import { parseBeatReply } from './beat-reply';

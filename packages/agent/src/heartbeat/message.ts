@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
-import { LIMITS, PROTOCOL_VERSION } from '@vigil/protocol/constants';
-import type { FullBeat, GoodbyeBeat, LightBeat, PluginInfo } from '@vigil/protocol/types';
+import { LIMITS, PROTOCOL_VERSION } from '../protocol';
+import type { FullBeat, GoodbyeBeat, LightBeat, PluginInfo } from '../protocol';
 import type { AgentConfig } from '../config';
 
 /** A full beat without its times: what must be unchanged for a light beat to be enough. */

@@ -55,6 +55,10 @@ export function moduleKindOf(module: string): ModuleKind {
 /** npm's package name rules: lower case, URL-safe, optionally scoped. */
 const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 
+export function isPackageName(name: string): boolean {
+  return PACKAGE_NAME.test(name);
+}
+
 /** The PluginDefinition in a plugin's entry module exports; throws naming what is wrong with it. */
 export function pluginDefinitionFrom(moduleExports: unknown): PluginDefinition {
   const definition = isObject(moduleExports) && 'default' in moduleExports ? moduleExports.default : moduleExports;
@@ -100,7 +104,7 @@ function checkVersions(module: string, versions: unknown, where: string): void {
     if (versions !== undefined) throw new TypeError(`${where}.versions applies to packages only, not to ${kind} ${module}`);
     return;
   }
-  if (!PACKAGE_NAME.test(module)) {
+  if (!isPackageName(module)) {
     throw new TypeError(`${where}.module ${JSON.stringify(module)} is not a package name (a file path starts with ./)`);
   }
   if (typeof versions !== 'string') throw new TypeError(`${where}.versions must be a semver range for package ${module}`);

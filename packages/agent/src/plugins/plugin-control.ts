@@ -1,4 +1,4 @@
-import type { PluginCommand } from '@vigil/protocol/types';
+import type { PluginCommand } from '../protocol';
 import type { AgentEvents } from '../events/agent-events';
 import type { AgentHeartbeatService } from '../services/agent-heartbeat-service';
 import type { Instrumentation } from './instrumentation';

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AgentEvent } from '@vigil/protocol/types';
+import type { AgentEvent } from '../protocol';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentEvents } from '../events/agent-events';
 import { EventQueue } from '../events/event-queue';
@@ -42,7 +42,9 @@ describe('loadPlugins', () => {
     parts = setUp();
     loaded = loadPlugins({
       dir: path.join(fixtures, 'plugins'),
-      folders: ['greeter', 'broken', 'absent', 'bare', 'bad-definition', 'duplicate', 'unbounded', 'counter', 'counter-clash', 'counter-again'],
+      names: ['greeter', 'broken', 'absent', 'bare', 'bad-definition', 'duplicate', 'unbounded', 'counter', 'counter-clash', 'counter-again'],
+      appRoot: fixtures,
+      agentVersion: '1.2.0',
       ...parts,
     });
     parts.instrumentation.onModuleLoaded({ module: 'fake-lib', exports: fakeLib, packageDir: fakeLibDir });
@@ -68,7 +70,7 @@ describe('loadPlugins', () => {
   it('skips the plugins that cannot load, reporting each once: a warning and a plugin.failed event naming the error', () => {
     const failures = [
       /plugin broken .*skipped: broken on purpose/,
-      /plugin absent .*skipped: .*ENOENT/,
+      /plugin absent skipped: there is no folder .*absent and no package absent installed in .*fixtures's node_modules/,
       /plugin bad-definition .*skipped: interceptors\[0\]\.method must be a non-empty string/,
       /plugin greeter .*duplicate.* skipped: the name greeter is already taken/,
       /plugin unbounded .*skipped: interceptors\[0\]\.versions ">=1" has no upper bound/,
@@ -127,16 +129,105 @@ describe('loadPlugins without a folder list', () => {
       writeFileSync(path.join(dir, name, 'index.js'), 'module.exports = {};');
     }
     writeFileSync(path.join(dir, 'README.md'), 'not a plugin');
-    const loaded = loadPlugins({ dir, folders: undefined, ...setUp() });
+    const loaded = loadPlugins({ dir, names: undefined, appRoot: dir, agentVersion: '1.2.0', ...setUp() });
     expect(loaded.map((plugin) => plugin.name)).toEqual(['alpha', 'zeta']);
   });
 
   it('loads nothing, quietly, when the plugins directory does not exist', () => {
     const warn = vi.spyOn(logger, 'warn');
     const parts = setUp();
-    expect(loadPlugins({ dir: path.join(tmpdir(), 'vigil-no-such-dir'), folders: undefined, ...parts })).toEqual([]);
+    expect(
+      loadPlugins({ dir: path.join(tmpdir(), 'vigil-no-such-dir'), names: undefined, appRoot: tmpdir(), agentVersion: '1.2.0', ...parts }),
+    ).toEqual([]);
     expect(warn).not.toHaveBeenCalled();
     expect(parts.queue.size).toBe(0);
     warn.mockRestore();
+  });
+});
+
+describe('loadPlugins by package name', () => {
+  /** Writes a package into `<root>/node_modules/<name>`: its package.json fields and files. */
+  function writePackage(root: string, name: string, manifest: object, files: Record<string, string>): void {
+    const dir = path.join(root, 'node_modules', name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', ...manifest }));
+    for (const [file, text] of Object.entries(files)) writeFileSync(path.join(dir, file), text);
+  }
+
+  const appRoot = mkdtempSync(path.join(tmpdir(), 'vigil-app-'));
+  const warnings: string[] = [];
+  let parts: ReturnType<typeof setUp>;
+  let loaded: LoadedPlugin[];
+
+  beforeAll(() => {
+    writePackage(appRoot, '@acme/vigil-plugin-db', { main: 'lib.js', peerDependencies: { '@vigil/agent': '^1.0.0' } }, {
+      'lib.js': 'module.exports = { interceptors: [] };',
+    });
+    writePackage(appRoot, 'vigil-plugin-esm', { type: 'module', exports: { '.': './index.js' } }, {
+      'index.js': "export default { services: [{ type: { serviceName: 'fixture.esm' }, service: { hello: () => 'esm' } }] };",
+    });
+    writePackage(appRoot, 'vigil-plugin-future', { peerDependencies: { '@vigil/agent': '^2.0.0' } }, {
+      'index.js': "throw new Error('code of a plugin built for another agent ran');",
+    });
+    writePackage(appRoot, 'vigil-plugin-awaits', { type: 'module' }, {
+      'index.js': 'await Promise.resolve(); export default {};',
+    });
+    writePackage(appRoot, 'vigil-plugin-lost', { type: 'module' }, {
+      'index.js': "import { definePlugin } from '@vigil/agent'; export default definePlugin({});",
+    });
+    writePackage(appRoot, 'vigil-plugin-typo', {}, { 'index.js': 'module.exports = {\n  interceptors: [,,\n' });
+    vi.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
+      warnings.push(String(args.at(-1)));
+    });
+    vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    parts = setUp();
+    loaded = loadPlugins({
+      dir: path.join(appRoot, 'vigil', 'plugins'),
+      names: [
+        '@acme/vigil-plugin-db',
+        'vigil-plugin-esm',
+        'vigil-plugin-future',
+        'vigil-plugin-awaits',
+        'vigil-plugin-lost',
+        'vigil-plugin-typo',
+        'vigil-plugin-missing',
+      ],
+      appRoot: path.join(appRoot, 'src'),
+      agentVersion: '1.2.0',
+      ...parts,
+    });
+  });
+  afterAll(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("loads plugins installed in the service's node_modules, CommonJS or ES module, found from a folder below", () => {
+    expect(loaded).toEqual([
+      { name: '@acme/vigil-plugin-db', version: '1.0.0' },
+      { name: 'vigil-plugin-esm', version: '1.0.0' },
+    ]);
+    expect(ServiceManager.getService({ serviceName: 'fixture.esm', prototype: {} as { hello(): string } }).hello()).toBe('esm');
+  });
+
+  it('skips a plugin built for an incompatible agent with one line naming both versions, without running it', () => {
+    expect(warnings.filter((warning) => warning.includes('vigil-plugin-future'))).toEqual([
+      expect.stringMatching(
+        /^plugin vigil-plugin-future \(.*node_modules\/vigil-plugin-future\) skipped: vigil-plugin-future 1\.0\.0 is built for @vigil\/agent \^2\.0\.0 \(its peerDependencies\), and this agent is 1\.2\.0$/,
+      ),
+    ]);
+  });
+
+  it('names the cause of each failure: top-level await, an unresolvable @vigil/agent, a syntax error, a missing package', () => {
+    const reasons = (name: string) => warnings.filter((warning) => warning.startsWith(`plugin ${name} `));
+    expect(reasons('vigil-plugin-awaits')).toEqual([expect.stringMatching(/skipped: its entry is an ES module with top-level await/)]);
+    expect(reasons('vigil-plugin-lost')).toEqual([
+      expect.stringMatching(/skipped: its ES module imports @vigil\/agent, which Node v\S+ resolves only from the plugin's own folder/),
+    ]);
+    expect(reasons('vigil-plugin-typo')).toEqual([
+      expect.stringMatching(/skipped: its code does not parse: .*vigil-plugin-typo\/index\.js:\d+: /),
+    ]);
+    expect(reasons('vigil-plugin-missing')).toEqual([
+      expect.stringMatching(/skipped: there is no folder .*vigil-plugin-missing and no package vigil-plugin-missing installed in .*'s node_modules$/),
+    ]);
   });
 });

@@ -1,5 +1,5 @@
-import { LIMITS } from '@vigil/protocol/constants';
-import type { PluginInfo } from '@vigil/protocol/types';
+import { LIMITS } from '../protocol';
+import type { PluginInfo } from '../protocol';
 import { normalizeExtInfo } from '../heartbeat/ext-info';
 import { describeError, logger } from '../logger';
 import { currentPlugin } from '../plugins/plugin-context';

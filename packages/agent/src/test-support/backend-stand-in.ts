@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AgentEvent, EventBatch, Heartbeat } from '@vigil/protocol/types';
+import type { AgentEvent, EventBatch, Heartbeat } from '../protocol';
 
 /** A request as the stand-in received it. */
 export interface Received {
