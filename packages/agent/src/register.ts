@@ -57,8 +57,7 @@ function watchRequires(modules: WatchedModules, onLoad: OnLoad): void {
  */
 function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
   const include = [...modules.packages, ...modules.files.map((file) => pathToFileURL(file).href)];
-  const loader = pathToFileURL(require.resolve('import-in-the-middle/hook.mjs'));
-  register(loader, pathToFileURL(__filename), { data: { include } });
+  register(importHookSource(), pathToFileURL(__filename), { data: { include } });
   const { Hook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
   new Hook([...modules.packages, ...modules.files], (namespace, name, baseDir, format) => {
     const cjs = format === 'commonjs';
@@ -69,6 +68,29 @@ function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
       ...(baseDir === undefined ? {} : { packageDir: baseDir }),
     });
   });
+}
+
+/**
+ * The agent's own instance of import-in-the-middle's loader, as a module of its own. Registering
+ * `import-in-the-middle/hook.mjs` itself, as OpenTelemetry, dd-trace and Sentry do, would share
+ * that module with them in the loaders' thread, and with it one include list: the last
+ * registration's list wins, so the agent's list would stop OpenTelemetry from wrapping anything
+ * else (node:http: no server spans), or OpenTelemetry's would undo the agent's. Each instance
+ * keeps its own list; the outermost instance that includes a module wraps it, and its wrapper
+ * reports to the one hook registry (`lib/register.js`) every Hook of the process listens to, as
+ * long as the tools share one copy of import-in-the-middle. `initialize` only applies the
+ * options: iitm's own warns when a second instance initializes, which is expected here.
+ */
+function importHookSource(): string {
+  const hook = pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')).href;
+  const create = pathToFileURL(require.resolve('import-in-the-middle/create-hook.mjs')).href;
+  // createHook locates the hook registry from the URL it is given, so it gets hook.mjs's.
+  const source =
+    `import { createHook } from ${JSON.stringify(create)};\n` +
+    `const hook = createHook({ url: ${JSON.stringify(hook)} });\n` +
+    `export const { resolve, load } = hook;\n` +
+    `export function initialize(data) { hook.applyOptions(data); }\n`;
+  return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
 /**
