@@ -58,6 +58,8 @@ function watchRequires(modules: WatchedModules, onLoad: OnLoad): void {
 function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
   const include = [...modules.packages, ...modules.files.map((file) => pathToFileURL(file).href)];
   register(importHookSource(), pathToFileURL(__filename), { data: { include } });
+  // A tool loaded before the agent has loaded its copy by now; one loaded after, once the app started.
+  if (!warnOfOtherCopy()) setTimeout(warnOfOtherCopy, OTHER_COPY_CHECK_DELAY_MS).unref();
   const { Hook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
   new Hook([...modules.packages, ...modules.files], (namespace, name, baseDir, format) => {
     const cjs = format === 'commonjs';
@@ -91,6 +93,32 @@ function importHookSource(): string {
     `export const { resolve, load } = hook;\n` +
     `export function initialize(data) { hook.applyOptions(data); }\n`;
   return `data:text/javascript,${encodeURIComponent(source)}`;
+}
+
+/** When to look again for another copy of import-in-the-middle, for a tool loaded after the agent. */
+const OTHER_COPY_CHECK_DELAY_MS = 1000;
+
+/**
+ * Says in one line when another copy of import-in-the-middle is loaded (a tool that brings its
+ * own, e.g. an OpenTelemetry whose range does not meet the agent's): each copy's wrappers report
+ * only to that copy's hooks, and of two loaders that both wrap a module, the first registered
+ * wraps it. Then the agent's plugins miss every ES module such a tool wraps too (OpenTelemetry's
+ * loader wraps all), or that tool misses the modules the agent wraps. Nothing at runtime can join
+ * the two registries; one shared copy can. True when it warned.
+ */
+function warnOfOtherCopy(): boolean {
+  const ours = path.join(path.dirname(require.resolve('import-in-the-middle')), 'lib', 'register.js');
+  const other = Object.keys(require.cache).find(
+    (file) => file !== ours && file.endsWith(path.join('import-in-the-middle', 'lib', 'register.js')),
+  );
+  if (other === undefined) return false;
+  const { version } = require('import-in-the-middle/package.json') as { version: string };
+  (require('./logger') as typeof import('./logger')).logger.warn(
+    `another copy of import-in-the-middle is loaded (${path.dirname(path.dirname(other))}), from another tool that ` +
+      `hooks imports: an ES module both hook reaches only one of them, so plugins on npm packages and app files may ` +
+      `not fire for import (require is unaffected); fix: one copy for both (npm dedupe; the agent has ${version})`,
+  );
+  return true;
 }
 
 /**

@@ -5,7 +5,7 @@
  * built-in, one on an npm package) still fire, and the agent's own traffic (beats, the beat
  * socket, event batches, the goodbye) makes no span.
  */
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +17,7 @@ const require = createRequire(import.meta.url);
 const agentRegister = require.resolve('@vigil/agent/register');
 /** The folder holding every @opentelemetry package this workspace installed. */
 const openTelemetryDir = dirname(dirname(require.resolve('@opentelemetry/sdk-trace-node/package.json')));
+const nodeModulesDir = dirname(openTelemetryDir);
 
 type ModuleSystem = 'esm' | 'cjs';
 /** Who loads first, and how: both as flags of node, or both in NODE_OPTIONS. */
@@ -128,6 +129,27 @@ function writeService(moduleSystem: ModuleSystem, backendUrl: string): string {
   return dir;
 }
 
+/**
+ * Gives the service's OpenTelemetry a copy of import-in-the-middle of its own, as an install
+ * whose versions do not dedupe has: its instrumentation packages are copied beside it, the
+ * other @opentelemetry packages and their plain dependencies stay links.
+ */
+function giveOpenTelemetryItsOwnCopy(dir: string): void {
+  const modules = join(dir, 'node_modules');
+  rmSync(join(modules, '@opentelemetry'));
+  mkdirSync(join(modules, '@opentelemetry'));
+  for (const name of readdirSync(openTelemetryDir)) {
+    const from = join(openTelemetryDir, name);
+    const to = join(modules, '@opentelemetry', name);
+    if (name === 'instrumentation' || name === 'instrumentation-http') cpSync(from, to, { recursive: true, dereference: true });
+    else symlinkSync(from, to);
+  }
+  cpSync(join(nodeModulesDir, 'import-in-the-middle'), join(modules, 'import-in-the-middle'), { recursive: true, dereference: true });
+  for (const name of ['require-in-the-middle', 'forwarded-parse', 'cjs-module-lexer', 'module-details-from-path']) {
+    symlinkSync(join(nodeModulesDir, name), join(modules, name));
+  }
+}
+
 interface Run {
   spans: SpanLine[];
   fired: Record<string, number>;
@@ -135,8 +157,9 @@ interface Run {
 }
 
 /** Runs the script once, with OpenTelemetry and (unless `order` is undefined) the agent; the agent gets to beat, open its socket and send events first. */
-async function runService(backend: Backend, moduleSystem: ModuleSystem, order: LoadOrder | undefined): Promise<Run> {
+async function runService(backend: Backend, moduleSystem: ModuleSystem, order: LoadOrder | undefined, ownCopy = false): Promise<Run> {
   const dir = writeService(moduleSystem, backend.url);
+  if (ownCopy) giveOpenTelemetryItsOwnCopy(dir);
   const ext = moduleSystem === 'esm' ? 'mjs' : 'cjs';
   const flag = moduleSystem === 'esm' ? '--import' : '--require';
   const otel = [flag, `./otel.${ext}`];
@@ -219,4 +242,14 @@ describe('the agent beside OpenTelemetry', () => {
       60_000,
     );
   });
+
+  it('says in one line at start when OpenTelemetry brings its own import-in-the-middle, naming the fix; its spans stay as they were', async () => {
+    const without = await runService(backend, 'esm', undefined, true);
+    const run = await runService(backend, 'esm', 'otel, vigil', true);
+    const lines = run.output.split('\n').filter((line) => line.includes('another copy of import-in-the-middle'));
+    expect(lines, run.output).toHaveLength(1);
+    expect(lines[0]).toMatch(/fix: one copy for both \(npm dedupe/);
+    expect(shape(run.spans)).toEqual(shape(without.spans));
+    expect(run.spans.filter((span) => span.url?.includes('/api/v1/') === true)).toEqual([]);
+  }, 60_000);
 });
