@@ -78,7 +78,7 @@ function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
  * that module with them in the loaders' thread, and with it one include list: the last
  * registration's list wins, so the agent's list would stop OpenTelemetry from wrapping anything
  * else (node:http: no server spans), or OpenTelemetry's would undo the agent's. Each instance
- * keeps its own list; the outermost instance that includes a module wraps it, and its wrapper
+ * keeps its own list; the first registered instance that includes a module wraps it, and its wrapper
  * reports to the one hook registry (`lib/register.js`) every Hook of the process listens to, as
  * long as the tools share one copy of import-in-the-middle. `initialize` only applies the
  * options: iitm's own warns when a second instance initializes, which is expected here.
@@ -104,21 +104,25 @@ const OTHER_COPY_CHECK_DELAY_MS = 1000;
  * only to that copy's hooks, and of two loaders that both wrap a module, the first registered
  * wraps it. Then the agent's plugins miss every ES module such a tool wraps too (OpenTelemetry's
  * loader wraps all), or that tool misses the modules the agent wraps. Nothing at runtime can join
- * the two registries; one shared copy can. True when it warned.
+ * the two registries; one shared copy can. True when it warned (or cannot look). Never throws: it also runs from a timer.
  */
 function warnOfOtherCopy(): boolean {
-  const ours = path.join(path.dirname(require.resolve('import-in-the-middle')), 'lib', 'register.js');
-  const other = Object.keys(require.cache).find(
-    (file) => file !== ours && file.endsWith(path.join('import-in-the-middle', 'lib', 'register.js')),
-  );
-  if (other === undefined) return false;
-  const { version } = require('import-in-the-middle/package.json') as { version: string };
-  (require('./logger') as typeof import('./logger')).logger.warn(
-    `another copy of import-in-the-middle is loaded (${path.dirname(path.dirname(other))}), from another tool that ` +
-      `hooks imports: an ES module both hook reaches only one of them, so plugins on npm packages and app files may ` +
-      `not fire for import (require is unaffected); fix: one copy for both (npm dedupe; the agent has ${version})`,
-  );
-  return true;
+  try {
+    const ours = path.join(path.dirname(require.resolve('import-in-the-middle')), 'lib', 'register.js');
+    const other = Object.keys(require.cache).find(
+      (file) => file !== ours && file.endsWith(path.join('import-in-the-middle', 'lib', 'register.js')),
+    );
+    if (other === undefined) return false;
+    const { version } = require('import-in-the-middle/package.json') as { version: string };
+    (require('./logger') as typeof import('./logger')).logger.warn(
+      `another copy of import-in-the-middle is loaded (${path.dirname(path.dirname(other))}), from another tool that ` +
+        `hooks imports: an ES module both hook reaches only one of them, so plugins on npm packages and app files may ` +
+        `not fire for import (require is unaffected); fix: one copy for both (npm dedupe; the agent has ${version})`,
+    );
+    return true;
+  } catch {
+    return true;
+  }
 }
 
 /**
