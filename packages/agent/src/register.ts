@@ -104,7 +104,8 @@ const OTHER_COPY_CHECK_DELAY_MS = 1000;
  * only to that copy's hooks, and of two loaders that both wrap a module, the first registered
  * wraps it. Then the agent's plugins miss every ES module such a tool wraps too (OpenTelemetry's
  * loader wraps all), or that tool misses the modules the agent wraps. Nothing at runtime can join
- * the two registries; one shared copy can. True when it warned (or cannot look). Never throws: it also runs from a timer.
+ * the two registries; one shared copy can. True when it warned (or cannot look). Never throws:
+ * it also runs from a timer.
  */
 function warnOfOtherCopy(): boolean {
   try {
