@@ -57,8 +57,9 @@ function watchRequires(modules: WatchedModules, onLoad: OnLoad): void {
  */
 function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
   const include = [...modules.packages, ...modules.files.map((file) => pathToFileURL(file).href)];
-  const loader = pathToFileURL(require.resolve('import-in-the-middle/hook.mjs'));
-  register(loader, pathToFileURL(__filename), { data: { include } });
+  register(importHookSource(), pathToFileURL(__filename), { data: { include } });
+  // A tool loaded before the agent has loaded its copy by now; one loaded after, once the app started.
+  if (!warnOfOtherCopy()) setTimeout(warnOfOtherCopy, OTHER_COPY_CHECK_DELAY_MS).unref();
   const { Hook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
   new Hook([...modules.packages, ...modules.files], (namespace, name, baseDir, format) => {
     const cjs = format === 'commonjs';
@@ -69,6 +70,60 @@ function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
       ...(baseDir === undefined ? {} : { packageDir: baseDir }),
     });
   });
+}
+
+/**
+ * The agent's own instance of import-in-the-middle's loader, as a module of its own. Registering
+ * `import-in-the-middle/hook.mjs` itself, as OpenTelemetry, dd-trace and Sentry do, would share
+ * that module with them in the loaders' thread, and with it one include list: the last
+ * registration's list wins, so the agent's list would stop OpenTelemetry from wrapping anything
+ * else (node:http: no server spans), or OpenTelemetry's would undo the agent's. Each instance
+ * keeps its own list; the first registered instance that includes a module wraps it, and its wrapper
+ * reports to the one hook registry (`lib/register.js`) every Hook of the process listens to, as
+ * long as the tools share one copy of import-in-the-middle. `initialize` only applies the
+ * options: iitm's own warns when a second instance initializes, which is expected here.
+ */
+function importHookSource(): string {
+  const hook = pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')).href;
+  const create = pathToFileURL(require.resolve('import-in-the-middle/create-hook.mjs')).href;
+  // createHook locates the hook registry from the URL it is given, so it gets hook.mjs's.
+  const source =
+    `import { createHook } from ${JSON.stringify(create)};\n` +
+    `const hook = createHook({ url: ${JSON.stringify(hook)} });\n` +
+    `export const { resolve, load } = hook;\n` +
+    `export function initialize(data) { hook.applyOptions(data); }\n`;
+  return `data:text/javascript,${encodeURIComponent(source)}`;
+}
+
+/** When to look again for another copy of import-in-the-middle, for a tool loaded after the agent. */
+const OTHER_COPY_CHECK_DELAY_MS = 1000;
+
+/**
+ * Says in one line when another copy of import-in-the-middle is loaded (a tool that brings its
+ * own, e.g. an OpenTelemetry whose range does not meet the agent's): each copy's wrappers report
+ * only to that copy's hooks, and of two loaders that both wrap a module, the first registered
+ * wraps it. Then the agent's plugins miss every ES module such a tool wraps too (OpenTelemetry's
+ * loader wraps all), or that tool misses the modules the agent wraps. Nothing at runtime can join
+ * the two registries; one shared copy can. True when it warned (or cannot look). Never throws:
+ * it also runs from a timer.
+ */
+function warnOfOtherCopy(): boolean {
+  try {
+    const ours = path.join(path.dirname(require.resolve('import-in-the-middle')), 'lib', 'register.js');
+    const other = Object.keys(require.cache).find(
+      (file) => file !== ours && file.endsWith(path.join('import-in-the-middle', 'lib', 'register.js')),
+    );
+    if (other === undefined) return false;
+    const { version } = require('import-in-the-middle/package.json') as { version: string };
+    (require('./logger') as typeof import('./logger')).logger.warn(
+      `another copy of import-in-the-middle is loaded (${path.dirname(path.dirname(other))}), from another tool that ` +
+        `hooks imports: an ES module both hook reaches only one of them, so plugins on npm packages and app files may ` +
+        `not fire for import (require is unaffected); fix: one copy for both (npm dedupe; the agent has ${version})`,
+    );
+    return true;
+  } catch {
+    return true;
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describeError, logger } from '../logger';
 import { enterPlugin, leavePlugin } from './plugin-context';
+import { withoutTracing } from './tracing-suppression';
 
 /**
  * What a hook receives: one context per intercepted call, handed to each of its interceptors in
@@ -82,12 +83,13 @@ let agentDepth = 0;
 /**
  * Runs `fn` with every interceptor off: for the agent's own calls into intercepted modules (its
  * requests to the backend), so plugins never see the agent's traffic. Covers what runs
- * synchronously in `fn`, not callbacks it schedules.
+ * synchronously in `fn`, not callbacks it schedules. OpenTelemetry, when the host runs it,
+ * traces none of it either, callbacks included (see tracing-suppression).
  */
 export function asAgent<T>(fn: () => T): T {
   agentDepth += 1;
   try {
-    return fn();
+    return withoutTracing(fn);
   } finally {
     agentDepth -= 1;
   }
