@@ -10,6 +10,7 @@ import { EVENTS_PATH, HEARTBEAT_PATH } from '@vigil/protocol/constants';
 
 /** The dashboard's login route (@vigil/protocol's AUTH_PATH, which its constants entry does not export). */
 const AUTH_PATH = '/api/v1/auth';
+import { identity } from './beats.mjs';
 import { sleep } from './processes.mjs';
 
 const WIDE = '中';
@@ -79,25 +80,9 @@ async function loop(concurrency, untilMs, worker) {
 
 const bearer = (token) => ({ authorization: `Bearer ${token}` });
 
+/** A full beat of `service` (the fleet bench's identity fields, no plugins unless `fields` brings some). */
 export function fullBeat(instanceId, service, fields = {}) {
-  return {
-    v: 1,
-    kind: 'full',
-    instanceId,
-    heartbeatTime: Date.now(),
-    lastHeartbeatTime: null,
-    service,
-    appName: 'abuse',
-    artifact: service,
-    appType: 'default',
-    hostName: `host-${instanceId}`,
-    ip: ['10.9.8.7'],
-    processId: 4242,
-    dynamicInstall: false,
-    version: '0.1.0',
-    plugins: [],
-    ...fields,
-  };
+  return { v: 1, kind: 'full', heartbeatTime: Date.now(), lastHeartbeatTime: null, ...identity(instanceId, 0), service, artifact: service, plugins: [], ...fields };
 }
 
 /** 1. Event batches of 9 wide events (4,096 x '中' messages, 32 attributes of 1,000 x '中'): ~1 MiB each. */
