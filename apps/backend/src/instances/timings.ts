@@ -16,10 +16,12 @@ export const METADATA_KEYS = {
 } as const;
 
 /**
- * How far an instance's own lost timeout may stray from the global one (either way; its removal
- * timeout: above it). Nacos lets any client set them, so an agent token scoped to a few services could otherwise keep
- * its instances overdue for a month (`preserved.heart.beat.timeout` of 30 days). Ten times covers
- * real tuning (Nacos's own defaults are 5 s / 15 s / 30 s); the global values are the operator's.
+ * How far above the global ones an instance's own lost and removal timeouts may go. Nacos lets
+ * any client set them, so an agent token scoped to a few services could otherwise keep its
+ * instances overdue and listed for a month (`preserved.heart.beat.timeout` of 30 days), holding
+ * places under VIGIL_MAX_INSTANCES. Ten times covers real tuning (Nacos's own defaults are
+ * 5 s / 15 s / 30 s); the global values are the operator's. Shorter timeouts harm no one but
+ * their own instance (a cron job's 1 s under a 1 h global one), so they are kept as given.
  */
 export const OVERRIDE_FACTOR = 10;
 
@@ -29,14 +31,14 @@ function positiveMs(value: string | undefined): number | null {
   return ms > 0 ? ms : null;
 }
 
-/** `value` within [reference / OVERRIDE_FACTOR, reference * OVERRIDE_FACTOR]. */
+/** `value`, at most `reference * OVERRIDE_FACTOR`. */
 function bounded(value: number, reference: number): number {
-  return Math.min(Math.max(value, Math.ceil(reference / OVERRIDE_FACTOR)), reference * OVERRIDE_FACTOR);
+  return Math.min(value, reference * OVERRIDE_FACTOR);
 }
 
 /**
- * Resolves an instance's timings: metadata first (the lost timeout clamped to OVERRIDE_FACTOR of
- * the global one either way, the removal timeout to at most OVERRIDE_FACTOR times the global one,
+ * Resolves an instance's timings: metadata first (the lost and removal timeouts at most
+ * OVERRIDE_FACTOR times the global ones,
  * the interval to at most the instance's lost timeout), then the global defaults. A
  * removal timeout not longer than the lost timeout is raised to it, so an instance is always lost
  * before removed. Timings equal to the defaults are the defaults' object: an instance on them is
@@ -56,8 +58,7 @@ export function timingsOf(metadata: Instance['metadata'], defaults: Timings): Ti
   const ownRemoveAfter = positiveMs(metadata[METADATA_KEYS.removeAfter]);
   const ownInterval = positiveMs(metadata[METADATA_KEYS.interval]);
   const lostAfterMs = ownLostAfter === null ? defaults.lostAfterMs : bounded(ownLostAfter, defaults.lostAfterMs);
-  // A short removal timeout harms no one but its instance: only its upper end is bounded.
-  const removeAfterMs = Math.max(Math.min(ownRemoveAfter ?? defaults.removeAfterMs, defaults.removeAfterMs * OVERRIDE_FACTOR), lostAfterMs);
+  const removeAfterMs = Math.max(ownRemoveAfter === null ? defaults.removeAfterMs : bounded(ownRemoveAfter, defaults.removeAfterMs), lostAfterMs);
   const intervalMs = ownInterval === null ? defaults.intervalMs : Math.min(ownInterval, lostAfterMs);
   if (intervalMs === defaults.intervalMs && lostAfterMs === defaults.lostAfterMs && removeAfterMs === defaults.removeAfterMs) return defaults;
   return { intervalMs, lostAfterMs, removeAfterMs };
