@@ -62,7 +62,7 @@ describe('the beat socket', () => {
   });
   afterAll(() => killAll());
 
-  it('carries the beats of an agent by default, and its goodbye: offline within a second of SIGTERM', async () => {
+  it('carries the beats of an agent by default, and its goodbye: offline on SIGTERM', async () => {
     const app = startAgentApp({ moduleSystem: 'esm', service: 'socket-agent', backendUrl: backend.url, intervalMs: INTERVAL_MS });
     const instance = await waitFor('the agent to beat over the socket', async () => {
       const found = await instanceOfPid(backend, app.pid);
@@ -76,10 +76,9 @@ describe('the beat socket', () => {
     expect(await metric(backend, 'vigil_beat_sockets')).toBe(1);
     expect((await backend.instance(instance.instanceId))?.plugins[0]).toMatchObject({ name: 'template', extInfo: { status: 'started' } });
 
-    const killedAt = Date.now();
+    // Only a goodbye shows offline: a lease running out shows lost, and that takes a minute here.
     app.child.kill('SIGTERM');
-    await waitFor('offline', async () => ((await backend.instance(instance.instanceId))?.status === 'offline' ? true : undefined), 5000);
-    expect(Date.now() - killedAt).toBeLessThan(1000);
+    await waitFor('offline', async () => ((await backend.instance(instance.instanceId))?.status === 'offline' ? true : undefined), 15_000);
     await waitFor('the socket to close', async () => ((await metric(backend, 'vigil_beat_sockets')) === 0 ? true : undefined));
   });
 
@@ -92,7 +91,10 @@ describe('the beat socket', () => {
       env: { VIGIL_HEARTBEAT_TRANSPORT: 'http' },
     });
     await waitFor('the instance', async () => ((await instanceOfPid(backend, app.pid))?.status === 'healthy' ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    const light = await metric(backend, 'vigil_beats_received_total{kind="light"}');
+    await waitFor('three more light beats', async () =>
+      (await metric(backend, 'vigil_beats_received_total{kind="light"}')) >= light + 3 ? true : undefined,
+    );
     expect((await instanceOfPid(backend, app.pid))?.status).toBe('healthy');
     expect(await metric(backend, 'vigil_beat_sockets')).toBe(0);
     app.child.kill('SIGKILL');

@@ -63,6 +63,7 @@ describe.skipIf(!toolsThere)('the redis store on a Redis Cluster', () => {
     for (const backend of [a, b]) {
       await waitFor(`the instance lost on ${backend.url}`, async () => ((await backend.instance(seen.instanceId))?.status === 'lost' ? true : undefined), LOST_AFTER_MS + 5_000);
     }
+    // An observation window for a second (wrong) lost event from the other replica.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     for (const backend of [a, b]) {
       const lost = (await (await fetch(`${backend.url}/api/v1/events?type=instance.lost&instanceId=${seen.instanceId}`)).json()) as EventList;
