@@ -223,15 +223,10 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
   });
 }
 
-/**
- * Whether the tests that need Redis can run: with `CI=true` a missing Redis fails them loudly;
- * elsewhere they are skipped with the reason printed.
- */
-export async function redisForTests(what: string): Promise<boolean> {
-  if (await redisAnswers(TEST_REDIS_URL)) return true;
-  if (process.env.CI === 'true') throw new Error(`${what} need Redis at ${TEST_REDIS_URL}, which does not answer, and CI=true`);
-  console.warn(`skipping ${what}: Redis does not answer at ${TEST_REDIS_URL} (set VIGIL_TEST_REDIS_URL to use another)`);
-  return false;
+/** Fails the tests that need Redis, naming it, when it does not answer: they never skip. */
+export async function requireRedis(what: string): Promise<void> {
+  if (await redisAnswers(TEST_REDIS_URL)) return;
+  throw new Error(`${what} need Redis at ${TEST_REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL to use another)`);
 }
 
 /** A Redis server of the test's own on a free port, without persistence: restarting it starts it empty. */

@@ -8,7 +8,7 @@ import {
   TEST_REDIS_URL,
   freePort,
   killAll,
-  redisForTests,
+  requireRedis,
   startAgentApp,
   startBackendOnPort,
   waitFor,
@@ -21,9 +21,9 @@ const LOST_AFTER_MS = 3_000;
 const AGENTS = 3;
 const SERVICE = 'e2e-replicas';
 
-const redisUp = await redisForTests('the two-replica redis store tests');
+await requireRedis('the two-replica redis store tests');
 
-describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
+describe('two backend replicas on one Redis', () => {
   const prefix = `vigil-e2e-${randomUUID()}`;
   const env = {
     VIGIL_STORE: 'redis',
