@@ -3,10 +3,10 @@
  * HTTP stays available (and chosen with `heartbeat.transport=http`); bad messages are answered,
  * never crash anything.
  */
-import { networkInterfaces } from 'node:os';
 import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatSocketAnswer } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { elsewhere, leaveElsewhere } from './elsewhere.js';
 import { fullBeat as harnessFullBeat, instanceOfPid, killAll, startAgentApp, startBackend, waitFor, type Backend } from './harness.js';
 
 const INTERVAL_MS = 500;
@@ -136,18 +136,14 @@ describe('the beat socket', () => {
 describe('the beat socket, with access rules', () => {
   const TOKEN = 'socket-token-e2e-0123456789';
   const SCOPED = 'socket-scoped-e2e-0123456789';
-  afterAll(() => killAll());
+  afterAll(() => {
+    killAll();
+    leaveElsewhere();
+  });
 
   it('refuses the upgrade from another address in protected mode (403, with how to configure access)', async () => {
     const backend = await startBackend({ VIGIL_HOST: '0.0.0.0' });
-    const external = Object.values(networkInterfaces())
-      .flat()
-      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
-    // Without another address of this machine, a relayed request stands for a remote one.
-    const refused =
-      external === undefined
-        ? await refusedUpgrade(backend, { 'x-forwarded-for': '203.0.113.7' })
-        : await refusedUpgrade(backend, {}, `http://${external}:${new URL(backend.url).port}`);
+    const refused = await refusedUpgrade(backend, {}, (await elsewhere(backend)).url);
     expect(refused.status).toBe(403);
     expect(refused.body).toContain('protected mode');
     expect(refused.body).toContain('VIGIL_AGENT_TOKENS');
