@@ -102,6 +102,9 @@ describe('register', () => {
         expect(later).toMatchObject({ kind: 'light', instanceId: first.instanceId });
       }
       expect(stdout()).toBe('Good morning!\napp listening\n');
+      // Over the beat socket after the first, as with the real backend.
+      await vi.waitFor(() => expect(standIn.received.filter((request) => request.via === 'socket').length).toBeGreaterThan(0), { timeout: 10_000 });
+      expect(standIn.received[0]?.via).toBe('http');
       expect(startLines(stderr())).toHaveLength(1);
       expect(stderr()).toContain(`service=${kind}-app instance=${first.instanceId} backend=${standIn.url} plugins=template`);
     },

@@ -80,13 +80,17 @@ async function endOf(run: NodeRun, signal: NodeJS.Signals | undefined, standIn?:
   return run.exited;
 }
 
-describe('shutdown', () => {
+// The beat socket is the agent's default; HTTP is what it falls back to behind a proxy that refuses it.
+describe.each([
+  ['beating over the beat socket', true],
+  ['beating over HTTP (the socket refused)', false],
+])('shutdown, %s', (_transport, socket) => {
   beforeAll(() => requireBuilt());
 
   it.each(apps)('ends $name as without the agent, saying goodbye first', async ({ source, signal, expected, stdout }) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-exit-'));
     writeFileSync(path.join(dir, 'app.cjs'), source);
-    const standIn = await backendStandIn();
+    const standIn = await backendStandIn(undefined, { socket });
     cleanups.push(standIn.close);
 
     // One after the other: the goodbye has a budget of ~200 ms, which two processes starting at
