@@ -38,7 +38,7 @@ function refusedUpgrade(backend: Backend, headers: Record<string, string> = {}, 
 }
 
 /** Sends each message and collects as many answers. */
-async function exchange(socket: WebSocket, messages: string[]): Promise<BeatSocketAnswer[]> {
+async function exchange(socket: WebSocket, messages: Array<string | Buffer>): Promise<BeatSocketAnswer[]> {
   const answers: BeatSocketAnswer[] = [];
   const done = new Promise<void>((resolve) =>
     socket.on('message', (data) => {
@@ -108,8 +108,10 @@ describe('the beat socket', () => {
       JSON.stringify({ ...fullBeat('raw-1'), processId: -1, ip: 'nope' }),
       JSON.stringify({ v: 1, kind: 'light', instanceId: 'raw-1', heartbeatTime: Date.now(), lastHeartbeatTime: Date.now() }),
       JSON.stringify({ v: 1, kind: 'light', instanceId: 'never-seen', heartbeatTime: Date.now(), lastHeartbeatTime: null }),
+      // A binary message, even of a valid beat: beats are JSON text.
+      Buffer.from(JSON.stringify({ v: 1, kind: 'light', instanceId: 'raw-1', heartbeatTime: Date.now(), lastHeartbeatTime: Date.now() })),
     ]);
-    expect(answers.map((a) => a.status)).toEqual([200, 400, 400, 200, 200]);
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 400, 200, 200, 400]);
     expect(answers[0]?.body).toMatchObject({ result: 'registered' });
     expect(answers[1]?.body).toMatchObject({ error: expect.stringContaining('invalid JSON') });
     expect(answers[2]?.body).toMatchObject({ error: 'invalid heartbeat' });
@@ -118,6 +120,7 @@ describe('the beat socket', () => {
     expect(issues).toContain('ip');
     expect(answers[3]?.body).toMatchObject({ result: 'renewed' });
     expect(answers[4]?.body).toMatchObject({ result: 'unknown' });
+    expect(answers[5]?.body).toMatchObject({ error: expect.stringContaining('beats are JSON text messages') });
     expect((await backend.instance('raw-1'))?.status).toBe('healthy');
     socket.close();
   });
