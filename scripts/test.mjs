@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// `npm test`: runs every workspace's tests through turbo (builds first), then prints one
-// summary line per suite and a total. Exits non-zero if turbo failed, any test failed, or a
-// suite left no report (it crashed before reporting).
+// `npm test`: checks the tests for wall-clock bounds under 5 s (scripts/check-test-timing.mjs),
+// runs every workspace's tests through turbo (builds first), then prints one summary line per
+// suite and a total. Exits non-zero if a bound was found, turbo failed, any test failed, a test
+// was skipped that scripts/test-allowances.json does not list with its reason, or a suite left
+// no report (it crashed before reporting).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkRepository } from './check-test-timing.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const workspaces = JSON.parse(
@@ -12,6 +15,11 @@ const workspaces = JSON.parse(
 ).filter((ws) => ws.scripts?.test);
 const reportOf = (ws) => join(root, ws.location, 'test-results', 'vitest.json');
 for (const ws of workspaces) rmSync(reportOf(ws), { force: true });
+
+const timingProblems = checkRepository(root);
+for (const problem of timingProblems) console.log(problem);
+if (timingProblems.length > 0) console.log(`${timingProblems.length} wall-clock bound(s) under 5 s in tests (see scripts/check-test-timing.mjs)\n`);
+const allowedSkips = JSON.parse(readFileSync(join(root, 'scripts', 'test-allowances.json'), 'utf8')).skipped;
 
 const turbo = spawnSync('npx', ['turbo', 'run', 'test', '--continue', '--concurrency=1', ...process.argv.slice(2)], {
   cwd: root,
@@ -23,6 +31,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let missing = 0;
+const unlistedSkips = [];
 console.log('\n== Test summary ==');
 for (const ws of workspaces) {
   if (!existsSync(reportOf(ws))) {
@@ -41,6 +50,18 @@ for (const ws of workspaces) {
   failed += f;
   skipped += s;
   console.log(`${ws.name}: ${r.numPassedTests} passed, ${f} failed${s ? `, ${s} skipped` : ''}`);
+  for (const file of r.testResults) {
+    for (const t of file.assertionResults) {
+      if (t.status !== 'pending' && t.status !== 'skipped' && t.status !== 'todo') continue;
+      if (allowedSkips.some((entry) => entry.name === t.fullName)) continue;
+      unlistedSkips.push(`${file.name.slice(root.length)}: ${t.fullName}`);
+    }
+  }
 }
 console.log(`total: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(turbo.status !== 0 || failed > 0 || missing > 0 ? 1 : 0);
+if (unlistedSkips.length > 0) {
+  console.log('\nskipped, and not listed with a reason in scripts/test-allowances.json:');
+  for (const name of unlistedSkips) console.log(`  ${name}`);
+}
+if (timingProblems.length > 0) console.log(`\n${timingProblems.length} wall-clock bound(s) under 5 s in tests, listed above`);
+process.exit(turbo.status !== 0 || failed > 0 || missing > 0 || unlistedSkips.length > 0 || timingProblems.length > 0 ? 1 : 0);

@@ -8,10 +8,12 @@ import { instanceOfPid, killAll, startAgentApp, startBackend, startProcess, wait
 const require = createRequire(import.meta.url);
 const INTERVAL_MS = 500;
 
-/** Polls until the instance shows offline; returns how long after `since` that was seen. */
-async function offlineAfter(backend: Backend, instanceId: string, since: number): Promise<number> {
-  await waitFor('the instance to show offline', async () => ((await backend.instance(instanceId))?.status === 'offline' ? true : undefined), 5_000);
-  return Date.now() - since;
+/**
+ * Waits for the instance to show offline: only a goodbye does that (a lease running out shows
+ * lost, and the backend's lost timeout is a minute).
+ */
+async function offline(backend: Backend, instanceId: string): Promise<void> {
+  await waitFor('the instance to show offline', async () => ((await backend.instance(instanceId))?.status === 'offline' ? true : undefined), 15_000);
 }
 
 async function healthyInstanceOf(backend: Backend, app: Proc & { pid: number }) {
@@ -31,19 +33,17 @@ describe('the agent says goodbye', () => {
   afterAll(() => killAll());
 
   for (const moduleSystem of ['esm', 'cjs'] as const) {
-    it(`shows a ${moduleSystem} service offline within a second of SIGTERM, which still ends it as Node would`, async () => {
+    it(`shows a ${moduleSystem} service offline on SIGTERM, which still ends it as Node would`, async () => {
       const app = startAgentApp({ moduleSystem, service: `goodbye-${moduleSystem}`, backendUrl: backend.url, intervalMs: INTERVAL_MS });
       const instance = await healthyInstanceOf(backend, app);
-      const killedAt = Date.now();
       app.child.kill('SIGTERM');
-      const ms = await offlineAfter(backend, instance.instanceId, killedAt);
-      expect(ms).toBeLessThan(1000);
+      await offline(backend, instance.instanceId);
       expect(await app.exited).toBeNull();
       expect(app.child.signalCode).toBe('SIGTERM');
     });
   }
 
-  it('shows a service that exits from its own SIGTERM handler offline within a second, with its own exit code', async () => {
+  it('shows a service that exits from its own SIGTERM handler offline, with its own exit code', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-handler-'));
     mkdirSync(join(dir, 'vigil'));
     writeFileSync(
@@ -63,10 +63,8 @@ describe('the agent says goodbye', () => {
     const proc = startProcess(process.execPath, ['--import', require.resolve('@vigil/agent/register'), 'app.mjs'], { cwd: dir });
     const app = { ...proc, pid: proc.child.pid ?? -1 };
     const instance = await healthyInstanceOf(backend, app);
-    const killedAt = Date.now();
     app.child.kill('SIGTERM');
-    const ms = await offlineAfter(backend, instance.instanceId, killedAt);
-    expect(ms).toBeLessThan(1000);
+    await offline(backend, instance.instanceId);
     expect(await app.exited).toBe(42);
   });
 });

@@ -80,6 +80,7 @@ describe('plugin commands from the backend', () => {
     );
     expect(disabled).toMatchObject({ level: 'important', origin: 'agent', attributes: { commandId: off.id, plugin: 'template' } });
     const whileOff = greetings();
+    // An observation window of five listens (one each 100 ms): none may be greeted.
     await new Promise((resolve) => setTimeout(resolve, 500));
     // The service kept listening, no longer intercepted, and the heartbeat lists the plugin as disabled.
     expect(greetings()).toBe(whileOff);

@@ -3,10 +3,10 @@
  * HTTP stays available (and chosen with `heartbeat.transport=http`); bad messages are answered,
  * never crash anything.
  */
-import { networkInterfaces } from 'node:os';
 import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatSocketAnswer } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { elsewhere, leaveElsewhere } from './elsewhere.js';
 import { fullBeat as harnessFullBeat, instanceOfPid, killAll, startAgentApp, startBackend, waitFor, type Backend } from './harness.js';
 
 const INTERVAL_MS = 500;
@@ -38,7 +38,7 @@ function refusedUpgrade(backend: Backend, headers: Record<string, string> = {}, 
 }
 
 /** Sends each message and collects as many answers. */
-async function exchange(socket: WebSocket, messages: string[]): Promise<BeatSocketAnswer[]> {
+async function exchange(socket: WebSocket, messages: Array<string | Buffer>): Promise<BeatSocketAnswer[]> {
   const answers: BeatSocketAnswer[] = [];
   const done = new Promise<void>((resolve) =>
     socket.on('message', (data) => {
@@ -62,7 +62,7 @@ describe('the beat socket', () => {
   });
   afterAll(() => killAll());
 
-  it('carries the beats of an agent by default, and its goodbye: offline within a second of SIGTERM', async () => {
+  it('carries the beats of an agent by default, and its goodbye: offline on SIGTERM', async () => {
     const app = startAgentApp({ moduleSystem: 'esm', service: 'socket-agent', backendUrl: backend.url, intervalMs: INTERVAL_MS });
     const instance = await waitFor('the agent to beat over the socket', async () => {
       const found = await instanceOfPid(backend, app.pid);
@@ -76,10 +76,9 @@ describe('the beat socket', () => {
     expect(await metric(backend, 'vigil_beat_sockets')).toBe(1);
     expect((await backend.instance(instance.instanceId))?.plugins[0]).toMatchObject({ name: 'template', extInfo: { status: 'started' } });
 
-    const killedAt = Date.now();
+    // Only a goodbye shows offline: a lease running out shows lost, and that takes a minute here.
     app.child.kill('SIGTERM');
-    await waitFor('offline', async () => ((await backend.instance(instance.instanceId))?.status === 'offline' ? true : undefined), 5000);
-    expect(Date.now() - killedAt).toBeLessThan(1000);
+    await waitFor('offline', async () => ((await backend.instance(instance.instanceId))?.status === 'offline' ? true : undefined), 15_000);
     await waitFor('the socket to close', async () => ((await metric(backend, 'vigil_beat_sockets')) === 0 ? true : undefined));
   });
 
@@ -92,7 +91,10 @@ describe('the beat socket', () => {
       env: { VIGIL_HEARTBEAT_TRANSPORT: 'http' },
     });
     await waitFor('the instance', async () => ((await instanceOfPid(backend, app.pid))?.status === 'healthy' ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    const light = await metric(backend, 'vigil_beats_received_total{kind="light"}');
+    await waitFor('three more light beats', async () =>
+      (await metric(backend, 'vigil_beats_received_total{kind="light"}')) >= light + 3 ? true : undefined,
+    );
     expect((await instanceOfPid(backend, app.pid))?.status).toBe('healthy');
     expect(await metric(backend, 'vigil_beat_sockets')).toBe(0);
     app.child.kill('SIGKILL');
@@ -106,8 +108,10 @@ describe('the beat socket', () => {
       JSON.stringify({ ...fullBeat('raw-1'), processId: -1, ip: 'nope' }),
       JSON.stringify({ v: 1, kind: 'light', instanceId: 'raw-1', heartbeatTime: Date.now(), lastHeartbeatTime: Date.now() }),
       JSON.stringify({ v: 1, kind: 'light', instanceId: 'never-seen', heartbeatTime: Date.now(), lastHeartbeatTime: null }),
+      // A binary message, even of a valid beat: beats are JSON text.
+      Buffer.from(JSON.stringify({ v: 1, kind: 'light', instanceId: 'raw-1', heartbeatTime: Date.now(), lastHeartbeatTime: Date.now() })),
     ]);
-    expect(answers.map((a) => a.status)).toEqual([200, 400, 400, 200, 200]);
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 400, 200, 200, 400]);
     expect(answers[0]?.body).toMatchObject({ result: 'registered' });
     expect(answers[1]?.body).toMatchObject({ error: expect.stringContaining('invalid JSON') });
     expect(answers[2]?.body).toMatchObject({ error: 'invalid heartbeat' });
@@ -116,6 +120,7 @@ describe('the beat socket', () => {
     expect(issues).toContain('ip');
     expect(answers[3]?.body).toMatchObject({ result: 'renewed' });
     expect(answers[4]?.body).toMatchObject({ result: 'unknown' });
+    expect(answers[5]?.body).toMatchObject({ error: expect.stringContaining('beats are JSON text messages') });
     expect((await backend.instance('raw-1'))?.status).toBe('healthy');
     socket.close();
   });
@@ -134,18 +139,14 @@ describe('the beat socket', () => {
 describe('the beat socket, with access rules', () => {
   const TOKEN = 'socket-token-e2e-0123456789';
   const SCOPED = 'socket-scoped-e2e-0123456789';
-  afterAll(() => killAll());
+  afterAll(() => {
+    killAll();
+    leaveElsewhere();
+  });
 
   it('refuses the upgrade from another address in protected mode (403, with how to configure access)', async () => {
     const backend = await startBackend({ VIGIL_HOST: '0.0.0.0' });
-    const external = Object.values(networkInterfaces())
-      .flat()
-      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
-    // Without another address of this machine, a relayed request stands for a remote one.
-    const refused =
-      external === undefined
-        ? await refusedUpgrade(backend, { 'x-forwarded-for': '203.0.113.7' })
-        : await refusedUpgrade(backend, {}, `http://${external}:${new URL(backend.url).port}`);
+    const refused = await refusedUpgrade(backend, {}, (await elsewhere(backend)).url);
     expect(refused.status).toBe(403);
     expect(refused.body).toContain('protected mode');
     expect(refused.body).toContain('VIGIL_AGENT_TOKENS');

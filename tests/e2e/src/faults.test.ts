@@ -26,7 +26,11 @@ describe('faults the backend survives', () => {
     backend.child.kill('SIGSTOP');
     await new Promise((resolve) => setTimeout(resolve, FROZEN_MS));
     backend.child.kill('SIGCONT');
-    // Give the backend time to wake, read the queued beats and tick well past every old deadline.
+    // Awake once it has recorded the stall; then an observation window well past every old deadline.
+    await waitFor('the backend.stall event', async () => {
+      const stalls = (await (await fetch(`${backend.url}/api/v1/events?type=backend.stall`)).json()) as EventList;
+      return stalls.total > 0 ? true : undefined;
+    }, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 2 * LOST_AFTER_MS));
     const lost = (await (await fetch(`${backend.url}/api/v1/events?type=instance.lost`)).json()) as EventList;
     expect(lost.events).toEqual([]);
@@ -34,5 +38,5 @@ describe('faults the backend survives', () => {
     const stalls = (await (await fetch(`${backend.url}/api/v1/events?type=backend.stall`)).json()) as EventList;
     expect(stalls.total).toBeGreaterThanOrEqual(1);
     expect(Number(stalls.events[0]?.attributes.stallMs)).toBeGreaterThanOrEqual(FROZEN_MS - 500);
-  }, FROZEN_MS + 30_000);
+  }, FROZEN_MS + 60_000);
 });

@@ -111,6 +111,15 @@ function apiHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
+/** Waits for a backend to answer; a start on a machine loaded by other runs can take long. Fails with its output. */
+async function listening(proc: Proc, instances: () => Promise<InstanceList>): Promise<void> {
+  try {
+    await waitFor('the backend to listen', async () => (await instances()) && true, 60_000);
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (backend output: ${proc.output()})`);
+  }
+}
+
 /** Starts the real, built backend (apps/backend/dist/main.js) on a free port. */
 export async function startBackend(env: NodeJS.ProcessEnv = {}): Promise<Backend> {
   const port = await freePort();
@@ -124,7 +133,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = {}): Promise<Backend
     if (!response.ok) throw new Error(`GET /api/v1/instances answered ${response.status}`);
     return (await response.json()) as InstanceList;
   };
-  await waitFor(`the backend to listen (output: ${proc.output()})`, async () => (await instances()) && true, 15_000);
+  await listening(proc, instances);
   return {
     ...proc,
     url,
@@ -194,7 +203,7 @@ export async function startBackendOnPort(port: number, env: NodeJS.ProcessEnv = 
     if (!response.ok) throw new Error(`GET /api/v1/instances answered ${response.status}`);
     return (await response.json()) as InstanceList;
   };
-  await waitFor(`the backend to listen on ${port} (output: ${proc.output()})`, async () => (await instances()) && true, 15_000);
+  await listening(proc, instances);
   return {
     ...proc,
     url,
@@ -223,15 +232,10 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
   });
 }
 
-/**
- * Whether the tests that need Redis can run: with `CI=true` a missing Redis fails them loudly;
- * elsewhere they are skipped with the reason printed.
- */
-export async function redisForTests(what: string): Promise<boolean> {
-  if (await redisAnswers(TEST_REDIS_URL)) return true;
-  if (process.env.CI === 'true') throw new Error(`${what} need Redis at ${TEST_REDIS_URL}, which does not answer, and CI=true`);
-  console.warn(`skipping ${what}: Redis does not answer at ${TEST_REDIS_URL} (set VIGIL_TEST_REDIS_URL to use another)`);
-  return false;
+/** Fails the tests that need Redis, naming it, when it does not answer: they never skip. */
+export async function requireRedis(what: string): Promise<void> {
+  if (await redisAnswers(TEST_REDIS_URL)) return;
+  throw new Error(`${what} need Redis at ${TEST_REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL to use another)`);
 }
 
 /** A Redis server of the test's own on a free port, without persistence: restarting it starts it empty. */

@@ -8,7 +8,7 @@ import {
   TEST_REDIS_URL,
   freePort,
   killAll,
-  redisForTests,
+  requireRedis,
   startAgentApp,
   startBackendOnPort,
   waitFor,
@@ -20,12 +20,10 @@ const INTERVAL_MS = 500;
 const LOST_AFTER_MS = 3_000;
 const AGENTS = 3;
 const SERVICE = 'e2e-replicas';
-/** A lost transition fires this late at most (claim grace + tick), with room for a busy two-core machine. */
-const LAG_BUDGET_MS = 250;
 
-const redisUp = await redisForTests('the two-replica redis store tests');
+await requireRedis('the two-replica redis store tests');
 
-describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
+describe('two backend replicas on one Redis', () => {
   const prefix = `vigil-e2e-${randomUUID()}`;
   const env = {
     VIGIL_STORE: 'redis',
@@ -109,6 +107,7 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
     const disabled = await waitFor('the plugin.disabled event on B', async () => (await agentEvents(b))[0]);
     expect(disabled).toMatchObject({ origin: 'agent', attributes: { commandId: command.id, plugin: 'template' } });
     await waitFor('the plugin shown disabled on B', async () => ((await b.instance(id))?.plugins[0]?.enabled === false ? true : undefined));
+    // An observation window of three beats: a second delivery of the command would show.
     await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
     for (const backend of [a, b]) expect(await agentEvents(backend), backend.url).toHaveLength(1);
   });
@@ -131,7 +130,7 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
     expect([...(await statuses(a)).values()]).toEqual(Array(AGENTS).fill('healthy'));
   });
 
-  it('has a webhook created on replica B listed by replica A at once', async () => {
+  it('has a webhook created on replica B listed by replica A, without a restart', async () => {
     const address = receiver.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     const response = await fetch(`${b.url}/api/v1/webhooks`, {
@@ -144,23 +143,24 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
     await waitFor('A to list the webhook', async () => {
       const list = (await (await fetch(`${a.url}/api/v1/webhooks`)).json()) as { webhooks: Array<{ id: string }> };
       return list.webhooks.some((w) => w.id === id) ? true : undefined;
-    }, 2_000);
+    }, 10_000);
   });
 
-  it('emits exactly one lost event per instance across both replicas when the beats stop, on time', async () => {
+  it('emits exactly one lost event per instance across both replicas when the beats stop, never before the deadline', async () => {
     for (const agent of agents) agent.child.kill('SIGKILL');
     await Promise.all(agents.map((agent) => agent.exited));
     for (const backend of [a, b]) {
       await waitFor(`every instance lost on ${backend.url}`, async () =>
         [...(await statuses(backend)).values()].every((s) => s === 'lost') ? true : undefined, LOST_AFTER_MS + 5_000);
     }
-    // Room for a second (wrong) claim by the other replica to show up.
+    // An observation window for a second (wrong) claim by the other replica to show up.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const logged = ((await redis.xrange(`{${prefix}}:events`, '-', '+')) as Array<[string, string[]]>)
       .map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1]!) as { type: string; instanceId?: string; time: number; attributes: Record<string, string> })
       .filter((e) => e.type === 'instance.lost');
     expect(logged.map((e) => e.instanceId).sort()).toEqual([...ids.values()].sort());
-    for (const event of logged) expect(event.time - Number(event.attributes.deadline)).toBeLessThan(LAG_BUDGET_MS);
+    // How late after the deadline is bench:expiry's figure (goal p99 <= 100 ms); never early is behaviour.
+    for (const event of logged) expect(event.time).toBeGreaterThanOrEqual(Number(event.attributes.deadline));
     // Each replica's event log mirrors the one event per instance, not one per replica.
     for (const backend of [a, b]) {
       const list = (await (await fetch(`${backend.url}/api/v1/events?type=instance.lost&limit=100`)).json()) as EventList;
@@ -168,6 +168,10 @@ describe.skipIf(!redisUp)('two backend replicas on one Redis', () => {
     }
     // And the webhook, which both replicas have, was called once per instance: by the replica that claimed it.
     await waitFor('the webhook deliveries', () => (received.length >= AGENTS ? true : undefined));
+    // An observation window after the third arrival: a duplicate from the other replica's claim
+    // would arrive within it.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(received).toHaveLength(AGENTS);
     expect(received.filter((e) => e.type === 'instance.lost').map((e) => e.instanceId).sort()).toEqual([...ids.values()].sort());
   });
 });

@@ -3,11 +3,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request as httpsRequest } from 'node:https';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FullBeat, InstanceList } from '@vigil/protocol';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { elsewhere, leaveElsewhere } from './elsewhere.js';
 import { backendMain, freePort, fullBeat as harnessFullBeat, killAll, startAgentApp, startBackend, startProcess, waitFor, type Backend } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -17,30 +18,13 @@ const API_TOKEN = 'api-token-e2e-0123456789ab';
 const PASSWORD = 'correct horse battery staple';
 const SECRETS = [AGENT_TOKEN, SCOPED_TOKEN, API_TOKEN, PASSWORD];
 
-/**
- * "From elsewhere" without another host: this machine's own non-loopback IPv4 address, which the
- * backend (bound to 0.0.0.0) sees as the peer address, as it would see a remote client's. A
- * machine with no such address falls back to a loopback request relayed by a (pretend) proxy,
- * which protected mode treats the same way.
- */
-const externalAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
-if (externalAddress === undefined) console.log('security.test: no non-loopback IPv4 address; "from elsewhere" uses X-Forwarded-For from loopback');
-
-function elsewhere(backend: Backend): { url: string; headers: Record<string, string> } {
-  const port = new URL(backend.url).port;
-  return externalAddress === undefined
-    ? { url: backend.url, headers: { 'x-forwarded-for': '203.0.113.7' } }
-    : { url: `http://${externalAddress}:${port}`, headers: {} };
-}
 
 async function fetchFrom(
   backend: Backend,
   path: string,
   init: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<{ status: number; text: string; headers: Headers }> {
-  const from = elsewhere(backend);
+  const from = await elsewhere(backend);
   const response = await fetch(`${from.url}${path}`, { ...init, headers: { ...from.headers, ...init.headers } });
   return { status: response.status, text: await response.text(), headers: response.headers };
 }
@@ -52,6 +36,8 @@ function fullBeat(instanceId: string, service: string): FullBeat {
 }
 
 afterEach(() => killAll());
+// The network namespace "elsewhere" is created by the first test that needs it.
+afterAll(() => leaveElsewhere());
 
 describe('protected mode: no credentials configured', () => {
   it('serves loopback, refuses every other address with 403 and how to configure access, and says so at start', async () => {
@@ -106,12 +92,7 @@ describe('protected mode: no credentials configured', () => {
 
   it('a real agent on another address is refused and says why; the host app runs on', async () => {
     const backend = await startBackend({ VIGIL_HOST: '0.0.0.0' });
-    const from = elsewhere(backend);
-    // The relayed-header fallback cannot be given to an agent: only run the agent part with a real address.
-    if (externalAddress === undefined) {
-      console.log('security.test: agent-from-elsewhere check done by header only (no non-loopback address)');
-      return;
-    }
+    const from = await elsewhere(backend);
     const app = startAgentApp({ moduleSystem: 'esm', service: 'far-away', backendUrl: from.url, intervalMs: 500 });
     await waitFor(`the agent to report the refusal (output: ${app.output()})`, () => (app.output().includes('HTTP 403') ? true : undefined));
     expect(app.output()).toContain('app listening');
@@ -130,7 +111,7 @@ describe('credentials configured', () => {
 
   it('agents beat with their token from anywhere; without it, or outside its prefix, they are refused', async () => {
     const backend = await startBackend(env);
-    const from = elsewhere(backend);
+    const from = await elsewhere(backend);
     const agentEnv = { VIGIL_AGENT_TOKEN: AGENT_TOKEN };
     const good = startAgentApp({ moduleSystem: 'esm', service: 'billing', backendUrl: from.url, intervalMs: 500, env: { ...agentEnv, ...from.headers } });
     const tokenless = startAgentApp({ moduleSystem: 'cjs', service: 'billing', backendUrl: backend.url, intervalMs: 500 });
@@ -237,7 +218,7 @@ describe('credentials configured', () => {
         headers: { ...json, authorization: `Bearer ${AGENT_TOKEN}` },
         body: JSON.stringify(fullBeat('login-1', 'checkout')),
       });
-      const from = elsewhere(backend);
+      const from = await elsewhere(backend);
       const context = await browser.newContext({ extraHTTPHeaders: from.headers });
       const page = await context.newPage();
       await page.goto(`${from.url}/`);

@@ -42,9 +42,8 @@ describe('health probes against real local listeners', () => {
     expect(await httpProbe('127.0.0.1', port, '/healthz', 1_000)).toBe(true);
     expect(await httpProbe('127.0.0.1', port, '/other', 1_000)).toBe(false);
     expect(await httpProbe('127.0.0.1', await closedPort(), '/healthz', 1_000)).toBe(false);
-    const started = Date.now();
+    // Without its timeout the probe would wait for good: the test's own timeout would fail it.
     expect(await httpProbe('127.0.0.1', port, '/slow', 200)).toBe(false);
-    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('chooses the probe from the instance metadata', () => {

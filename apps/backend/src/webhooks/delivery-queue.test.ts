@@ -74,7 +74,7 @@ describe('DeliveryQueue', () => {
     expect(queue.size).toBe(3);
     expect(onOverflow).toHaveBeenCalledTimes(2);
     g.open();
-    await vi.waitFor(() => expect(worked).toEqual([0, 3, 4, 5]));
+    await vi.waitFor(() => expect(worked).toEqual([0, 3, 4, 5]), { timeout: 10_000 });
   });
 
   it('clear forgets waiting items and answers how many', async () => {

@@ -72,7 +72,7 @@ describe('WebhooksService', () => {
     emit(event('normal'));
     emit(event('important'));
     emit(event('emergency', 'log.error'));
-    await vi.waitFor(() => expect(service.list()[0]!.delivery.delivered).toBe(2));
+    await vi.waitFor(() => expect(service.list()[0]!.delivery.delivered).toBe(2), { timeout: 10_000 });
     expect(posts.map((p) => p.url)).toEqual([URL_A, URL_A]);
     expect(posts[0]!.body).toMatchObject({ msg_type: 'text', content: { text: expect.stringMatching(/^\[Vigil\] IMPORTANT instance\.lost\n/) } });
     expect(service.list()).toEqual([
@@ -88,7 +88,7 @@ describe('WebhooksService', () => {
     await service.onModuleInit();
     await service.create(input({ format: 'slack' }));
     emit(event('emergency'));
-    await vi.waitFor(() => expect(service.list()[0]!.delivery.failed).toBe(1));
+    await vi.waitFor(() => expect(service.list()[0]!.delivery.failed).toBe(1), { timeout: 10_000 });
     expect(service.list()[0]!.delivery.last).toMatchObject({ ok: false, status: 404, error: 'answered 404', attempts: 1 });
   });
 

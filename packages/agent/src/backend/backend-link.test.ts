@@ -107,10 +107,9 @@ describe('BackendLink', () => {
     const server = createServer(() => undefined);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
-    const started = Date.now();
+    // Without the timeout the send would hang until the test's own timeout fails it.
     await expect(link([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]).send('PUT', '/slow', {}, 200)).rejects.toThrow(
       'no answer within 200 ms',
     );
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 });

@@ -1,7 +1,7 @@
 import http, { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '@vigil/protocol/constants';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { unwrap, wrap, type Interceptor } from '../plugins/interceptor';
 import { BackendLink } from './backend-link';
@@ -16,6 +16,8 @@ interface TwoPathBackend {
   viaHttp: unknown[];
   viaSocket: unknown[];
   upgrades: number;
+  /** When each upgrade request arrived. */
+  upgradeTimes: number[];
   /** Drops every open socket, as a restarting backend does. */
   dropSockets(): void;
   close(): Promise<void>;
@@ -34,6 +36,7 @@ async function twoPathBackend(mode: SocketMode): Promise<TwoPathBackend> {
   });
   server.on('upgrade', (req, socket, head) => {
     backend.upgrades += 1;
+    backend.upgradeTimes.push(Date.now());
     if (backend.mode === 'refuse' || req.url !== HEARTBEAT_SOCKET_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
       return;
@@ -52,6 +55,7 @@ async function twoPathBackend(mode: SocketMode): Promise<TwoPathBackend> {
     viaHttp: [],
     viaSocket: [],
     upgrades: 0,
+    upgradeTimes: [],
     dropSockets: () => {
       for (const client of wss.clients) client.terminate();
     },
@@ -85,20 +89,34 @@ describe('BeatSocketLink', () => {
     return new BeatSocketLink(http, { retryMinMs, retryMaxMs: 400 });
   }
 
-  /** Sends `count` beats `gapMs` apart, as the heartbeat sender would; returns their answers. */
-  async function beat(beats: BeatSocketLink, count: number, gapMs = 20): Promise<number[]> {
+  /** Sends `count` beats `{ n: from }`, `{ n: from + 1 }`... `gapMs` apart, as the heartbeat sender would; returns their answers. */
+  async function beat(beats: BeatSocketLink, count: number, from = 0, gapMs = 20): Promise<number[]> {
     const statuses: number[] = [];
-    for (let i = 0; i < count; i += 1) {
+    for (let i = from; i < from + count; i += 1) {
       statuses.push((await beats.send('PUT', HEARTBEAT_PATH, { n: i }, 500)).status);
       await sleep(gapMs);
     }
     return statuses;
   }
 
+  /** Beats `{ n: 'until open' }` until the socket is open: the link opens it in the background when a beat finds none. */
+  async function beatUntilOpen(beats: BeatSocketLink): Promise<void> {
+    await vi.waitFor(
+      async () => {
+        if (!beats.connected) await beats.send('PUT', HEARTBEAT_PATH, { n: 'until open' }, 500);
+        expect(beats.connected).toBe(true);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+  }
+
   it('sends the first beat over HTTP while the socket opens, then every beat over the socket', async () => {
     const target = await backend('answer');
     const beats = link([target.url]);
-    expect(await beat(beats, 6)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(await beat(beats, 1)).toEqual([200]);
+    expect(target.viaHttp).toEqual([{ n: 0 }]);
+    await beatUntilOpen(beats);
+    expect(await beat(beats, 5, 1)).toEqual([200, 200, 200, 200, 200]);
     expect(beats.connected).toBe(true);
     expect(target.viaHttp).toEqual([{ n: 0 }]);
     expect(target.viaSocket).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
@@ -108,7 +126,9 @@ describe('BeatSocketLink', () => {
   it('keeps everything that is not a beat on HTTP', async () => {
     const target = await backend('answer');
     const beats = link([target.url]);
-    await beat(beats, 3);
+    await beat(beats, 1);
+    await beatUntilOpen(beats);
+    await beat(beats, 2, 1);
     await beats.send('POST', '/api/v1/events', { batch: 1 }, 500);
     expect(target.viaHttp).toEqual([{ n: 0 }, { batch: 1 }]);
   });
@@ -119,20 +139,19 @@ describe('BeatSocketLink', () => {
     expect(await beat(beats, 40)).toEqual(Array.from({ length: 40 }, () => 200));
     expect(target.viaHttp).toHaveLength(40);
     expect(beats.connected).toBe(false);
-    // About a second of beats with backoff from 50 ms doubling to 400 ms: a handful of attempts, not one per beat.
+    // Beats 20 ms apart, attempts spaced by a backoff from 50 ms doubling up to 400 ms: each
+    // wait is at least as long as the backoff says, however slow the machine.
     expect(target.upgrades).toBeGreaterThanOrEqual(2);
-    expect(target.upgrades).toBeLessThanOrEqual(8);
+    const gaps = target.upgradeTimes.slice(1).map((at, i) => at - (target.upgradeTimes[i] as number));
+    for (const [i, gap] of gaps.entries()) expect(gap, `wait before attempt ${i + 2}`).toBeGreaterThanOrEqual(Math.min(400, 50 * 2 ** i));
   });
 
   it('sends a beat the socket does not answer in time over HTTP, and drops that socket', async () => {
     const target = await backend('answer');
     const beats = link([target.url], 10_000);
-    await beat(beats, 2);
-    expect(beats.connected).toBe(true);
+    await beatUntilOpen(beats);
     target.mode = 'silent';
-    const started = Date.now();
     expect((await beats.send('PUT', HEARTBEAT_PATH, { n: 'stuck' }, 300)).status).toBe(200);
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(target.viaSocket).toContainEqual({ n: 'stuck' });
     expect(target.viaHttp).toContainEqual({ n: 'stuck' });
     expect(beats.connected).toBe(false);
@@ -141,11 +160,13 @@ describe('BeatSocketLink', () => {
   it('comes back to the socket soon after the backend dropped it (a restart)', async () => {
     const target = await backend('answer');
     const beats = link([target.url]);
-    await beat(beats, 3);
+    await beatUntilOpen(beats);
     target.dropSockets();
-    await sleep(50);
-    expect(await beat(beats, 10)).toEqual(Array.from({ length: 10 }, () => 200));
-    expect(beats.connected).toBe(true);
+    await vi.waitFor(() => expect(beats.connected).toBe(false), { timeout: 10_000 });
+    expect(await beat(beats, 3)).toEqual([200, 200, 200]);
+    await beatUntilOpen(beats);
+    expect(await beat(beats, 1, 9)).toEqual([200]);
+    // The first attempt after the drop opened it again: no backoff grew in between.
     expect(target.upgrades).toBe(2);
     expect(target.viaSocket.at(-1)).toEqual({ n: 9 });
   });
@@ -154,11 +175,12 @@ describe('BeatSocketLink', () => {
     const first = await backend('answer');
     const second = await backend('answer');
     const beats = link([first.url, second.url]);
-    await beat(beats, 3);
+    await beatUntilOpen(beats);
     await first.close();
-    expect(await beat(beats, 6)).toEqual(Array.from({ length: 6 }, () => 200));
+    expect(await beat(beats, 3)).toEqual([200, 200, 200]);
     expect(beats.url).toBe(second.url);
-    expect(second.viaSocket.length).toBeGreaterThan(0);
+    await beatUntilOpen(beats);
+    expect(await beat(beats, 1, 5)).toEqual([200]);
     expect(second.viaSocket.at(-1)).toEqual({ n: 5 });
   });
 
@@ -173,7 +195,9 @@ describe('BeatSocketLink', () => {
       unwrap(http.ClientRequest.prototype, 'end');
     });
     const beats = link([target.url]);
-    expect(await beat(beats, 4)).toEqual([200, 200, 200, 200]);
+    expect(await beat(beats, 1)).toEqual([200]);
+    await beatUntilOpen(beats);
+    expect(await beat(beats, 3, 1)).toEqual([200, 200, 200]);
     expect(target.viaHttp.length).toBeGreaterThan(0);
     expect(target.viaSocket.length).toBeGreaterThan(0);
     expect(seen).toEqual([]);

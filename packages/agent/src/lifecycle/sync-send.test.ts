@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backendStandIn } from '../test-support/backend-stand-in';
 import { sendSync } from './sync-send';
 
@@ -60,8 +60,7 @@ describe('sendSync', () => {
     // Sent to be sure, but the server never saw it: the self-signed certificate is not trusted.
     expect(seen).toEqual([]);
     await run(readFileSync(cert, 'utf8'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(seen).toEqual(['Bearer agent-token-0123456789']);
+    await vi.waitFor(() => expect(seen).toEqual(['Bearer agent-token-0123456789']), { timeout: 10_000 });
   });
 
   /** A server that accepts connections and then neither reads nor answers. */
@@ -79,8 +78,9 @@ describe('sendSync', () => {
   it('returns once the requests are on their way, without waiting for the answers', async () => {
     const url = await silentServer();
     const started = Date.now();
-    sendSync([{ method: 'PUT', url, body: '{}', headers: {} }], 5000);
-    expect(Date.now() - started).toBeLessThan(2000);
+    sendSync([{ method: 'PUT', url, body: '{}', headers: {} }], 60_000);
+    // Waiting for the answer that never comes would take the whole minute.
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it('gives up after the timeout when a request cannot be sent', async () => {
@@ -90,6 +90,7 @@ describe('sendSync', () => {
     sendSync([{ method: 'PUT', url, body: 'x'.repeat(32 * 1024 * 1024), headers: {} }], 300);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(295);
-    expect(elapsed).toBeLessThan(2000);
+    // A send that never completes would block for good: returning at all is giving up.
+    expect(elapsed).toBeLessThan(30_000);
   });
 });

@@ -265,7 +265,7 @@ describe('interceptors', () => {
       },
     });
     expect(calc.multiply(3, 4)).toBe(12);
-    await vi.waitFor(() => expect(warn).toHaveBeenCalledOnce());
+    await vi.waitFor(() => expect(warn).toHaveBeenCalledOnce(), { timeout: 10_000 });
   });
 
   it('runs several interceptors as layers: befores in order, afters in reverse', () => {

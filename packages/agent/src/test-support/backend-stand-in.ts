@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '@vigil/protocol/constants';
+import { WebSocketServer } from 'ws';
 import type { AgentEvent, EventBatch, Heartbeat } from '../protocol';
 
 /** A request as the stand-in received it. */
@@ -10,8 +12,10 @@ export interface Received {
   /** Which connection carried it, counting from 0: one connection for many requests is keep-alive at work. */
   connection: number;
   at: number;
-  /** The Authorization header, if any (the agent token). */
+  /** The Authorization header, if any (the agent token); for a beat over the socket, the upgrade's. */
   authorization: string | undefined;
+  /** How it came: an HTTP request, or a message on the beat socket (recorded as a PUT of a beat). */
+  via: 'http' | 'socket';
 }
 
 export interface Answer {
@@ -37,17 +41,22 @@ export interface StandIn {
   close(): Promise<void>;
 }
 
-/** A local HTTP server standing in for the backend: records every request, answers with `answer`. */
-export async function backendStandIn(answer: Answerer = backendLike): Promise<StandIn> {
+/**
+ * A local server standing in for the backend: records every request, answers with `answer`.
+ * Like the real backend it takes beats over the beat socket, the agent's default; with
+ * `{ socket: false }` it refuses the upgrade, as an old backend or a proxy that drops upgrades
+ * would (the agent then beats over HTTP).
+ */
+export async function backendStandIn(answer: Answerer = backendLike, options: { socket?: boolean } = {}): Promise<StandIn> {
   const received: Received[] = [];
   let connections = 0;
+  const record = (request: Received): Answer => {
+    const answered = answer(request, received.length);
+    received.push(request);
+    return answered;
+  };
+  const wss = new WebSocketServer({ noServer: true });
   const server = createServer((req: IncomingMessage, res) => {
-    // The agent's attempts to open the beat socket: this stand-in is a backend without one, as
-    // an old backend or a proxy that drops upgrades would be (the agent then beats over HTTP).
-    if (req.headers.upgrade !== undefined) {
-      res.writeHead(404).end();
-      return;
-    }
     let text = '';
     req.on('data', (chunk: Buffer) => (text += chunk.toString()));
     req.on('end', () => {
@@ -58,14 +67,35 @@ export async function backendStandIn(answer: Answerer = backendLike): Promise<St
         connection: (req.socket as unknown as { index: number }).index,
         at: Date.now(),
         authorization: req.headers.authorization,
+        via: 'http',
       };
-      const { status, body } = answer(request, received.length);
-      received.push(request);
+      const { status, body } = record(request);
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(body === undefined ? '' : JSON.stringify(body));
     });
   });
   server.on('connection', (socket) => Object.assign(socket, { index: connections++ }));
+  server.on('upgrade', (req, socket, head) => {
+    if (options.socket === false || req.url !== HEARTBEAT_SOCKET_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const connection = (socket as unknown as { index: number }).index;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data) => {
+        const { status, body } = record({
+          method: 'PUT',
+          path: HEARTBEAT_PATH,
+          body: JSON.parse(String(data)) as unknown,
+          connection,
+          at: Date.now(),
+          authorization: req.headers.authorization,
+          via: 'socket',
+        });
+        ws.send(JSON.stringify({ status, body }));
+      });
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -75,6 +105,7 @@ export async function backendStandIn(answer: Answerer = backendLike): Promise<St
       received.filter((request) => request.path.endsWith('/events')).flatMap((request) => (request.body as EventBatch).events),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
