@@ -10,13 +10,17 @@ interface Service {
   ports?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
+  networks?: Record<string, { ipv4_address?: string }>;
 }
 
 // No Docker engine runs here, so this checks what can be checked without one: the file parses,
 // the services are wired to each other by the names they use, every build context and
 // Dockerfile exists.
 describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+  const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, Service>;
+    networks?: Record<string, { ipam?: { config?: { subnet: string }[] } }>;
+  };
   const services = compose.services;
   const backends = ['backend-a', 'backend-b'];
 
@@ -62,6 +66,17 @@ describe('docker-compose.yml', () => {
     const agentTokens = all.flatMap((s) => (s.environment?.VIGIL_AGENT_TOKEN ? [value(s.environment.VIGIL_AGENT_TOKEN)] : []));
     expect(agentTokens.length).toBeGreaterThan(0);
     for (const token of agentTokens) expect(backendTokens.map((t) => t.split(':')[0])).toContain(token);
+  });
+
+  it('trusts exactly the load balancer as a proxy, at the fixed address it has on the stack network', () => {
+    const lbAddress = services.lb?.networks?.default?.ipv4_address;
+    expect(lbAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const subnet = compose.networks?.default?.ipam?.config?.[0]?.subnet ?? '';
+    expect(lbAddress!.startsWith(subnet.split('.').slice(0, 3).join('.') + '.')).toBe(true);
+    for (const name of backends) {
+      const trusted = /^\$\{VIGIL_TRUSTED_PROXIES:-(.*)\}$/.exec(services[name]?.environment?.VIGIL_TRUSTED_PROXIES ?? '')?.[1];
+      expect(trusted, name).toBe(lbAddress);
+    }
   });
 
   it('points every build at an existing context and Dockerfile', () => {
