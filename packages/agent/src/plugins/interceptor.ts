@@ -156,12 +156,10 @@ function createWrapper(original: AnyFunction, method: string, inherited: boolean
   // for an intercepted call.
   const wrapper = function (this: unknown): unknown {
     if (state.interceptors.length === 0 || agentDepth !== 0) {
-      // eslint-disable-next-line prefer-rest-params
       return new.target === undefined ? Reflect.apply(original, this, arguments) : Reflect.construct(original, arguments, new.target);
     }
     const count = arguments.length;
     const args = new Array<unknown>(count);
-    // eslint-disable-next-line prefer-rest-params
     for (let index = 0; index < count; index += 1) args[index] = arguments[index];
     return intercept(original, method, state, new.target, this, args);
   } as Wrapper;
