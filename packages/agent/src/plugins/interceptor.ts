@@ -246,27 +246,33 @@ function intercept(original: AnyFunction, method: string, state: WrapperState, n
     }
   }
   const result = context.result;
-  if (state.exits && isThenable(result) && hasExitHooks(interceptors, entered)) {
-    try {
-      return result.then(
-        (value) => {
-          context.result = value;
-          runExits(interceptors, entered, AFTER, context);
-          return context.result;
-        },
-        (error: unknown) => {
-          context.error = error;
-          runExits(interceptors, entered, ON_THROW, context);
-          throw context.error;
-        },
-      );
-    } catch {
-      // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
-      return result;
-    }
-  }
+  if (state.exits && isThenable(result) && hasExitHooks(interceptors, entered)) return settleLater(result, interceptors, entered, context);
   runExits(interceptors, entered, AFTER, context);
   return context.result;
+}
+
+/**
+ * The exits of a call whose result is a Promise/thenable, run when it settles. A function of its
+ * own: closures in `intercept` would make V8 allocate a context for every call, sync ones too.
+ */
+function settleLater(result: PromiseLike<unknown>, interceptors: readonly Interceptor[], entered: number, context: CallContext): unknown {
+  try {
+    return result.then(
+      (value) => {
+        context.result = value;
+        runExits(interceptors, entered, AFTER, context);
+        return context.result;
+      },
+      (error: unknown) => {
+        context.error = error;
+        runExits(interceptors, entered, ON_THROW, context);
+        throw context.error;
+      },
+    );
+  } catch {
+    // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
+    return result;
+  }
 }
 
 function hasExitHooks(interceptors: readonly Interceptor[], entered: number): boolean {
@@ -306,9 +312,7 @@ function runHook(interceptor: Interceptor, hook: Hook, phase: Phase, context: Ca
   try {
     const returned: unknown = hook.call(interceptor.hooks, context);
     // An async hook is not awaited, but its rejection must not escape as an unhandled one.
-    if (returned !== undefined && isThenable(returned)) {
-      returned.then(undefined, (failure: unknown) => reportHookError(interceptor, phase, failure));
-    }
+    if (returned !== undefined && isThenable(returned)) catchRejection(interceptor, phase, returned);
   } catch (failure) {
     args.length = length;
     if (length > 0) args[0] = a0;
@@ -324,6 +328,11 @@ function runHook(interceptor: Interceptor, hook: Hook, phase: Phase, context: Ca
   } finally {
     leavePlugin(previous);
   }
+}
+
+/** Out of `runHook`, whose every call would otherwise allocate a context for this closure. */
+function catchRejection(interceptor: Interceptor, phase: Phase, returned: PromiseLike<unknown>): void {
+  returned.then(undefined, (failure: unknown) => reportHookError(interceptor, phase, failure));
 }
 
 const reported = new WeakMap<InterceptorHooks, Set<Phase>>();
