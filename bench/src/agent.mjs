@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /**
  * npm run bench:agent: what the agent costs a service. A real node:http service
- * (bench/src/apps/service.mjs) under wrk load, without and with the agent attached
- * (`--import @vigil/agent/register`) with the template plugin and an http interceptor plugin
- * (bench/plugins/http-timing: a hook on every request), beating to a real backend.
- * Throughput and p99 of both, alternating in short runs; the loss is the median of the per-round
- * losses (adjacent runs), so drift of a shared machine cancels; start-up time (spawn -> listening -> exit)
+ * (bench/src/apps/service.mjs) under wrk load, without the agent, with the agent and no plugins,
+ * and with the template plugin and an http interceptor plugin (bench/plugins/http-timing: hooks on
+ * every request), beating to a real backend; and a realistic one (bench/src/apps/pg-service.mjs:
+ * fastify, one PostgreSQL query per request) without and with the agent + http-timing.
+ * Throughput and p99, the variants alternating in short runs; a loss is the median of the
+ * per-round losses (adjacent runs), so drift of a shared machine cancels, with a bootstrap 95 %
+ * interval of that median. Work counted as well (bench/src/lib/callgrind.mjs): instructions per
+ * request of the hello-world service under callgrind, which a loaded machine does not blur. The
+ * interceptor's cost per call (bench/src/intercept.mjs); start-up time (spawn -> listening -> exit)
  * and RSS after start, with and without the agent.
  *
  * Each measured run follows a short unmeasured one on the same process (--rewarm): a node process
@@ -14,7 +18,8 @@
  * idle), and its first seconds back under load then run slower while V8 recompiles; see "After idle"
  * in docs/benchmarks.md. Both variants get the same re-warm-up.
  *
- *   --duration S (5 per wrk run)  --rewarm S (2)  --rounds N (7)  --starts N (10 start-up timings each)  --smoke
+ *   --duration S (5 per wrk run)  --rewarm S (2)  --rounds N (7)  --pg-rounds N (5)  --starts N (10 start-up timings each)
+ *   --cg-runs N (2 callgrind runs per variant; 0 skips)  --cg-requests N (5000, after as many unmeasured)  --smoke
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -49,10 +54,12 @@ import {
   today,
   writeLatest,
 } from './lib/report.mjs';
-import { fmt, median, mib } from './lib/stats.mjs';
+import { callgrindInstalled, countInstructions } from './lib/callgrind.mjs';
+import { fmt, median, medianCi, mib } from './lib/stats.mjs';
 import { requireWrk, runWrk } from './lib/wrk.mjs';
+import { INTERCEPTION_HEADERS, interceptionRows, measureInterception } from './intercept.mjs';
 
-const GOALS = { lossPct: 2, startupMs: 100, rssMb: 15 };
+const GOALS = { noPluginsPct: 0.5, lossPct: 2, pgLossPct: 1, wrapperNs: 30, startupMs: 100, rssMb: 15 };
 const args = parseArgs();
 const durationS = args.number('duration', 5, 1);
 const warmupS = args.number('warmup', 3, 1);
@@ -60,11 +67,16 @@ const rewarmS = args.number('rewarm', 2, 1);
 const rounds = args.number('rounds', 7, 1);
 const starts = args.number('starts', 10, 2);
 const connections = args.number('connections', 64);
+const pgRounds = args.number('pg-rounds', 5, 1);
+const cgRuns = args.number('cg-runs', 2, 0);
+const cgRequests = args.number('cg-requests', 5000, 300);
 const serviceFile = fileURLToPath(new URL('./apps/service.mjs', import.meta.url));
+const pgServiceFile = fileURLToPath(new URL('./apps/pg-service.mjs', import.meta.url));
 const require = createRequire(import.meta.url);
 const register = require.resolve('@vigil/agent/register');
 const requireTimer = fileURLToPath(new URL('./lib/require-timer.cjs', import.meta.url));
 const subj0 = 'with agent + 2 plugins';
+const none = 'agent, no plugins';
 requireWrk();
 const load0 = loadNow();
 
@@ -83,14 +95,27 @@ const agentEnv = {
   VIGIL_PLUGINS: 'template,http-timing',
   VIGIL_SERVICE_NAME: 'bench-service',
 };
+// The two variants start-up, RSS and the profiles compare.
 const variants = {
   'without agent': { nodeArgs: [], env: {} },
   'with agent + 2 plugins': { nodeArgs: ['--import', register], env: agentEnv },
 };
+// The hello-world variants of the throughput rounds and the instruction counts.
+const helloVariants = {
+  'without agent': variants['without agent'],
+  [none]: { nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_PLUGINS: '' } },
+  'with agent + 2 plugins': variants['with agent + 2 plugins'],
+};
+// The realistic service: the agent with the HTTP plugin only (the template plugin only says hello at listen).
+const pgVariants = {
+  'pg: without agent': { app: pgServiceFile, nodeArgs: [], env: {} },
+  'pg: agent + http-timing': { app: pgServiceFile, nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_PLUGINS: 'http-timing', VIGIL_SERVICE_NAME: 'bench-pg-service' } },
+};
+const allVariants = { ...helloVariants, ...pgVariants };
 
 async function startService(variant) {
-  const { nodeArgs, env } = variants[variant];
-  const child = spawnNode(cores.server, [...nodeArgs, serviceFile], { cwd, env: { ...process.env, PORT: '0', ...env } });
+  const { app = serviceFile, nodeArgs, env } = allVariants[variant];
+  const child = spawnNode(cores.server, [...nodeArgs, app], { cwd, env: { ...process.env, PORT: '0', ...env } });
   const deadline = Date.now() + 15_000;
   let port;
   while (!port && Date.now() < deadline) {
@@ -150,23 +175,29 @@ for (let k = 0; k < Math.min(3, starts); k++) {
 }
 
 // ---- throughput under wrk, alternating ----
-const services = {};
-for (const variant of Object.keys(variants)) services[variant] = await startService(variant);
-const wrk = (variant, seconds) => runWrk({ url: `${services[variant].url}/`, durationS: seconds, connections, serverPid: services[variant].child.pid });
-for (const variant of Object.keys(variants)) await wrk(variant, warmupS);
-const results = { 'without agent': [], 'with agent + 2 plugins': [] };
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? Object.keys(variants) : Object.keys(variants).reverse();
-  for (const variant of order) {
-    await wrk(variant, rewarmS);
-    const r = await wrk(variant, durationS);
-    results[variant].push(r);
-    console.log(
-      `round ${round + 1}/${rounds} ${variant.padEnd(24)} ${fmt(r.rps, 0).padStart(7)} req/s  service cpu ${fmt(r.serverCpuPct, 0)}%  ` +
-        `${fmt(r.perCpuS, 0)} req/cpu-s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  errors ${r.errors}`,
-    );
+// Each round runs every variant once, in an order rotated per round; losses are per round.
+async function throughputRounds(names, roundCount) {
+  const services = {};
+  for (const variant of names) services[variant] = await startService(variant);
+  const wrk = (variant, seconds) => runWrk({ url: `${services[variant].url}/`, durationS: seconds, connections, serverPid: services[variant].child.pid });
+  for (const variant of names) await wrk(variant, warmupS);
+  const results = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < roundCount; round++) {
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    if (round % 2) order.reverse();
+    for (const variant of order) {
+      await wrk(variant, rewarmS);
+      const r = await wrk(variant, durationS);
+      results[variant].push(r);
+      console.log(
+        `round ${round + 1}/${roundCount} ${variant.padEnd(24)} ${fmt(r.rps, 0).padStart(7)} req/s  service cpu ${fmt(r.serverCpuPct, 0)}%  ` +
+          `${fmt(1e6 / r.perCpuS, 1)} CPU-us/req  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  errors ${r.errors}`,
+      );
+    }
   }
+  return { services, results };
 }
+const { services, results } = await throughputRounds(Object.keys(helloVariants), rounds);
 // Profiles: one more run of each variant under node --cpu-prof (only that run's samples counted).
 const profiles = {};
 if (!args.smoke && !args.has('no-profile')) {
@@ -198,7 +229,49 @@ for (const variant of Object.keys(variants)) rssAfterLoad[variant] = rssBytes(se
 const listed = await (await fetch(`${backend.url}/api/v1/instances?service=bench-service`)).json().catch(() => ({ instances: [] }));
 const agentInstance = listed.instances?.find((i) => i.processId === services['with agent + 2 plugins'].child.pid);
 for (const service of Object.values(services)) await stop(service.child);
+
+// ---- the realistic service: fastify + PostgreSQL ----
+let pg;
+try {
+  pg = await throughputRounds(Object.keys(pgVariants), pgRounds);
+  for (const service of Object.values(pg.services)) await stop(service.child);
+} catch (error) {
+  console.log(`realistic service skipped: ${error.message.split('\n')[0]} (needs PostgreSQL on 127.0.0.1:5432, database test)`);
+}
 await stop(backend.child);
+
+// ---- instructions per request under callgrind (hello-world service) ----
+// Beats are time-driven, and time runs ~50x slower under valgrind, so these runs beat every 600 s:
+// the first beat still goes out during the warm-up, none in the counted requests. The beats'
+// own cost is in the wall-time rounds.
+const counts = Object.fromEntries(Object.keys(helloVariants).map((n) => [n, []]));
+const countsSkipped = cgRuns === 0 ? 'skipped (--cg-runs 0)' : !callgrindInstalled() ? 'skipped (valgrind not installed)' : undefined;
+if (!countsSkipped) {
+  const cgBackend = await startBackend({ core: cores.load });
+  for (let run = 0; run < cgRuns; run++) {
+    const names = Object.keys(helloVariants);
+    for (const variant of run % 2 ? [...names].reverse() : names) {
+      const { nodeArgs, env } = helloVariants[variant];
+      const c = await countInstructions({
+        nodeArgs,
+        script: serviceFile,
+        cwd,
+        env: { ...env, ...(nodeArgs.length ? { VIGIL_BACKEND_URL: cgBackend.url, VIGIL_HEARTBEAT_INTERVAL: '600000' } : {}) },
+        warmup: cgRequests,
+        requests: cgRequests,
+      });
+      counts[variant].push(c);
+      console.log(
+        `callgrind ${run + 1}/${cgRuns} ${variant.padEnd(24)} instructions/request: main thread ${fmt(c.mainPerRequest, 0)} ` +
+          `(outside GC ${fmt(c.outsideGcPerRequest, 0)}, GC ${fmt(c.gcPerRequest, 0)}, ${c.scavenges} scavenge calls), other threads ${fmt(c.otherThreadsPerRequest, 0)}`,
+      );
+    }
+  }
+  await stop(cgBackend.child);
+}
+
+// ---- the interceptor per call ----
+const interception = measureInterception({ rounds: args.smoke ? 1 : 5, calls: args.smoke ? 200_000 : 2_000_000 });
 const load1 = loadNow();
 
 // ---- figures ----
@@ -229,10 +302,53 @@ const rows = [
 ];
 console.log('');
 printTable(headers, rows);
+
+// ---- every figure of the issue's table, with its goal ----
+const signed = (x, digits = 2) => `${x >= 0 ? '+' : '-'}${fmt(Math.abs(x), digits)}`;
+/** Per-round loss of requests per service CPU-second of `subject` against `reference`, median and its 95 % interval. */
+function lossOf(res, subject, reference) {
+  const perRound = res[subject].map((r, i) => 100 * (1 - r.perCpuS / res[reference][i].perCpuS));
+  const usPerReq = (v) => median(res[v].map((r) => 1e6 / r.perCpuS));
+  return { perRound, median: median(perRound), ci: medianCi(perRound), us: [usPerReq(reference), usPerReq(subject)] };
+}
+const describeLoss = (l) => `${fmt(l.median, 2)} % [${fmt(l.ci[0], 1)}, ${fmt(l.ci[1], 1)}]; CPU-us/req ${fmt(l.us[0], 1)} -> ${fmt(l.us[1], 1)}`;
+const verdict = (value, goal) => (!Number.isFinite(value) ? 'n/a' : value <= goal ? 'met' : 'missed');
+const noPluginsLoss = lossOf(results, none, base);
+const pluginsLoss = lossOf(results, subj, base);
+const pgLoss = pg ? lossOf(pg.results, 'pg: agent + http-timing', 'pg: without agent') : undefined;
+const countOf = (v, key) => median(counts[v].map((c) => c[key]));
+const addedPct = (v, key) => 100 * (countOf(v, key) / countOf(base, key) - 1);
+const countCell = (v, key) => (countsSkipped ? countsSkipped : `${fmt(countOf(base, key), 0)} -> ${fmt(countOf(v, key), 0)} (${signed(addedPct(v, key))} %)`);
+// Runs of one variant spread by a few per cent (when V8's concurrent compiles land); a count within
+// the spread of the runs without the agent is not a verdict either way.
+const baseSpreadPct = counts[base].length > 1 ? (100 * (Math.max(...counts[base].map((c) => c.outsideGcPerRequest)) - Math.min(...counts[base].map((c) => c.outsideGcPerRequest)))) / countOf(base, 'outsideGcPerRequest') : NaN;
+const countsVerdict = countsSkipped
+  ? 'n/a'
+  : !(baseSpreadPct <= GOALS.noPluginsPct)
+    ? `unresolved (runs without agent spread ${fmt(baseSpreadPct, 2)} %)`
+    : verdict(addedPct(none, 'outsideGcPerRequest'), GOALS.noPluginsPct);
+const wrapperNs = interception['Vigil, empty before/after'].sync - interception.unwrapped.sync;
+const goalHeaders = ['figure', 'measured', 'goal', 'verdict'];
+const goalRows = [
+  ['hello-world, agent with no plugins: instructions/request, main thread outside GC (callgrind)', countCell(none, 'outsideGcPerRequest'), `<= +${GOALS.noPluginsPct} %`, countsVerdict],
+  ['hello-world, agent with no plugins: instructions/request, all threads', countCell(none, 'allPerRequest'), '', ''],
+  ['hello-world, agent with no plugins: throughput loss per service CPU-s [95 % CI]', describeLoss(noPluginsLoss), `<= ${GOALS.noPluginsPct} %`, verdict(noPluginsLoss.median, GOALS.noPluginsPct)],
+  ['hello-world, template + http-timing: throughput loss per service CPU-s [95 % CI]', describeLoss(pluginsLoss), `<= ${GOALS.lossPct} %`, verdict(pluginsLoss.median, GOALS.lossPct)],
+  ['hello-world, template + http-timing: instructions/request, main thread outside GC', countCell(subj, 'outsideGcPerRequest'), '', ''],
+  ['fastify + PostgreSQL, agent + http-timing: throughput loss per service CPU-s [95 % CI]', pgLoss ? describeLoss(pgLoss) : 'skipped (no PostgreSQL)', `<= ${GOALS.pgLossPct} %`, pgLoss ? verdict(pgLoss.median, GOALS.pgLossPct) : 'n/a'],
+  ['Vigil wrapper with empty before/after vs unwrapped call (sync, CPU ns)', `+${fmt(wrapperNs, 1)} ns`, `<= ${GOALS.wrapperNs} ns`, verdict(wrapperNs, GOALS.wrapperNs)],
+  ['start-up added / RSS added', `${signed(startupAdded, 0)} ms / ${signed(rssAdded, 1)} MiB`, `<= ${GOALS.startupMs} ms / <= ${GOALS.rssMb} MB`, startupAdded <= GOALS.startupMs && rssAdded <= GOALS.rssMb ? 'met' : 'missed'],
+];
+console.log('\nThe interceptor per call (bench/src/intercept.mjs; CPU time, fresh process per variant, median of rounds):');
+printTable(INTERCEPTION_HEADERS, interceptionRows(interception));
+console.log('\nGoals:');
+printTable(goalHeaders, goalRows);
 console.log(`\nmodules loaded: ${baseTimes.modules} without the agent, ${requireTimes.modules} with it; slowest CommonJS loads at start (inclusive ms, one run, --require ${'bench/src/lib/require-timer.cjs'}):`);
 printTable(['module', 'loaded by', 'ms'], slowLoads);
 console.log(`per-round loss, req per service CPU-second: ${pairLoss.map((l) => `${fmt(l, 2)} %`).join(', ')}`);
 console.log(`per-round loss, raw req/s: ${pairLossRaw.map((l) => `${fmt(l, 2)} %`).join(', ')}`);
+console.log(`per-round loss of the agent without plugins, req per service CPU-second: ${noPluginsLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}`);
+if (pgLoss) console.log(`per-round loss of the fastify + PostgreSQL service, req per service CPU-second: ${pgLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}`);
 const profileTables = [];
 if (Object.keys(profiles).length) {
   const names = Object.keys(profiles);
@@ -265,7 +381,19 @@ if (args.docs) {
     'agent',
     [
       `Latest full run: ${stamp()}, \`${cmd}\`; ${machine()}; ${pinning()}; ${loadConditions(load0, load1)}.`,
-      `wrk -t1 -c${connections} GET / for ${durationS} s after ${rewarmS} s unmeasured, ${rounds} rounds alternating; ${starts} start-ups each; the agent beats every 5 s to a real backend on the load core.`,
+      `wrk -t1 -c${connections} GET / for ${durationS} s after ${rewarmS} s unmeasured, ${rounds} rounds over the three hello-world variants and ${pgRounds} over the two fastify + PostgreSQL ones, alternating; ${starts} start-ups each; the agent beats every 5 s to a real backend on the load core. Instructions: ${cgRuns} callgrind run(s) per variant, ${cgRequests} requests counted after ${cgRequests} unmeasured, 8 keep-alive connections, beats every 600 s.`,
+      '',
+      markdownTable(goalHeaders, goalRows),
+      '',
+      'The interceptor per call (`node bench/src/intercept.mjs`: CPU time, a fresh process per variant, median of 5 rounds):',
+      '',
+      markdownTable(INTERCEPTION_HEADERS, interceptionRows(interception)),
+      '',
+      'Instructions per request under callgrind, each run (main thread outside GC / GC / other threads; scavenge calls):',
+      '',
+      ...Object.entries(counts).map(([v, cs]) => `- ${v}: ${cs.map((c) => `${fmt(c.outsideGcPerRequest, 0)} / ${fmt(c.gcPerRequest, 0)} / ${fmt(c.otherThreadsPerRequest, 0)}; ${c.scavenges}`).join(' | ') || countsSkipped}`),
+      '',
+      `Per-round loss of the agent without plugins: ${noPluginsLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}${pgLoss ? `; of the fastify + PostgreSQL service: ${pgLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}` : ''}.`,
       '',
       markdownTable(headers, rows),
       '',

@@ -24,5 +24,10 @@ describe('bench:agent --smoke', () => {
     expect(code, output).toBe(0);
     expect(headline).toMatch(/^agent throughput loss: -?\d+(\.\d+)?% \(goal <= 2\)$/);
     expect(output).toMatch(/agent instance in the backend: healthy, plugins template, http-timing/);
+    // Every figure of the goal table is printed with its goal (instruction counts are skipped in a smoke).
+    expect(output).toMatch(/hello-world, agent with no plugins: throughput loss per service CPU-s \[95 % CI\]\s+-?\d+\.\d+ %.*<= 0\.5 %/);
+    expect(output).toMatch(/hello-world, agent with no plugins: instructions\/request, main thread outside GC \(callgrind\)\s+skipped/);
+    expect(output).toMatch(/fastify \+ PostgreSQL, agent \+ http-timing: throughput loss .*<= 1 %/);
+    expect(output).toMatch(/Vigil wrapper with empty before\/after vs unwrapped call \(sync, CPU ns\)\s+\+-?\d+\.\d ns\s+<= 30 ns/);
   });
 });

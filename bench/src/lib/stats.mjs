@@ -45,3 +45,26 @@ export function fmt(value, digits) {
 
 export const MiB = 1024 * 1024;
 export const mib = (bytes) => bytes / MiB;
+
+/**
+ * A percentile-bootstrap confidence interval of the median: `[low, high]` at `level` (0.95),
+ * from `resamples` resamples drawn with a fixed seed, so a run's printed interval is repeatable.
+ */
+export function medianCi(values, { level = 0.95, resamples = 2000 } = {}) {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length < 2) return [NaN, NaN];
+  let seed = 0x9e3779b9;
+  const random = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const medians = [];
+  const sample = new Array(finite.length);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < finite.length; i++) sample[i] = finite[Math.floor(random() * finite.length)];
+    medians.push(median(sample));
+  }
+  medians.sort((a, b) => a - b);
+  const tail = (1 - level) / 2;
+  return [medians[Math.floor(tail * resamples)], medians[Math.ceil((1 - tail) * resamples) - 1]];
+}

@@ -53,9 +53,17 @@ const PHASE_NAMES: Record<Phase, keyof InterceptorHooks> = { [BEFORE]: 'before',
 /** What a wrapper runs now; an empty list makes it a plain pass-through to the original. */
 interface WrapperState {
   readonly original: AnyFunction;
+  /** Set only through `setInterceptors`, which keeps `exits` in step. */
   interceptors: readonly Interceptor[];
+  /** Some interceptor has an after or onThrow hook: read once per list, not per call. */
+  exits: boolean;
   /** The method was inherited when wrapped, so unwrap deletes the own property instead of shadowing. */
   readonly inherited: boolean;
+}
+
+function setInterceptors(state: WrapperState, interceptors: readonly Interceptor[]): void {
+  state.interceptors = interceptors;
+  state.exits = interceptors.some(({ hooks }) => hooks.after !== undefined || hooks.onThrow !== undefined);
 }
 
 // A registered symbol, so that wrappers made by another copy of the agent are recognised too.
@@ -106,7 +114,7 @@ export function wrap(owner: object, method: string, interceptors: readonly Inter
   const current: unknown = own === undefined ? Reflect.get(owner, method) : own.value;
   // Only an own wrapper is ours to update; an inherited one belongs to the prototype it sits on.
   if (own !== undefined && isWrapper(current)) {
-    current[STATE].interceptors = interceptors;
+    setInterceptors(current[STATE], interceptors);
     return;
   }
   if (typeof current !== 'function') throw new TypeError(`${method} is not a function`);
@@ -117,7 +125,7 @@ export function wrap(owner: object, method: string, interceptors: readonly Inter
     wrapper = createWrapper(current as AnyFunction, method, own === undefined);
     byMethod.set(method, wrapper);
   }
-  wrapper[STATE].interceptors = interceptors;
+  setInterceptors(wrapper[STATE], interceptors);
   Object.defineProperty(owner, method, {
     value: wrapper,
     writable: own?.writable ?? true,
@@ -133,7 +141,7 @@ export function unwrap(owner: object, method: string): void {
   const wrapper = installed ?? wrappers.get(owner)?.get(method);
   if (wrapper === undefined) return;
   const state = wrapper[STATE];
-  state.interceptors = [];
+  setInterceptors(state, []);
   // Someone else may have wrapped over ours since; their wrapper stays, ours now passes through.
   if (installed === undefined) return;
   if (state.inherited) {
@@ -144,13 +152,18 @@ export function unwrap(owner: object, method: string): void {
 }
 
 function createWrapper(original: AnyFunction, method: string, inherited: boolean): Wrapper {
-  const state: WrapperState = { original, interceptors: [], inherited };
-  const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-    const { interceptors } = state;
-    if (interceptors.length === 0 || agentDepth !== 0) {
-      return new.target === undefined ? Reflect.apply(original, this, args) : Reflect.construct(original, args, new.target);
+  const state: WrapperState = { original, interceptors: [], exits: false, inherited };
+  // `arguments`, not rest args: V8 forwards `Reflect.apply(f, this, arguments)` without making an
+  // array, so a pass-through costs what a hand-written one does. The array hooks see is made only
+  // for an intercepted call.
+  const wrapper = function (this: unknown): unknown {
+    if (state.interceptors.length === 0 || agentDepth !== 0) {
+      return new.target === undefined ? Reflect.apply(original, this, arguments) : Reflect.construct(original, arguments, new.target);
     }
-    return intercept(original, method, interceptors, new.target, this, args);
+    const count = arguments.length;
+    const args = new Array<unknown>(count);
+    for (let index = 0; index < count; index += 1) args[index] = arguments[index];
+    return intercept(original, method, state, new.target, this, args);
   } as Wrapper;
   // Look like the original to code that inspects functions; `prototype` keeps `new` and instanceof working.
   Object.defineProperty(wrapper, 'name', { value: original.name });
@@ -166,18 +179,28 @@ function createWrapper(original: AnyFunction, method: string, inherited: boolean
  * args (what a hook may change is kept in locals while it runs), no closure.
  */
 class CallContext implements ExecuteContext {
-  pluginName = '';
-  result: unknown = undefined;
-  error: unknown = undefined;
-  skipped = false;
-  phase: Phase = BEFORE;
+  // Declared, not initialised as class fields: fields compile to a separate initialiser (a
+  // define per field) that costs more than the hooks of a small method; assignments do not.
+  declare readonly target: unknown;
+  declare readonly method: string;
+  /** The args as the original will get them; read and set through `args`, which checks them. */
+  declare argv: unknown[];
+  declare pluginName: string;
+  declare result: unknown;
+  declare error: unknown;
+  declare skipped: boolean;
+  declare phase: Phase;
 
-  constructor(
-    readonly target: unknown,
-    readonly method: string,
-    /** The args as the original will get them; read and set through `args`, which checks them. */
-    public argv: unknown[],
-  ) {}
+  constructor(target: unknown, method: string, argv: unknown[]) {
+    this.target = target;
+    this.method = method;
+    this.argv = argv;
+    this.pluginName = '';
+    this.result = undefined;
+    this.error = undefined;
+    this.skipped = false;
+    this.phase = BEFORE;
+  }
 
   get args(): unknown[] {
     return this.argv;
@@ -200,14 +223,8 @@ class CallContext implements ExecuteContext {
  * in reverse order for the interceptors entered, after or onThrow. For a Promise/thenable result
  * they run when it settles, and the caller gets a promise of the possibly changed outcome.
  */
-function intercept(
-  original: AnyFunction,
-  method: string,
-  interceptors: readonly Interceptor[],
-  newTarget: unknown,
-  self: unknown,
-  args: unknown[],
-): unknown {
+function intercept(original: AnyFunction, method: string, state: WrapperState, newTarget: unknown, self: unknown, args: unknown[]): unknown {
+  const { interceptors } = state;
   const context = new CallContext(newTarget === undefined ? self : undefined, method, args);
   const count = interceptors.length;
   // Interceptors are entered in order until one skips; only the entered get after / onThrow.
@@ -231,27 +248,33 @@ function intercept(
     }
   }
   const result = context.result;
-  if (isThenable(result) && hasExitHooks(interceptors, entered)) {
-    try {
-      return result.then(
-        (value) => {
-          context.result = value;
-          runExits(interceptors, entered, AFTER, context);
-          return context.result;
-        },
-        (error: unknown) => {
-          context.error = error;
-          runExits(interceptors, entered, ON_THROW, context);
-          throw context.error;
-        },
-      );
-    } catch {
-      // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
-      return result;
-    }
-  }
+  if (state.exits && isThenable(result) && hasExitHooks(interceptors, entered)) return settleLater(result, interceptors, entered, context);
   runExits(interceptors, entered, AFTER, context);
   return context.result;
+}
+
+/**
+ * The exits of a call whose result is a Promise/thenable, run when it settles. A function of its
+ * own: closures in `intercept` would make V8 allocate a context for every call, sync ones too.
+ */
+function settleLater(result: PromiseLike<unknown>, interceptors: readonly Interceptor[], entered: number, context: CallContext): unknown {
+  try {
+    return result.then(
+      (value) => {
+        context.result = value;
+        runExits(interceptors, entered, AFTER, context);
+        return context.result;
+      },
+      (error: unknown) => {
+        context.error = error;
+        runExits(interceptors, entered, ON_THROW, context);
+        throw context.error;
+      },
+    );
+  } catch {
+    // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
+    return result;
+  }
 }
 
 function hasExitHooks(interceptors: readonly Interceptor[], entered: number): boolean {
@@ -291,9 +314,7 @@ function runHook(interceptor: Interceptor, hook: Hook, phase: Phase, context: Ca
   try {
     const returned: unknown = hook.call(interceptor.hooks, context);
     // An async hook is not awaited, but its rejection must not escape as an unhandled one.
-    if (returned !== undefined && isThenable(returned)) {
-      returned.then(undefined, (failure: unknown) => reportHookError(interceptor, phase, failure));
-    }
+    if (returned !== undefined && isThenable(returned)) catchRejection(interceptor, phase, returned);
   } catch (failure) {
     args.length = length;
     if (length > 0) args[0] = a0;
@@ -309,6 +330,11 @@ function runHook(interceptor: Interceptor, hook: Hook, phase: Phase, context: Ca
   } finally {
     leavePlugin(previous);
   }
+}
+
+/** Out of `runHook`, whose every call would otherwise allocate a context for this closure. */
+function catchRejection(interceptor: Interceptor, phase: Phase, returned: PromiseLike<unknown>): void {
+  returned.then(undefined, (failure: unknown) => reportHookError(interceptor, phase, failure));
 }
 
 const reported = new WeakMap<InterceptorHooks, Set<Phase>>();
