@@ -17,11 +17,11 @@ describe('the first start, as `npm start` does it', () => {
       async () => (await backend.instances()).instances.find((i) => i.service === 'demo-service' && i.status === 'healthy'),
       20_000,
     );
-    // Everything the agent recorded at start-up travels in its first batch, with agent.started.
+    // Everything the agent recorded at start-up travels in its first batch, with agent.started;
+    // the backend's own events (a boot taken for a stall, say) are on the same list.
     const events = await waitFor('the agent start-up events', async () => {
-      const response = await fetch(`${backend.url}/api/v1/events?instanceId=${instance.instanceId}&limit=100`);
-      const list = (await response.json()) as EventList;
-      return list.events.some((event) => event.type === 'agent.started') ? list.events : undefined;
+      const list = (await (await fetch(`${backend.url}/api/v1/events?limit=100`)).json()) as EventList;
+      return list.events.some((event) => event.type === 'agent.started' && event.instanceId === instance.instanceId) ? list.events : undefined;
     });
     expect(events.filter((event) => event.level !== 'normal')).toEqual([]);
     // The agent logs JSON lines; level 40 is a warning, 50 and up errors.

@@ -279,6 +279,13 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
     expect(events.filter((e) => e.type === 'instance.lost')).toEqual([]);
   });
 
+  it('counts no stall before its first tick: the time the backend takes to boot is not one', () => {
+    // Built at 0; the app around it boots (modules, data dir, listen) for 3 s before the ticker starts.
+    registry.tick(3_000);
+    registry.tick(3_000 + TICK);
+    expect(events.filter((e) => e.type === 'backend.stall')).toEqual([]);
+  });
+
   it('still expires an instance that really stopped, one stall later than it would have', () => {
     registry.applyBeat(fullBeat({ instanceId: 'a' }), 0);
     advanceTo(1_000);

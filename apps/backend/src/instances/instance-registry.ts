@@ -123,7 +123,8 @@ export class InstanceRegistry {
   private recentLost: number[] = [];
   private recentLostHead = 0;
   private preserving = false;
-  private lastTick: number;
+  /** Undefined until the first tick: the time the app around the registry takes to boot is no stall. */
+  private lastTick: number | undefined;
 
   constructor(
     private readonly options: RegistryOptions,
@@ -131,7 +132,6 @@ export class InstanceRegistry {
   ) {
     this.leases = new LeaseTable(LEASE_SLOT_MS, now);
     this.arrivals = new ArrivalLog(options.historySize);
-    this.lastTick = now;
   }
 
   get size(): number {
@@ -379,7 +379,7 @@ export class InstanceRegistry {
    * previous call means the backend stalled, and every lease is first extended by the stall.
    */
   tick(now: number): void {
-    const gap = now - this.lastTick;
+    const gap = now - (this.lastTick ?? now);
     this.lastTick = now;
     if (gap > this.options.stallThresholdMs) this.compensateStall(gap - this.options.tickMs, now);
     this.leases.expire(now, (record, deadline) => this.onDeadline(record, deadline, now));
