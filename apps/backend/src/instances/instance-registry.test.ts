@@ -359,6 +359,18 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
     ]);
   });
 
+  it('records a plugin whose ext-info is a counter (a change every beat) at a bounded rate, not once per beat', () => {
+    for (let t = 0, count = 0; t < 5 * 60_000; t += 5_000, count++) {
+      advanceTo(t);
+      registry.applyBeat(fullBeat({ instanceId: 'a', plugins: [{ name: 'counter', version: '1.0.0', extInfo: { requests: String(count) } }] }), t);
+    }
+    const changed = events.filter((e) => e.type === 'plugin.ext-info-changed');
+    // 59 changes: three as they came, then one a minute, each saying how many changes it stands for.
+    expect(changed.length).toBeLessThanOrEqual(8);
+    expect(changed.at(-1)).toMatchObject({ message: 'counter: requests=49 (12 changes)', attributes: { plugin: 'counter', changes: '12' } });
+    expect(registry.get('a')?.plugins[0]?.extInfo).toEqual({ requests: '59' });
+  });
+
   it('lets no instance with timings of its own tip the fleet into self-preservation (15 beats of one scoped token)', () => {
     const fleet = Array.from({ length: 10 }, (_, i) => `payments-${i}`);
     const attackers = Array.from({ length: 15 }, (_, i) => `orders-${i}`);
