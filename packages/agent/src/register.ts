@@ -10,7 +10,7 @@
  * - packages and the app's own files are reported when the app loads them: `require` through
  *   require-in-the-middle, `import` through import-in-the-middle's loader hook, registered only
  *   for the modules some plugin targets;
- * - plugins get this agent's `@vigil/agent` when they cannot resolve one of their own.
+ * - every `@vigil/agent` a plugin asks for is this agent, even where it has a copy of its own.
  */
 import Module, { isBuiltin, register, syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
@@ -127,20 +127,41 @@ function warnOfOtherCopy(): boolean {
 }
 
 /**
- * A plugin may live anywhere (Sermant's plugins don't bundle the framework either), so when
- * `require('@vigil/agent')` cannot be resolved from where it is called, it gets this agent.
+ * Every `@vigil/agent` the process asks for is this agent, whether or not the asker (a plugin
+ * kept anywhere, as Sermant's plugins don't bundle the framework either; or one that carries its
+ * own copy in its node_modules) could resolve one of its own: the agent's state is one per
+ * process, and a copy of another version would offer another API under the same name.
+ * - `require('@vigil/agent')`: resolved to this agent's entry, before Node looks anywhere.
+ * - `import ... from '@vigil/agent'` (an ES module plugin): Node resolves it itself, to a copy if
+ *   there is one (and fails if not: no hook reaches the agent's synchronous require() of a plugin
+ *   on Node 20), and loads that copy, CommonJS, through Module._load by its file name, where it
+ *   gets this agent's exports instead. Named imports are the copy's export names, read from this
+ *   agent's exports.
  */
 function provideAgentPackage(): void {
-  const loader = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-  const resolve = loader._resolveFilename;
+  const loader = Module as unknown as {
+    _resolveFilename: (request: string, ...rest: unknown[]) => string;
+    _load: (request: string, ...rest: unknown[]) => unknown;
+    _cache: Record<string, { exports: unknown; loaded: boolean } | undefined>;
+  };
   const agentEntry = require.resolve('./index');
+  // Where any installed copy's entry sits: node_modules/@vigil/agent/dist/index.js (npm, pnpm, yarn).
+  const copyEntry = path.join('node_modules', '@vigil', 'agent', path.relative(path.dirname(path.dirname(agentEntry)), agentEntry));
+  const resolve = loader._resolveFilename;
   loader._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
-    try {
-      return resolve.call(this, request, ...rest);
-    } catch (error) {
-      if (request === '@vigil/agent') return agentEntry;
-      throw error;
+    return request === '@vigil/agent' ? agentEntry : resolve.call(this, request, ...rest);
+  };
+  const load = loader._load;
+  loader._load = function (this: unknown, request: string, ...rest: unknown[]): unknown {
+    if (typeof request !== 'string' || !request.endsWith(copyEntry) || request === agentEntry) return load.call(this, request, ...rest);
+    const agent = require('./index') as unknown;
+    // The import made the copy's module object already (to read its export names); it is filled with this agent.
+    const pending = loader._cache[request];
+    if (pending !== undefined && !pending.loaded) {
+      pending.exports = agent;
+      pending.loaded = true;
     }
+    return agent;
   };
 }
 
