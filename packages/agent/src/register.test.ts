@@ -155,6 +155,60 @@ describe('register', () => {
     20_000,
   );
 
+  it('gives every plugin the running agent for @vigil/agent, though it carries its own copy: require, and import of an ES module plugin', async () => {
+    const standIn = await backend();
+    const app = listeningApps.esm;
+    const cwd = appDir({ [app.file]: app.source }, {
+      'backend.url': standIn.url,
+      'heartbeat.interval': 100,
+      'plugins.dir': 'plugins',
+      plugins: 'own-cjs,own-esm',
+    });
+    // A copy of @vigil/agent as a plugin's own node_modules holds it (laid out like the real
+    // package), whose services do nothing: a plugin that got it would report no ext-info.
+    const ownCopy = {
+      'package.json': JSON.stringify({ name: '@vigil/agent', version: '0.1.0', main: 'dist/index.js' }),
+      'dist/index.js': [
+        'exports.definePlugin = (definition) => definition;',
+        'exports.HeartbeatService = class HeartbeatService { static serviceName = "heartbeat"; };',
+        'exports.ServiceManager = { getService: () => ({ setExtInfo() {} }) };',
+      ].join('\n'),
+    };
+    const body = [
+      'const heartbeat = ServiceManager.getService(HeartbeatService);',
+      "heartbeat.setExtInfo(() => ({ agent: 'running' }));",
+    ].join('\n');
+    const plugins: Record<string, Record<string, string>> = {
+      'own-cjs': {
+        'package.json': JSON.stringify({ name: 'own-cjs', version: '1.0.0', main: 'index.js' }),
+        'index.js': `const { definePlugin, HeartbeatService, ServiceManager } = require('@vigil/agent');\n${body}\nmodule.exports = definePlugin({});\n`,
+      },
+      'own-esm': {
+        'package.json': JSON.stringify({ name: 'own-esm', version: '1.0.0', type: 'module', exports: './index.js' }),
+        'index.js': `import { definePlugin, HeartbeatService, ServiceManager } from '@vigil/agent';\n${body}\nexport default definePlugin({});\n`,
+      },
+    };
+    for (const [name, files] of Object.entries(plugins)) {
+      const all = { ...files, ...Object.fromEntries(Object.entries(ownCopy).map(([file, text]) => [`node_modules/@vigil/agent/${file}`, text])) };
+      for (const [file, text] of Object.entries(all)) {
+        const target = path.join(cwd, 'vigil', 'plugins', name, file);
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, text);
+      }
+    }
+    const { stderr } = run(cwd, [...attach.esm, app.file]);
+    await vi.waitFor(
+      () => {
+        const full = standIn.beats().filter((beat): beat is FullBeat => beat.kind === 'full');
+        expect(full.at(-1)?.plugins, stderr()).toEqual([
+          { name: 'own-cjs', version: '1.0.0', extInfo: { agent: 'running' } },
+          { name: 'own-esm', version: '1.0.0', extInfo: { agent: 'running' } },
+        ]);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+  }, 20_000);
+
   it('sends nothing for an app that ends before its first beat was due, and still writes its start line', async () => {
     const standIn = await backend();
     const cwd = appDir({ 'app.mjs': "console.log('done');\n" }, { 'backend.url': standIn.url });

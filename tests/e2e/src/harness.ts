@@ -46,10 +46,17 @@ export interface Proc {
 }
 
 const running = new Set<ChildProcess>();
+/** Processes started as the leader of a process group of their own, killed with their whole group. */
+const leaders = new Set<ChildProcess>();
 
-export function startProcess(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Proc {
-  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+/**
+ * `group`: the process leads a process group of its own, and killAll kills the group, for a
+ * command that starts others (npm, a launcher) which a kill of the command alone would orphan.
+ */
+export function startProcess(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; group?: boolean }): Proc {
+  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe', detached: options.group === true });
   running.add(child);
+  if (options.group === true) leaders.add(child);
   let out = '';
   let all = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -71,6 +78,15 @@ export function startProcess(command: string, args: string[], options: { cwd?: s
 /** Kills whatever a test left running. */
 export function killAll(): void {
   for (const child of running) child.kill('SIGKILL');
+  for (const { pid } of leaders) {
+    if (pid === undefined) continue;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // The group has ended already.
+    }
+  }
+  leaders.clear();
 }
 
 export async function freePort(): Promise<number> {

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import type { EventList } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceOfPid, killAll, startBackend, startProcess, waitFor, type Backend } from './harness.js';
+import { nodeBinaries } from './node-binaries.js';
 
 const require = createRequire(import.meta.url);
 const agentRegister = require.resolve('@vigil/agent/register');
@@ -156,8 +157,11 @@ interface Run {
   output: string;
 }
 
-/** Runs the script once, with OpenTelemetry and (unless `order` is undefined) the agent; the agent gets to beat, open its socket and send events first. */
-async function runService(backend: Backend, moduleSystem: ModuleSystem, order: LoadOrder | undefined, ownCopy = false): Promise<Run> {
+/**
+ * Runs the script once on the `node` binary, with OpenTelemetry and (unless `order` is undefined)
+ * the agent; the agent gets to beat, open its socket and send events first.
+ */
+async function runService(node: string, backend: Backend, moduleSystem: ModuleSystem, order: LoadOrder | undefined, ownCopy = false): Promise<Run> {
   const dir = writeService(moduleSystem, backend.url);
   if (ownCopy) giveOpenTelemetryItsOwnCopy(dir);
   const ext = moduleSystem === 'esm' ? 'mjs' : 'cjs';
@@ -168,7 +172,7 @@ async function runService(backend: Backend, moduleSystem: ModuleSystem, order: L
   const viaEnv = order?.startsWith('NODE_OPTIONS') === true;
   const env = { SPANS_FILE: join(dir, 'spans.jsonl'), FIRED_FILE: join(dir, 'fired.json'), ...(viaEnv && { NODE_OPTIONS: preload.join(' ') }) };
   writeFileSync(env.SPANS_FILE, '');
-  const app = startProcess(process.execPath, [...(viaEnv ? [] : preload), `app.${ext}`], { cwd: dir, env });
+  const app = startProcess(node, [...(viaEnv ? [] : preload), `app.${ext}`], { cwd: dir, env });
   await waitFor(`the script to run (output: ${app.output()})`, () => (app.stdout().includes('script done: hello visitor') ? true : undefined));
   if (order !== undefined) {
     const pid = app.child.pid ?? -1;
@@ -218,34 +222,43 @@ describe('the agent beside OpenTelemetry', () => {
   });
   afterAll(() => killAll());
 
-  describe.each<ModuleSystem>(['esm', 'cjs'])('%s service', (moduleSystem) => {
-    let without: Run;
+  // Every load order on the Node the tests run on; one per module system on the others, which
+  // is where the loaders differ (CI time: each run costs ~1.5 s).
+  const nodes = nodeBinaries();
+  describe.each(nodes.map((node) => [node.version, node] as const))('on Node %s', (_version, node) => {
+    const current = node.path === process.execPath;
+    describe.each<ModuleSystem>(['esm', 'cjs'])('%s service', (moduleSystem) => {
+      let without: Run;
+      const orders: LoadOrder[] = current
+        ? ['vigil, otel', 'otel, vigil', 'NODE_OPTIONS: vigil, otel']
+        : [moduleSystem === 'esm' ? 'vigil, otel' : 'otel, vigil'];
 
-    beforeAll(async () => {
-      without = await runService(backend, moduleSystem, undefined);
-    }, 60_000);
+      beforeAll(async () => {
+        without = await runService(node.path, backend, moduleSystem, undefined);
+      }, 60_000);
 
-    it('traces the script without the agent: a client span and a server span', () => {
-      // SpanKind: 1 = server, 2 = client.
-      expect(shape(without.spans), without.output).toEqual(['1 GET', '2 GET']);
+      it('traces the script without the agent: a client span and a server span', () => {
+        // SpanKind: 1 = server, 2 = client.
+        expect(shape(without.spans), without.output).toEqual(['1 GET', '2 GET']);
+      });
+
+      it.each(orders)(
+        'loaded as %s: the same spans, every interceptor fires, no span of the agent',
+        async (order) => {
+          const run = await runService(node.path, backend, moduleSystem, order);
+          expect(shape(run.spans), `${JSON.stringify(run.spans)}\n${run.output}`).toEqual(shape(without.spans));
+          expect(run.spans.filter((span) => span.url?.includes('/api/v1/') === true)).toEqual([]);
+          expect(run.fired, run.output).toEqual({ 'fake-greeter.greet': 1, 'http.request': 1 });
+          expect(run.output).not.toMatch(/import-in-the-middle/);
+        },
+        60_000,
+      );
     });
-
-    it.each<LoadOrder>(['vigil, otel', 'otel, vigil', 'NODE_OPTIONS: vigil, otel'])(
-      'loaded as %s: the same spans, every interceptor fires, no span of the agent',
-      async (order) => {
-        const run = await runService(backend, moduleSystem, order);
-        expect(shape(run.spans), `${JSON.stringify(run.spans)}\n${run.output}`).toEqual(shape(without.spans));
-        expect(run.spans.filter((span) => span.url?.includes('/api/v1/') === true)).toEqual([]);
-        expect(run.fired, run.output).toEqual({ 'fake-greeter.greet': 1, 'http.request': 1 });
-        expect(run.output).not.toMatch(/import-in-the-middle/);
-      },
-      60_000,
-    );
   });
 
   it('says in one line at start when OpenTelemetry brings its own import-in-the-middle, naming the fix; its spans stay as they were', async () => {
-    const without = await runService(backend, 'esm', undefined, true);
-    const run = await runService(backend, 'esm', 'otel, vigil', true);
+    const without = await runService(process.execPath, backend, 'esm', undefined, true);
+    const run = await runService(process.execPath, backend, 'esm', 'otel, vigil', true);
     const lines = run.output.split('\n').filter((line) => line.includes('another copy of import-in-the-middle'));
     expect(lines, run.output).toHaveLength(1);
     expect(lines[0]).toMatch(/fix: one copy for both \(npm dedupe/);

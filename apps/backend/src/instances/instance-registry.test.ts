@@ -279,6 +279,13 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
     expect(events.filter((e) => e.type === 'instance.lost')).toEqual([]);
   });
 
+  it('counts no stall before its first tick: the time the backend takes to boot is not one', () => {
+    // Built at 0; the app around it boots (modules, data dir, listen) for 3 s before the ticker starts.
+    registry.tick(3_000);
+    registry.tick(3_000 + TICK);
+    expect(events.filter((e) => e.type === 'backend.stall')).toEqual([]);
+  });
+
   it('still expires an instance that really stopped, one stall later than it would have', () => {
     registry.applyBeat(fullBeat({ instanceId: 'a' }), 0);
     advanceTo(1_000);
@@ -350,6 +357,18 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
       'plugin.ext-info-changed template',
       'plugin.removed http',
     ]);
+  });
+
+  it('records a plugin whose ext-info is a counter (a change every beat) at a bounded rate, not once per beat', () => {
+    for (let t = 0, count = 0; t < 5 * 60_000; t += 5_000, count++) {
+      advanceTo(t);
+      registry.applyBeat(fullBeat({ instanceId: 'a', plugins: [{ name: 'counter', version: '1.0.0', extInfo: { requests: String(count) } }] }), t);
+    }
+    const changed = events.filter((e) => e.type === 'plugin.ext-info-changed');
+    // 59 changes: three as they came, then one a minute, each saying how many changes it stands for.
+    expect(changed.length).toBeLessThanOrEqual(8);
+    expect(changed.at(-1)).toMatchObject({ message: 'counter: requests=49 (12 changes)', attributes: { plugin: 'counter', changes: '12' } });
+    expect(registry.get('a')?.plugins[0]?.extInfo).toEqual({ requests: '59' });
   });
 
   it('lets no instance with timings of its own tip the fleet into self-preservation (15 beats of one scoped token)', () => {

@@ -1,6 +1,7 @@
 import type { BeatResult, EventLevel, FullBeat, Heartbeat, Instance, InstanceStatus, PluginInfo } from '@vigil/protocol';
 import { LeaseTable, NO_SLOT, type Leased } from '../leases/lease-table.js';
 import { ArrivalLog } from './arrival-log.js';
+import { ExtInfoChangeRate } from './ext-info-change-rate.js';
 import { StringPool } from './string-pool.js';
 import { timingsOf, type Timings } from './timings.js';
 
@@ -109,6 +110,7 @@ export class InstanceRegistry {
   private readonly leases: LeaseTable<InstanceRecord>;
   private readonly arrivals: ArrivalLog;
   private readonly strings = new StringPool();
+  private readonly extInfoChanges = new ExtInfoChangeRate();
   private readonly changeListeners = new Set<(change: RegistryChange) => void>();
   private readonly eventListeners = new Set<(event: RegistryEvent) => void>();
   private readonly counts: Record<InstanceStatus, number> = { healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0 };
@@ -123,7 +125,8 @@ export class InstanceRegistry {
   private recentLost: number[] = [];
   private recentLostHead = 0;
   private preserving = false;
-  private lastTick: number;
+  /** Undefined until the first tick: the time the app around the registry takes to boot is no stall. */
+  private lastTick: number | undefined;
 
   constructor(
     private readonly options: RegistryOptions,
@@ -131,7 +134,6 @@ export class InstanceRegistry {
   ) {
     this.leases = new LeaseTable(LEASE_SLOT_MS, now);
     this.arrivals = new ArrivalLog(options.historySize);
-    this.lastTick = now;
   }
 
   get size(): number {
@@ -365,6 +367,7 @@ export class InstanceRegistry {
     const record = this.records.get(instanceId);
     if (!record) return false;
     this.records.delete(instanceId);
+    this.extInfoChanges.forget(instanceId);
     this.leases.cancel(record);
     this.arrivals.release(record.slot);
     this.counts[record.instance.status]--;
@@ -379,7 +382,7 @@ export class InstanceRegistry {
    * previous call means the backend stalled, and every lease is first extended by the stall.
    */
   tick(now: number): void {
-    const gap = now - this.lastTick;
+    const gap = now - (this.lastTick ?? now);
     this.lastTick = now;
     if (gap > this.options.stallThresholdMs) this.compensateStall(gap - this.options.tickMs, now);
     this.leases.expire(now, (record, deadline) => this.onDeadline(record, deadline, now));
@@ -602,6 +605,7 @@ export class InstanceRegistry {
   private delete(record: InstanceRecord, now: number, reason: string): void {
     const { instance } = record;
     this.records.delete(instance.instanceId);
+    this.extInfoChanges.forget(instance.instanceId);
     this.leases.cancel(record);
     this.arrivals.release(record.slot);
     this.counts[instance.status]--;
@@ -639,13 +643,16 @@ export class InstanceRegistry {
           attributes: { ...attributes, from: old.version },
         });
       } else if (JSON.stringify(old.extInfo) !== JSON.stringify(plugin.extInfo)) {
+        const changes = this.extInfoChanges.admit(previous.instanceId, plugin.name, now);
+        if (changes === 0) continue;
+        const info = Object.entries(plugin.extInfo).map(([k, v]) => `${k}=${v}`).join(', ') || '(empty)';
         this.emitEvent({
           time: now,
           level: 'normal',
           type: 'plugin.ext-info-changed',
-          message: `${plugin.name}: ${Object.entries(plugin.extInfo).map(([k, v]) => `${k}=${v}`).join(', ') || '(empty)'}`,
+          message: `${plugin.name}: ${info}${changes > 1 ? ` (${changes} changes)` : ''}`,
           instance: previous,
-          attributes,
+          attributes: changes > 1 ? { ...attributes, changes: String(changes) } : attributes,
         });
       }
     }

@@ -137,15 +137,15 @@ describe('HeartbeatSender', () => {
     expect(known.slice(0, 4)).toEqual([false, true, false, true]);
   });
 
-  it('keeps trying while the backend is unreachable, warning only once', async () => {
+  it('keeps trying while the backend is unreachable, saying so once (at start-up, below a warning)', async () => {
     const standIn = await backend();
     await standIn.close();
-    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);
     const debug = vi.spyOn(logger, 'debug').mockImplementation(() => undefined);
     send([standIn.url]);
     await vi.waitFor(() => expect(debug.mock.calls.length).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
-    expect(warn).toHaveBeenCalledOnce();
-    expect(String(warn.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:\d+ failed \(.*ECONNREFUSED.*\); next attempt in \d+ ms/);
+    expect(info).toHaveBeenCalledOnce();
+    expect(String(info.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:\d+ failed \(.*ECONNREFUSED.*\); the backend may still be starting, next attempt in \d+ ms/);
   });
 
   it('beats at the interval the backend sets', async () => {
@@ -235,9 +235,9 @@ describe('HeartbeatSender', () => {
   it('owes the goodbye as a request while it is not acknowledged, and none before the first beat', async () => {
     const standIn = await backend();
     await standIn.close();
-    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);
     const sender = send([standIn.url]);
-    await vi.waitFor(() => expect(warn).toHaveBeenCalled(), { timeout: 10_000 });
+    await vi.waitFor(() => expect(info).toHaveBeenCalled(), { timeout: 10_000 });
     const owed = sender.pendingGoodbye();
     expect(owed).toMatchObject({ method: 'PUT', url: `${standIn.url}/api/v1/heartbeat` });
     expect(JSON.parse(owed?.body ?? '')).toMatchObject({ kind: 'goodbye', instanceId: 'instance-1' });
@@ -250,5 +250,107 @@ describe('HeartbeatSender', () => {
       onCommands: () => undefined,
     });
     expect(never.pendingGoodbye()).toBeUndefined();
+  });
+});
+
+describe('HeartbeatSender while the backend is not up yet (a fake clock)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  /** A link to a backend that refuses connections until `up` is set, and answers like a backend after. */
+  function fakeLink() {
+    const state = { up: false, refuse: false, attempts: 0 };
+    const link = {
+      url: 'http://127.0.0.1:8900',
+      urlOf: (path: string) => `http://127.0.0.1:8900${path}`,
+      pending: () => {
+        throw new Error('not used');
+      },
+      send: async (method: string, path: string, body: unknown) => {
+        state.attempts += 1;
+        if (state.refuse) return { status: 401, body: { error: 'unauthorized' } };
+        if (!state.up) throw new Error('connect ECONNREFUSED 127.0.0.1:8900');
+        const answer = await backendLike({ method, path, body } as Parameters<typeof backendLike>[0], state.attempts);
+        return { status: answer.status, body: answer.body };
+      },
+    };
+    return { link, state };
+  }
+
+  function start(link: ReturnType<typeof fakeLink>['link'], intervalMs: number): HeartbeatSender {
+    const sender = new HeartbeatSender({ link, instanceId: 'instance-1', intervalMs, describe: () => content(), onCommands: () => undefined });
+    sender.start();
+    return sender;
+  }
+
+  function spyOnLog() {
+    return {
+      warn: vi.spyOn(logger, 'warn').mockImplementation(() => undefined),
+      info: vi.spyOn(logger, 'info').mockImplementation(() => undefined),
+    };
+  }
+
+  it('does not warn about a backend that comes up a few seconds after the agent', async () => {
+    vi.useFakeTimers();
+    const log = spyOnLog();
+    const { link, state } = fakeLink();
+    const sender = start(link, 5000);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(state.attempts).toBeGreaterThanOrEqual(2);
+    state.up = true;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sender.knownToBackend).toBe(true);
+    expect(log.warn).not.toHaveBeenCalled();
+    // Still said, below the default log level: the first failure, and the recovery.
+    expect(log.info.mock.calls.map(([message]) => String(message))).toEqual([
+      expect.stringMatching(/heartbeat to http:\/\/127\.0\.0\.1:8900 failed \(connect ECONNREFUSED.*\); the backend may still be starting/),
+      expect.stringMatching(/heartbeats reach http:\/\/127\.0\.0\.1:8900 after \d+ failed attempts/),
+    ]);
+    sender.stop();
+  });
+
+  it('warns once about a backend still unreachable 30 s after the agent started, and not before', async () => {
+    vi.useFakeTimers();
+    const log = spyOnLog();
+    const { link } = fakeLink();
+    const sender = start(link, 5000);
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(log.warn).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(log.warn).toHaveBeenCalledOnce();
+    expect(String(log.warn.mock.calls[0]?.[0])).toMatch(
+      /heartbeat to http:\/\/127\.0\.0\.1:8900 has failed since the agent started, \d+ attempts in \d+ s \(connect ECONNREFUSED.*\); next attempt in \d+ ms/,
+    );
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(log.warn).toHaveBeenCalledOnce();
+    sender.stop();
+  });
+
+  it('warns at once about a backend that refuses the first beat (4xx): it is up, and something is wrong', async () => {
+    vi.useFakeTimers();
+    const log = spyOnLog();
+    const { link, state } = fakeLink();
+    state.refuse = true;
+    const sender = start(link, 5000);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(log.warn).toHaveBeenCalledOnce();
+    expect(String(log.warn.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:8900 failed \(backend answered HTTP 401\)/);
+    sender.stop();
+  });
+
+  it('warns at the first failure once the backend has answered: a backend that goes away is news at once', async () => {
+    vi.useFakeTimers();
+    const log = spyOnLog();
+    const { link, state } = fakeLink();
+    state.up = true;
+    const sender = start(link, 5000);
+    await vi.advanceTimersByTimeAsync(6000);
+    state.up = false;
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(log.warn).toHaveBeenCalledOnce();
+    expect(String(log.warn.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:8900 failed \(connect ECONNREFUSED.*\); next attempt in \d+ ms/);
+    sender.stop();
   });
 });

@@ -8,6 +8,14 @@ import { toFullBeat, toGoodbyeBeat, toLightBeat, type BeatContent } from './mess
 /** Upper bound of one beat's deadline; shorter intervals use the interval. */
 const MAX_BEAT_TIMEOUT_MS = 10_000;
 
+/**
+ * How long a backend may stay unreachable after the agent starts before that is a warning. A
+ * service and its backend started together (compose, `npm start`, a deploy) often beat before
+ * the backend listens: that is news only if it lasts. Twice the backend's default lease (15 s):
+ * a backend that is really down is still said within a minute.
+ */
+export const STARTUP_GRACE_MS = 30_000;
+
 /** Spread of the delay after a beat, as a fraction of the interval: a fleet started together must not beat in lockstep. */
 const JITTER = 0.1;
 
@@ -27,6 +35,9 @@ export function retryDelay(intervalMs: number, failures: number, random: () => n
   const base = Math.min(intervalMs, (intervalMs / 4) * 2 ** (failures - 1));
   return Math.round(base * (1 - 0.2 * random()));
 }
+
+/** The backend answered a beat and refused it (4xx): it is up, so this is no start-up delay. */
+class BeatRefused extends Error {}
 
 export interface HeartbeatSenderOptions {
   link: Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
@@ -65,6 +76,12 @@ export class HeartbeatSender {
   private acknowledgedContent: string | undefined;
   private fullBeatDue = true;
   private failures = 0;
+  /** Whether a beat was ever acknowledged: until then, failures may be the backend still starting. */
+  private answered = false;
+  /** When the failures in a row began. */
+  private failingSince: number | undefined;
+  /** Whether the failures in a row were warned about (once per outage). */
+  private outageWarned = false;
   /** A malformed reply field is worth one warning, not one per beat. */
   private replyWarned = false;
   private farewell: Farewell | undefined;
@@ -166,7 +183,7 @@ export class HeartbeatSender {
       // A goodbye was said meanwhile: nothing this reply says matters any more.
       if (this.stopped) return 0;
       if (answer.status === 429) return this.slowDown(answer.body);
-      if (answer.status < 200 || answer.status > 299) throw new Error(`backend answered HTTP ${answer.status}`);
+      if (answer.status < 200 || answer.status > 299) throw new BeatRefused(`backend answered HTTP ${answer.status}`);
       const { reply, problems } = parseBeatReply(answer.body);
       this.recovered();
       if (problems.length > 0) this.warnAboutReply(problems);
@@ -188,11 +205,36 @@ export class HeartbeatSender {
       this.failures += 1;
       this.fullBeatDue = true;
       const delay = retryDelay(this.interval, this.failures);
-      const message = `heartbeat to ${this.link.url} failed (${describeError(error)}); next attempt in ${delay} ms`;
-      // Only the first failure after a success is a warning: an outage must not flood the host's logs.
-      if (this.failures === 1) logger.warn(message);
-      else logger.debug(message);
+      this.reportFailure(error, delay);
       return delay;
+    }
+  }
+
+  /**
+   * One warning per outage, so an outage does not flood the host's logs; the other failures are
+   * debug. Before any beat was answered, the backend may still be starting: a failure to reach
+   * it is info (below the default level, and no event) until that has lasted STARTUP_GRACE_MS.
+   * A backend that answers and refuses (a 4xx: a bad token, say) is no start-up delay.
+   */
+  private reportFailure(error: unknown, delay: number): void {
+    const now = Date.now();
+    this.failingSince ??= now;
+    const failingMs = now - this.failingSince;
+    const cause = describeError(error);
+    if (this.outageWarned) {
+      logger.debug(`heartbeat to ${this.link.url} failed (${cause}); next attempt in ${delay} ms`);
+    } else if (!this.answered && !(error instanceof BeatRefused) && failingMs < STARTUP_GRACE_MS) {
+      const message = `heartbeat to ${this.link.url} failed (${cause}); the backend may still be starting, next attempt in ${delay} ms`;
+      if (this.failures === 1) logger.info(message);
+      else logger.debug(message);
+    } else {
+      this.outageWarned = true;
+      logger.warn(
+        this.answered || this.failures === 1
+          ? `heartbeat to ${this.link.url} failed (${cause}); next attempt in ${delay} ms`
+          : `heartbeat to ${this.link.url} has failed since the agent started, ${this.failures} attempts in ${Math.round(failingMs / 1000)} s ` +
+              `(${cause}); next attempt in ${delay} ms`,
+      );
     }
   }
 
@@ -229,8 +271,12 @@ export class HeartbeatSender {
   }
 
   private recovered(): void {
+    const first = !this.answered;
+    this.answered = true;
     if (this.failures === 0) return;
-    logger.info(`heartbeats reach ${this.link.url} again after ${this.failures} failed attempts`);
+    logger.info(`heartbeats reach ${this.link.url}${first ? '' : ' again'} after ${this.failures} failed attempts`);
     this.failures = 0;
+    this.failingSince = undefined;
+    this.outageWarned = false;
   }
 }
