@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendLink } from '../backend/backend-link';
 import { logger } from '../logger';
 import { backendLike, backendStandIn, type Answerer, type StandIn } from '../test-support/backend-stand-in';
-import { beatDelay, HeartbeatSender, retryDelay } from './heartbeat-sender';
+import { beatDelay, HeartbeatSender, mayBeStarting, retryDelay } from './heartbeat-sender';
 import type { BeatContent } from './message';
 
 describe('beatDelay', () => {
@@ -271,7 +271,8 @@ describe('HeartbeatSender while the backend is not up yet (a fake clock)', () =>
       send: async (method: string, path: string, body: unknown) => {
         state.attempts += 1;
         if (state.refuse) return { status: 401, body: { error: 'unauthorized' } };
-        if (!state.up) throw new Error('connect ECONNREFUSED 127.0.0.1:8900');
+        // As node:net reports it: the code is what tells a backend not up yet from a setting to fix.
+        if (!state.up) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8900'), { code: 'ECONNREFUSED' });
         const answer = await backendLike({ method, path, body } as Parameters<typeof backendLike>[0], state.attempts);
         return { status: answer.status, body: answer.body };
       },
@@ -352,5 +353,23 @@ describe('HeartbeatSender while the backend is not up yet (a fake clock)', () =>
     expect(log.warn).toHaveBeenCalledOnce();
     expect(String(log.warn.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:8900 failed \(connect ECONNREFUSED.*\); next attempt in \d+ ms/);
     sender.stop();
+  });
+});
+
+describe('mayBeStarting', () => {
+  const withCode = (code: string) => Object.assign(new Error(code), { code });
+  it('takes a backend that cannot be reached yet for one still starting', () => {
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']) expect(mayBeStarting(withCode(code)), code).toBe(true);
+    expect(mayBeStarting(new AggregateError([withCode('ECONNREFUSED'), withCode('ECONNREFUSED')], ''))).toBe(true);
+    expect(mayBeStarting(new DOMException('deadline', 'TimeoutError'))).toBe(true);
+  });
+
+  it('takes a certificate that does not verify, or anything unknown, for a setting to fix (warned at once)', () => {
+    // Found by the TLS end-to-end test: the certificate error was held back as "may still be starting".
+    for (const code of ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED']) {
+      expect(mayBeStarting(withCode(code)), code).toBe(false);
+    }
+    expect(mayBeStarting(new Error('something else'))).toBe(false);
+    expect(mayBeStarting(undefined)).toBe(false);
   });
 });

@@ -214,7 +214,8 @@ export class HeartbeatSender {
    * One warning per outage, so an outage does not flood the host's logs; the other failures are
    * debug. Before any beat was answered, the backend may still be starting: a failure to reach
    * it is info (below the default level, and no event) until that has lasted STARTUP_GRACE_MS.
-   * A backend that answers and refuses (a 4xx: a bad token, say) is no start-up delay.
+   * A backend that answers and refuses (a 4xx: a bad token, say), or whose certificate cannot be
+   * verified, is no start-up delay: see mayBeStarting.
    */
   private reportFailure(error: unknown, delay: number): void {
     const now = Date.now();
@@ -223,7 +224,7 @@ export class HeartbeatSender {
     const cause = describeError(error);
     if (this.outageWarned) {
       logger.debug(`heartbeat to ${this.link.url} failed (${cause}); next attempt in ${delay} ms`);
-    } else if (!this.answered && !(error instanceof BeatRefused) && failingMs < STARTUP_GRACE_MS) {
+    } else if (!this.answered && mayBeStarting(error) && failingMs < STARTUP_GRACE_MS) {
       const message = `heartbeat to ${this.link.url} failed (${cause}); the backend may still be starting, next attempt in ${delay} ms`;
       if (this.failures === 1) logger.info(message);
       else logger.debug(message);
@@ -279,4 +280,21 @@ export class HeartbeatSender {
     this.failingSince = undefined;
     this.outageWarned = false;
   }
+}
+
+/** Errors of a backend not listening (yet), or not reachable (yet): a TCP or name-lookup failure, or no answer in time. */
+const NOT_UP_YET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether a failed beat may be the backend still starting. Only failures to reach it are; an
+ * answer refusing the beat, a certificate that does not verify (the TLS codes) or anything else
+ * is a setting to fix, and the host's operator is told at once.
+ */
+export function mayBeStarting(error: unknown): boolean {
+  if (error instanceof BeatRefused) return false;
+  // node:net reports a failed connect to a host with several addresses as an AggregateError.
+  const cause = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
+  if (cause instanceof Error && (cause.name === 'AbortError' || cause.name === 'TimeoutError')) return true;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOT_UP_YET.has(code);
 }
