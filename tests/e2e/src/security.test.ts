@@ -252,7 +252,7 @@ describe('credentials configured', () => {
 });
 
 describe('rate limits and input limits', () => {
-  it('an instance beating far faster than its interval gets 429 and a slower interval; another is unaffected', async () => {
+  it('an instance beating far faster than its interval gets 429 and a slower interval; another is unaffected; its goodbye is never refused', async () => {
     const backend = await startBackend({ VIGIL_HEARTBEAT_INTERVAL_MS: '2000' });
     const put = async (body: unknown) => {
       const response = await fetch(`${backend.url}/api/v1/heartbeat`, { method: 'PUT', headers: json, body: JSON.stringify(body) });
@@ -268,6 +268,10 @@ describe('rate limits and input limits', () => {
     expect(limited[0]!.body).toMatchObject({ error: 'too many beats', interval: 2000 });
     const calm = await put(light('calm-1'));
     expect(calm).toMatchObject({ status: 200, body: { result: 'renewed', interval: 2000 } });
+    // Its goodbye is never limited, however fast it beat: the instance shows offline.
+    expect((await put(light('flood-1'))).status).toBe(429);
+    expect(await put({ ...light('flood-1'), kind: 'goodbye' })).toMatchObject({ status: 200, body: { result: 'offline' } });
+    expect((await backend.instances()).instances.find((i) => i.instanceId === 'flood-1')?.status).toBe('offline');
   });
 
   it('too large, malformed and out-of-range beats get 413/400 naming the limit or field', async () => {

@@ -180,6 +180,17 @@ describe('InstanceRegistry', () => {
     expect(registry.get('i-1')).toBeUndefined();
   });
 
+  it('takes an offline instance back as healthy when it beats again (a restart under the same id), with an event', () => {
+    registry.applyBeat(fullBeat(), 1_000);
+    registry.applyBeat({ ...lightBeat(), kind: 'goodbye' }, 2_000);
+    expect(registry.applyBeat(lightBeat(), 3_000)).toBe('renewed');
+    expect(registry.get('i-1')).toMatchObject({ status: 'healthy', statusSince: 3_000, lastHeartbeatTime: 3_000 });
+    expect(events.at(-1)).toMatchObject({ type: 'instance.recovered', attributes: { from: 'offline' } });
+    // Back on a lease: lost on time if it stops again.
+    advanceTo(3_000 + LOST_AFTER);
+    expect(registry.get('i-1')?.status).toBe('lost');
+  });
+
   it('answers unknown to a goodbye from an instance it does not know', () => {
     expect(registry.applyBeat({ ...lightBeat('ghost'), kind: 'goodbye' }, 0)).toBe('unknown');
   });
@@ -237,6 +248,16 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
     advanceTo(10_000 + LOST_AFTER);
     expect(registry.get('a')).toMatchObject({ status: 'lost', statusSince: 10_000 + LOST_AFTER });
     expect(events.map((e) => e.type)).toEqual(['instance.registered', 'instance.suspect', 'instance.lost']);
+  });
+
+  it('turns an instance beating fast suspect no sooner than one interval and a second after its last beat', () => {
+    // Two missed intervals of 300 ms would be 600 ms: sub-second hiccups must not make it suspect.
+    beatEvery(['a'], 300, 0, 3_000);
+    const last = registry.get('a')!.lastHeartbeatTime;
+    advanceTo(last + 300 + 1_000 - TICK);
+    expect(registry.get('a')?.status).toBe('healthy');
+    advanceTo(last + 300 + 1_000);
+    expect(registry.get('a')).toMatchObject({ status: 'suspect', statusSince: last + 1_300 });
   });
 
   it('recovers a suspect instance on its next beat, with an event', () => {
