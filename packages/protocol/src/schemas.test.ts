@@ -113,6 +113,15 @@ describe('goodbye', () => {
   it('accepts a goodbye with the light beat fields', () => {
     expect(heartbeatSchema.parse({ ...goodLight, kind: 'goodbye' }).kind).toBe('goodbye');
   });
+
+  it('carries the last events through the fast path too, and refuses bad ones naming the field', () => {
+    const events = [{ time: 5, level: 'normal', type: 'agent.stopped', message: 'vigil agent stopped (SIGTERM)', attributes: { reason: 'SIGTERM' } }];
+    expect(parseHeartbeat({ ...goodLight, kind: 'goodbye', events, dropped: 2 }).data).toEqual({ ...goodLight, kind: 'goodbye', events, dropped: 2 });
+    const bad = parseHeartbeat({ ...goodLight, kind: 'goodbye', events: [{ ...events[0], type: 'Not Dotted' }] });
+    expect(bad.success).toBe(false);
+    expect(describeIssues(bad.error!)).toEqual([expect.stringMatching(/^events\.0\.type: /)]);
+    expect(parseHeartbeat({ ...goodLight, kind: 'goodbye', events: Array(101).fill(events[0]) }).success).toBe(false);
+  });
 });
 
 describe('reply and delta schemas', () => {

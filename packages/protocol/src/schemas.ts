@@ -91,13 +91,6 @@ export const lightBeatSchema = z.object({
   kind: z.literal('light'),
 });
 
-/** A goodbye: the service is stopping; the backend shows it `offline` at once instead of `lost` later. */
-export const goodbyeBeatSchema = z.object({
-  ...beatBase,
-  kind: z.literal('goodbye'),
-});
-
-export const heartbeatSchema = z.discriminatedUnion('kind', [fullBeatSchema, lightBeatSchema, goodbyeBeatSchema]);
 
 type LightOrGoodbye = z.infer<typeof lightBeatSchema> | z.infer<typeof goodbyeBeatSchema>;
 
@@ -105,15 +98,15 @@ const isEpochMs = (value: unknown): value is number => Number.isSafeInteger(valu
 
 /**
  * `heartbeatSchema.safeParse`, with a fast path for what agents send between changes (a light
- * beat, or a goodbye): when the body has valid values for the five fields of those beats, it is
+ * beat, or a goodbye without events): when the body has valid values for the five fields of those beats, it is
  * answered by a handful of type checks instead of zod's union (same output: only those fields).
  * Anything else, including every invalid body, goes through the schema, so errors are zod's.
  */
 export function parseHeartbeat(body: unknown): ReturnType<typeof heartbeatSchema.safeParse> {
   if (typeof body === 'object' && body !== null) {
-    const { v, kind, instanceId, heartbeatTime, lastHeartbeatTime } = body as Record<string, unknown>;
+    const { v, kind, instanceId, heartbeatTime, lastHeartbeatTime, events, dropped } = body as Record<string, unknown>;
     if (
-      (kind === 'light' || kind === 'goodbye') &&
+      (kind === 'light' || (kind === 'goodbye' && events === undefined && dropped === undefined)) &&
       v === PROTOCOL_VERSION &&
       typeof instanceId === 'string' &&
       instanceId.length >= 1 &&
@@ -169,6 +162,22 @@ export const agentEventSchema = z.object({
 });
 
 /** `POST /api/v1/events`: a batch of an agent's events. */
+/**
+ * A goodbye: the service is stopping; the backend shows it `offline` at once instead of `lost`
+ * later. It may carry the agent's last events (`agent.stopped` with the reason, and whatever was
+ * still queued), recorded as a batch would be: one message as the process ends, where a second
+ * connection might not be made in time.
+ */
+export const goodbyeBeatSchema = z.object({
+  ...beatBase,
+  kind: z.literal('goodbye'),
+  events: z.array(agentEventSchema).max(LIMITS.eventsPerBatch).optional(),
+  /** Events the agent dropped since its previous batch because its queue was full. */
+  dropped: z.number().int().nonnegative().optional(),
+});
+
+export const heartbeatSchema = z.discriminatedUnion('kind', [fullBeatSchema, lightBeatSchema, goodbyeBeatSchema]);
+
 export const eventBatchSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
   instanceId: z.string().min(1).max(LIMITS.idLength),

@@ -2,6 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EventList } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceOfPid, killAll, startAgentApp, startBackend, startProcess, waitFor, type Backend, type Proc } from './harness.js';
 
@@ -66,5 +67,11 @@ describe('the agent says goodbye', () => {
     app.child.kill('SIGTERM');
     await offline(backend, instance.instanceId);
     expect(await app.exited).toBe(42);
+    // The goodbye carried the agent's last event, with the reason, recorded before the instance went offline.
+    const response = await fetch(`${backend.url}/api/v1/events?instanceId=${instance.instanceId}&limit=1000`);
+    const events = ((await response.json()) as EventList).events.reverse();
+    const stopped = events.findIndex((event) => event.type === 'agent.stopped');
+    expect(events[stopped]).toMatchObject({ origin: 'agent', message: 'vigil agent stopped (SIGTERM)', attributes: { reason: 'SIGTERM' } });
+    expect(events.findIndex((event) => event.type === 'instance.offline')).toBeGreaterThan(stopped);
   });
 });

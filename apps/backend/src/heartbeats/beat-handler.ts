@@ -3,6 +3,7 @@ import { describeIssues, parseHeartbeat, type BeatReply, type BeatSocketAnswer, 
 import { inScope } from '../access/access.hooks.js';
 import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
+import { EventsService } from '../events/events.service.js';
 import { InstanceAdmission, instanceBytes } from '../instances/instance-admission.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { PluginCommandQueue } from '../instances/plugin-commands.js';
@@ -13,7 +14,8 @@ import { BeatRateLimiter } from './beat-rate-limit.js';
  * What a beat does, whichever transport brought it (the HTTP route or the beat socket): one
  * schema check (a few type checks for a light beat, `parseHeartbeat`), the agent token's scope,
  * a token-bucket check per instance (beat-rate-limit.ts), for a full beat the admission check
- * (instance-admission.ts: its width, the registry's size, the client's share), one registry call
+ * (instance-admission.ts: its width, the registry's size, the client's share), for a goodbye the
+ * events it carries (events.service.ts), one registry call
  * (a map lookup and a lease renewal), and the reply with the interval to beat at and any pending plugin commands.
  */
 @Injectable()
@@ -25,6 +27,7 @@ export class BeatHandler {
     @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
     @Inject(PluginCommandQueue) private readonly commands: PluginCommandQueue,
     @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(EventsService) private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -73,6 +76,12 @@ export class BeatHandler {
       }
     }
     this.metrics.beatReceived(beat.kind);
+    // The agent's last events ride with its goodbye: recorded as a batch from this client would
+    // be (its quota applies; past it they are not stored, the goodbye still is), before the
+    // instance goes offline, so they read in the order they happened.
+    if (beat.kind === 'goodbye' && (beat.events !== undefined || beat.dropped !== undefined)) {
+      this.events.recordBatch({ v: beat.v, instanceId: beat.instanceId, events: beat.events ?? [], dropped: beat.dropped ?? 0 }, scope ?? address ?? '');
+    }
     const answer: BeatReply = { result: this.registry.applyBeat(beat, now, target), serverTime: now };
     if (answer.result === 'unknown' || answer.result === 'offline') return { status: 200, body: answer };
     // A full beat may have changed the instance's timings (its metadata).

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module.js';
 import { OpsModule } from '../ops/ops.module.js';
 import { RegistryModule } from '../instances/registry.module.js';
 import { BeatHandler } from './beat-handler.js';
@@ -6,7 +7,7 @@ import { BeatSocketServer } from './beat-socket.js';
 import { HeartbeatRoute } from './heartbeat.route.js';
 
 @Module({
-  imports: [RegistryModule, OpsModule],
+  imports: [RegistryModule, OpsModule, EventsModule],
   providers: [BeatHandler, HeartbeatRoute, BeatSocketServer],
 })
 export class HeartbeatsModule {}

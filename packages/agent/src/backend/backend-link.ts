@@ -3,6 +3,7 @@ import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { describeError } from '../logger';
 import { asAgent } from '../plugins/interceptor';
+import { writeNow } from './write-now';
 
 /** node:http's ClientRequest as it was when the agent loaded (before plugins or instrumentation could patch it). */
 const ClientRequest = http.ClientRequest;
@@ -109,6 +110,25 @@ export class BackendLink {
   /** A request to the current backend, with this link's headers and CA, for a sender that works elsewhere (sync-send). */
   pending(method: BackendRequest['method'], path: string, body: string): BackendRequest {
     return { method, url: this.urlOf(path), body, headers: this.headers, ...(this.ca !== undefined && { ca: this.ca }) };
+  }
+
+  /**
+   * Writes the request at once, synchronously, on the current backend's idle kept-alive
+   * connection (see `writeNow`), for the goodbye said in an 'exit' listener. No answer is read:
+   * the process is ending. Returns false when there is no such connection (none yet, closed,
+   * busy with a request, or TLS): then the request must go another way (`pending`).
+   */
+  writeNow(method: BackendRequest['method'], path: string, body: string): boolean {
+    const backend = this.backends[this.current] as Backend;
+    const idle = Object.values(backend.agent?.freeSockets ?? {})[0]?.[0];
+    if (idle === undefined) return false;
+    const defaultPort = backend.secure ? 443 : 80;
+    const host = (backend.hostname.includes(':') ? `[${backend.hostname}]` : backend.hostname) + (backend.port === defaultPort ? '' : `:${backend.port}`);
+    const headers = { host, ...this.headers, 'content-length': String(Buffer.byteLength(body)) };
+    const head = `${method} ${backend.basePath}${path} HTTP/1.1\r\n${Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('')}\r\n`;
+    return writeNow(idle, Buffer.from(head + body, 'utf8'));
   }
 
   /**

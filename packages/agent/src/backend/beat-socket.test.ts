@@ -123,6 +123,26 @@ describe('BeatSocketLink', () => {
     expect(target.upgrades).toBe(1);
   });
 
+  it('writes a beat at once, synchronously, on the open socket, then on the socket after it a second time; other requests on HTTP', async () => {
+    const target = await backend('answer');
+    const beats = link([target.url]);
+    await beat(beats, 1);
+    await beatUntilOpen(beats);
+    // Both of the frame's length encodings (7 and 16 bits); and one over 64 KiB.
+    const bodies = [{ n: 'now' }, { n: 'x'.repeat(200) }, { n: 'y'.repeat(70_000 - 8) }].map((beat) => JSON.stringify(beat));
+    expect(beats.writeNow('PUT', HEARTBEAT_PATH, bodies[0] as string)).toBe(true);
+    expect(beats.writeNow('PUT', HEARTBEAT_PATH, bodies[1] as string)).toBe(true);
+    await vi.waitFor(() => expect(target.viaSocket.slice(-2)).toEqual(bodies.slice(0, 2).map((body) => JSON.parse(body))), { timeout: 10_000 });
+    // The socket still works after frames written past ws: the next beat is answered on it.
+    expect(await beat(beats, 1, 10)).toEqual([200]);
+    expect(target.viaSocket.at(-1)).toEqual({ n: 10 });
+    // Too long to be sure the kernel takes it at once: not written here (it goes out another way).
+    expect(beats.writeNow('PUT', HEARTBEAT_PATH, bodies[2] as string)).toBe(false);
+    // An event batch goes on the HTTP link's idle connection.
+    expect(beats.writeNow('POST', '/api/v1/events', JSON.stringify({ batch: 'now' }))).toBe(true);
+    await vi.waitFor(() => expect(target.viaHttp.at(-1)).toEqual({ batch: 'now' }), { timeout: 10_000 });
+  });
+
   it('keeps everything that is not a beat on HTTP', async () => {
     const target = await backend('answer');
     const beats = link([target.url]);

@@ -6,6 +6,7 @@ import type WebSocket from 'ws';
 import { describeError, logger } from '../logger';
 import { asAgent } from '../plugins/interceptor';
 import { MAX_ANSWER_BYTES, detach, type BackendAnswer, type BackendLink } from './backend-link';
+import { webSocketTextFrame, writeNow } from './write-now';
 
 let webSocketClass: typeof WebSocket | undefined;
 
@@ -30,7 +31,7 @@ function webSocket(): typeof WebSocket {
 }
 
 /** The link as the heartbeat sender uses it. */
-export type BeatLink = Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
+export type BeatLink = Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending' | 'writeNow'>;
 
 export interface BeatSocketOptions {
   /** Wait before the first new attempt after the socket could not be opened or was closed. */
@@ -86,7 +87,20 @@ export class BeatSocketLink implements BeatLink {
     return this.http.urlOf(path);
   }
 
-  /** The goodbye sent synchronously at exit goes over HTTP: there is no event loop left for the socket. */
+  /**
+   * A beat written at once on the open socket (a goodbye said in an 'exit' listener, when no
+   * event loop turn is left for ws): one masked text frame on its idle TCP connection, as ws
+   * would send it. Anything else, or no fit socket (not open, busy, wss), goes to the HTTP link's.
+   */
+  writeNow(method: 'PUT' | 'POST', path: string, body: string): boolean {
+    if (method === 'PUT' && path === HEARTBEAT_PATH && this.open && this.socket !== undefined && this.socket.bufferedAmount === 0) {
+      const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
+      if (writeNow(tcp, webSocketTextFrame(body))) return true;
+    }
+    return this.http.writeNow(method, path, body);
+  }
+
+  /** A request for a sender that works elsewhere (sync-send) goes over HTTP: the socket is this thread's. */
   pending(method: 'PUT' | 'POST', path: string, body: string): ReturnType<BackendLink['pending']> {
     return this.http.pending(method, path, body);
   }

@@ -134,18 +134,27 @@ describe('EventSender', () => {
     expect(warn).not.toHaveBeenCalled();
   });
 
-  it('flushes at once when the agent stops, and hands over what is left as a request', async () => {
+  it('flushes at once when the agent stops, then writes what is left at once on the idle connection', async () => {
     const standIn = await backend();
     const { events, sender, queue } = wire(standIn.url, { intervalMs: 60_000 });
     events.record('normal', 'agent.stopped', 'bye');
     await sender.flush(1000);
     expect(batches(standIn)[0]?.events.map((event) => event.type)).toEqual(['agent.stopped']);
     events.record('normal', 'test.event', 'late');
-    const owed = sender.pendingBatch();
-    expect(owed).toMatchObject({ method: 'POST', url: `${standIn.url}/api/v1/events` });
-    expect((JSON.parse(owed?.body ?? '') as EventBatch).events.map((event) => event.message)).toEqual(['late']);
+    // Written synchronously on the kept-alive connection: nothing is left for a worker to send.
+    expect(sender.batchNow()).toBeUndefined();
     expect(queue.size).toBe(0);
-    expect(sender.pendingBatch()).toBeUndefined();
+    await vi.waitFor(() => expect(batches(standIn).map((batch) => batch.events.map((event) => event.message))).toEqual([['bye'], ['late']]), { timeout: 10_000 });
+    expect(sender.batchNow()).toBeUndefined();
+  });
+
+  it('hands what is left over as a request when it has no open connection', async () => {
+    const standIn = await backend();
+    const { events, sender } = wire(standIn.url, { intervalMs: 60_000 });
+    events.record('normal', 'test.event', 'before any batch');
+    const owed = sender.batchNow();
+    expect(owed).toMatchObject({ method: 'POST', url: `${standIn.url}/api/v1/events` });
+    expect((JSON.parse(owed?.body ?? '') as EventBatch).events.map((event) => event.message)).toEqual(['before any batch']);
   });
 
   it('hands over the batch in flight too, when the process exits before it is answered', async () => {
@@ -159,7 +168,7 @@ describe('EventSender', () => {
     events.record('normal', 'test.event', 'in flight');
     const flushing = sender.flush(300);
     events.record('normal', 'agent.stopped', 'queued');
-    const owed = JSON.parse(sender.pendingBatch()?.body ?? '{}') as EventBatch;
+    const owed = JSON.parse(sender.batchNow()?.body ?? '{}') as EventBatch;
     expect(owed.events.map((event) => event.message)).toEqual(['in flight', 'queued']);
     await flushing;
   });

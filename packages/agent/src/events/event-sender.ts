@@ -9,8 +9,11 @@ const BATCH_TIMEOUT_MS = 10_000;
 /** Longest wait between attempts while batches fail. */
 const MAX_BACKOFF_MS = 60_000;
 
+/** Events not delivered yet, and how many the queue dropped since the last batch. */
+export type OwedEvents = Pick<EventBatch, 'events' | 'dropped'>;
+
 export interface EventSenderOptions {
-  link: Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
+  link: Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending' | 'writeNow'>;
   queue: EventQueue;
   instanceId: string;
   /** Batching window: events go out at most this long after the first of a batch was recorded. */
@@ -64,18 +67,39 @@ export class EventSender {
   }
 
   /**
-   * One batch of what is not delivered yet, for a sender that works during 'exit': the batch in
-   * flight (the exit may come before its answer; at worst the backend gets it twice) and then
-   * what is queued. Stops scheduling.
+   * What is not delivered yet, for the goodbye to carry: the queued events (and with
+   * `withInFlight`, first the batch in flight, which the process ending now would lose; at worst
+   * the backend gets it twice), taken off the queue. Undefined, and nothing taken, when there is
+   * nothing, or when they take more than `maxBytes` as JSON (they go as a batch of their own).
+   * Stops scheduling.
    */
-  pendingBatch(): BackendRequest | undefined {
+  takeOwed(maxBytes: number, withInFlight: boolean): OwedEvents | undefined {
+    this.stop();
+    const sending = (withInFlight && this.inFlight) || { events: [], dropped: 0 };
+    const queued = this.queue.take(LIMITS.eventsPerBatch - sending.events.length);
+    const owed = { events: [...sending.events, ...queued.events], dropped: sending.dropped + queued.dropped };
+    if ((owed.events.length === 0 && owed.dropped === 0) || JSON.stringify(owed).length > maxBytes) {
+      this.queue.putBack(queued);
+      return undefined;
+    }
+    if (withInFlight) this.inFlight = undefined;
+    return owed;
+  }
+
+  /**
+   * One batch of what is not delivered yet, sent at once from within 'exit': the batch in flight
+   * (the exit may come before its answer; at worst the backend gets it twice) and then what is
+   * queued. Written synchronously on the link's idle connection when it has one (`writeNow`);
+   * otherwise returned, for a sender that works during 'exit' (sync-send). Stops scheduling.
+   */
+  batchNow(): BackendRequest | undefined {
     this.stop();
     const sending = this.inFlight ?? { events: [], dropped: 0 };
     const queued = this.queue.take(LIMITS.eventsPerBatch - sending.events.length);
     const events = [...sending.events, ...queued.events];
     if (events.length === 0) return undefined;
-    const batch = this.batchOf({ events, dropped: sending.dropped + queued.dropped });
-    return this.link.pending('POST', EVENTS_PATH, JSON.stringify(batch));
+    const body = JSON.stringify(this.batchOf({ events, dropped: sending.dropped + queued.dropped }));
+    return this.link.writeNow('POST', EVENTS_PATH, body) ? undefined : this.link.pending('POST', EVENTS_PATH, body);
   }
 
   stop(): void {

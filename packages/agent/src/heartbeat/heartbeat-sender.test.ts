@@ -226,7 +226,7 @@ describe('HeartbeatSender', () => {
     const goodbye = beats.at(-1) as Heartbeat;
     expect(goodbye).toEqual({ v: 1, kind: 'goodbye', instanceId: 'instance-1', heartbeatTime: expect.any(Number), lastHeartbeatTime: beats.at(-2)?.heartbeatTime });
     expect(beats.filter((beat) => beat.kind === 'goodbye')).toHaveLength(1);
-    expect(sender.pendingGoodbye()).toBeUndefined();
+    expect(sender.goodbyeNow()).toBeUndefined();
     // An observation window of three intervals (100 ms): no beat may follow the goodbye.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(standIn.received.length).toBe(count);
@@ -238,7 +238,7 @@ describe('HeartbeatSender', () => {
     const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);
     const sender = send([standIn.url]);
     await vi.waitFor(() => expect(info).toHaveBeenCalled(), { timeout: 10_000 });
-    const owed = sender.pendingGoodbye();
+    const owed = sender.goodbyeNow();
     expect(owed).toMatchObject({ method: 'PUT', url: `${standIn.url}/api/v1/heartbeat` });
     expect(JSON.parse(owed?.body ?? '')).toMatchObject({ kind: 'goodbye', instanceId: 'instance-1' });
 
@@ -249,7 +249,17 @@ describe('HeartbeatSender', () => {
       describe: () => content(),
       onCommands: () => undefined,
     });
-    expect(never.pendingGoodbye()).toBeUndefined();
+    expect(never.goodbyeNow()).toBeUndefined();
+  });
+
+  it('writes the goodbye at once on the idle kept-alive connection, from within an exit, without a worker', async () => {
+    const standIn = await backend();
+    const sender = send([standIn.url]);
+    await vi.waitFor(() => expect(standIn.beats().length).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+    // Between beats the connection is idle: the goodbye needs no event loop turn and no thread.
+    await vi.waitFor(() => expect(sender.goodbyeNow()).toBeUndefined(), { timeout: 10_000 });
+    await vi.waitFor(() => expect(standIn.beats().at(-1)).toMatchObject({ kind: 'goodbye', instanceId: 'instance-1' }), { timeout: 10_000 });
+    expect(standIn.beats().filter((beat) => beat.kind === 'goodbye')).toHaveLength(1);
   });
 });
 
@@ -268,6 +278,7 @@ describe('HeartbeatSender while the backend is not up yet (a fake clock)', () =>
       pending: () => {
         throw new Error('not used');
       },
+      writeNow: () => false,
       send: async (method: string, path: string, body: unknown) => {
         state.attempts += 1;
         if (state.refuse) return { status: 401, body: { error: 'unauthorized' } };

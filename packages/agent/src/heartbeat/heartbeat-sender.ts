@@ -40,7 +40,7 @@ export function retryDelay(intervalMs: number, failures: number, random: () => n
 class BeatRefused extends Error {}
 
 export interface HeartbeatSenderOptions {
-  link: Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending'>;
+  link: Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending' | 'writeNow'>;
   instanceId: string;
   /** The configured interval, until the backend sets another. */
   intervalMs: number;
@@ -50,8 +50,11 @@ export interface HeartbeatSenderOptions {
   onCommands: (commands: PluginCommand[]) => void;
 }
 
+/** The agent's last events, carried by its goodbye. */
+export type LastEvents = Required<Pick<GoodbyeBeat, 'events' | 'dropped'>>;
+
 interface Farewell {
-  readonly beat: GoodbyeBeat;
+  beat: GoodbyeBeat;
   acknowledged: boolean;
 }
 
@@ -119,12 +122,17 @@ export class HeartbeatSender {
     this.cancelNext?.();
   }
 
+  /** Whether a goodbye is owed: a beat was sent, and no goodbye was acknowledged. */
+  get owesGoodbye(): boolean {
+    return this.lastHeartbeatTime !== null && !(this.farewell?.acknowledged ?? false);
+  }
+
   /**
-   * Stops beating and tells the backend this instance is going away (at most once). Resolves
-   * when answered, failed or after `timeoutMs`; never rejects.
+   * Stops beating and tells the backend this instance is going away (at most once), with the
+   * agent's `last` events if given. Resolves when answered, failed or after `timeoutMs`; never rejects.
    */
-  async goodbye(timeoutMs: number): Promise<void> {
-    const farewell = this.leave();
+  async goodbye(timeoutMs: number, last?: LastEvents): Promise<void> {
+    const farewell = this.leave(last);
     if (farewell === undefined || farewell.acknowledged) return;
     try {
       const { status } = await this.link.send('PUT', HEARTBEAT_PATH, farewell.beat, timeoutMs);
@@ -135,16 +143,24 @@ export class HeartbeatSender {
   }
 
   /**
-   * The goodbye still owed (none if acknowledged, or if no beat was ever sent), for a sender that
-   * works during 'exit'. Stops beating.
+   * Says the goodbye still owed (none if acknowledged, or if no beat was ever sent) at once,
+   * from within 'exit': written synchronously on the link's idle connection when it has one
+   * (`writeNow`); otherwise returned, for a sender that works during 'exit' (sync-send). Stops beating.
    */
-  pendingGoodbye(): BackendRequest | undefined {
-    const farewell = this.leave();
+  goodbyeNow(last?: LastEvents): BackendRequest | undefined {
+    const farewell = this.leave(last);
     if (farewell === undefined || farewell.acknowledged) return undefined;
-    return this.link.pending('PUT', HEARTBEAT_PATH, JSON.stringify(farewell.beat));
+    const body = JSON.stringify(farewell.beat);
+    if (this.link.writeNow('PUT', HEARTBEAT_PATH, body)) {
+      // On its way: the kernel delivers it. Nothing is left to say.
+      farewell.acknowledged = true;
+      return undefined;
+    }
+    return this.link.pending('PUT', HEARTBEAT_PATH, body);
   }
 
-  private leave(): Farewell | undefined {
+  /** Stops beating; the goodbye owed (none before the first beat), carrying `last` events too. */
+  private leave(last: LastEvents | undefined): Farewell | undefined {
     if (!this.stopped) {
       this.stop();
       // A backend that never got a beat has nothing to forget.
@@ -153,7 +169,13 @@ export class HeartbeatSender {
         this.farewell = { beat: toGoodbyeBeat(this.instanceId, times), acknowledged: false };
       }
     }
-    return this.farewell;
+    const farewell = this.farewell;
+    if (farewell !== undefined && !farewell.acknowledged && last !== undefined) {
+      // Added to what an earlier attempt carried: that one may not have arrived.
+      const { events = [], dropped = 0 } = farewell.beat;
+      farewell.beat = { ...farewell.beat, events: [...events, ...last.events], dropped: dropped + last.dropped };
+    }
+    return farewell;
   }
 
   private schedule(delayMs: number): void {

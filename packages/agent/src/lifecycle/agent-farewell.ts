@@ -5,7 +5,17 @@ import type { HeartbeatSender } from '../heartbeat/heartbeat-sender';
 import type { Farewell } from './shutdown-hooks';
 import { sendSync } from './sync-send';
 
-/** The agent's goodbye: `agent.stopped`, a goodbye beat, and the events still queued. */
+/**
+ * Largest JSON of last events the goodbye carries; more go as a batch of their own. Far below
+ * the beat's 256 KiB limit, and small enough for the goodbye to be written at once (`writeNow`).
+ */
+const GOODBYE_EVENTS_MAX_BYTES = 16 * 1024;
+
+/**
+ * The agent's goodbye: `agent.stopped` and the events still queued, carried by the goodbye beat
+ * itself (one message, on the connection that is already open), or as a batch of their own
+ * when they are too many.
+ */
 export class AgentFarewell implements Farewell {
   private stopRecorded = false;
 
@@ -19,13 +29,24 @@ export class AgentFarewell implements Farewell {
 
   async run(reason: string, budgetMs: number): Promise<void> {
     this.recordStop(reason);
-    // Both go out on the backend's one connection, the goodbye first.
-    await Promise.all([this.parts.heartbeat.goodbye(budgetMs), this.eventSender()?.flush(budgetMs)]);
+    const { heartbeat } = this.parts;
+    const sender = this.eventSender();
+    // The batch in flight is not taken: its answer may still come.
+    const last = heartbeat.owesGoodbye ? sender?.takeOwed(GOODBYE_EVENTS_MAX_BYTES, false) : undefined;
+    await Promise.all([heartbeat.goodbye(budgetMs, last), last === undefined ? sender?.flush(budgetMs) : undefined]);
   }
 
+  /**
+   * From within 'exit': the goodbye (with the last events) is written at once on the beat's open
+   * connection when there is one; what could not be goes out from a worker (sync-send), which
+   * this thread waits for.
+   */
   runSync(reason: string, budgetMs: number): void {
     this.recordStop(reason);
-    const requests = [this.parts.heartbeat.pendingGoodbye(), this.eventSender()?.pendingBatch()].filter(
+    const { heartbeat } = this.parts;
+    const sender = this.eventSender();
+    const last = heartbeat.owesGoodbye ? sender?.takeOwed(GOODBYE_EVENTS_MAX_BYTES, true) : undefined;
+    const requests = [heartbeat.goodbyeNow(last), last === undefined ? sender?.batchNow() : undefined].filter(
       (request): request is BackendRequest => request !== undefined,
     );
     sendSync(requests, budgetMs);

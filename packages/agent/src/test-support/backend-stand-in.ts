@@ -37,6 +37,7 @@ export interface StandIn {
   url: string;
   received: Received[];
   beats(): Heartbeat[];
+  /** Events as the backend records them: from batches, and carried by a goodbye. */
   events(): AgentEvent[];
   close(): Promise<void>;
 }
@@ -102,7 +103,11 @@ export async function backendStandIn(answer: Answerer = backendLike, options: { 
     received,
     beats: () => received.filter((request) => request.path.endsWith('/heartbeat')).map((request) => request.body as Heartbeat),
     events: () =>
-      received.filter((request) => request.path.endsWith('/events')).flatMap((request) => (request.body as EventBatch).events),
+      received.flatMap((request) => {
+        if (request.path.endsWith('/events')) return (request.body as EventBatch).events;
+        const beat = request.body as Heartbeat;
+        return request.path.endsWith('/heartbeat') && beat.kind === 'goodbye' ? (beat.events ?? []) : [];
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();
