@@ -248,3 +248,38 @@ describe('parseHeartbeat (fast path for light beats and goodbyes)', () => {
     }
   });
 });
+
+describe('each limit, exactly at it and one over', () => {
+  const entries = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, 'v']));
+  const ips = (count: number) => Array.from({ length: count }, (_, i) => `10.7.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+  const plugin = (extInfo: Record<string, string>) => [{ name: 'p', version: '1', extInfo }];
+  const key = 'k'.repeat(LIMITS.extInfoKeyLength);
+  const value = 'v'.repeat(LIMITS.extInfoValueLength);
+  /** [the limit, the beat's fields at it, one over, the field the refusal names] */
+  const cases: Array<[string, Record<string, unknown>, Record<string, unknown>, string]> = [
+    ['hostNameLength', { hostName: 'h'.repeat(LIMITS.hostNameLength) }, { hostName: 'h'.repeat(LIMITS.hostNameLength + 1) }, 'hostName'],
+    ['ips', { ip: ips(LIMITS.ips) }, { ip: ips(LIMITS.ips + 1) }, 'ip'],
+    ['extInfoKeyLength', { plugins: plugin({ [key]: 'v' }) }, { plugins: plugin({ [`${key}k`]: 'v' }) }, `plugins.0.extInfo.${key}k`],
+    ['extInfoValueLength', { plugins: plugin({ k: value }) }, { plugins: plugin({ k: `${value}v` }) }, 'plugins.0.extInfo.k'],
+    ['metadataEntries', { metadata: entries(LIMITS.metadataEntries) }, { metadata: entries(LIMITS.metadataEntries + 1) }, 'metadata'],
+  ];
+
+  it.each(cases)('%s: at the limit accepted, one over refused naming the field', (_limit, atLimit, overLimit, field) => {
+    expect(heartbeatSchema.safeParse({ ...goodFull, ...atLimit }).success).toBe(true);
+    expect(issuesOf({ ...goodFull, ...overLimit }).map((issue) => issue.slice(0, issue.indexOf(': ')))).toEqual([field]);
+  });
+
+  it('eventAttributes: an event with 32 attributes accepted, 33 refused naming its attributes', () => {
+    const batch = (attributes: Record<string, string>) => ({ v: 1, instanceId: 'i-1', dropped: 0, events: [{ time: 1, level: 'normal', type: 'log.info', message: 'm', attributes }] });
+    expect(eventBatchSchema.safeParse(batch(entries(LIMITS.eventAttributes))).success).toBe(true);
+    const over = eventBatchSchema.safeParse(batch(entries(LIMITS.eventAttributes + 1)));
+    expect(over.success).toBe(false);
+    if (!over.success) expect(describeIssues(over.error)).toEqual([`events.0.attributes: at most ${LIMITS.eventAttributes} attributes`]);
+  });
+
+  it('commandsPerReply: a reply carries at most 32 commands', () => {
+    const commands = (count: number) => Array.from({ length: count }, (_, i) => ({ id: `c${i}`, type: 'plugin.disable', plugin: 'p' }));
+    expect(beatReplySchema.safeParse({ result: 'renewed', serverTime: 5, commands: commands(LIMITS.commandsPerReply) }).success).toBe(true);
+    expect(beatReplySchema.safeParse({ result: 'renewed', serverTime: 5, commands: commands(LIMITS.commandsPerReply + 1) }).success).toBe(false);
+  });
+});

@@ -181,3 +181,19 @@ describe('the beat socket, with access rules', () => {
     app.child.kill('SIGKILL');
   });
 });
+
+describe('the beat socket, at backend shutdown', () => {
+  afterAll(() => killAll());
+
+  it('closes every open socket with 1001 (going away) when the backend gets SIGTERM', async () => {
+    const backend = await startBackend();
+    const sockets = [await openSocket(backend), await openSocket(backend)];
+    // Both are open and served before the shutdown.
+    for (const [i, socket] of sockets.entries()) expect((await exchange(socket, [JSON.stringify(fullBeat(`going-${i}`))]))[0]?.status).toBe(200);
+    const closes = sockets.map((socket) => new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) }))));
+    backend.child.kill('SIGTERM');
+    for (const close of await Promise.all(closes)) expect(close).toEqual({ code: 1001, reason: 'backend shutting down' });
+    // And the backend ends (by the signal, as Nest's shutdown hooks re-raise it).
+    expect(await backend.exited).toBeNull();
+  });
+});

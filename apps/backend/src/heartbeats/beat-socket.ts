@@ -35,6 +35,8 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
   private readonly scopes = new WeakMap<WebSocket, AgentScope>();
   private pinger: NodeJS.Timeout | undefined;
   private server: Server | undefined;
+  /** How often sockets are pinged (`BEAT_SOCKET_PING_MS`); read when the module starts, so a test may shorten it before. */
+  pingMs = BEAT_SOCKET_PING_MS;
 
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
@@ -57,7 +59,7 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
     this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.server.on('upgrade', this.onUpgrade);
     this.wss.on('connection', (socket: WebSocket, scope: AgentScope | undefined, raw: Duplex) => this.serve(socket, scope, raw));
-    this.pinger = setInterval(() => this.ping(), BEAT_SOCKET_PING_MS).unref();
+    this.pinger = setInterval(() => this.ping(), this.pingMs).unref();
   }
 
   onModuleDestroy(): void {
