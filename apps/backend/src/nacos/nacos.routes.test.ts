@@ -102,4 +102,13 @@ describe('Nacos token carriers', () => {
       expect((await call('GET', '/instance/list', { serviceName: 'orders-a' }, SCOPED)).json().hosts).toEqual([]);
     });
   }
+
+  it('counts a blank accessToken as absent, as the docs say: refused as missing, and a bearer header beside it is used', async () => {
+    const app = await start();
+    const url = '/nacos/v1/ns/instance/list?serviceName=orders-a&accessToken=%20';
+    const blank = await app.inject({ method: 'GET', url, remoteAddress: ELSEWHERE });
+    expect([blank.statusCode, blank.body]).toEqual([403, 'caused: accessToken required;']);
+    const withBearer = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${SCOPED}` }, remoteAddress: ELSEWHERE });
+    expect(withBearer.statusCode, withBearer.body).toBe(200);
+  });
 });

@@ -125,7 +125,7 @@ export class NacosRoutes implements OnModuleInit {
    * token's scope (undefined without tokens or for an unscoped token).
    */
   private authorize(params: NacosParams, headers: IncomingHttpHeaders): AgentScope | undefined {
-    const verdict = this.access.checkNacos(params.get('accessToken') ?? bearerToken(headers));
+    const verdict = this.access.checkNacos(params.get('accessToken')?.trim() || bearerToken(headers));
     if (verdict === null) return undefined;
     if (typeof verdict === 'string') throw new NacosError(403, verdict);
     const service = params.get('serviceName');
