@@ -60,10 +60,14 @@ export async function countInstructions({ nodeArgs = [], script, env = {}, cwd, 
   }
   const files = readdirSync(dir).filter((f) => /^callgrind\.out\.1-\d+$/.test(f));
   let main;
+  let mainFile;
   let others = 0;
   for (const file of files) {
     const counts = readCounts(join(dir, file));
-    if (file.endsWith('-01')) main = counts;
+    if (file.endsWith('-01')) {
+      main = counts;
+      mainFile = join(dir, file);
+    }
     else others += counts.total;
   }
   if (!main) throw new Error(`no callgrind dump of the main thread in ${dir}`);
@@ -76,6 +80,9 @@ export async function countInstructions({ nodeArgs = [], script, env = {}, cwd, 
     allPerRequest: (main.total + others) / requests,
     scavenges: main.scavenges,
     dir,
+    /** The main thread's dump, and the pid (node's `--perf-basic-prof` writes /tmp/perf-<pid>.map). */
+    mainFile,
+    pid: child.pid,
   };
 }
 
@@ -125,4 +132,85 @@ export function readCounts(file) {
     }
   }
   return { total, gc, scavenges };
+}
+
+/**
+ * Self cost (instructions) of every function of one callgrind dump, by name. A cost line belongs
+ * to the current `fn=` unless it follows a `calls=` line (then it is the call's inclusive cost).
+ * Functions callgrind has no symbol for (V8's JIT code) are named by address (`0x...`); `perfMap`
+ * (the lines of `/tmp/perf-<pid>.map` that `node --perf-basic-prof` writes) names them, the
+ * last entry written for an address winning (V8 reuses code space).
+ */
+export function readSelfCosts(file, perfMap) {
+  const names = new Map();
+  const self = new Map();
+  let current;
+  let afterCalls = false;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (afterCalls) {
+      afterCalls = false;
+      continue;
+    }
+    const c = line.charCodeAt(0);
+    if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 42) {
+      if (current === undefined) continue;
+      const cost = Number(line.split(' ')[1] ?? 0);
+      self.set(current, (self.get(current) ?? 0) + cost);
+      continue;
+    }
+    if (line.startsWith('calls=')) {
+      afterCalls = true;
+      continue;
+    }
+    const fn = /^fn=\((\d+)\)(?: (.*))?$/.exec(line);
+    if (fn) {
+      if (fn[2] !== undefined) names.set(fn[1], fn[2]);
+      current = names.get(fn[1]);
+      continue;
+    }
+    const cfn = /^cfn=\((\d+)\) (.*)$/.exec(line);
+    if (cfn) names.set(cfn[1], cfn[2]);
+  }
+  if (!perfMap) return self;
+  const symbols = perfSymbols(perfMap);
+  const named = new Map();
+  for (const [name, cost] of self) {
+    const jit = /^0x([0-9a-f]+)$/i.exec(name) ? symbols(Number.parseInt(name.slice(2), 16)) : undefined;
+    const key = jit ?? name;
+    named.set(key, (named.get(key) ?? 0) + cost);
+  }
+  return named;
+}
+
+/** A lookup address -> name over the lines of a perf map ("<start hex> <size hex> <name>"). */
+function perfSymbols(text) {
+  const entries = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/i.exec(line);
+    if (m) entries.push({ start: Number.parseInt(m[1], 16), end: Number.parseInt(m[1], 16) + Number.parseInt(m[2], 16), name: m[3], order: entries.length });
+  }
+  const byStart = [...entries].sort((a, b) => a.start - b.start || a.order - b.order);
+  return (address) => {
+    // Entries are small and rarely overlap: scan back from the last start <= address.
+    let lo = 0;
+    let hi = byStart.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (byStart[mid].start <= address) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    let best;
+    for (let i = hi; i >= 0 && i > hi - 64; i--) {
+      const e = byStart[i];
+      if (address < e.end && (!best || e.order > best.order)) best = e;
+    }
+    return best ? `JIT ${best.name}` : undefined;
+  };
+}
+
+/** The part of a thread's self costs spent in V8's megamorphic inline-cache builtins. */
+export function megamorphicCost(selfCosts) {
+  let sum = 0;
+  for (const [name, cost] of selfCosts) if (/^Builtins_\w*IC_Megamorphic/.test(name)) sum += cost;
+  return sum;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCounts } from './callgrind.mjs';
+import { megamorphicCost, readCounts, readSelfCosts } from './callgrind.mjs';
 
 // A trimmed callgrind dump in the shape valgrind 3.19 writes: names compressed to ids after their
 // first use, and each call followed by a line with its inclusive cost.
@@ -36,5 +36,36 @@ describe('readCounts', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'callgrind-test-')), 'callgrind.out.1-01');
     writeFileSync(file, DUMP);
     expect(readCounts(file)).toEqual({ total: 1000, gc: 300, scavenges: 2 });
+  });
+});
+
+describe('readSelfCosts', () => {
+  it("sums each function's own cost lines, not the inclusive cost after a call; names JIT code from a perf map", () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callgrind-test-')), 'callgrind.out.1-01');
+    writeFileSync(
+      file,
+      DUMP +
+        `
+fn=(5) Builtins_LoadIC_Megamorphic
+0 40
++2 2
+fn=(6) Builtins_KeyedLoadIC_Megamorphic
+0 8
+fn=(7) 0x0000000000001010
+0 9
+fn=(3)
+0 600
+`,
+    );
+    const self = readSelfCosts(file);
+    expect(Object.fromEntries(self)).toMatchObject({
+      'node::SpinEventLoopInternal(node::Environment*)': 100,
+      'Builtins_LoadIC': 600,
+      'Builtins_LoadIC_Megamorphic': 42,
+      '0x0000000000001010': 9,
+    });
+    expect(megamorphicCost(self)).toBe(50);
+    const named = readSelfCosts(file, '1000 20 JS:*clearBuffer node:internal/streams/writable:744:21\n');
+    expect(named.get('JIT JS:*clearBuffer node:internal/streams/writable:744:21')).toBe(9);
   });
 });

@@ -25,6 +25,15 @@ const FAREWELL_BUDGET_MS = 200;
 /** Longest wait between two attempts to open the beat socket (a backend or proxy without WebSockets). */
 const SOCKET_RETRY_MAX_MS = 5 * 60_000;
 
+/**
+ * How long a beat waits for the beat socket being opened before it goes over HTTP: the first beat
+ * travels on the socket, so a quiet agent makes no HTTP request (see BeatSocketLink).
+ */
+const SOCKET_OPEN_WAIT_MS = 2_000;
+
+/** Most a full beat carries of queued events (as JSON); more go as batches. */
+const MAX_BEAT_EVENT_BYTES = 16 * 1024;
+
 /** Events kept while they cannot be sent; beyond that the least severe are dropped (and counted). */
 const EVENT_QUEUE_CAPACITY = 200;
 
@@ -125,22 +134,32 @@ function connect(parts: {
   const { config, identity, queue, events } = parts;
   if (!config.heartbeatEnabled) return;
   const credentials = { token: config.agentToken, ca: readCa(config.backendTlsCa) };
+  let eventSender: EventSender | undefined;
   // Long enough for an idle connection to survive until the next (jittered) beat.
   const link = new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5), ...credentials });
   const heartbeat = new HeartbeatSender({
     link:
       config.heartbeatTransport === 'websocket'
-        ? new BeatSocketLink(link, { retryMinMs: config.heartbeatIntervalMs, retryMaxMs: SOCKET_RETRY_MAX_MS })
+        ? new BeatSocketLink(link, { retryMinMs: config.heartbeatIntervalMs, retryMaxMs: SOCKET_RETRY_MAX_MS, openWaitMs: SOCKET_OPEN_WAIT_MS })
         : link,
     instanceId: identity.instanceId,
     intervalMs: config.heartbeatIntervalMs,
     describe: parts.describe,
     onCommands: (commands) => parts.control.apply(commands),
+    // The first full beat carries the first events (agent.started...): a quiet agent then sends
+    // no batch, no request on a second connection.
+    events:
+      queue === undefined
+        ? undefined
+        : {
+            take: () => eventSender?.takeForBeat(MAX_BEAT_EVENT_BYTES),
+            giveBack: (owed) => eventSender?.giveBack(owed),
+          },
   });
   // Events get a connection of their own: a batch stuck on a slow backend must never hold up a
   // beat queued behind it on the same connection (beats would time out unsent and the
   // instance would go lost while its agent is fine).
-  const eventSender =
+  eventSender =
     queue === undefined
       ? undefined
       : new EventSender({

@@ -66,6 +66,25 @@ const beatBase = {
   lastHeartbeatTime: epochMs.nullable(),
 };
 
+export const eventLevelSchema = z.enum(EVENT_LEVELS);
+
+/** One event an agent reports (Sermant's event module: framework, log and plugin events). */
+export const agentEventSchema = z.object({
+  /** Agent clock, epoch ms. */
+  time: epochMs,
+  level: eventLevelSchema,
+  /** Dotted type, e.g. `agent.started`, `plugin.loaded`, `plugin.failed`, `plugin.disabled`, `log.warn`, `log.error`. */
+  type: z.string().min(1).max(64).regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'must be dotted lower-case words'),
+  message: z.string().max(LIMITS.eventMessageLength),
+  /** Extra facts: plugin name, command id, error... */
+  attributes: z
+    .record(z.string().min(1).max(LIMITS.extInfoKeyLength), z.string().max(LIMITS.extInfoValueLength))
+    .refine((a) => Object.keys(a).length <= LIMITS.eventAttributes, {
+      message: `at most ${LIMITS.eventAttributes} attributes`,
+    })
+    .optional(),
+});
+
 /** A full beat: the whole Sermant heartbeat message plus the plugin list. */
 export const fullBeatSchema = z.object({
   ...beatBase,
@@ -83,6 +102,14 @@ export const fullBeatSchema = z.object({
   plugins: z.array(pluginInfoSchema).max(LIMITS.plugins),
   /** Optional instance metadata; `preserved.heart.beat.*` keys set per-instance timings (docs/backend.md). */
   metadata: metadataSchema.optional(),
+  /**
+   * The agent's events queued when it beats in full (its first events, `agent.started`...), so
+   * that a quiet agent needs no second connection: recorded as a batch would be, once the beat
+   * is applied; the reply says `eventsTaken` when they were.
+   */
+  events: z.array(agentEventSchema).max(LIMITS.eventsPerBatch).optional(),
+  /** Events the agent dropped since its previous batch because its queue was full. */
+  dropped: z.number().int().nonnegative().optional(),
 });
 
 /** A light beat: renews the lease of an instance the backend already knows. */
@@ -140,25 +167,8 @@ export const beatReplySchema = z.object({
   interval: z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS).optional(),
   /** Commands for this agent, each delivered once. */
   commands: z.array(pluginCommandSchema).max(LIMITS.commandsPerReply).optional(),
-});
-
-export const eventLevelSchema = z.enum(EVENT_LEVELS);
-
-/** One event an agent reports (Sermant's event module: framework, log and plugin events). */
-export const agentEventSchema = z.object({
-  /** Agent clock, epoch ms. */
-  time: epochMs,
-  level: eventLevelSchema,
-  /** Dotted type, e.g. `agent.started`, `plugin.loaded`, `plugin.failed`, `plugin.disabled`, `log.warn`, `log.error`. */
-  type: z.string().min(1).max(64).regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'must be dotted lower-case words'),
-  message: z.string().max(LIMITS.eventMessageLength),
-  /** Extra facts: plugin name, command id, error... */
-  attributes: z
-    .record(z.string().min(1).max(LIMITS.extInfoKeyLength), z.string().max(LIMITS.extInfoValueLength))
-    .refine((a) => Object.keys(a).length <= LIMITS.eventAttributes, {
-      message: `at most ${LIMITS.eventAttributes} attributes`,
-    })
-    .optional(),
+  /** True when the full beat's `events` were recorded (absent: the agent sends them as a batch). */
+  eventsTaken: z.literal(true).optional(),
 });
 
 /** `POST /api/v1/events`: a batch of an agent's events. */
@@ -200,7 +210,7 @@ export const nacosCoordinatesSchema = z.object({
 
 /** An instance as the REST API and the dashboard see it. */
 export const instanceSchema = fullBeatSchema
-  .omit({ v: true, kind: true, heartbeatTime: true, lastHeartbeatTime: true, metadata: true, processId: true })
+  .omit({ v: true, kind: true, heartbeatTime: true, lastHeartbeatTime: true, metadata: true, processId: true, events: true, dropped: true })
   .extend({
     source: z.enum(INSTANCE_SOURCES),
     /** Null when unknown (Nacos clients do not send it). */

@@ -84,6 +84,13 @@ export class BeatHandler {
     }
     const answer: BeatReply = { result: this.registry.applyBeat(beat, now, target), serverTime: now };
     if (answer.result === 'unknown' || answer.result === 'offline') return { status: 200, body: answer };
+    // A full beat may carry the agent's first events: recorded once the instance is known, as a
+    // batch from this client would be. Past the quota they are not: without `eventsTaken` the
+    // agent sends them as a batch (which then waits out the quota).
+    if (beat.kind === 'full' && (beat.events !== undefined || beat.dropped !== undefined)) {
+      const recorded = this.events.recordBatch({ v: beat.v, instanceId: beat.instanceId, events: beat.events ?? [], dropped: beat.dropped ?? 0 }, scope ?? address ?? '');
+      if (recorded === 'recorded') answer.eventsTaken = true;
+    }
     // A full beat may have changed the instance's timings (its metadata).
     if (beat.kind === 'full' || timings === undefined) timings = this.registry.beatTarget(beat.instanceId)?.timings;
     const interval = timings?.intervalMs ?? null;

@@ -18,6 +18,7 @@ describe('encodeAnswer', () => {
       { status: 200, body: { result: 'renewed', serverTime: 1_790_000_000_123 } },
       { status: 200, body: { result: 'registered', serverTime: 1_790_000_000_123, interval: 5000 } },
       { status: 200, body: { result: 'unknown', serverTime: 0 } },
+      { status: 200, body: { result: 'registered', serverTime: 7, interval: 5000, eventsTaken: true } },
       { status: 200, body: { result: 'renewed', serverTime: 5, interval: 100, commands: [{ id: 'c1', type: 'plugin.disable', plugin: 'template' }] } },
       { status: 429, body: { error: 'too many beats', message: 'slow down', interval: 5000 } },
       { status: 400, body: { error: 'invalid heartbeat', issues: ['kind: "quote\\"d"'] } },

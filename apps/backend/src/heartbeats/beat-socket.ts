@@ -128,10 +128,10 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/** JSON.stringify(answer), written out for the answer nearly every beat gets (200, no commands). */
+/** JSON.stringify(answer), written out for the answer nearly every beat gets (200, no commands, no eventsTaken). */
 export function encodeAnswer(answer: BeatSocketAnswer): string {
   const body = answer.body as BeatReply;
-  if (answer.status !== 200 || body.commands !== undefined || typeof body.result !== 'string') return JSON.stringify(answer);
+  if (answer.status !== 200 || body.commands !== undefined || body.eventsTaken !== undefined || typeof body.result !== 'string') return JSON.stringify(answer);
   const interval = body.interval === undefined ? '' : `,"interval":${body.interval}`;
   return `{"status":200,"body":{"result":"${body.result}","serverTime":${body.serverTime}${interval}}}`;
 }

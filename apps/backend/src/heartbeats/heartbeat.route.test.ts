@@ -400,4 +400,20 @@ describe('PUT /api/v1/heartbeat before Fastify', () => {
     const plain = await exchange({ ...running, tls: undefined }, [request('PUT', '/api/v1/heartbeat', json, full('tls-2'))]);
     expect(plain.answers).toEqual([]);
   });
+  it("records the events a full beat carries once the instance is registered, and says so (eventsTaken); none on a beat without them", async () => {
+    const running = await start();
+    const started = { time: Date.now(), level: 'normal', type: 'agent.started', message: 'vigil agent started' };
+    const withEvents = JSON.stringify({ ...JSON.parse(full('ev-1')), events: [started], dropped: 2 });
+    const { answers } = await exchange(running, [request('PUT', '/api/v1/heartbeat', json, withEvents) + request('PUT', '/api/v1/heartbeat', json, full('ev-2'))]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(JSON.parse(answers[0]!.body)).toMatchObject({ result: 'registered', eventsTaken: true });
+    expect(JSON.parse(answers[1]!.body).eventsTaken).toBeUndefined();
+    const events = await exchange(running, [request('GET', '/api/v1/events?instanceId=ev-1&origin=agent', {})]);
+    expect(JSON.parse(events.answers[0]!.body).events).toMatchObject([{ type: 'agent.started', message: 'vigil agent started', service: 'orders-api' }]);
+    const dropped = await exchange(running, [request('GET', '/api/v1/events?instanceId=ev-1&type=agent.events-dropped', {})]);
+    expect(JSON.parse(dropped.answers[0]!.body).events).toMatchObject([{ attributes: { dropped: '2' } }]);
+    // Invalid events make the whole beat invalid, as in a batch.
+    const invalid = JSON.stringify({ ...JSON.parse(full('ev-3')), events: [{ ...started, type: 'Not Dotted' }] });
+    expect((await exchange(running, [request('PUT', '/api/v1/heartbeat', json, invalid)])).answers[0]!.status).toBe(400);
+  });
 });

@@ -83,10 +83,10 @@ describe('BeatSocketLink', () => {
     return created;
   }
 
-  function link(urls: string[], retryMinMs = 50): BeatSocketLink {
+  function link(urls: string[], retryMinMs = 50, openWaitMs = 0): BeatSocketLink {
     const http = new BackendLink(urls, { keepAliveMs: 1000 });
     cleanups.push(() => http.close());
-    return new BeatSocketLink(http, { retryMinMs, retryMaxMs: 400 });
+    return new BeatSocketLink(http, { retryMinMs, retryMaxMs: 400, openWaitMs });
   }
 
   /** Sends `count` beats `{ n: from }`, `{ n: from + 1 }`... `gapMs` apart, as the heartbeat sender would; returns their answers. */
@@ -121,6 +121,20 @@ describe('BeatSocketLink', () => {
     expect(target.viaHttp).toEqual([{ n: 0 }]);
     expect(target.viaSocket).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
     expect(target.upgrades).toBe(1);
+  });
+
+  it('with openWaitMs, sends the first beat over the socket it opens (no HTTP request at all), and over HTTP when the upgrade is refused', async () => {
+    const target = await backend('answer');
+    const beats = link([target.url], 50, 2_000);
+    expect(await beat(beats, 3)).toEqual([200, 200, 200]);
+    expect(target.viaHttp).toEqual([]);
+    expect(target.viaSocket).toEqual([0, 1, 2].map((n) => ({ n })));
+    expect(target.upgrades).toBe(1);
+    const refusing = await backend('refuse');
+    const refused = link([refusing.url], 50, 2_000);
+    expect(await beat(refused, 2)).toEqual([200, 200]);
+    expect(refusing.viaHttp).toEqual([{ n: 0 }, { n: 1 }]);
+    expect(refused.connected).toBe(false);
   });
 
   it('writes a beat at once, synchronously, on the open socket, then on the socket after it a second time; other requests on HTTP', async () => {

@@ -1,34 +1,13 @@
 import { HEARTBEAT_PATH, HEARTBEAT_SOCKET_PATH } from '../protocol';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import type { ConnectionOptions } from 'node:tls';
-import type WebSocket from 'ws';
 import { describeError, logger } from '../logger';
 import { asAgent } from '../plugins/interceptor';
 import { MAX_ANSWER_BYTES, detach, type BackendAnswer, type BackendLink } from './backend-link';
+import { FrameSocket } from './frame-socket';
 import { webSocketTextFrame, writeNow } from './write-now';
-
-let webSocketClass: typeof WebSocket | undefined;
 
 /** How long a socket's opening handshake may take unless the options say otherwise. */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-
-/**
- * ws's WebSocket, loaded when the first socket opens, and by its file: ws's index also loads its
- * server and stream wrapper, ~4 MiB of the host's memory the agent never uses (the client alone
- * is ~2 MiB). ws is pinned to an exact version and a test checks which files load, so a new
- * layout shows at the upgrade; should the file be missing anyway, the class comes from the index.
- */
-function webSocket(): typeof WebSocket {
-  if (webSocketClass === undefined) {
-    try {
-      webSocketClass = require(join(dirname(require.resolve('ws/package.json')), 'lib', 'websocket.js')) as typeof WebSocket;
-    } catch {
-      webSocketClass = require('ws') as typeof WebSocket;
-    }
-  }
-  return webSocketClass;
-}
 
 /** The link as the heartbeat sender uses it. */
 export type BeatLink = Pick<BackendLink, 'send' | 'url' | 'urlOf' | 'pending' | 'writeNow'>;
@@ -40,6 +19,12 @@ export interface BeatSocketOptions {
   retryMaxMs: number;
   /** How long the opening handshake may take before the attempt counts as failed (10 s). */
   handshakeTimeoutMs?: number;
+  /**
+   * How long a beat that finds the socket opening waits for it before going over HTTP (0: not at
+   * all, the default). The agent's first beat then travels on the socket it opens, so that a
+   * quiet agent makes no HTTP request at all (see the class comment).
+   */
+  openWaitMs?: number;
 }
 
 interface Pending {
@@ -55,21 +40,25 @@ interface Pending {
  * that fails on the socket is sent again over HTTP at once, so the socket can only add a path,
  * never lose a beat. The socket follows the link's current backend when the link fails over.
  *
- * It is ws's WebSocket client on the agent's detached connections, with the link's token and CA,
- * opened inside `asAgent` (no Vigil interceptor sees its upgrade request; instrumentation that
- * patches node:http's `request` sees that one request per socket), and it never keeps the host
- * process alive. Answers longer than MAX_ANSWER_BYTES close the socket (ws's maxPayload).
+ * It is the agent's own minimal WebSocket client (`FrameSocket`: why not ws is said there) on a
+ * detached connection, with the link's token and CA, opened inside `asAgent`; its upgrade request
+ * is written on the socket by hand, so neither a Vigil interceptor nor instrumentation that
+ * patches node:http sees it, and it never keeps the host process alive. Answers longer than
+ * MAX_ANSWER_BYTES close the socket (1009).
  */
 export class BeatSocketLink implements BeatLink {
   /** The agent token's header, sent with the upgrade (the backend checks it once per socket). */
   private readonly headers: Record<string, string>;
   private readonly ca: string | undefined;
-  private socket: WebSocket | undefined;
+  private socket: FrameSocket | undefined;
   private socketUrl = '';
   private open = false;
   private readonly waiting: Pending[] = [];
   private failures = 0;
   private nextAttemptAt = 0;
+  /** While a socket opens: resolves when it opened (true) or failed (false). */
+  private opening: Promise<boolean> | undefined;
+  private settleOpening: ((open: boolean) => void) | undefined;
 
   constructor(
     private readonly http: BackendLink,
@@ -90,12 +79,11 @@ export class BeatSocketLink implements BeatLink {
   /**
    * A beat written at once on the open socket (a goodbye said in an 'exit' listener, when no
    * event loop turn is left for ws): one masked text frame on its idle TCP connection, as ws
-   * would send it. Anything else, or no fit socket (not open, busy, wss), goes to the HTTP link's.
+   * sends it. Anything else, or no fit socket (not open, busy, wss), goes to the HTTP link's.
    */
   writeNow(method: 'PUT' | 'POST', path: string, body: string): boolean {
-    if (method === 'PUT' && path === HEARTBEAT_PATH && this.open && this.socket !== undefined && this.socket.bufferedAmount === 0) {
-      const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
-      if (writeNow(tcp, webSocketTextFrame(body))) return true;
+    if (method === 'PUT' && path === HEARTBEAT_PATH && this.open && this.socket !== undefined && this.socket.idle) {
+      if (writeNow(this.socket.socket, webSocketTextFrame(body))) return true;
     }
     return this.http.writeNow(method, path, body);
   }
@@ -112,7 +100,9 @@ export class BeatSocketLink implements BeatLink {
 
   async send(method: 'PUT' | 'POST', path: string, payload: unknown, timeoutMs: number): Promise<BackendAnswer> {
     if (method === 'PUT' && path === HEARTBEAT_PATH) {
-      const socket = this.ready();
+      let socket = this.ready();
+      const waitMs = Math.min(this.options.openWaitMs ?? 0, timeoutMs / 2);
+      if (socket === undefined && this.opening !== undefined && waitMs > 0) socket = await this.openWithin(waitMs);
       if (socket !== undefined) {
         try {
           return await this.request(socket, payload, timeoutMs);
@@ -124,8 +114,21 @@ export class BeatSocketLink implements BeatLink {
     return this.http.send(method, path, payload, timeoutMs);
   }
 
+  /** The socket being opened, once open within `waitMs`; else undefined. */
+  private async openWithin(waitMs: number): Promise<FrameSocket | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const open = await Promise.race([
+      this.opening,
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), waitMs).unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    return open === true && this.open ? this.socket : undefined;
+  }
+
   /** The open socket to the current backend, or undefined (then opening one in the background). */
-  private ready(): WebSocket | undefined {
+  private ready(): FrameSocket | undefined {
     const url = toSocketUrl(this.http.urlOf(HEARTBEAT_SOCKET_PATH));
     if (this.socket !== undefined && url !== this.socketUrl) this.drop();
     if (this.socket === undefined && Date.now() >= this.nextAttemptAt) this.connect(url);
@@ -133,20 +136,38 @@ export class BeatSocketLink implements BeatLink {
   }
 
   private connect(url: string): void {
-    let socket: WebSocket;
+    let socket: FrameSocket;
     try {
+      const parsed = new URL(url);
+      const secure = parsed.protocol === 'wss:';
+      // [::1] -> ::1, as the socket wants it.
+      const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+      const port = parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port);
       socket = asAgent(
         () =>
-          new (webSocket())(url, {
-            headers: this.headers,
-            maxPayload: MAX_ANSWER_BYTES,
-            perMessageDeflate: false,
-            followRedirects: false,
-            handshakeTimeout: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-            // Handed on to createConnection: certificates are verified; `ca` only replaces the trusted roots.
-            ...(this.ca !== undefined && { ca: this.ca }),
-            createConnection: (options: SocketOptions) => connectDetached(url.startsWith('wss:'), options),
-          } as WebSocket.ClientOptions),
+          new FrameSocket(
+            connectDetached(secure, host, port, this.ca),
+            secure ? 'secureConnect' : 'connect',
+            {
+              url,
+              headers: this.headers,
+              maxPayload: MAX_ANSWER_BYTES,
+              handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+            },
+            {
+              onOpen: () => {
+                if (this.socket !== socket) return;
+                this.open = true;
+                this.failures = 0;
+                this.settle(true);
+                logger.debug(`beats travel over the socket ${url}`);
+              },
+              onMessage: (text) => {
+                if (this.socket === socket) this.answer(text);
+              },
+              onClose: (code, reason) => this.closed(socket, url, code, reason),
+            },
+          ),
       );
     } catch (error) {
       this.failed(url, error);
@@ -154,29 +175,34 @@ export class BeatSocketLink implements BeatLink {
     }
     this.socket = socket;
     this.socketUrl = url;
-    socket.on('open', () => {
-      if (this.socket !== socket) return;
-      this.open = true;
+    this.settle(false);
+    this.opening = new Promise<boolean>((resolve) => {
+      this.settleOpening = resolve;
+    });
+  }
+
+  /** Ends the wait for the socket being opened. */
+  private settle(open: boolean): void {
+    this.settleOpening?.(open);
+    this.settleOpening = undefined;
+    this.opening = undefined;
+  }
+
+  private closed(socket: FrameSocket, url: string, code: number, reason: string): void {
+    if (this.socket !== socket) return;
+    const opened = this.open;
+    this.socket = undefined;
+    this.open = false;
+    this.settle(false);
+    const why = reason.length > 0 ? ` ${reason}` : '';
+    this.rejectPending(new Error(`beat socket closed (${code}${why})`));
+    if (opened) {
+      // It worked: come back soon (a backend restart, a deploy behind a proxy).
       this.failures = 0;
-      logger.debug(`beats travel over the socket ${url}`);
-    });
-    socket.on('message', (data: Buffer, isBinary: boolean) => this.answer(isBinary ? undefined : data.toString('utf8')));
-    socket.on('error', () => undefined);
-    socket.on('close', (code: number, reason: Buffer) => {
-      if (this.socket !== socket) return;
-      const opened = this.open;
-      this.socket = undefined;
-      this.open = false;
-      const why = reason.length > 0 ? ` ${reason.toString('utf8')}` : '';
-      this.rejectPending(new Error(`beat socket closed (${code}${why})`));
-      if (opened) {
-        // It worked: come back soon (a backend restart, a deploy behind a proxy).
-        this.failures = 0;
-        this.nextAttemptAt = Date.now() + this.options.retryMinMs;
-      } else {
-        this.failed(url, new Error(`could not open (${code})`));
-      }
-    });
+      this.nextAttemptAt = Date.now() + this.options.retryMinMs;
+    } else {
+      this.failed(url, new Error(`could not open (${code})`));
+    }
   }
 
   private failed(url: string, error: unknown): void {
@@ -189,7 +215,7 @@ export class BeatSocketLink implements BeatLink {
     else logger.debug(message);
   }
 
-  private request(socket: WebSocket, payload: unknown, timeoutMs: number): Promise<BackendAnswer> {
+  private request(socket: FrameSocket, payload: unknown, timeoutMs: number): Promise<BackendAnswer> {
     return new Promise<BackendAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         // Answers come in order: once one is missing, the ones after it cannot be matched.
@@ -227,6 +253,7 @@ export class BeatSocketLink implements BeatLink {
     const url = this.socketUrl;
     this.socket = undefined;
     this.open = false;
+    this.settle(false);
     this.rejectPending(reason ?? new Error('the backend changed'));
     if (reason !== undefined) this.failed(url, reason);
     try {
@@ -244,16 +271,15 @@ export class BeatSocketLink implements BeatLink {
   }
 }
 
-type SocketOptions = ConnectionOptions & { host?: string; path?: string };
-
 /**
- * The beat socket's connection, as ws would open it (TLS with SNI unless the host is an IP
- * address), but detached like the HTTP link's; node:tls loads only for a wss:// backend.
+ * The beat socket's connection (TLS with SNI unless the host is an IP address; certificates are
+ * verified, `ca` only replaces the trusted roots), detached like the HTTP link's; node:tls loads
+ * only for a wss:// backend.
  */
-function connectDetached(secure: boolean, options: SocketOptions): Socket {
-  if (!secure) return detach(netConnect(options as Parameters<typeof netConnect>[0]));
+function connectDetached(secure: boolean, host: string, port: number, ca: string | undefined): Socket {
+  if (!secure) return detach(netConnect({ host, port }));
   const tls = require('node:tls') as typeof import('node:tls');
-  return detach(tls.connect({ ...options, path: undefined, servername: options.servername ?? (isIP(options.host ?? '') ? '' : options.host) }));
+  return detach(tls.connect({ host, port, servername: isIP(host) === 0 ? host : '', ...(ca !== undefined && { ca }) }));
 }
 
 /** `http(s)://host/base/path` -> `ws(s)://host/base/path`. */

@@ -43,20 +43,30 @@ export function writeNow(socket: Socket | undefined, bytes: Buffer | undefined):
 }
 
 /**
- * A WebSocket text message of one frame, masked as a client must send it (RFC 6455 section 5.2):
- * FIN and the text opcode, the mask bit and the payload length (7 bits, or 126 + 16 bits), the
- * 4-byte mask, then the payload XOR the mask. Undefined for a payload of 64 KiB or more (longer
- * than `writeNow` writes).
+ * A WebSocket text message of one frame, masked as a client must send it (see `maskedFrame`).
+ * Undefined for a payload of 64 KiB or more (longer than `writeNow` writes).
  */
 export function webSocketTextFrame(text: string): Buffer | undefined {
   const payload = Buffer.from(text, 'utf8');
+  return payload.length >= 65_536 ? undefined : maskedFrame(0x1, payload);
+}
+
+/**
+ * One final WebSocket frame of `opcode`, masked as a client must send it (RFC 6455 section 5.2):
+ * FIN and the opcode, the mask bit and the payload length (7 bits, or 126 + 16 bits, or 127 + 64
+ * bits), the 4-byte mask, then the payload XOR the mask; one buffer, so it is one socket write.
+ */
+export function maskedFrame(opcode: number, payload: Buffer): Buffer {
   const length = payload.length;
-  if (length >= 65_536) return undefined;
-  const lengthBytes = length < 126 ? 0 : 2;
+  const lengthBytes = length < 126 ? 0 : length < 65_536 ? 2 : 8;
   const frame = Buffer.allocUnsafe(2 + lengthBytes + 4 + length);
-  frame[0] = 0x81;
-  frame[1] = 0x80 | (lengthBytes === 0 ? length : 126);
+  frame[0] = 0x80 | opcode;
+  frame[1] = 0x80 | (lengthBytes === 0 ? length : lengthBytes === 2 ? 126 : 127);
   if (lengthBytes === 2) frame.writeUInt16BE(length, 2);
+  else if (lengthBytes === 8) {
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
   const maskAt = 2 + lengthBytes;
   randomFillSync(frame, maskAt, 4);
   const payloadAt = maskAt + 4;

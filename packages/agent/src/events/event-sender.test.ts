@@ -172,4 +172,24 @@ describe('EventSender', () => {
     expect(owed.events.map((event) => event.message)).toEqual(['in flight', 'queued']);
     await flushing;
   });
+  it('hands its queue to a full beat (none past the size given), and sends what comes back as a batch', async () => {
+    const standIn = await backend();
+    const { events, sender, queue, setKnown } = wire(standIn.url, { intervalMs: 50 });
+    setKnown(false);
+    events.record('normal', 'agent.started', 'started');
+    events.record('important', 'plugin.failed', 'failed');
+    expect(sender.takeForBeat(10)).toBeUndefined();
+    expect(queue.size).toBe(2);
+    const taken = sender.takeForBeat(16 * 1024);
+    expect(taken?.events.map((event) => event.type)).toEqual(['agent.started', 'plugin.failed']);
+    expect(queue.size).toBe(0);
+    expect(sender.takeForBeat(16 * 1024)).toBeUndefined();
+    // The beat was not taken (an older backend): back in front of what came since, sent as a batch.
+    events.record('normal', 'later', 'later');
+    sender.giveBack(taken as NonNullable<typeof taken>);
+    setKnown(true);
+    await vi.waitFor(() => expect(batches(standIn).flatMap((batch) => batch.events.map((event) => event.type))).toEqual(['agent.started', 'plugin.failed', 'later']), {
+      timeout: 10_000,
+    });
+  });
 });

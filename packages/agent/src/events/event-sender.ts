@@ -87,6 +87,28 @@ export class EventSender {
   }
 
   /**
+   * The queued events for a full beat to carry (see BeatEvents), taken off the queue: none while
+   * a batch is in flight (the beat would overtake it), and none when they take more than
+   * `maxBytes` as JSON (they go as batches). Scheduling goes on: what is given back is sent as
+   * a batch.
+   */
+  takeForBeat(maxBytes: number): OwedEvents | undefined {
+    if (this.stopped || this.inFlight !== undefined || this.queue.size === 0) return undefined;
+    const taken = this.queue.take(LIMITS.eventsPerBatch);
+    if (JSON.stringify(taken).length > maxBytes) {
+      this.queue.putBack(taken);
+      return undefined;
+    }
+    return taken;
+  }
+
+  /** Events a beat carried and the backend did not take: back to the front of the queue, to go as a batch. */
+  giveBack(events: OwedEvents): void {
+    this.queue.putBack(events);
+    this.wake();
+  }
+
+  /**
    * One batch of what is not delivered yet, sent at once from within 'exit': the batch in flight
    * (the exit may come before its answer; at worst the backend gets it twice) and then what is
    * queued. Written synchronously on the link's idle connection when it has one (`writeNow`);

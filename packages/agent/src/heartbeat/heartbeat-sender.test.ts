@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendLink } from '../backend/backend-link';
 import { logger } from '../logger';
 import { backendLike, backendStandIn, type Answerer, type StandIn } from '../test-support/backend-stand-in';
-import { beatDelay, HeartbeatSender, mayBeStarting, retryDelay } from './heartbeat-sender';
+import { beatDelay, HeartbeatSender, mayBeStarting, retryDelay, type BeatEvents, type LastEvents } from './heartbeat-sender';
 import type { BeatContent } from './message';
 
 describe('beatDelay', () => {
@@ -59,7 +59,7 @@ describe('HeartbeatSender', () => {
 
   function send(
     urls: string[],
-    options: { describe?: () => BeatContent; intervalMs?: number; onCommands?: (commands: PluginCommand[]) => void; token?: string } = {},
+    options: { describe?: () => BeatContent; intervalMs?: number; onCommands?: (commands: PluginCommand[]) => void; token?: string; events?: BeatEvents } = {},
   ): HeartbeatSender {
     const link = new BackendLink(urls, { keepAliveMs: 1000, token: options.token });
     const sender = new HeartbeatSender({
@@ -68,6 +68,7 @@ describe('HeartbeatSender', () => {
       intervalMs: options.intervalMs ?? 100,
       describe: options.describe ?? (() => content()),
       onCommands: options.onCommands ?? (() => undefined),
+      ...(options.events !== undefined && { events: options.events }),
     });
     sender.start();
     cleanups.push(() => link.close(), () => sender.stop());
@@ -95,6 +96,31 @@ describe('HeartbeatSender', () => {
     expect(beats.slice(firstFullAfter + 1).every((beat) => beat.kind === 'light')).toBe(true);
     // Each beat names the time of the one before.
     beats.slice(1).forEach((beat, index) => expect(beat.lastHeartbeatTime).toBe(beats[index]?.heartbeatTime));
+  });
+
+  it('carries the queued events in full beats only, and gives them back unless the backend says it took them', async () => {
+    // The first full beat's events are taken; the second full beat (after a change) goes to a
+    // backend that ignores them (no eventsTaken): they come back.
+    const standIn = await backend((request, index) => {
+      const answer = backendLike(request, index);
+      return index === 0 ? answer : { status: answer.status, body: { ...(answer.body as object), eventsTaken: undefined } };
+    });
+    const event = (type: string) => ({ time: 1, level: 'normal' as const, type, message: type });
+    const queued: LastEvents[] = [{ events: [event('agent.started')], dropped: 1 }, { events: [event('plugin.disabled')], dropped: 0 }];
+    const givenBack: LastEvents[] = [];
+    let current = content();
+    send([standIn.url], {
+      describe: () => current,
+      events: { take: () => queued.shift(), giveBack: (owed) => void givenBack.push(owed) },
+    });
+    await vi.waitFor(() => expect(standIn.beats().length).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+    current = content({ plugins: [{ name: 'template', version: '1.0.0', extInfo: {} }] });
+    await vi.waitFor(() => expect(givenBack).toHaveLength(1), { timeout: 10_000 });
+    const beats = standIn.beats();
+    expect(beats[0]).toMatchObject({ kind: 'full', events: [event('agent.started')], dropped: 1 });
+    expect(beats[1]).toEqual(expect.not.objectContaining({ events: expect.anything() }));
+    expect(beats.find((beat, i) => i > 0 && beat.kind === 'full')).toMatchObject({ events: [event('plugin.disabled')], dropped: 0 });
+    expect(givenBack).toEqual([{ events: [event('plugin.disabled')], dropped: 0 }]);
   });
 
   it('sends a full beat right away when the backend answers unknown to a light beat', async () => {

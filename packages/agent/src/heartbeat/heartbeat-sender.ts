@@ -48,6 +48,18 @@ export interface HeartbeatSenderOptions {
   describe: () => BeatContent;
   /** Receives the commands of each reply that carries some. */
   onCommands: (commands: PluginCommand[]) => void;
+  /** The agent's queued events, for full beats to carry (none when events are off). */
+  events?: BeatEvents;
+}
+
+/**
+ * Events a full beat carries, so that a quiet agent's first events (`agent.started`...) need no
+ * request of their own: taken off their queue for the beat, and given back unless the backend
+ * says it took them (`eventsTaken`; an older backend ignores them and does not say so).
+ */
+export interface BeatEvents {
+  take(): LastEvents | undefined;
+  giveBack(events: LastEvents): void;
 }
 
 /** The agent's last events, carried by its goodbye. */
@@ -70,6 +82,7 @@ export class HeartbeatSender {
   private readonly link: HeartbeatSenderOptions['link'];
   private readonly describe: () => BeatContent;
   private readonly onCommands: (commands: PluginCommand[]) => void;
+  private readonly events: BeatEvents | undefined;
   private readonly instanceId: string;
   private interval: number;
   private cancelNext: (() => void) | undefined;
@@ -95,6 +108,7 @@ export class HeartbeatSender {
     this.interval = options.intervalMs;
     this.describe = options.describe;
     this.onCommands = options.onCommands;
+    this.events = options.events;
   }
 
   get intervalMs(): number {
@@ -194,14 +208,18 @@ export class HeartbeatSender {
 
   /** Sends one beat and returns the delay before the next. Never rejects. */
   private async beat(): Promise<number> {
+    let carried: LastEvents | undefined;
+    let eventsTaken = false;
     try {
       const content = this.describe();
       const fingerprint = JSON.stringify(content);
       const full = this.fullBeatDue || fingerprint !== this.acknowledgedContent;
       const times = { heartbeatTime: Date.now(), lastHeartbeatTime: this.lastHeartbeatTime };
       this.lastHeartbeatTime = times.heartbeatTime;
-      const beat = full ? toFullBeat(content, times) : toLightBeat(content.instanceId, times);
+      carried = full ? this.events?.take() : undefined;
+      const beat = full ? toFullBeat(content, times, carried) : toLightBeat(content.instanceId, times);
       const answer = await this.link.send('PUT', HEARTBEAT_PATH, beat, Math.min(this.interval, MAX_BEAT_TIMEOUT_MS));
+      eventsTaken = answer.status >= 200 && answer.status <= 299 && (answer.body as { eventsTaken?: unknown } | undefined)?.eventsTaken === true;
       // A goodbye was said meanwhile: nothing this reply says matters any more.
       if (this.stopped) return 0;
       if (answer.status === 429) return this.slowDown(answer.body);
@@ -229,6 +247,8 @@ export class HeartbeatSender {
       const delay = retryDelay(this.interval, this.failures);
       this.reportFailure(error, delay);
       return delay;
+    } finally {
+      if (carried !== undefined && !eventsTaken) this.events?.giveBack(carried);
     }
   }
 

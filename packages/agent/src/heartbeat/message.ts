@@ -36,8 +36,9 @@ export function describeInstance(identity: BeatIdentity, plugins: PluginInfo[]):
   return { ...identity, hostName: hostname().slice(0, LIMITS.hostNameLength), ip: ipv4Addresses(), plugins };
 }
 
-export function toFullBeat(content: BeatContent, times: BeatTimes): FullBeat {
-  return { v: PROTOCOL_VERSION, kind: 'full', ...times, ...content };
+/** A full beat; with `events`, carrying the agent's queued events (see BeatEvents). */
+export function toFullBeat(content: BeatContent, times: BeatTimes, events?: Pick<FullBeat, 'events' | 'dropped'>): FullBeat {
+  return { v: PROTOCOL_VERSION, kind: 'full', ...times, ...content, ...(events !== undefined && { events: events.events, dropped: events.dropped }) };
 }
 
 export function toLightBeat(instanceId: string, times: BeatTimes): LightBeat {

@@ -16,6 +16,8 @@ export interface Received {
   authorization: string | undefined;
   /** How it came: an HTTP request, or a message on the beat socket (recorded as a PUT of a beat). */
   via: 'http' | 'socket';
+  /** What the stand-in answered. */
+  answered?: Answer;
 }
 
 export interface Answer {
@@ -30,7 +32,9 @@ export const backendLike: Answerer = ({ path, body }) => {
   if (path.endsWith('/events')) return { status: 202, body: { accepted: (body as EventBatch).events.length } };
   const beat = body as Heartbeat;
   const result = beat.kind === 'goodbye' ? 'offline' : beat.kind === 'full' ? 'registered' : 'renewed';
-  return { status: 200, body: { result, serverTime: Date.now() } };
+  // A full beat's events are recorded, and the reply says so.
+  const taken = beat.kind === 'full' && (beat.events !== undefined || beat.dropped !== undefined);
+  return { status: 200, body: { result, serverTime: Date.now(), ...(taken && { eventsTaken: true }) } };
 };
 
 export interface StandIn {
@@ -53,7 +57,7 @@ export async function backendStandIn(answer: Answerer = backendLike, options: { 
   let connections = 0;
   const record = (request: Received): Answer => {
     const answered = answer(request, received.length);
-    received.push(request);
+    received.push({ ...request, answered });
     return answered;
   };
   const wss = new WebSocketServer({ noServer: true });
@@ -106,7 +110,11 @@ export async function backendStandIn(answer: Answerer = backendLike, options: { 
       received.flatMap((request) => {
         if (request.path.endsWith('/events')) return (request.body as EventBatch).events;
         const beat = request.body as Heartbeat;
-        return request.path.endsWith('/heartbeat') && beat.kind === 'goodbye' ? (beat.events ?? []) : [];
+        if (!request.path.endsWith('/heartbeat')) return [];
+        if (beat.kind === 'goodbye') return beat.events ?? [];
+        // A full beat's, when the answer said they were taken.
+        const taken = (request.answered?.body as { eventsTaken?: unknown } | undefined)?.eventsTaken === true;
+        return beat.kind === 'full' && taken ? (beat.events ?? []) : [];
       }),
     close: () =>
       new Promise<void>((resolve) => {
