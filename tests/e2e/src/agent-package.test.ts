@@ -85,10 +85,11 @@ describe('the agent as one npm package, in a service of its own', () => {
   }, 180_000);
   afterAll(() => killAll());
 
-  it('installs alone: the agent and its real dependencies, no @vigil/protocol, no zod', () => {
+  it('installs alone: the agent and its real dependencies, no @vigil/protocol, no zod, no ws (the beat socket has its own client)', () => {
     const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
     const installed = Object.keys(lock.packages).map((location) => location.replace(/^.*node_modules\//, ''));
-    expect(installed).toEqual(expect.arrayContaining(['@vigil/agent', 'vigil-plugin-hello', 'pino', 'ws']));
+    expect(installed).toEqual(expect.arrayContaining(['@vigil/agent', 'vigil-plugin-hello', 'pino']));
+    expect(installed).not.toContain('ws');
     expect(installed.filter((name) => name.startsWith('@vigil/') || name === 'zod')).toEqual(['@vigil/agent']);
   });
 
