@@ -78,8 +78,8 @@ export class BeatSocketLink implements BeatLink {
 
   /**
    * A beat written at once on the open socket (a goodbye said in an 'exit' listener, when no
-   * event loop turn is left for ws): one masked text frame on its idle TCP connection, as ws
-   * sends it. Anything else, or no fit socket (not open, busy, wss), goes to the HTTP link's.
+   * event loop turn is left for the client): one masked text frame on its idle TCP connection,
+   * as the client sends it. Anything else, or no fit socket (not open, busy, wss), goes to the HTTP link's.
    */
   writeNow(method: 'PUT' | 'POST', path: string, body: string): boolean {
     if (method === 'PUT' && path === HEARTBEAT_PATH && this.open && this.socket !== undefined && this.socket.idle) {
