@@ -496,6 +496,26 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
     expect(registry.expiryLooksMassive(12_000)).toBe(true);
   });
 
+  it('shows self-preservation on a mirror (redis mode) from the store\'s hold until the overdue share drops, without events', () => {
+    const fleet = Array.from({ length: 20 }, (_, i) => `i-${i}`);
+    for (const id of fleet) {
+      const { v: _v, kind: _kind, heartbeatTime: _h, lastHeartbeatTime: _l, ...identity } = fullBeat({ instanceId: id });
+      registry.applyRemoteUpsert({ ...identity, source: 'agent', ephemeral: true, metadata: {}, status: 'healthy', registeredAt: 0, lastHeartbeatTime: 0, statusSince: 0 });
+    }
+    for (const id of fleet) registry.applyRemoteTransition(id, 'suspect', 10_000, LOST_AFTER, false);
+    registry.settleSelfPreservation(12_000);
+    expect(registry.selfPreserving).toBe(false);
+    // The claim script held the lost timeouts (h = 1): the claiming replica and the feed's readers alike.
+    for (const id of fleet) registry.applyRemoteTransition(id, 'suspect', 10_000, 2 * LOST_AFTER, true);
+    registry.settleSelfPreservation(LOST_AFTER + 100);
+    expect(registry.selfPreserving).toBe(true);
+    // Most beat again (through another replica): below the ratio, it is over.
+    for (const id of fleet.slice(1)) registry.applyRemoteBeat(id, LOST_AFTER + 200);
+    registry.settleSelfPreservation(LOST_AFTER + 220);
+    expect(registry.selfPreserving).toBe(false);
+    expect(events).toEqual([]);
+  });
+
   it('clamps per-instance timeouts to ten times the global ones, and keeps shorter ones as given', () => {
     const metadata = { 'preserved.heart.beat.timeout': String(30 * 86_400_000), 'preserved.ip.delete.timeout': String(60 * 86_400_000), 'preserved.heart.beat.interval': '3600000' };
     registry.applyBeat(fullBeat({ instanceId: 'a', metadata }), 0);
