@@ -64,7 +64,8 @@ describe('backend replicas on one Redis', () => {
     const [pa, pb, pc] = [...ports] as [number, number, number];
     portA = pa;
     [a, b, c] = await Promise.all([startBackendOnPort(pa, env), startBackendOnPort(pb, env), startBackendOnPort(pc, env)]);
-  });
+    // Three boots at once on a loaded two-core machine: as long as the harness waits for one.
+  }, 90_000);
 
   afterAll(async () => {
     killAll();
