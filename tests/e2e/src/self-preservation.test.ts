@@ -128,7 +128,7 @@ describe('self-preservation', () => {
     redis.disconnect();
   });
 
-  it('holds a fleet that falls silent at once as suspect, says so in /readyz and the gauge, and expires only who stays silent a further timeout', async () => {
+  it('holds a fleet that falls silent at once as suspect, says so in /readyz and the gauge, and expires only who stays silent a further timeout, whom a beat then recovers', async () => {
     const fleet = new Fleet('sp-memory');
     fleets.push(fleet);
     await fleet.beat(memory.url);
@@ -166,10 +166,15 @@ describe('self-preservation', () => {
     expect(lost.statusSince - lost.lastHeartbeatTime).toBe(2 * LOST_AFTER_MS);
     expect((await events(memory, 'type=instance.lost')).map((e) => e.instanceId)).toEqual([dead]);
     expect(await statuses(memory, fleet)).toEqual(fleet.ids.map((id) => (id === dead ? 'lost' : 'healthy')));
+
+    // It comes back: healthy on its next beat, with an instance.recovered event from lost.
+    await fleet.beat(memory.url, [dead]);
+    await waitFor(`${dead} healthy again`, async () => ((await fleetOn(memory, fleet)).get(dead)?.status === 'healthy' ? true : undefined));
+    expect(await events(memory, `type=instance.recovered&instanceId=${dead}`)).toMatchObject([{ level: 'normal', attributes: { from: 'lost' } }]);
     expect(fleet.failures).toEqual([]);
   });
 
-  it('with the redis store, holds the fleet in Redis for every replica: /readyz and the gauge on both, the hold kept when the replica that claimed it dies', async () => {
+  it('with the redis store, holds the fleet in Redis for every replica: /readyz and the gauge on both, the hold kept when the replica that claimed it dies, a late beat recovering the lost one', async () => {
     const fleet = new Fleet('sp-redis');
     fleets.push(fleet);
     const lease = async (id: string) => JSON.parse((await redis.hget(`{${prefix}}:lease`, id)) ?? '{}') as { s?: string; h?: number };
@@ -210,6 +215,12 @@ describe('self-preservation', () => {
     // One lost event, for the one that stayed silent; in redis mode no entered/left events (docs/operations.md).
     expect(logged).toMatchObject([{ type: 'instance.lost', instanceId: dead }]);
     expect(await statuses(b, fleet)).toEqual(fleet.ids.map((id) => (id === dead ? 'lost' : 'healthy')));
+
+    // It comes back: healthy on its next beat, with one instance.recovered event from lost, and its lease in Redis renewed.
+    await fleet.beat(b.url, [dead]);
+    await waitFor(`${dead} healthy again in Redis`, async () => ((await lease(dead)).s === 'healthy' ? true : undefined));
+    expect((await fleetOn(b, fleet)).get(dead)?.status).toBe('healthy');
+    expect(await events(b, `type=instance.recovered&instanceId=${dead}`)).toMatchObject([{ level: 'normal', attributes: { from: 'lost' } }]);
     expect(fleet.failures).toEqual([]);
   });
 });
