@@ -1,5 +1,6 @@
 import type { FullBeat, LightBeat } from '@vigil/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { toInstanceInput } from '../nacos/nacos-instance.js';
 import { InstanceRegistry, type RegistryChange, type RegistryEvent, type RegistryOptions } from './instance-registry.js';
 
 const LOST_AFTER = 15_000;
@@ -120,13 +121,46 @@ describe('InstanceRegistry', () => {
     expect(registry.get('i-1')).toMatchObject({ status: 'lost', statusSince: 1_000 + LOST_AFTER });
   });
 
-  it('revives a lost instance on its next beat', () => {
+  it('revives a lost instance on its next beat: healthy, with an instance.recovered event from lost', () => {
     registry.applyBeat(fullBeat(), 0);
     advanceTo(LOST_AFTER);
+    expect(registry.get('i-1')?.status).toBe('lost');
+    events.length = 0;
     expect(registry.applyBeat(lightBeat(), 20_000)).toBe('renewed');
-    expect(registry.get('i-1')).toMatchObject({ status: 'healthy', statusSince: 20_000 });
+    expect(registry.get('i-1')).toMatchObject({ status: 'healthy', statusSince: 20_000, lastHeartbeatTime: 20_000 });
+    expect(events).toEqual([
+      expect.objectContaining({ time: 20_000, level: 'normal', type: 'instance.recovered', instance: expect.objectContaining({ instanceId: 'i-1' }), attributes: { from: 'lost' } }),
+    ]);
+    expect(registry.countByStatus()).toMatchObject({ healthy: 1, lost: 0 });
+    // Back on a lease from the new beat: neither removed at the old removal time nor lost before its new deadline.
     advanceTo(20_000 + LOST_AFTER - 1);
     expect(registry.get('i-1')?.status).toBe('healthy');
+    advanceTo(20_000 + LOST_AFTER);
+    expect(registry.get('i-1')).toMatchObject({ status: 'lost', statusSince: 20_000 + LOST_AFTER });
+  });
+
+  it('raises a preserved.ip.delete.timeout smaller than the lost timeout to it: lost first, never removed while alive', () => {
+    // Removal 1 s after the last beat, under the global 15 s lost timeout; and under an own 3 s one.
+    registry.applyBeat(fullBeat({ instanceId: 'global', metadata: { 'preserved.ip.delete.timeout': '1000' } }), 0);
+    registry.applyBeat(fullBeat({ instanceId: 'own', metadata: { 'preserved.ip.delete.timeout': '1000', 'preserved.heart.beat.timeout': '3000' } }), 0);
+    expect(registry.leaseStateOf('global')).toMatchObject({ lostAfterMs: LOST_AFTER, removeAt: LOST_AFTER });
+    expect(registry.leaseStateOf('own')).toMatchObject({ lostAfterMs: 3_000, removeAt: 3_000 });
+    advanceTo(3_000 - 1);
+    expect(registry.get('own')?.status).toBe('healthy');
+    advanceTo(3_000);
+    expect(registry.get('own')).toMatchObject({ status: 'lost', statusSince: 3_000 });
+    // Its removal is due at the same moment: the next tick takes it.
+    advanceTo(3_000 + TICK);
+    expect(registry.get('own')).toBeUndefined();
+    advanceTo(LOST_AFTER - 1);
+    expect(registry.get('global')?.status).toBe('healthy');
+    advanceTo(LOST_AFTER);
+    expect(registry.get('global')).toMatchObject({ status: 'lost', statusSince: LOST_AFTER });
+    advanceTo(LOST_AFTER + TICK);
+    expect(registry.get('global')).toBeUndefined();
+    // Each was lost (with its event) before it was removed, at the lost timeout, not at 1 s.
+    const timeline = events.filter((e) => e.type !== 'instance.registered').map((e) => `${e.type} ${e.instance?.instanceId}`);
+    expect(timeline).toEqual(['instance.lost own', 'instance.removed own', 'instance.lost global', 'instance.removed global']);
   });
 
   it('reports a renewal that changes nothing visible as a beat, and a changed ext-info as an upsert', () => {
@@ -267,6 +301,30 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
     registry.applyBeat(lightBeat('a'), 21_000);
     expect(registry.get('a')).toMatchObject({ status: 'healthy', statusSince: 21_000 });
     expect(events.at(-1)).toMatchObject({ type: 'instance.recovered', attributes: { from: 'suspect' } });
+  });
+
+  it('recovers an unhealthy persistent instance when its probes pass again (not on a beat), with an event', () => {
+    const input = toInstanceInput({
+      namespaceId: 'public', groupName: 'DEFAULT_GROUP', serviceName: 'db', clusterName: 'DEFAULT',
+      ip: '10.0.0.1', port: 5432, weight: 1, enabled: true, ephemeral: false, metadata: {},
+    });
+    registry.upsert(input, 0);
+    const id = input.instanceId;
+    // The probe loop's verdict after 3 failures in a row (its hysteresis: nacos/probe-loop.test.ts).
+    registry.setProbeResult(id, false, 5_000);
+    expect(registry.get(id)).toMatchObject({ status: 'unhealthy', statusSince: 5_000 });
+    expect(events.at(-1)).toMatchObject({ time: 5_000, level: 'important', type: 'instance.unhealthy', instance: { instanceId: id } });
+    // A Nacos beat or re-registration refreshes it but does not overrule the probes.
+    registry.upsert(input, 6_000);
+    expect(registry.get(id)?.status).toBe('unhealthy');
+    // Silence is no verdict either: far past the lost and remove timeouts it is still listed, unhealthy.
+    advanceTo(REMOVE_AFTER + 10_000);
+    expect(registry.get(id)?.status).toBe('unhealthy');
+    registry.setProbeResult(id, true, clock);
+    expect(registry.get(id)).toMatchObject({ status: 'healthy', statusSince: clock });
+    expect(events.at(-1)).toMatchObject({ time: clock, level: 'normal', type: 'instance.recovered', instance: { instanceId: id } });
+    expect(events.map((e) => e.type)).toEqual(['instance.registered', 'instance.unhealthy', 'instance.recovered']);
+    expect(registry.countByStatus()).toMatchObject({ healthy: 1, unhealthy: 0 });
   });
 
   it('honours Nacos per-instance timing keys from metadata', () => {
@@ -436,6 +494,26 @@ describe('InstanceRegistry: suspect, overrides, stalls and self-preservation', (
     expect(registry.expiryLooksMassive(2_000)).toBe(false);
     for (let i = 0; i < 5; i++) registry.applyRemoteTransition(`payments-${i}`, 'suspect', 10_000, LOST_AFTER, false);
     expect(registry.expiryLooksMassive(12_000)).toBe(true);
+  });
+
+  it('shows self-preservation on a mirror (redis mode) from the store\'s hold until the overdue share drops, without events', () => {
+    const fleet = Array.from({ length: 20 }, (_, i) => `i-${i}`);
+    for (const id of fleet) {
+      const { v: _v, kind: _kind, heartbeatTime: _h, lastHeartbeatTime: _l, ...identity } = fullBeat({ instanceId: id });
+      registry.applyRemoteUpsert({ ...identity, source: 'agent', ephemeral: true, metadata: {}, status: 'healthy', registeredAt: 0, lastHeartbeatTime: 0, statusSince: 0 });
+    }
+    for (const id of fleet) registry.applyRemoteTransition(id, 'suspect', 10_000, LOST_AFTER, false);
+    registry.settleSelfPreservation(12_000);
+    expect(registry.selfPreserving).toBe(false);
+    // The claim script held the lost timeouts (h = 1): the claiming replica and the feed's readers alike.
+    for (const id of fleet) registry.applyRemoteTransition(id, 'suspect', 10_000, 2 * LOST_AFTER, true);
+    registry.settleSelfPreservation(LOST_AFTER + 100);
+    expect(registry.selfPreserving).toBe(true);
+    // Most beat again (through another replica): below the ratio, it is over.
+    for (const id of fleet.slice(1)) registry.applyRemoteBeat(id, LOST_AFTER + 200);
+    registry.settleSelfPreservation(LOST_AFTER + 220);
+    expect(registry.selfPreserving).toBe(false);
+    expect(events).toEqual([]);
   });
 
   it('clamps per-instance timeouts to ten times the global ones, and keeps shorter ones as given', () => {

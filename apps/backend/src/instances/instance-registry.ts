@@ -339,6 +339,7 @@ export class InstanceRegistry {
     const record = this.records.get(instanceId);
     if (!record || time < record.instance.lastHeartbeatTime) return;
     this.arrivals.push(record.slot, time);
+    record.held = false;
     if (record.instance.ephemeral && record.instance.status !== 'healthy') {
       record.instance.lastHeartbeatTime = time;
       this.transition(record, 'healthy', time);
@@ -358,8 +359,21 @@ export class InstanceRegistry {
     if (!record) return;
     record.leaseEnd = leaseEnd;
     record.held = held;
+    // The store held a mass expiry: this replica is in self-preservation too (shown by /readyz
+    // and the gauge; no event: the store raises none), until `settleSelfPreservation` sees the
+    // overdue share drop below the ratio.
+    if (held) this.preserving = true;
     if (status === 'lost' && record.instance.status !== 'lost') this.noteLost(record, since);
     if (record.instance.status !== status) this.transition(record, status, since);
+  }
+
+  /**
+   * For a store that runs the expiry itself (redis), every tick instead of `tick`: leaves
+   * self-preservation, entered when the store held an instance (`applyRemoteTransition`), once
+   * the overdue share is below the ratio again, as `tick` does. No event (the store raises none).
+   */
+  settleSelfPreservation(now: number): void {
+    if (this.preserving && !this.massExpiryLikely(now)) this.preserving = false;
   }
 
   /** Forgets an instance another replica or the store removed, without an event (the remover logged it). */

@@ -187,6 +187,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
 
   tick(now: number): void {
     if (this.stopped) return;
+    this.registry.settleSelfPreservation(now);
     if (!this.synced) {
       // Lost the connection after having had it (not a boot that waits for Redis).
       if (this.epoch !== null) this.noticeOutage(now, 'connection lost');
@@ -288,6 +289,8 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
         const instance = JSON.parse(json) as Instance;
         const lease = leases[id] ? (JSON.parse(leases[id]) as StoredLease) : undefined;
         this.registry.applyRemoteUpsert(lease ? { ...instance, status: lease.s, statusSince: lease.since, lastHeartbeatTime: lease.b } : instance);
+        // Held by self-preservation when this replica starts: it shows the hold like the others.
+        if (lease?.h === 1) this.registry.applyRemoteTransition(id, lease.s, lease.since, lease.e, true);
       }
       for (const [id, json] of Object.entries(commands)) this.commands.replace(id, JSON.parse(json) as PluginCommand[]);
       for (let i = recent.length - 1; i >= 0; i--) {
