@@ -50,20 +50,124 @@ const ON_THROW = 2;
 type Phase = typeof BEFORE | typeof AFTER | typeof ON_THROW;
 const PHASE_NAMES: Record<Phase, keyof InterceptorHooks> = { [BEFORE]: 'before', [AFTER]: 'after', [ON_THROW]: 'onThrow' };
 
-/** What a wrapper runs now; an empty list makes it a plain pass-through to the original. */
+/** One hook as a call runs it: what it is called on, the plugin it runs as, the interceptor it belongs to. */
+interface Step {
+  readonly hook: Hook;
+  /** `this` of the hook: its interceptor's hooks object. */
+  readonly receiver: InterceptorHooks;
+  readonly pluginName: string;
+  readonly interceptor: Interceptor;
+  /** Position of the interceptor in the list: after / onThrow run only for interceptors entered. */
+  readonly index: number;
+  readonly phase: Phase;
+}
+
+function stepOf(hook: Hook, interceptor: Interceptor, index: number, phase: Phase): Step {
+  return { hook, receiver: interceptor.hooks, pluginName: interceptor.pluginName, interceptor, index, phase };
+}
+
+/**
+ * An interceptor list as the wrapper runs it, made once when the list is set (wrap, unwrap, a
+ * plugin switched on or off), never per call: the hooks present, in plain arrays per phase in the
+ * order they run, and what the call path branches on. The hooks objects are read here only, so
+ * a hook added to or removed from a declaration after it was wrapped counts from the next wrap.
+ */
+class Plan {
+  readonly count: number;
+  /** In list order. */
+  readonly befores: readonly Step[];
+  /** In reverse list order, as they run. */
+  readonly afters: readonly Step[];
+  readonly onThrows: readonly Step[];
+  /**
+   * The before / after step when it is the only one (one plugin on the method, the common case):
+   * read from a field, not an array, so that V8 can see the hook as a constant and inline it
+   * where the wrapper is inlined, as long as the list does not change.
+   */
+  readonly soleBefore: Step | undefined;
+  readonly soleAfter: Step | undefined;
+  /** Some interceptor has an after or onThrow hook. */
+  readonly exits: boolean;
+  /** Index of the first interceptor with an after or onThrow hook; `count` if none has one. */
+  readonly firstExit: number;
+  /** Some hook may use the context; when none can, a call allocates neither context nor args array. */
+  readonly context: boolean;
+  /** For a call without a context: its exits on the settling of a Promise/thenable result, made once here. */
+  readonly settled: (value: unknown) => unknown;
+  readonly failed: (error: unknown) => never;
+
+  constructor(interceptors: readonly Interceptor[]) {
+    const befores: Step[] = [];
+    const afters: Step[] = [];
+    const onThrows: Step[] = [];
+    let context = false;
+    for (const [index, interceptor] of interceptors.entries()) {
+      const { before, after, onThrow } = interceptor.hooks;
+      if (before !== undefined) befores.push(stepOf(before, interceptor, index, BEFORE));
+      if (after !== undefined) afters.unshift(stepOf(after, interceptor, index, AFTER));
+      if (onThrow !== undefined) onThrows.unshift(stepOf(onThrow, interceptor, index, ON_THROW));
+      for (const hook of [before, after, onThrow]) if (hook !== undefined && !ignoresContext(hook)) context = true;
+    }
+    this.count = interceptors.length;
+    this.befores = befores;
+    this.afters = afters;
+    this.onThrows = onThrows;
+    this.soleBefore = befores.length === 1 ? befores[0] : undefined;
+    this.soleAfter = afters.length === 1 ? afters[0] : undefined;
+    this.exits = afters.length > 0 || onThrows.length > 0;
+    this.firstExit = Math.min(interceptors.length, ...afters.map(({ index }) => index), ...onThrows.map(({ index }) => index));
+    this.context = context;
+    this.settled = (value) => {
+      runStepsWithoutContext(afters);
+      return value;
+    };
+    this.failed = (error) => {
+      runStepsWithoutContext(onThrows);
+      throw error;
+    };
+  }
+}
+
+/**
+ * Whether a hook cannot see the context it is called with: no declared parameter (length 0, and
+ * an empty parameter list in its source, which rules out rest and default parameters) and no
+ * `arguments` or `eval` in its source. Such a hook (a counter, a timestamp) is called with no
+ * argument, so a call of its method allocates no context. Anything the source does not show
+ * plainly (a bound or native function, a computed method name) counts as using the context.
+ */
+function ignoresContext(hook: Hook): boolean {
+  if (hook.length !== 0) return false;
+  let source: string;
+  try {
+    source = Function.prototype.toString.call(hook);
+  } catch {
+    return false;
+  }
+  const open = source.indexOf('(');
+  return (
+    open !== -1 &&
+    /^(?:async\s+)?(?:function\s*\*?\s*)?[\w$]*\s*$/.test(source.slice(0, open)) &&
+    /^\(\s*\)/.test(source.slice(open)) &&
+    !/\barguments\b|\beval\b|\[native code\]/.test(source)
+  );
+}
+
+/** What a wrapper runs now; no plan makes it a plain pass-through to the original. */
 interface WrapperState {
   readonly original: AnyFunction;
-  /** Set only through `setInterceptors`, which keeps `exits` in step. */
-  interceptors: readonly Interceptor[];
-  /** Some interceptor has an after or onThrow hook: read once per list, not per call. */
-  exits: boolean;
+  readonly method: string;
+  /** Set when the wrapper is made and through `setInterceptors`. */
+  plan: Plan | undefined;
   /** The method was inherited when wrapped, so unwrap deletes the own property instead of shadowing. */
   readonly inherited: boolean;
 }
 
+function planOf(interceptors: readonly Interceptor[]): Plan | undefined {
+  return interceptors.length === 0 ? undefined : new Plan(interceptors);
+}
+
 function setInterceptors(state: WrapperState, interceptors: readonly Interceptor[]): void {
-  state.interceptors = interceptors;
-  state.exits = interceptors.some(({ hooks }) => hooks.after !== undefined || hooks.onThrow !== undefined);
+  state.plan = planOf(interceptors);
 }
 
 // A registered symbol, so that wrappers made by another copy of the agent are recognised too.
@@ -121,11 +225,12 @@ export function wrap(owner: object, method: string, interceptors: readonly Inter
   let byMethod = wrappers.get(owner);
   if (byMethod === undefined) wrappers.set(owner, (byMethod = new Map()));
   let wrapper = byMethod.get(method);
-  if (wrapper?.[STATE].original !== current) {
-    wrapper = createWrapper(current as AnyFunction, method, own === undefined);
+  if (wrapper?.[STATE].original === current) {
+    setInterceptors(wrapper[STATE], interceptors);
+  } else {
+    wrapper = createWrapper(current as AnyFunction, method, own === undefined, interceptors);
     byMethod.set(method, wrapper);
   }
-  setInterceptors(wrapper[STATE], interceptors);
   Object.defineProperty(owner, method, {
     value: wrapper,
     writable: own?.writable ?? true,
@@ -151,19 +256,27 @@ export function unwrap(owner: object, method: string): void {
   }
 }
 
-function createWrapper(original: AnyFunction, method: string, inherited: boolean): Wrapper {
-  const state: WrapperState = { original, interceptors: [], exits: false, inherited };
-  // `arguments`, not rest args: V8 forwards `Reflect.apply(f, this, arguments)` without making an
-  // array, so a pass-through costs what a hand-written one does. The array hooks see is made only
-  // for an intercepted call.
-  const wrapper = function (this: unknown): unknown {
-    if (state.interceptors.length === 0 || agentDepth !== 0) {
-      return new.target === undefined ? Reflect.apply(original, this, arguments) : Reflect.construct(original, arguments, new.target);
-    }
+function createWrapper(original: AnyFunction, method: string, inherited: boolean, interceptors: readonly Interceptor[]): Wrapper {
+  // The plan is set here, not assigned after: a field V8 has only seen initialised counts as a
+  // constant in optimised code (until some wrapper's list changes), so a wrapper inlined into its
+  // caller can inline its hooks too.
+  const state: WrapperState = { original, method, plan: planOf(interceptors), inherited };
+  // Up to four arguments arrive as parameters and go on as parameters, whatever the original
+  // declares: no `arguments` object, rest array or spread on the common path. More arguments,
+  // and calls with `new`, take the general path. The wrapper and the functions of the common
+  // path are kept small (the rare paths in functions of their own) so that V8 can inline them
+  // into the caller, as it would a hand-written pass-through.
+  const wrapper = function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
     const count = arguments.length;
-    const args = new Array<unknown>(count);
-    for (let index = 0; index < count; index += 1) args[index] = arguments[index];
-    return intercept(original, method, state, new.target, this, args);
+    if (count > 4 || new.target !== undefined) {
+      const args = new Array<unknown>(count);
+      for (let index = 0; index < count; index += 1) args[index] = arguments[index];
+      return interceptAny(state, new.target, this, args);
+    }
+    const plan = state.plan;
+    if (plan === undefined || agentDepth !== 0) return callWith(original, this, count, a, b, c, d);
+    if (plan.context) return intercept(plan, original, method, undefined, this, argsOf(count, a, b, c, d));
+    return interceptWithoutContext(plan, original, this, count, a, b, c, d);
   } as Wrapper;
   // Look like the original to code that inspects functions; `prototype` keeps `new` and instanceof working.
   Object.defineProperty(wrapper, 'name', { value: original.name });
@@ -171,6 +284,109 @@ function createWrapper(original: AnyFunction, method: string, inherited: boolean
   if (original.prototype !== undefined) wrapper.prototype = original.prototype;
   wrapper[STATE] = state;
   return wrapper;
+}
+
+/** A call with `new` or with more than four arguments. */
+function interceptAny(state: WrapperState, newTarget: unknown, self: unknown, args: unknown[]): unknown {
+  const { original, plan } = state;
+  if (plan !== undefined && agentDepth === 0) return intercept(plan, original, state.method, newTarget, self, args);
+  return newTarget === undefined ? Reflect.apply(original, self, args) : Reflect.construct(original, args, newTarget as AnyFunction);
+}
+
+const { call } = Function.prototype;
+
+/**
+ * Calls `original` with the first `count` (0 to 4) of the given arguments, as a hand-written
+ * wrapper would. Through `Function.prototype.call` as it was when the agent loaded, not the
+ * original's own `call` (a function may have a property of that name); V8 turns either into a
+ * direct call.
+ */
+function callWith(original: AnyFunction, self: unknown, count: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
+  switch (count) {
+    case 0:
+      return call.call(original, self);
+    case 1:
+      return call.call(original, self, a);
+    case 2:
+      return call.call(original, self, a, b);
+    case 3:
+      return call.call(original, self, a, b, c);
+    default:
+      return call.call(original, self, a, b, c, d);
+  }
+}
+
+function argsOf(count: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown[] {
+  switch (count) {
+    case 0:
+      return [];
+    case 1:
+      return [a];
+    case 2:
+      return [a, b];
+    case 3:
+      return [a, b, c];
+    default:
+      return [a, b, c, d];
+  }
+}
+
+/** Calls `original` with `args`, spelled out up to four of them. */
+function applyWith(original: AnyFunction, self: unknown, args: unknown[]): unknown {
+  const count = args.length;
+  return count > 4 ? Reflect.apply(original, self, args) : callWith(original, self, count, args[0], args[1], args[2], args[3]);
+}
+
+/**
+ * A call whose hooks all ignore their context (see `ignoresContext`): nothing for them to change,
+ * so the befores run, the original gets the wrapper's arguments as they came, and the exits run.
+ */
+function interceptWithoutContext(plan: Plan, original: AnyFunction, self: unknown, count: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
+  const before = plan.soleBefore;
+  if (before !== undefined) runStepWithoutContext(before);
+  else runStepsWithoutContext(plan.befores);
+  let result: unknown;
+  try {
+    result = callWith(original, self, count, a, b, c, d);
+  } catch (error) {
+    if (plan.exits) runStepsWithoutContext(plan.onThrows);
+    throw error;
+  }
+  // Nothing waits for the outcome: a Promise goes back as it came, with no extra hop.
+  if (!plan.exits) return result;
+  if (isThenable(result)) return settleWithoutContext(result, plan);
+  const after = plan.soleAfter;
+  if (after !== undefined) runStepWithoutContext(after);
+  else runStepsWithoutContext(plan.afters);
+  return result;
+}
+
+function runStepsWithoutContext(steps: readonly Step[]): void {
+  for (let index = 0; index < steps.length; index += 1) runStepWithoutContext(steps[index] as Step);
+}
+
+function runStepWithoutContext(step: Step): void {
+  const previous = enterPlugin(step.pluginName);
+  let returned: unknown;
+  try {
+    returned = (step.hook as () => unknown).call(step.receiver);
+  } catch (failure) {
+    leavePlugin(previous);
+    reportHookError(step, failure);
+    return;
+  }
+  leavePlugin(previous);
+  if (returned !== undefined) checkReturned(step, returned);
+}
+
+/** `settleLater` for a call without a context: the callbacks are the plan's, nothing is made per call but the promise. */
+function settleWithoutContext(result: PromiseLike<unknown>, plan: Plan): unknown {
+  try {
+    return result.then(plan.settled, plan.failed);
+  } catch {
+    // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
+    return result;
+  }
 }
 
 /**
@@ -221,53 +437,77 @@ class CallContext implements ExecuteContext {
 /**
  * One intercepted call: befores in order (a skip stops the chain and the original call), then,
  * in reverse order for the interceptors entered, after or onThrow. For a Promise/thenable result
- * they run when it settles, and the caller gets a promise of the possibly changed outcome.
+ * they run when it settles, and the caller gets a promise of the possibly changed outcome. Small,
+ * with the rarer paths in functions of their own, so that V8 inlines it (and the hooks) into the
+ * wrapper.
  */
-function intercept(original: AnyFunction, method: string, state: WrapperState, newTarget: unknown, self: unknown, args: unknown[]): unknown {
-  const { interceptors } = state;
+function intercept(plan: Plan, original: AnyFunction, method: string, newTarget: unknown, self: unknown, args: unknown[]): unknown {
   const context = new CallContext(newTarget === undefined ? self : undefined, method, args);
-  const count = interceptors.length;
   // Interceptors are entered in order until one skips; only the entered get after / onThrow.
-  let entered = 0;
-  while (entered < count && !context.skipped) {
-    const interceptor = interceptors[entered] as Interceptor;
-    entered += 1;
-    const hook = interceptor.hooks.before;
-    if (hook !== undefined) runHook(interceptor, hook, BEFORE, context);
+  const before = plan.soleBefore;
+  let entered = plan.count;
+  if (before !== undefined) {
+    runStep(before, context);
+    if (context.skipped) entered = before.index + 1;
+  } else if (plan.befores.length > 0) {
+    entered = runBefores(plan.befores, plan.count, context);
   }
   if (!context.skipped) {
     try {
-      context.result =
-        newTarget === undefined
-          ? Reflect.apply(original, self, context.argv)
-          : Reflect.construct(original, context.argv, newTarget as AnyFunction);
+      context.result = newTarget === undefined ? applyWith(original, self, context.argv) : Reflect.construct(original, context.argv, newTarget as AnyFunction);
     } catch (error) {
-      context.error = error;
-      runExits(interceptors, entered, ON_THROW, context);
-      throw context.error;
+      throw thrown(plan, entered, context, error);
     }
   }
+  return entered > plan.firstExit ? exit(plan, entered, context) : context.result;
+}
+
+/** The original threw: the onThrow hooks of the interceptors entered; returns what to throw. */
+function thrown(plan: Plan, entered: number, context: CallContext, error: unknown): unknown {
+  if (entered <= plan.firstExit) return error;
+  context.error = error;
+  runSteps(plan.onThrows, entered, context);
+  return context.error;
+}
+
+/** The original returned (or a before skipped it): the after hooks, now or when a Promise/thenable settles. */
+function exit(plan: Plan, entered: number, context: CallContext): unknown {
   const result = context.result;
-  if (state.exits && isThenable(result) && hasExitHooks(interceptors, entered)) return settleLater(result, interceptors, entered, context);
-  runExits(interceptors, entered, AFTER, context);
+  if (isThenable(result)) return settleLater(result, plan, entered, context);
+  const after = plan.soleAfter;
+  if (after !== undefined) {
+    if (after.index < entered) runStep(after, context);
+  } else {
+    runSteps(plan.afters, entered, context);
+  }
   return context.result;
+}
+
+/** Runs the befores until one skips; returns how many interceptors were entered. */
+function runBefores(steps: readonly Step[], count: number, context: CallContext): number {
+  for (let index = 0; index < steps.length; index += 1) {
+    const step = steps[index] as Step;
+    runStep(step, context);
+    if (context.skipped) return step.index + 1;
+  }
+  return count;
 }
 
 /**
  * The exits of a call whose result is a Promise/thenable, run when it settles. A function of its
  * own: closures in `intercept` would make V8 allocate a context for every call, sync ones too.
  */
-function settleLater(result: PromiseLike<unknown>, interceptors: readonly Interceptor[], entered: number, context: CallContext): unknown {
+function settleLater(result: PromiseLike<unknown>, plan: Plan, entered: number, context: CallContext): unknown {
   try {
     return result.then(
       (value) => {
         context.result = value;
-        runExits(interceptors, entered, AFTER, context);
+        runSteps(plan.afters, entered, context);
         return context.result;
       },
       (error: unknown) => {
         context.error = error;
-        runExits(interceptors, entered, ON_THROW, context);
+        runSteps(plan.onThrows, entered, context);
         throw context.error;
       },
     );
@@ -277,20 +517,11 @@ function settleLater(result: PromiseLike<unknown>, interceptors: readonly Interc
   }
 }
 
-function hasExitHooks(interceptors: readonly Interceptor[], entered: number): boolean {
-  for (let index = 0; index < entered; index += 1) {
-    const { hooks } = interceptors[index] as Interceptor;
-    if (hooks.after !== undefined || hooks.onThrow !== undefined) return true;
-  }
-  return false;
-}
-
-/** The after (or onThrow) hooks of the entered interceptors, last entered first. */
-function runExits(interceptors: readonly Interceptor[], entered: number, phase: Phase, context: CallContext): void {
-  for (let index = entered - 1; index >= 0; index -= 1) {
-    const interceptor = interceptors[index] as Interceptor;
-    const hook = phase === AFTER ? interceptor.hooks.after : interceptor.hooks.onThrow;
-    if (hook !== undefined) runHook(interceptor, hook, phase, context);
+/** The after (or onThrow) steps of the interceptors entered, in the order they run. */
+function runSteps(steps: readonly Step[], entered: number, context: CallContext): void {
+  for (let index = 0; index < steps.length; index += 1) {
+    const step = steps[index] as Step;
+    if (step.index < entered) runStep(step, context);
   }
 }
 
@@ -300,47 +531,55 @@ function runExits(interceptors: readonly Interceptor[], entered: number, phase: 
  * as if the plugin were absent. What it may change is kept in locals, not copied: only a call
  * with more than four args copies the rest.
  */
-function runHook(interceptor: Interceptor, hook: Hook, phase: Phase, context: CallContext): void {
-  context.phase = phase;
-  context.pluginName = interceptor.pluginName;
-  const { argv: args, result, error, skipped } = context;
+function runStep(step: Step, context: CallContext): void {
+  context.phase = step.phase;
+  context.pluginName = step.pluginName;
+  const args = context.argv;
   const length = args.length;
-  const a0 = length > 0 ? args[0] : undefined;
-  const a1 = length > 1 ? args[1] : undefined;
-  const a2 = length > 2 ? args[2] : undefined;
-  const a3 = length > 3 ? args[3] : undefined;
+  // Past the end these read undefined, which is what undo then writes back: nothing.
+  const a0 = args[0];
+  const a1 = args[1];
+  const a2 = args[2];
+  const a3 = args[3];
   const rest = length > 4 ? args.slice(4) : undefined;
-  const previous = enterPlugin(interceptor.pluginName);
+  const { result, error, skipped } = context;
+  const previous = enterPlugin(step.pluginName);
+  let returned: unknown;
   try {
-    const returned: unknown = hook.call(interceptor.hooks, context);
-    // An async hook is not awaited, but its rejection must not escape as an unhandled one.
-    if (returned !== undefined && isThenable(returned)) catchRejection(interceptor, phase, returned);
+    returned = step.hook.call(step.receiver, context);
   } catch (failure) {
-    args.length = length;
-    if (length > 0) args[0] = a0;
-    if (length > 1) args[1] = a1;
-    if (length > 2) args[2] = a2;
-    if (length > 3) args[3] = a3;
-    if (rest !== undefined) for (let index = 0; index < rest.length; index += 1) args[index + 4] = rest[index];
-    context.argv = args;
-    context.result = result;
-    context.error = error;
-    context.skipped = skipped;
-    reportHookError(interceptor, phase, failure);
-  } finally {
     leavePlugin(previous);
+    undo(context, args, length, a0, a1, a2, a3, rest, result, error, skipped);
+    reportHookError(step, failure);
+    return;
   }
+  leavePlugin(previous);
+  if (returned !== undefined) checkReturned(step, returned);
 }
 
-/** Out of `runHook`, whose every call would otherwise allocate a context for this closure. */
-function catchRejection(interceptor: Interceptor, phase: Phase, returned: PromiseLike<unknown>): void {
-  returned.then(undefined, (failure: unknown) => reportHookError(interceptor, phase, failure));
+/** Puts back what a hook that threw may have changed. */
+function undo(context: CallContext, args: unknown[], length: number, a0: unknown, a1: unknown, a2: unknown, a3: unknown, rest: unknown[] | undefined, result: unknown, error: unknown, skipped: boolean): void {
+  args.length = length;
+  if (length > 0) args[0] = a0;
+  if (length > 1) args[1] = a1;
+  if (length > 2) args[2] = a2;
+  if (length > 3) args[3] = a3;
+  if (rest !== undefined) for (let index = 0; index < rest.length; index += 1) args[index + 4] = rest[index];
+  context.argv = args;
+  context.result = result;
+  context.error = error;
+  context.skipped = skipped;
+}
+
+/** An async hook is not awaited, but its rejection must not escape as an unhandled one. */
+function checkReturned(step: Step, returned: unknown): void {
+  if (isThenable(returned)) returned.then(undefined, (failure: unknown) => reportHookError(step, failure));
 }
 
 const reported = new WeakMap<InterceptorHooks, Set<Phase>>();
 
 /** Warns the first time a hook fails, then logs at debug: a hook on a hot path must not flood the logs. */
-function reportHookError(interceptor: Interceptor, phase: Phase, error: unknown): void {
+function reportHookError({ interceptor, phase }: Step, error: unknown): void {
   const phases = reported.get(interceptor.hooks) ?? new Set<Phase>();
   reported.set(interceptor.hooks, phases);
   const message = `plugin ${interceptor.pluginName}: ${PHASE_NAMES[phase]} hook failed and was ignored: ${describeError(error)}`;
