@@ -52,8 +52,8 @@ async function runVariant(variant, calls) {
     'Vigil, empty before/after': { before() {}, after() {} },
     // Hooks that declare the context but leave it alone: the wrapper cannot tell they do not use it.
     'Vigil, empty before(ctx)/after(ctx)': {
-      before(ctx) {},
-      after(ctx) {},
+      before(_ctx) {},
+      after(_ctx) {},
     },
     'Vigil, before reads args': {
       before(ctx) {

@@ -421,6 +421,7 @@ describe('interceptors', () => {
     });
     install(calc, 'multiply', {
       before() {
+        // eslint-disable-next-line prefer-rest-params -- the case under test: a hook reading `arguments`
         seen.push((arguments[0] as ExecuteContext).method);
       },
     });

@@ -1,156 +1,15 @@
-import { describeError, logger } from '../logger';
-import { enterPlugin, leavePlugin } from './plugin-context';
+import { planOf, type Plan } from './hook-plan';
+import { CallContext, isThenable, runStep, runSteps, runStepWithoutContext, runStepsWithoutContext, type Step } from './hook-steps';
+import type { AnyFunction, Interceptor } from './interceptor-types';
 import { withoutTracing } from './tracing-suppression';
 
-/**
- * What a hook receives: one context per intercepted call, handed to each of its interceptors in
- * turn, so a later interceptor sees an earlier one's changes. Valid while the call's hooks run
- * (for an async original, until its after / onThrow hooks ran); `pluginName` names the plugin
- * whose hook runs now.
+export type { ExecuteContext, Interceptor, InterceptorHooks } from './interceptor-types';
+
+/*
+ * Wrapping a method with plugins' interceptors: the wrapper, the call paths with and without a
+ * context, and the agent's own calls passing through (`asAgent`). A list of interceptors becomes
+ * a plan once, when it is set (hook-plan.ts); how each hook runs is in hook-steps.ts.
  */
-export interface ExecuteContext {
-  /** `this` of the intercepted call; undefined for a call with `new`. */
-  readonly target: unknown;
-  /** Name of the intercepted method. */
-  readonly method: string;
-  /** Arguments the original will be called with; before hooks may change them (must stay an array). */
-  args: unknown[];
-  /** The return value (the settled value for a Promise/thenable); after hooks may replace it. */
-  result: unknown;
-  /** What the original threw (or rejected with); onThrow hooks may replace it. */
-  error: unknown;
-  /** The plugin whose hook is running. */
-  readonly pluginName: string;
-  /** In before only: don't call the original, return `result` instead. */
-  skip(result?: unknown): void;
-}
-
-/**
- * Hooks run synchronously (a returned promise is not awaited). Exactly one of after / onThrow
- * runs for a call that was entered: after when it returned, onThrow when it threw.
- */
-export interface InterceptorHooks {
-  before?(context: ExecuteContext): void;
-  after?(context: ExecuteContext): void;
-  onThrow?(context: ExecuteContext): void;
-}
-
-/** An interceptor as installed on a method: a plugin's hooks and the plugin they run as. */
-export interface Interceptor {
-  readonly pluginName: string;
-  readonly hooks: InterceptorHooks;
-}
-
-type AnyFunction = (...args: unknown[]) => unknown;
-type Hook = (context: ExecuteContext) => void;
-
-const BEFORE = 0;
-const AFTER = 1;
-const ON_THROW = 2;
-type Phase = typeof BEFORE | typeof AFTER | typeof ON_THROW;
-const PHASE_NAMES: Record<Phase, keyof InterceptorHooks> = { [BEFORE]: 'before', [AFTER]: 'after', [ON_THROW]: 'onThrow' };
-
-/** One hook as a call runs it: what it is called on, the plugin it runs as, the interceptor it belongs to. */
-interface Step {
-  readonly hook: Hook;
-  /** `this` of the hook: its interceptor's hooks object. */
-  readonly receiver: InterceptorHooks;
-  readonly pluginName: string;
-  readonly interceptor: Interceptor;
-  /** Position of the interceptor in the list: after / onThrow run only for interceptors entered. */
-  readonly index: number;
-  readonly phase: Phase;
-}
-
-function stepOf(hook: Hook, interceptor: Interceptor, index: number, phase: Phase): Step {
-  return { hook, receiver: interceptor.hooks, pluginName: interceptor.pluginName, interceptor, index, phase };
-}
-
-/**
- * An interceptor list as the wrapper runs it, made once when the list is set (wrap, unwrap, a
- * plugin switched on or off), never per call: the hooks present, in plain arrays per phase in the
- * order they run, and what the call path branches on. The hooks objects are read here only, so
- * a hook added to or removed from a declaration after it was wrapped counts from the next wrap.
- */
-class Plan {
-  readonly count: number;
-  /** In list order. */
-  readonly befores: readonly Step[];
-  /** In reverse list order, as they run. */
-  readonly afters: readonly Step[];
-  readonly onThrows: readonly Step[];
-  /**
-   * The before / after step when it is the only one (one plugin on the method, the common case):
-   * read from a field, not an array, so that V8 can see the hook as a constant and inline it
-   * where the wrapper is inlined, as long as the list does not change.
-   */
-  readonly soleBefore: Step | undefined;
-  readonly soleAfter: Step | undefined;
-  /** Some interceptor has an after or onThrow hook. */
-  readonly exits: boolean;
-  /** Index of the first interceptor with an after or onThrow hook; `count` if none has one. */
-  readonly firstExit: number;
-  /** Some hook may use the context; when none can, a call allocates neither context nor args array. */
-  readonly context: boolean;
-  /** For a call without a context: its exits on the settling of a Promise/thenable result, made once here. */
-  readonly settled: (value: unknown) => unknown;
-  readonly failed: (error: unknown) => never;
-
-  constructor(interceptors: readonly Interceptor[]) {
-    const befores: Step[] = [];
-    const afters: Step[] = [];
-    const onThrows: Step[] = [];
-    let context = false;
-    for (const [index, interceptor] of interceptors.entries()) {
-      const { before, after, onThrow } = interceptor.hooks;
-      if (before !== undefined) befores.push(stepOf(before, interceptor, index, BEFORE));
-      if (after !== undefined) afters.unshift(stepOf(after, interceptor, index, AFTER));
-      if (onThrow !== undefined) onThrows.unshift(stepOf(onThrow, interceptor, index, ON_THROW));
-      for (const hook of [before, after, onThrow]) if (hook !== undefined && !ignoresContext(hook)) context = true;
-    }
-    this.count = interceptors.length;
-    this.befores = befores;
-    this.afters = afters;
-    this.onThrows = onThrows;
-    this.soleBefore = befores.length === 1 ? befores[0] : undefined;
-    this.soleAfter = afters.length === 1 ? afters[0] : undefined;
-    this.exits = afters.length > 0 || onThrows.length > 0;
-    this.firstExit = Math.min(interceptors.length, ...afters.map(({ index }) => index), ...onThrows.map(({ index }) => index));
-    this.context = context;
-    this.settled = (value) => {
-      runStepsWithoutContext(afters);
-      return value;
-    };
-    this.failed = (error) => {
-      runStepsWithoutContext(onThrows);
-      throw error;
-    };
-  }
-}
-
-/**
- * Whether a hook cannot see the context it is called with: no declared parameter (length 0, and
- * an empty parameter list in its source, which rules out rest and default parameters) and no
- * `arguments` or `eval` in its source. Such a hook (a counter, a timestamp) is called with no
- * argument, so a call of its method allocates no context. Anything the source does not show
- * plainly (a bound or native function, a computed method name) counts as using the context.
- */
-function ignoresContext(hook: Hook): boolean {
-  if (hook.length !== 0) return false;
-  let source: string;
-  try {
-    source = Function.prototype.toString.call(hook);
-  } catch {
-    return false;
-  }
-  const open = source.indexOf('(');
-  return (
-    open !== -1 &&
-    /^(?:async\s+)?(?:function\s*\*?\s*)?[\w$]*\s*$/.test(source.slice(0, open)) &&
-    /^\(\s*\)/.test(source.slice(open)) &&
-    !/\barguments\b|\beval\b|\[native code\]/.test(source)
-  );
-}
 
 /** What a wrapper runs now; no plan makes it a plain pass-through to the original. */
 interface WrapperState {
@@ -160,10 +19,6 @@ interface WrapperState {
   plan: Plan | undefined;
   /** The method was inherited when wrapped, so unwrap deletes the own property instead of shadowing. */
   readonly inherited: boolean;
-}
-
-function planOf(interceptors: readonly Interceptor[]): Plan | undefined {
-  return interceptors.length === 0 ? undefined : new Plan(interceptors);
 }
 
 function setInterceptors(state: WrapperState, interceptors: readonly Interceptor[]): void {
@@ -270,6 +125,7 @@ function createWrapper(original: AnyFunction, method: string, inherited: boolean
     const count = arguments.length;
     if (count > 4 || new.target !== undefined) {
       const args = new Array<unknown>(count);
+      // eslint-disable-next-line prefer-rest-params -- the rare path copies them once
       for (let index = 0; index < count; index += 1) args[index] = arguments[index];
       return interceptAny(state, new.target, this, args);
     }
@@ -361,24 +217,6 @@ function interceptWithoutContext(plan: Plan, original: AnyFunction, self: unknow
   return result;
 }
 
-function runStepsWithoutContext(steps: readonly Step[]): void {
-  for (let index = 0; index < steps.length; index += 1) runStepWithoutContext(steps[index] as Step);
-}
-
-function runStepWithoutContext(step: Step): void {
-  const previous = enterPlugin(step.pluginName);
-  let returned: unknown;
-  try {
-    returned = (step.hook as () => unknown).call(step.receiver);
-  } catch (failure) {
-    leavePlugin(previous);
-    reportHookError(step, failure);
-    return;
-  }
-  leavePlugin(previous);
-  if (returned !== undefined) checkReturned(step, returned);
-}
-
 /** `settleLater` for a call without a context: the callbacks are the plan's, nothing is made per call but the promise. */
 function settleWithoutContext(result: PromiseLike<unknown>, plan: Plan): unknown {
   try {
@@ -386,51 +224,6 @@ function settleWithoutContext(result: PromiseLike<unknown>, plan: Plan): unknown
   } catch {
     // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
     return result;
-  }
-}
-
-/**
- * The one context of an intercepted call, handed to each of its interceptors' hooks in turn. A
- * call costs this object and its args array, nothing per interceptor or per hook: no copy of the
- * args (what a hook may change is kept in locals while it runs), no closure.
- */
-class CallContext implements ExecuteContext {
-  // Declared, not initialised as class fields: fields compile to a separate initialiser (a
-  // define per field) that costs more than the hooks of a small method; assignments do not.
-  declare readonly target: unknown;
-  declare readonly method: string;
-  /** The args as the original will get them; read and set through `args`, which checks them. */
-  declare argv: unknown[];
-  declare pluginName: string;
-  declare result: unknown;
-  declare error: unknown;
-  declare skipped: boolean;
-  declare phase: Phase;
-
-  constructor(target: unknown, method: string, argv: unknown[]) {
-    this.target = target;
-    this.method = method;
-    this.argv = argv;
-    this.pluginName = '';
-    this.result = undefined;
-    this.error = undefined;
-    this.skipped = false;
-    this.phase = BEFORE;
-  }
-
-  get args(): unknown[] {
-    return this.argv;
-  }
-
-  set args(args: unknown[]) {
-    if (!Array.isArray(args)) throw new TypeError('args must be an array');
-    this.argv = args;
-  }
-
-  skip(result?: unknown): void {
-    if (this.phase !== BEFORE) throw new Error('skip() can only be called in before');
-    this.skipped = true;
-    this.result = result;
   }
 }
 
@@ -515,86 +308,4 @@ function settleLater(result: PromiseLike<unknown>, plan: Plan, entered: number, 
     // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
     return result;
   }
-}
-
-/** The after (or onThrow) steps of the interceptors entered, in the order they run. */
-function runSteps(steps: readonly Step[], entered: number, context: CallContext): void {
-  for (let index = 0; index < steps.length; index += 1) {
-    const step = steps[index] as Step;
-    if (step.index < entered) runStep(step, context);
-  }
-}
-
-/**
- * Runs one hook in its plugin's context. A hook that throws is reported and its changes to the
- * call are undone (the args array and its elements, result, error, skip), so the host proceeds
- * as if the plugin were absent. What it may change is kept in locals, not copied: only a call
- * with more than four args copies the rest.
- */
-function runStep(step: Step, context: CallContext): void {
-  context.phase = step.phase;
-  context.pluginName = step.pluginName;
-  const args = context.argv;
-  const length = args.length;
-  // Past the end these read undefined, which is what undo then writes back: nothing.
-  const a0 = args[0];
-  const a1 = args[1];
-  const a2 = args[2];
-  const a3 = args[3];
-  const rest = length > 4 ? args.slice(4) : undefined;
-  const { result, error, skipped } = context;
-  const previous = enterPlugin(step.pluginName);
-  let returned: unknown;
-  try {
-    returned = step.hook.call(step.receiver, context);
-  } catch (failure) {
-    leavePlugin(previous);
-    undo(context, args, length, a0, a1, a2, a3, rest, result, error, skipped);
-    reportHookError(step, failure);
-    return;
-  }
-  leavePlugin(previous);
-  if (returned !== undefined) checkReturned(step, returned);
-}
-
-/** Puts back what a hook that threw may have changed. */
-function undo(context: CallContext, args: unknown[], length: number, a0: unknown, a1: unknown, a2: unknown, a3: unknown, rest: unknown[] | undefined, result: unknown, error: unknown, skipped: boolean): void {
-  args.length = length;
-  if (length > 0) args[0] = a0;
-  if (length > 1) args[1] = a1;
-  if (length > 2) args[2] = a2;
-  if (length > 3) args[3] = a3;
-  if (rest !== undefined) for (let index = 0; index < rest.length; index += 1) args[index + 4] = rest[index];
-  context.argv = args;
-  context.result = result;
-  context.error = error;
-  context.skipped = skipped;
-}
-
-/** An async hook is not awaited, but its rejection must not escape as an unhandled one. */
-function checkReturned(step: Step, returned: unknown): void {
-  if (isThenable(returned)) returned.then(undefined, (failure: unknown) => reportHookError(step, failure));
-}
-
-const reported = new WeakMap<InterceptorHooks, Set<Phase>>();
-
-/** Warns the first time a hook fails, then logs at debug: a hook on a hot path must not flood the logs. */
-function reportHookError({ interceptor, phase }: Step, error: unknown): void {
-  const phases = reported.get(interceptor.hooks) ?? new Set<Phase>();
-  reported.set(interceptor.hooks, phases);
-  const message = `plugin ${interceptor.pluginName}: ${PHASE_NAMES[phase]} hook failed and was ignored: ${describeError(error)}`;
-  if (phases.has(phase)) {
-    logger.debug({ err: error }, message);
-  } else {
-    phases.add(phase);
-    logger.warn({ err: error }, message);
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
