@@ -14,8 +14,6 @@ import { redactedUrl } from './redis-connection.js';
 import { RedisOutage } from './redis-outage.js';
 import { WriteThrough } from './write-through.js';
 
-export type { RedisFleetOptions } from './fleet-link.js';
-
 /** How long the boot waits for Redis before starting degraded (beats answered from memory). */
 export const BOOT_WAIT_MS = 3_000;
 
