@@ -12,6 +12,8 @@
  * - `cmds`   hash: instance id -> its pending plugin commands as JSON
  * - `tick`   the time of the last claim by any replica, to notice that nobody could claim
  * - `epoch`  a random marker, to notice that Redis came back empty
+ *
+ * The TypeScript side writes and reads these values only through redis-codec.ts.
  */
 
 /** The keys of a fleet stored under `prefix`. */
