@@ -1,5 +1,6 @@
 import type { InstanceStatus } from '@vigil/protocol';
 import { LeaseTable } from '../leases/lease-table.js';
+import type { ArrivalLog } from './arrival-log.js';
 import type { ExpiryGuard } from './expiry-guard.js';
 import { instanceOf, type InstanceInput, type InstanceRecord } from './instance-record.js';
 import type { InstanceTable } from './instance-table.js';
@@ -27,6 +28,8 @@ export const LEASE_SLOT_MS = 10;
  */
 export class LeaseMachine {
   private readonly leases: LeaseTable<InstanceRecord>;
+  /** The table's, held here too: a beat reaches it without going through the table. */
+  private readonly arrivals: ArrivalLog;
 
   constructor(
     private readonly options: RegistryOptions,
@@ -36,6 +39,7 @@ export class LeaseMachine {
     now: number,
   ) {
     this.leases = new LeaseTable(LEASE_SLOT_MS, now);
+    this.arrivals = table.arrivals;
   }
 
   /** The record's next timed transition, if one is scheduled. */
@@ -76,7 +80,7 @@ export class LeaseMachine {
    */
   renew(record: InstanceRecord, now: number, changed: boolean): void {
     const current = record.instance;
-    this.table.arrivals.push(record.slot, now);
+    this.arrivals.push(record.slot, now);
     record.held = false;
     // Persistent instances are judged by probes, not beats; a beat only refreshes them.
     const revive = current.ephemeral && current.status !== 'healthy';
@@ -159,7 +163,7 @@ export class LeaseMachine {
     const last = record.instance.lastHeartbeatTime;
     const lostAt = last + record.timings.lostAfterMs;
     record.leaseEnd = lostAt;
-    const interval = record.timings.intervalMs ?? this.table.arrivals.estimatedInterval(record.slot);
+    const interval = record.timings.intervalMs ?? this.arrivals.estimatedInterval(record.slot);
     // k missed intervals, but never less than one interval plus a second: sub-second hiccups
     // (a busy host, a GC) are not worth a warning.
     const suspectAt =
