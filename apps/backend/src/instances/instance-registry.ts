@@ -29,8 +29,9 @@ export interface LeaseState {
 
 /**
  * The set of known instances and their leases, as the rest of the backend sees it: beats and
- * registrations in, instances, counts, changes and events out. It holds no logic of its own but
- * the routing of each call to the part whose job it is:
+ * registrations in, instances, counts, changes and events out. Every module and both stores call
+ * this one class (its methods stay as they were before the split); it routes each call to the
+ * part whose job it is, and keeps only the choice between a renewal and a change of identity:
  * - `InstanceTable`: the records, counts by status, arrival log and string pool;
  * - `LeaseMachine`: healthy -> suspect -> lost -> removed, goodbyes, revivals (lease-machine.ts);
  * - `ExpiryGuard`: stall compensation and self-preservation, so the registry never expires a
