@@ -30,7 +30,7 @@ export interface LeaseState {
 /**
  * The set of known instances and their leases, as the rest of the backend sees it: beats and
  * registrations in, instances, counts, changes and events out. Every module and both stores call
- * this one class (its methods stay as they were before the split); it routes each call to the
+ * this one class, so the parts behind it can change without them; it routes each call to the
  * part whose job it is, and keeps only the choice between a renewal and a change of identity:
  * - `InstanceTable`: the records, counts by status, arrival log and string pool;
  * - `LeaseMachine`: healthy -> suspect -> lost -> removed, goodbyes, revivals (lease-machine.ts);
