@@ -1,39 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../logger';
-import { unwrap, wrap, type ExecuteContext, type Interceptor, type InterceptorHooks } from './interceptor';
+import { calculator, install } from '../test-support/interceptor-fixtures';
+import { unwrap, wrap, type ExecuteContext } from './interceptor';
 import { currentPlugin } from './plugin-context';
-
-/** A fresh target for each test. */
-function calculator() {
-  return {
-    factor: 10,
-    multiply(a: number, b: number): number {
-      return a * b * (this.factor / 10);
-    },
-    fail(message: string): never {
-      throw new Error(message);
-    },
-    async later(value: number): Promise<number> {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      return value;
-    },
-    async laterFail(message: string): Promise<never> {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      throw new Error(message);
-    },
-  };
-}
-
-/** The interceptors each test installed, per owner and method, as the instrumentation keeps them. */
-const installed = new WeakMap<object, Map<string, Interceptor[]>>();
-
-function install(owner: object, method: string, hooks: InterceptorHooks, pluginName = 'test'): void {
-  const byMethod = installed.get(owner) ?? new Map<string, Interceptor[]>();
-  installed.set(owner, byMethod);
-  const list = [...(byMethod.get(method) ?? []), { pluginName, hooks }];
-  byMethod.set(method, list);
-  wrap(owner, method, list);
-}
 
 describe('interceptors', () => {
   let warn: ReturnType<typeof vi.spyOn>;
@@ -385,94 +354,6 @@ describe('interceptors', () => {
     const point = new module.Point(0, 2);
     expect(point).toBeInstanceOf(Point);
     expect(point).toEqual({ x: 1, y: 2 });
-  });
-
-  it('calls a hook that declares no parameter without a context, in its plugin, around sync and async calls', async () => {
-    const calc = calculator();
-    const order: unknown[] = [];
-    const hooks = {
-      before() {
-        order.push(['before', currentPlugin(), this === hooks]);
-      },
-      after: function () {
-        order.push(['after', currentPlugin()]);
-      },
-      onThrow: () => {
-        order.push(['onThrow']);
-      },
-    };
-    for (const method of ['multiply', 'fail', 'later', 'laterFail'] as const) install(calc, method, hooks, 'bare');
-    expect(calc.multiply(3, 4)).toBe(12);
-    expect(() => calc.fail('boom')).toThrow('boom');
-    await expect(calc.later(5)).resolves.toBe(5);
-    await expect(calc.laterFail('late')).rejects.toThrow('late');
-    const before = ['before', 'bare', true];
-    expect(order).toEqual([before, ['after', 'bare'], before, ['onThrow'], before, ['after', 'bare'], before, ['onThrow']]);
-    expect(currentPlugin()).toBeUndefined();
-  });
-
-  it('hands the context to a hook that may reach it without a declared parameter', () => {
-    const calc = calculator();
-    const seen: unknown[] = [];
-    install(calc, 'multiply', {
-      before(...rest: ExecuteContext[]) {
-        seen.push(rest[0]?.args);
-      },
-    });
-    install(calc, 'multiply', {
-      before() {
-        // eslint-disable-next-line prefer-rest-params -- the case under test: a hook reading `arguments`
-        seen.push((arguments[0] as ExecuteContext).method);
-      },
-    });
-    install(calc, 'multiply', {
-      before: function (ctx = undefined as ExecuteContext | undefined) {
-        seen.push(ctx?.target === calc);
-      },
-    });
-    expect(calc.multiply(3, 4)).toBe(12);
-    expect(seen).toEqual([[3, 4], 'multiply', true]);
-  });
-
-  it('reports a throwing hook that takes no context and leaves the call alone', () => {
-    const calc = calculator();
-    install(calc, 'multiply', {
-      before() {
-        throw new Error('bare bug');
-      },
-    });
-    expect(calc.multiply(3, 4)).toBe(12);
-    expect(String(warn.mock.calls[0]?.[1])).toContain('before hook failed and was ignored: bare bug');
-  });
-
-  it('passes every argument, however many, and the count the caller gave', () => {
-    const target = {
-      collect(...values: unknown[]): unknown[] {
-        return values;
-      },
-    };
-    const counted: number[] = [];
-    install(target, 'collect', { before: (ctx) => void counted.push(ctx.args.length) });
-    expect(target.collect()).toEqual([]);
-    expect(target.collect(1)).toEqual([1]);
-    expect(target.collect(1, undefined)).toEqual([1, undefined]);
-    expect(target.collect(1, 2, 3, 4)).toEqual([1, 2, 3, 4]);
-    expect(target.collect(1, 2, 3, 4, 5, 6)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(counted).toEqual([0, 1, 2, 4, 6]);
-    unwrap(target, 'collect');
-    const bare = { collect: target.collect };
-    wrap(bare, 'collect', [{ pluginName: 'test', hooks: { before() {} } }]);
-    expect(bare.collect(1, undefined)).toEqual([1, undefined]);
-    expect(bare.collect(1, 2, 3, 4, 5)).toEqual([1, 2, 3, 4, 5]);
-  });
-
-  it('calls an original that has a property named call as a function', () => {
-    const original = Object.assign((a: number, b: number) => a + b, { call: () => 'not this' });
-    const owner = { original };
-    install(owner, 'original', { before() {} });
-    expect(owner.original(1, 2)).toBe(3);
-    install(owner, 'original', { before: (ctx) => void (ctx.args[0] = 10) });
-    expect(owner.original(1, 2)).toBe(12);
   });
 
   it('refuses what it cannot wrap', () => {
