@@ -33,7 +33,7 @@ export class AuthService {
   private readonly failures = new Map<string, { count: number; since: number }>();
 
   constructor(
-    @Inject(AccessControl) private readonly access: AccessControl,
+    private readonly access: AccessControl,
     @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}

@@ -34,9 +34,9 @@ const levelCountsSchema = z.object(Object.fromEntries(EVENT_LEVELS.map((level) =
 @Controller(EVENTS_PATH)
 export class EventsController {
   constructor(
-    @Inject(EventsService) private readonly events: EventsService,
+    private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    private readonly registry: InstanceRegistry,
     @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
   ) {}
 

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { INSTANCES_PATH, LIMITS, eventRecordSchema, fleetCountsSchema, instanceListSchema, instanceSchema, pluginCommandSchema, type InstanceList, type PluginCommand } from '@vigil/protocol';
 import { z } from 'zod';
@@ -29,9 +29,9 @@ const COMMAND_REFUSALS = {
 @Controller(INSTANCES_PATH)
 export class InstancesController {
   constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(EventsService) private readonly events: EventsService,
-    @Inject(PluginCommandService) private readonly commands: PluginCommandService,
+    private readonly registry: InstanceRegistry,
+    private readonly events: EventsService,
+    private readonly commands: PluginCommandService,
   ) {}
 
   @Get()

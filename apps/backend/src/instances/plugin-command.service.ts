@@ -14,9 +14,9 @@ import { PluginCommandQueue } from './plugin-commands.js';
 @Injectable()
 export class PluginCommandService {
   constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(PluginCommandQueue) private readonly queue: PluginCommandQueue,
-    @Inject(EventsService) private readonly events: EventsService,
+    private readonly registry: InstanceRegistry,
+    private readonly queue: PluginCommandQueue,
+    private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

@@ -12,10 +12,10 @@ import { MetricsService } from './metrics.service.js';
 @Controller()
 export class OpsController {
   constructor(
-    @Inject(MetricsService) private readonly metrics: MetricsService,
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    private readonly metrics: MetricsService,
+    private readonly registry: InstanceRegistry,
     @Inject(FLEET_STORE) private readonly store: FleetStore,
-    @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
+    private readonly admission: InstanceAdmission,
   ) {}
 
   /** The process is up and its event loop turns. */

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { webhookListSchema, webhookSchema, webhookTestOutcomeSchema } from '@vigil/protocol';
 import { parseOr400 } from '../common/validation.js';
@@ -11,7 +11,7 @@ const UNKNOWN = { 404: 'Unknown webhook' };
 @ApiTags('Webhooks')
 @Controller(WEBHOOKS_PATH)
 export class WebhooksController {
-  constructor(@Inject(WebhooksService) private readonly webhooks: WebhooksService) {}
+  constructor(private readonly webhooks: WebhooksService) {}
 
   /** Every webhook with its delivery counts and last outcome. */
   @Get()
