@@ -121,7 +121,7 @@ try {
       await page.goto(backend.url, { waitUntil: 'commit' });
       await page.locator('[data-testid="instance-row"]').first().waitFor({ state: 'visible', timeout: 30_000 });
       const first = Date.now() - start;
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid="instance-row"]').length >= 10, null, { timeout: 30_000 }).catch(() => {});
+      await page.waitForFunction(() => globalThis.document.querySelectorAll('[data-testid="instance-row"]').length >= 10, null, { timeout: 30_000 }).catch(() => {});
       const rows = await page.locator('[data-testid="instance-row"]').count();
       // The first load warms the browser's caches of the page's files; later loads are what a user reloading sees.
       if (k > 0 || pageLoads === 1) {

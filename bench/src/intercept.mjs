@@ -2,10 +2,12 @@
 /**
  * What one intercepted call costs: ns per call of a small method (sync, and async awaited) called
  * unwrapped, through a hand-written wrapper, and through the agent's wrapper (packages/agent
- * interceptor.ts, `wrap()`) with no interceptors, with empty before/after hooks, and with a
- * before hook that reads the args. Each variant runs in a fresh process (one variant's type
- * feedback must not slow another's call sites), the variants alternate over the rounds, and each
- * figure is the median of its rounds, in CPU time of the process; the wrappers' figures are also given as ns above unwrapped.
+ * interceptor.ts, `wrap()`) with no interceptors, with empty before/after hooks (declaring no
+ * parameter, and declaring the context), with a before hook that reads the args, and with that
+ * before plus an after (the shape of the http-timing plugin). Each variant runs in a fresh
+ * process (one variant's type feedback must not slow another's call sites), the variants
+ * alternate over the rounds, and each figure is the median of its rounds, in CPU time of the
+ * process; the wrappers' figures are also given as ns above unwrapped.
  * Run by `npm run bench:agent` (the figure `Vigil wrapper with empty hooks vs unwrapped`), or alone:
  *
  *   node bench/src/intercept.mjs [--rounds N (5)] [--calls N (2000000 sync; async a tenth)] [--smoke]
@@ -20,7 +22,15 @@ import { printTable } from './lib/report.mjs';
 import { fmt, median } from './lib/stats.mjs';
 
 export const WRAPPER_GOAL_NS = 30;
-export const VARIANTS = ['unwrapped', 'hand-written wrapper', 'Vigil, no interceptors', 'Vigil, empty before/after', 'Vigil, before reads args'];
+export const VARIANTS = [
+  'unwrapped',
+  'hand-written wrapper',
+  'Vigil, no interceptors',
+  'Vigil, empty before/after',
+  'Vigil, empty before(ctx)/after(ctx)',
+  'Vigil, before reads args',
+  'Vigil, before reads args + after',
+];
 const self = fileURLToPath(import.meta.url);
 
 /** Runs one variant in this process: prints `ns <sync> <async>`. */
@@ -40,9 +50,23 @@ async function runVariant(variant, calls) {
   const hooks = {
     'Vigil, no interceptors': undefined,
     'Vigil, empty before/after': { before() {}, after() {} },
+    // Hooks that declare the context but leave it alone: the wrapper cannot tell they do not use it.
+    'Vigil, empty before(ctx)/after(ctx)': {
+      before(_ctx) {},
+      after(_ctx) {},
+    },
     'Vigil, before reads args': {
       before(ctx) {
         seen += ctx.args[0];
+      },
+    },
+    // The shape of bench:agent's http-timing plugin: a before that reads an argument, an after that reads the call.
+    'Vigil, before reads args + after': {
+      before(ctx) {
+        seen += ctx.args[0];
+      },
+      after(ctx) {
+        if (ctx.result === 0) seen += 1;
       },
     },
   }[variant];

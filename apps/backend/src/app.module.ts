@@ -7,6 +7,7 @@ import type { VigilConfig } from './config/vigil-config.js';
 import { EventsModule } from './events/events.module.js';
 import { HeartbeatsModule } from './heartbeats/heartbeats.module.js';
 import { InstancesModule } from './instances/instances.module.js';
+import { LeasesModule } from './leases/leases.module.js';
 import { NacosModule } from './nacos/nacos.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { RealtimeModule } from './realtime/realtime.module.js';
@@ -17,7 +18,7 @@ export class AppModule {
   static forRoot(config: VigilConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), AccessModule, ScheduleModule.forRoot(), HeartbeatsModule, InstancesModule, EventsModule, RealtimeModule, OpsModule, WebhooksModule, NacosModule],
+      imports: [ConfigModule.forRoot(config, clock), AccessModule, ScheduleModule.forRoot(), HeartbeatsModule, InstancesModule, LeasesModule, EventsModule, RealtimeModule, OpsModule, WebhooksModule, NacosModule],
     };
   }
 }

@@ -13,7 +13,8 @@ import type { Clock } from './common/clock.js';
 import type { VigilConfig } from './config/vigil-config.js';
 import { SwaggerModule } from '@nestjs/swagger';
 import { findDashboardAssets } from './dashboard/dashboard-assets.js';
-import { openApiDocument } from './openapi/openapi-document.js';
+import { routeBodyLimits } from './common/route-body-limit.js';
+import { OPENAPI_JSON_PATH, OPENAPI_UI_PATH, OPENAPI_YAML_PATH, openApiDocument } from './openapi/openapi-document.js';
 import { backendVersion } from './version.js';
 
 /**
@@ -49,11 +50,14 @@ export async function createApp(config: VigilConfig, clock?: Clock, log: Logger 
     { logger: new PinoNestLogger(log) },
   );
   app.useGlobalFilters(new ClientAbortFilter(app.getHttpAdapter(), log));
+  // Before `init` registers the controllers' routes.
+  app.getHttpAdapter().getInstance().addHook('onRoute', routeBodyLimits);
   server.attach(app.get(HeartbeatRoute));
-  // OpenAPI UI at /api/docs, the document at /api/docs/openapi.json.
-  SwaggerModule.setup('api/docs', app, openApiDocument(backendVersion()), {
-    jsonDocumentUrl: 'api/docs/openapi.json',
-    yamlDocumentUrl: 'api/docs/openapi.yaml',
+  // OpenAPI UI at /api/docs, the document at /api/docs/openapi.json, generated from the routes
+  // when first asked for.
+  SwaggerModule.setup(OPENAPI_UI_PATH, app, () => openApiDocument(app, backendVersion()), {
+    jsonDocumentUrl: OPENAPI_JSON_PATH,
+    yamlDocumentUrl: OPENAPI_YAML_PATH,
   });
   const assets = findDashboardAssets();
   if (assets) app.useStaticAssets({ root: assets, prefix: '/' });

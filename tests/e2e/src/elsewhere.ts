@@ -59,7 +59,7 @@ function createNamespace(): Namespace {
       // Not created, or gone with the namespace.
     }
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`the "from elsewhere" tests need a network namespace of their own (root and iproute2's ip): ${stderr || String(error)}`);
+    throw new Error(`the "from elsewhere" tests need a network namespace of their own (root and iproute2's ip): ${stderr || String(error)}`, { cause: error });
   }
   return created;
 }

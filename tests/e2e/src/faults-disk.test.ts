@@ -67,7 +67,7 @@ describe('data directory faults', () => {
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dataDir]);
     } catch (error) {
-      throw new Error(`this test mounts a small tmpfs to fill it, which needs root (uid ${process.getuid?.()}): ${String(error)}`);
+      throw new Error(`this test mounts a small tmpfs to fill it, which needs root (uid ${process.getuid?.()}): ${String(error)}`, { cause: error });
     }
     mounts.push(dataDir);
     let backend = await startBackend({ VIGIL_DATA_DIR: dataDir, VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true' });

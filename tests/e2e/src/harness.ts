@@ -132,7 +132,7 @@ async function listening(proc: Proc, instances: () => Promise<InstanceList>): Pr
   try {
     await waitFor('the backend to listen', async () => (await instances()) && true, 60_000);
   } catch (error) {
-    throw new Error(`${(error as Error).message} (backend output: ${proc.output()})`);
+    throw new Error(`${(error as Error).message} (backend output: ${proc.output()})`, { cause: error });
   }
 }
 

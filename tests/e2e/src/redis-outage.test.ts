@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { EventList } from '@vigil/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, killAll, startAgentApp, startBackendOnPort, startRedisServer, waitFor, type AgentApp, type Backend, type Proc } from './harness.js';
+import { freePort, killAll, startAgentApp, startBackendOnPort, startRedisServer, waitFor, type Backend, type Proc } from './harness.js';
 
 const INTERVAL_MS = 1_000;
 const LOST_AFTER_MS = 3_000;
@@ -22,7 +22,6 @@ describe('the redis store while Redis is away', () => {
   let server: Proc;
   let a: Backend;
   let b: Backend;
-  let agents: AgentApp[];
 
   beforeAll(async () => {
     redisPort = await freePort();
@@ -30,7 +29,8 @@ describe('the redis store while Redis is away', () => {
     server = await startRedisServer(redisPort);
     const env = { VIGIL_STORE: 'redis', VIGIL_REDIS_URL: redisUrl, VIGIL_LOST_AFTER_MS: String(LOST_AFTER_MS), VIGIL_REMOVE_AFTER_MS: '600000' };
     [a, b] = await Promise.all([startBackendOnPort(await freePort(), env), startBackendOnPort(await freePort(), env)]);
-    agents = Array.from({ length: AGENTS }, () =>
+    // Beating until killAll.
+    Array.from({ length: AGENTS }, () =>
       startAgentApp({ moduleSystem: 'esm', service: SERVICE, backendUrl: `${a.url},${b.url}`, intervalMs: INTERVAL_MS }),
     );
     for (const backend of [a, b]) await waitFor(`${AGENTS} healthy instances on ${backend.url}`, async () => ((await healthy(backend)) === AGENTS ? true : undefined));

@@ -63,7 +63,7 @@ export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
 /**
  * The access decisions, one per request, all cheap: a string compare on the address, or one
  * SHA-256 of a presented token, or one HMAC of a session cookie. Password hashing happens only
- * at login (see auth.routes.ts).
+ * at login (see auth.service.ts).
  */
 export class AccessControl {
   readonly agentTokens: TokenSet<AgentScope>;

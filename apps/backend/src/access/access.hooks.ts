@@ -29,8 +29,8 @@ export function inScope(scope: AgentScope | undefined, service: string): boolean
 @Injectable()
 export class AccessHooks implements OnModuleInit {
   constructor(
-    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
-    @Inject(AccessControl) private readonly access: AccessControl,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly access: AccessControl,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import type { Clock } from '../common/clock.js';
 import { loadConfig } from '../config/vigil-config.js';
-import { LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_MS } from './auth.routes.js';
+import { LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_MS } from './auth.service.js';
 
 /** The login limit as clients meet it: real routes through Fastify (`app.inject`), the peer address set per request. */
 

@@ -7,7 +7,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { loadConfig } from '../config/vigil-config.js';
-import { LOGIN_FAILURES_ALLOWED } from './auth.routes.js';
+import { LOGIN_FAILURES_ALLOWED } from './auth.service.js';
 
 /**
  * What `X-Real-IP` (the header nginx's `proxy_set_header X-Real-IP $remote_addr` adds) does, as

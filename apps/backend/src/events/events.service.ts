@@ -18,8 +18,8 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
   private unsubscribe: Array<() => void> = [];
 
   constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
+    private readonly registry: InstanceRegistry,
+    private readonly admission: InstanceAdmission,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
   ) {

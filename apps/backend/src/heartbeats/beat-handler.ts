@@ -23,11 +23,11 @@ export class BeatHandler {
   private readonly limiter = new BeatRateLimiter();
 
   constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
-    @Inject(PluginCommandQueue) private readonly commands: PluginCommandQueue,
-    @Inject(MetricsService) private readonly metrics: MetricsService,
-    @Inject(EventsService) private readonly events: EventsService,
+    private readonly registry: InstanceRegistry,
+    private readonly admission: InstanceAdmission,
+    private readonly commands: PluginCommandQueue,
+    private readonly metrics: MetricsService,
+    private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

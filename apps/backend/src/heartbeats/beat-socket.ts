@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Gauge } from 'prom-client';
 import { HEARTBEAT_SOCKET_PATH, LIMITS, type BeatReply, type BeatSocketAnswer } from '@vigil/protocol';
@@ -39,10 +39,10 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
   pingMs = BEAT_SOCKET_PING_MS;
 
   constructor(
-    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
-    @Inject(BeatHandler) private readonly beats: BeatHandler,
-    @Inject(AccessControl) private readonly access: AccessControl,
-    @Inject(MetricsService) metrics: MetricsService,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly beats: BeatHandler,
+    private readonly access: AccessControl,
+    metrics: MetricsService,
   ) {
     const clients = this.wss.clients;
     new Gauge({

@@ -46,10 +46,10 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
   private closing = false;
 
   constructor(
-    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
-    @Inject(BeatHandler) private readonly beats: BeatHandler,
-    @Inject(MetricsService) private readonly metrics: MetricsService,
-    @Inject(AccessControl) private readonly access: AccessControl,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly beats: BeatHandler,
+    private readonly metrics: MetricsService,
+    private readonly access: AccessControl,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();

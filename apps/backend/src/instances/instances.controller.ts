@@ -1,42 +1,59 @@
-import { BadRequestException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
-import { INSTANCES_PATH, type EventRecord, type Instance, type InstanceList, type PluginCommand } from '@vigil/protocol';
-import { CLOCK, type Clock } from '../common/clock.js';
+import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { INSTANCES_PATH, LIMITS, eventRecordSchema, fleetCountsSchema, instanceListSchema, instanceSchema, pluginCommandSchema, type InstanceList, type PluginCommand } from '@vigil/protocol';
+import { z } from 'zod';
 import { parseOr400 } from '../common/validation.js';
 import { EventsService } from '../events/events.service.js';
+import { INVALID, Operation, Responses, ZodQuery, ZodResponse } from '../openapi/zod-api.js';
 import { countInstances, instanceQuerySchema, queryInstances } from './instance-query.js';
 import { InstanceRegistry } from './instance-registry.js';
-import { PluginCommandQueue } from './plugin-commands.js';
+import { PluginCommandService } from './plugin-command.service.js';
 
-export interface InstanceDetail {
-  instance: Instance;
+const instanceDetailSchema = z.object({
+  instance: instanceSchema,
   /** Arrival times (backend clock, epoch ms) of the most recent beats, oldest first. */
-  beatArrivals: readonly number[];
+  beatArrivals: z.array(z.number()).readonly(),
   /** The instance's most recent events, newest first. */
-  events: EventRecord[];
-}
+  events: z.array(eventRecordSchema),
+});
+export type InstanceDetail = z.output<typeof instanceDetailSchema>;
 
+const commandSentSchema = z.object({ command: pluginCommandSchema });
+
+const COMMAND_REFUSALS = {
+  400: `Not an agent's instance (registered through Nacos), or ${LIMITS.commandsPerReply} commands already wait for its next beat`,
+  404: 'Unknown instance, or a plugin not loaded on it',
+};
+
+@ApiTags('Instances')
 @Controller(INSTANCES_PATH)
 export class InstancesController {
   constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(EventsService) private readonly events: EventsService,
-    @Inject(PluginCommandQueue) private readonly commands: PluginCommandQueue,
-    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly registry: InstanceRegistry,
+    private readonly events: EventsService,
+    private readonly commands: PluginCommandService,
   ) {}
 
-  /** Instances, filtered, sorted and paged on the server. */
   @Get()
+  @Operation('Instances, filtered, sorted and paged on the server')
+  @ZodQuery(instanceQuerySchema)
+  @ZodResponse(200, 'A page of instances and the total of every match', instanceListSchema, 'InstanceList')
+  @Responses({ 400: INVALID })
   list(@Query() query: unknown): InstanceList {
     return queryInstances(this.registry.list(), parseOr400(instanceQuerySchema, query, 'query'));
   }
 
-  /** Counts of apps, services and instances by status. */
   @Get('counts')
+  @Operation('Counts of apps, services and instances by status')
+  @ZodResponse(200, 'Counts', fleetCountsSchema, 'FleetCounts')
   counts(): ReturnType<typeof countInstances> {
     return countInstances(this.registry.list());
   }
 
   @Get(':id')
+  @Operation('One instance with its recent beat arrival times and events')
+  @ZodResponse(200, 'The instance, the arrival times of its last beats (for a jitter sparkline) and its 20 newest events', instanceDetailSchema)
+  @Responses({ 404: 'Unknown instance' })
   detail(@Param('id') id: string): InstanceDetail {
     const instance = this.registry.get(id);
     if (!instance) throw new NotFoundException({ error: 'unknown instance', issues: [`id: no instance ${id}`] });
@@ -47,42 +64,21 @@ export class InstancesController {
     };
   }
 
-  /** Disables one plugin on one instance: delivered in the reply to its next beat. */
   @Post(':id/plugins/:plugin/disable')
   @HttpCode(202)
+  @Operation('Disable a plugin on an instance: delivered in the reply to its next beat')
+  @ZodResponse(202, 'Queued', commandSentSchema, 'CommandSent')
+  @Responses(COMMAND_REFUSALS)
   disable(@Param('id') id: string, @Param('plugin') plugin: string): { command: PluginCommand } {
-    return this.command(id, plugin, 'plugin.disable');
+    return { command: this.commands.send(id, plugin, 'plugin.disable') };
   }
 
   @Post(':id/plugins/:plugin/enable')
   @HttpCode(202)
+  @Operation('Enable a plugin on an instance again: delivered in the reply to its next beat')
+  @ZodResponse(202, 'Queued', commandSentSchema, 'CommandSent')
+  @Responses(COMMAND_REFUSALS)
   enable(@Param('id') id: string, @Param('plugin') plugin: string): { command: PluginCommand } {
-    return this.command(id, plugin, 'plugin.enable');
-  }
-
-  private command(id: string, plugin: string, type: PluginCommand['type']): { command: PluginCommand } {
-    const instance = this.registry.get(id);
-    if (!instance) throw new NotFoundException({ error: 'unknown instance', issues: [`id: no instance ${id}`] });
-    if (instance.source !== 'agent') {
-      throw new BadRequestException({ error: 'not an agent', issues: [`id: ${id} was registered through Nacos; it has no plugins`] });
-    }
-    if (!instance.plugins.some((p) => p.name === plugin)) {
-      throw new NotFoundException({ error: 'unknown plugin', issues: [`plugin: ${plugin} is not loaded on ${id}`] });
-    }
-    const command = this.commands.enqueue(id, type, plugin);
-    if (!command) {
-      throw new BadRequestException({ error: 'too many pending commands', issues: [`id: ${id} has not beaten to collect its commands`] });
-    }
-    this.events.record({
-      time: this.clock.now(),
-      level: 'normal',
-      type: 'plugin.command-sent',
-      origin: 'backend',
-      message: `${type} ${plugin}: sent with the next beat reply`,
-      instanceId: id,
-      service: instance.service,
-      attributes: { plugin, commandId: command.id, command: type },
-    });
-    return { command };
+    return { command: this.commands.send(id, plugin, 'plugin.enable') };
   }
 }

@@ -23,7 +23,7 @@ export function registryOptions(config: VigilConfig): RegistryOptions {
   };
 }
 
-/** The instance registry, its admission check and the plugin command queue: the state every feature shares (its tick lives in ../store). */
+/** The instance registry, its admission check and the plugin command queue: the state every feature shares (its 20 ms tick is `LeaseTicker`, in ../leases). */
 @Module({
   providers: [
     {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { STRING_POOL_LIMIT, StringPool } from './string-pool.js';
-import type { InstanceInput } from './instance-registry.js';
+import type { InstanceInput } from './instance-record.js';
 
 const input = (service: string): InstanceInput => ({
   instanceId: `id-${service}`,

@@ -1,5 +1,5 @@
 import type { PluginInfo } from '@vigil/protocol';
-import type { InstanceInput } from './instance-registry.js';
+import type { InstanceInput } from './instance-record.js';
 
 /** Distinct strings a pool keeps at most: past that it stops adding (and shares what it has). */
 export const STRING_POOL_LIMIT = 100_000;

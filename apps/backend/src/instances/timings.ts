@@ -42,7 +42,7 @@ function bounded(value: number, reference: number): number {
  * the interval to at most the instance's lost timeout), then the global defaults. A
  * removal timeout not longer than the lost timeout is raised to it, so an instance is always lost
  * before removed. Timings equal to the defaults are the defaults' object: an instance on them is
- * on the fleet's common clock (self-preservation counts only those, see instance-registry.ts).
+ * on the fleet's common clock (self-preservation counts only those, see expiry-guard.ts).
  */
 export function timingsOf(metadata: Instance['metadata'], defaults: Timings): Timings {
   // Most instances override nothing: they share the defaults object rather than each holding a copy.

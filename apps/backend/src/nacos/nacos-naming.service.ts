@@ -85,11 +85,11 @@ export class NacosNamingService {
   private readonly limiter = new BeatRateLimiter();
 
   constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(NacosServiceIndex) private readonly index: NacosServiceIndex,
+    private readonly registry: InstanceRegistry,
+    private readonly index: NacosServiceIndex,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(InstanceAdmission) private readonly admission: InstanceAdmission,
+    private readonly admission: InstanceAdmission,
   ) {
     this.defaults = registryOptions(config).timings;
   }

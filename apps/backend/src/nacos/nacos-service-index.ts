@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Instance } from '@vigil/protocol';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { groupedName, isNacosInstance, type NacosInstance, type ServiceRef } from './nacos-instance.js';
@@ -18,7 +18,7 @@ export class NacosServiceIndex implements OnModuleDestroy {
   private readonly serviceOf = new Map<string, string>();
   private readonly unsubscribe: () => void;
 
-  constructor(@Inject(InstanceRegistry) private readonly registry: InstanceRegistry) {
+  constructor(private readonly registry: InstanceRegistry) {
     for (const instance of registry.list()) this.track(instance);
     this.unsubscribe = registry.onChange((change) => {
       if (change.type === 'upsert') this.track(change.instance);

@@ -47,10 +47,10 @@ export class NacosRoutes implements OnModuleInit {
   private readonly log: Logger;
 
   constructor(
-    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
-    @Inject(NacosNamingService) private readonly naming: NacosNamingService,
-    @Inject(AccessControl) private readonly access: AccessControl,
-    @Inject(ProbePolicy) private readonly probes: ProbePolicy,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly naming: NacosNamingService,
+    private readonly access: AccessControl,
+    private readonly probes: ProbePolicy,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
   ) {
     this.log = createLogger(config.logLevel).child({ component: 'nacos' });

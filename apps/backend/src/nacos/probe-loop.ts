@@ -35,7 +35,7 @@ export class ProbeLoop implements OnModuleInit, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
+    private readonly registry: InstanceRegistry,
     @Inject(PROBER) private readonly prober: Prober,
     @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
     @Inject(CLOCK) private readonly clock: Clock,

@@ -41,7 +41,7 @@ export class ProbePolicy {
   private readonly maxTargetsPerHost: number;
 
   constructor(
-    @Inject(ProbeTargetIndex) private readonly index: ProbeTargetIndex,
+    private readonly index: ProbeTargetIndex,
     @Inject(VIGIL_CONFIG) config: VigilConfig,
   ) {
     this.allowed = probeCidrMatcher(config.probeTargets);

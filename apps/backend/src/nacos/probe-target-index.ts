@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Instance } from '@vigil/protocol';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { probeKey, probeTargetOf } from './health-probes.js';
@@ -16,7 +16,7 @@ export class ProbeTargetIndex implements OnModuleDestroy {
   private readonly targetOf = new Map<string, { host: string; key: string }>();
   private readonly unsubscribe: () => void;
 
-  constructor(@Inject(InstanceRegistry) registry: InstanceRegistry) {
+  constructor(registry: InstanceRegistry) {
     for (const instance of registry.list()) this.track(instance);
     this.unsubscribe = registry.onChange((change) => {
       if (change.type === 'upsert') this.track(change.instance);

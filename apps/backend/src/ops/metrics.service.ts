@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Heartbeat } from '@vigil/protocol';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { EventsService } from '../events/events.service.js';
@@ -46,8 +46,8 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
-    @Inject(InstanceRegistry) private readonly instanceRegistry: InstanceRegistry,
-    @Inject(EventsService) private readonly eventsService: EventsService,
+    private readonly instanceRegistry: InstanceRegistry,
+    private readonly eventsService: EventsService,
   ) {
     const instances = instanceRegistry;
     new Gauge({

@@ -70,10 +70,10 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private early: NodeJS.Timeout | undefined;
 
   constructor(
-    @Inject(InstanceRegistry) private readonly registry: InstanceRegistry,
-    @Inject(EventsService) private readonly events: EventsService,
+    private readonly registry: InstanceRegistry,
+    private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(AccessHooks) private readonly access: AccessHooks,
+    private readonly access: AccessHooks,
   ) {}
 
   afterInit(server: DashboardServer): void {

@@ -36,3 +36,15 @@ export function connectRedis(target: RedisTarget, { commandTimeout, offlineQueue
     },
   });
 }
+
+/** The URL (or URLs) without passwords, for logs. */
+export function redactedUrl(urls: string): string {
+  return urls
+    .split(',')
+    .map((url) => {
+      const parsed = new URL(url.trim());
+      if (parsed.password) parsed.password = '***';
+      return parsed.href;
+    })
+    .join(',');
+}

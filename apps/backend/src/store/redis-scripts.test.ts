@@ -133,6 +133,23 @@ describe('the redis store scripts', () => {
     expect((await claim(a, 2 * LOST_AFTER, { hold: true })).changes).toMatchObject([{ id: 'i-1', s: 'lost' }]);
   });
 
+  it('keeps a hold one replica made for the others: the next to claim expires it once at the held deadline, a beat in between clears it', async () => {
+    await register(['i-1', 'i-2'], 0);
+    expect((await claim(a, LOST_AFTER, { hold: true })).changes).toMatchObject([
+      { id: 'i-1', s: 'suspect', h: 1 },
+      { id: 'i-2', s: 'suspect', h: 1 },
+    ]);
+    // i-2 beats again, through replica b: its lease is renewed, no longer held.
+    const beat = LOST_AFTER + 100;
+    await sync(b, { b: [['i-2', lease(beat), beat + LOST_AFTER]] }, 'b');
+    // Replica b claims next, still seeing a mass expiry: i-1 was held once and now expires; i-2 is not due.
+    const next = await claim(b, 2 * LOST_AFTER, { replica: 'b', hold: true });
+    expect(next.changes).toEqual([{ k: 'st', id: 'i-1', s: 'lost', since: 2 * LOST_AFTER, e: 2 * LOST_AFTER, h: 0 }]);
+    expect(next.events).toMatchObject([{ type: 'instance.lost', instanceId: 'i-1', message: `no beat for ${2 * LOST_AFTER} ms` }]);
+    expect(JSON.parse((await a.hget(keys.lease, 'i-2'))!)).toMatchObject({ s: 'healthy', h: 0, b: beat });
+    expect((await loggedEvents()).filter((e) => e.type === 'instance.lost').map((e) => e.instanceId)).toEqual(['i-1']);
+  });
+
   it('extends every lease by the gap when no replica claimed for longer than the stall threshold', async () => {
     await register(['i-1'], 0);
     await claim(a, 10_000);

@@ -12,7 +12,11 @@
  * - `cmds`   hash: instance id -> its pending plugin commands as JSON
  * - `tick`   the time of the last claim by any replica, to notice that nobody could claim
  * - `epoch`  a random marker, to notice that Redis came back empty
+ *
+ * The TypeScript side writes and reads these values only through redis-codec.ts.
  */
+
+import { LEASE_EVENT_TYPES, luaSentence, removedFor, silentFor } from '../instances/lease-events.js';
 
 /** The keys of a fleet stored under `prefix`. */
 export function fleetKeys(prefix: string) {
@@ -84,6 +88,7 @@ return unknown
  * longer than the stall threshold (Redis was down, or every replica stalled), every deadline is
  * first extended by the gap, as the registry does for a stall of its own: nothing expires
  * because nobody could renew it.
+ * Its events' types and sentences are the registry's (instances/lease-events.ts).
  * Returns [changes JSON, events JSON]: what the claiming replica applies to its own mirror and
  * logs (the other replicas get the same from the feed and the events stream).
  */
@@ -139,7 +144,7 @@ for i = 1, #dueNow, 2 do
     if l.s == 'healthy' and deadline < l.e then
       set('suspect', deadline)
       redis.call('ZADD', due, l.e, id)
-      event({ level = 'normal', type = 'instance.suspect', message = 'no beat for ' .. (deadline - l.b) .. ' ms',
+      event({ level = 'normal', type = '${LEASE_EVENT_TYPES.suspect}', message = ${luaSentence(silentFor, 'deadline - l.b')},
         instanceId = id, service = service, attributes = {} })
     elseif l.s == 'healthy' or l.s == 'suspect' then
       if hold and l.h ~= 1 then
@@ -151,7 +156,7 @@ for i = 1, #dueNow, 2 do
         l.h = 0
         set('lost', deadline)
         redis.call('ZADD', due, l.x, id)
-        event({ level = 'important', type = 'instance.lost', message = 'no beat for ' .. (deadline - l.b) .. ' ms',
+        event({ level = 'important', type = '${LEASE_EVENT_TYPES.lost}', message = ${luaSentence(silentFor, 'deadline - l.b')},
           instanceId = id, service = service,
           attributes = { lastHeartbeatTime = tostring(l.b), deadline = tostring(deadline) } })
       end
@@ -164,7 +169,7 @@ for i = 1, #dueNow, 2 do
       redis.call('ZREM', due, id)
       removed = true
       changes[#changes + 1] = { k = 'rm', id = id }
-      event({ level = 'normal', type = 'instance.removed', message = 'removed (' .. (l.s == 'offline' and 'offline' or 'lost') .. ')',
+      event({ level = 'normal', type = '${LEASE_EVENT_TYPES.removed}', message = ${luaSentence(removedFor, "l.s == 'offline' and 'offline' or 'lost'")},
         instanceId = id, service = service, attributes = {} })
     end
     if not removed then redis.call('HSET', leases, id, cjson.encode(l)) end

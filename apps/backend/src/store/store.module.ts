@@ -1,5 +1,4 @@
-import { Inject, Injectable, Module } from '@nestjs/common';
-import { Interval } from '@nestjs/schedule';
+import { Module } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { EventsModule } from '../events/events.module.js';
@@ -11,30 +10,16 @@ import { createLogger } from '../logger.js';
 import { FLEET_STORE, MemoryFleetStore, type FleetStore } from './fleet-store.js';
 import { RedisFleetStore } from './redis-fleet.js';
 
-/** Drives the store every lease tick: the registry's own expiry (memory) or the shared claim (redis). */
-@Injectable()
-export class LeaseTicker {
-  constructor(
-    @Inject(FLEET_STORE) private readonly store: FleetStore,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
-
-  @Interval(LEASE_TICK_MS)
-  tick(): void {
-    this.store.tick(this.clock.now());
-  }
-}
-
-/** The store the fleet lives in, chosen by `VIGIL_STORE`, and its tick. */
+/** The store the fleet lives in, chosen by `VIGIL_STORE` (ticked by ../leases/leases.module.ts). */
 @Module({
   imports: [RegistryModule, EventsModule],
   providers: [
     {
       provide: FLEET_STORE,
-      inject: [VIGIL_CONFIG, InstanceRegistry, EventsService, PluginCommandQueue],
-      useFactory: (config: VigilConfig, registry: InstanceRegistry, events: EventsService, commands: PluginCommandQueue): FleetStore =>
+      inject: [VIGIL_CONFIG, InstanceRegistry, EventsService, PluginCommandQueue, CLOCK],
+      useFactory: (config: VigilConfig, registry: InstanceRegistry, events: EventsService, commands: PluginCommandQueue, clock: Clock): FleetStore =>
         config.store.kind === 'redis'
-          ? new RedisFleetStore(registry, events, commands, {
+          ? new RedisFleetStore(registry, events, commands, clock, {
               target: config.store,
               prefix: config.store.prefix,
               eventsMax: config.events.max,
@@ -45,7 +30,6 @@ export class LeaseTicker {
             })
           : new MemoryFleetStore(registry),
     },
-    LeaseTicker,
   ],
   exports: [FLEET_STORE],
 })

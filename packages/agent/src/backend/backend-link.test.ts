@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backendStandIn, type StandIn } from '../test-support/backend-stand-in';
 import { BackendLink, MAX_ANSWER_BYTES } from './backend-link';
 
@@ -111,5 +111,38 @@ describe('BackendLink', () => {
     await expect(link([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]).send('PUT', '/slow', {}, 200)).rejects.toThrow(
       'no answer within 200 ms',
     );
+  });
+
+  it('writes a request at once on an idle connection, and behind one in flight that is all sent (pipelined); none before the first', async () => {
+    // `/held` is answered only once another request has arrived: only a write pipelined on the
+    // same connection can bring that about while its answer is awaited.
+    const seen: string[] = [];
+    const held: Array<() => void> = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.socket.remotePort}`);
+      req.resume();
+      const answer = () => res.end('{}');
+      if (req.url === '/held') held.push(answer);
+      else {
+        answer();
+        for (const release of held.splice(0)) release();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const idle = link([url]);
+    expect(idle.writeNow('PUT', '/before-any', '{}')).toBe(false);
+    expect(await idle.send('PUT', '/first', {}, 10_000)).toEqual({ status: 200, body: {} });
+    expect(idle.writeNow('POST', '/idle', '{}')).toBe(true);
+    await vi.waitFor(() => expect(seen.at(-1)).toBe(`POST /idle ${seen[0]!.split(' ')[2]}`), { timeout: 10_000 });
+
+    const busy = link([url]);
+    const inFlight = busy.send('PUT', '/held', {}, 10_000);
+    await vi.waitFor(() => expect(seen.at(-1)).toMatch(/^PUT \/held /), { timeout: 10_000 });
+    expect(busy.writeNow('PUT', '/goodbye', '{"kind":"goodbye"}')).toBe(true);
+    expect(await inFlight).toEqual({ status: 200, body: {} });
+    const port = seen.at(-2)!.split(' ')[2];
+    expect(seen.slice(-2)).toEqual([`PUT /held ${port}`, `PUT /goodbye ${port}`]);
   });
 });

@@ -114,13 +114,14 @@ export class BackendLink {
 
   /**
    * Writes the request at once, synchronously, on the current backend's idle kept-alive
-   * connection (see `writeNow`), for the goodbye said in an 'exit' listener. No answer is read:
-   * the process is ending. Returns false when there is no such connection (none yet, closed,
-   * busy with a request, or TLS): then the request must go another way (`pending`).
+   * connection, or behind a request in flight that is all sent (see `writeNow`), for the goodbye
+   * said in an 'exit' listener. No answer is read: the process is ending. Returns false when
+   * there is no such connection (none yet, closed, still sending, or TLS): then the request must
+   * go another way (`pending`).
    */
   writeNow(method: BackendRequest['method'], path: string, body: string): boolean {
     const backend = this.backends[this.current] as Backend;
-    const idle = Object.values(backend.agent?.freeSockets ?? {})[0]?.[0];
+    const idle = Object.values(backend.agent?.freeSockets ?? {})[0]?.[0] ?? sentInFlight(backend.agent);
     if (idle === undefined) return false;
     const defaultPort = backend.secure ? 443 : 80;
     const host = (backend.hostname.includes(':') ? `[${backend.hostname}]` : backend.hostname) + (backend.port === defaultPort ? '' : `:${backend.port}`);
@@ -181,6 +182,17 @@ export class BackendLink {
     }
     return backend.agent;
   }
+}
+
+/**
+ * The connection of a request in flight whose bytes are all sent (a beat waiting for its answer,
+ * when the process ends): a request written behind it is a pipelined one, which the backend
+ * answers in turn. One still being sent is not: bytes written now would come before its rest.
+ */
+function sentInFlight(agent: HttpAgent | undefined): Socket | undefined {
+  const socket = Object.values(agent?.sockets ?? {})[0]?.[0];
+  const current = (socket as { _httpMessage?: { writableFinished?: boolean } } | undefined)?._httpMessage;
+  return current?.writableFinished === true ? socket : undefined;
 }
 
 function request(

@@ -151,12 +151,12 @@ describe('HeartbeatSender', () => {
       return index === 1 ? { status: 200, body: { result: 'unknown', serverTime: Date.now() } } : backendLike(request, index);
     });
     const known: boolean[] = [];
-    let sender: HeartbeatSender | undefined;
+    const watched: { sender?: HeartbeatSender } = {};
     const describeAndWatch = () => {
-      if (sender !== undefined) known.push(sender.knownToBackend);
+      if (watched.sender !== undefined) known.push(watched.sender.knownToBackend);
       return content();
     };
-    sender = send([standIn.url], { describe: describeAndWatch, intervalMs: 50 });
+    const sender = (watched.sender = send([standIn.url], { describe: describeAndWatch, intervalMs: 50 }));
     expect(sender.knownToBackend).toBe(false);
     await vi.waitFor(() => expect(answers).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
     // Read before each beat: first (nothing yet), second (registered), third (answered unknown), fourth (registered again).

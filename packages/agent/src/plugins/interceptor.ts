@@ -1,69 +1,28 @@
-import { describeError, logger } from '../logger';
-import { enterPlugin, leavePlugin } from './plugin-context';
+import { planOf, type Plan } from './hook-plan';
+import { CallContext, isThenable, runStep, runSteps, runStepWithoutContext, runStepsWithoutContext, type Step } from './hook-steps';
+import type { AnyFunction, Interceptor } from './interceptor-types';
 import { withoutTracing } from './tracing-suppression';
 
-/**
- * What a hook receives: one context per intercepted call, handed to each of its interceptors in
- * turn, so a later interceptor sees an earlier one's changes. Valid while the call's hooks run
- * (for an async original, until its after / onThrow hooks ran); `pluginName` names the plugin
- * whose hook runs now.
+export type { ExecuteContext, Interceptor, InterceptorHooks } from './interceptor-types';
+
+/*
+ * Wrapping a method with plugins' interceptors: the wrapper, the call paths with and without a
+ * context, and the agent's own calls passing through (`asAgent`). A list of interceptors becomes
+ * a plan once, when it is set (hook-plan.ts); how each hook runs is in hook-steps.ts.
  */
-export interface ExecuteContext {
-  /** `this` of the intercepted call; undefined for a call with `new`. */
-  readonly target: unknown;
-  /** Name of the intercepted method. */
-  readonly method: string;
-  /** Arguments the original will be called with; before hooks may change them (must stay an array). */
-  args: unknown[];
-  /** The return value (the settled value for a Promise/thenable); after hooks may replace it. */
-  result: unknown;
-  /** What the original threw (or rejected with); onThrow hooks may replace it. */
-  error: unknown;
-  /** The plugin whose hook is running. */
-  readonly pluginName: string;
-  /** In before only: don't call the original, return `result` instead. */
-  skip(result?: unknown): void;
-}
 
-/**
- * Hooks run synchronously (a returned promise is not awaited). Exactly one of after / onThrow
- * runs for a call that was entered: after when it returned, onThrow when it threw.
- */
-export interface InterceptorHooks {
-  before?(context: ExecuteContext): void;
-  after?(context: ExecuteContext): void;
-  onThrow?(context: ExecuteContext): void;
-}
-
-/** An interceptor as installed on a method: a plugin's hooks and the plugin they run as. */
-export interface Interceptor {
-  readonly pluginName: string;
-  readonly hooks: InterceptorHooks;
-}
-
-type AnyFunction = (...args: unknown[]) => unknown;
-type Hook = (context: ExecuteContext) => void;
-
-const BEFORE = 0;
-const AFTER = 1;
-const ON_THROW = 2;
-type Phase = typeof BEFORE | typeof AFTER | typeof ON_THROW;
-const PHASE_NAMES: Record<Phase, keyof InterceptorHooks> = { [BEFORE]: 'before', [AFTER]: 'after', [ON_THROW]: 'onThrow' };
-
-/** What a wrapper runs now; an empty list makes it a plain pass-through to the original. */
+/** What a wrapper runs now; no plan makes it a plain pass-through to the original. */
 interface WrapperState {
   readonly original: AnyFunction;
-  /** Set only through `setInterceptors`, which keeps `exits` in step. */
-  interceptors: readonly Interceptor[];
-  /** Some interceptor has an after or onThrow hook: read once per list, not per call. */
-  exits: boolean;
+  readonly method: string;
+  /** Set when the wrapper is made and through `setInterceptors`. */
+  plan: Plan | undefined;
   /** The method was inherited when wrapped, so unwrap deletes the own property instead of shadowing. */
   readonly inherited: boolean;
 }
 
 function setInterceptors(state: WrapperState, interceptors: readonly Interceptor[]): void {
-  state.interceptors = interceptors;
-  state.exits = interceptors.some(({ hooks }) => hooks.after !== undefined || hooks.onThrow !== undefined);
+  state.plan = planOf(interceptors);
 }
 
 // A registered symbol, so that wrappers made by another copy of the agent are recognised too.
@@ -121,11 +80,12 @@ export function wrap(owner: object, method: string, interceptors: readonly Inter
   let byMethod = wrappers.get(owner);
   if (byMethod === undefined) wrappers.set(owner, (byMethod = new Map()));
   let wrapper = byMethod.get(method);
-  if (wrapper?.[STATE].original !== current) {
-    wrapper = createWrapper(current as AnyFunction, method, own === undefined);
+  if (wrapper?.[STATE].original === current) {
+    setInterceptors(wrapper[STATE], interceptors);
+  } else {
+    wrapper = createWrapper(current as AnyFunction, method, own === undefined, interceptors);
     byMethod.set(method, wrapper);
   }
-  setInterceptors(wrapper[STATE], interceptors);
   Object.defineProperty(owner, method, {
     value: wrapper,
     writable: own?.writable ?? true,
@@ -151,19 +111,28 @@ export function unwrap(owner: object, method: string): void {
   }
 }
 
-function createWrapper(original: AnyFunction, method: string, inherited: boolean): Wrapper {
-  const state: WrapperState = { original, interceptors: [], exits: false, inherited };
-  // `arguments`, not rest args: V8 forwards `Reflect.apply(f, this, arguments)` without making an
-  // array, so a pass-through costs what a hand-written one does. The array hooks see is made only
-  // for an intercepted call.
-  const wrapper = function (this: unknown): unknown {
-    if (state.interceptors.length === 0 || agentDepth !== 0) {
-      return new.target === undefined ? Reflect.apply(original, this, arguments) : Reflect.construct(original, arguments, new.target);
-    }
+function createWrapper(original: AnyFunction, method: string, inherited: boolean, interceptors: readonly Interceptor[]): Wrapper {
+  // The plan is set here, not assigned after: a field V8 has only seen initialised counts as a
+  // constant in optimised code (until some wrapper's list changes), so a wrapper inlined into its
+  // caller can inline its hooks too.
+  const state: WrapperState = { original, method, plan: planOf(interceptors), inherited };
+  // Up to four arguments arrive as parameters and go on as parameters, whatever the original
+  // declares: no `arguments` object, rest array or spread on the common path. More arguments,
+  // and calls with `new`, take the general path. The wrapper and the functions of the common
+  // path are kept small (the rare paths in functions of their own) so that V8 can inline them
+  // into the caller, as it would a hand-written pass-through.
+  const wrapper = function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
     const count = arguments.length;
-    const args = new Array<unknown>(count);
-    for (let index = 0; index < count; index += 1) args[index] = arguments[index];
-    return intercept(original, method, state, new.target, this, args);
+    if (count > 4 || new.target !== undefined) {
+      const args = new Array<unknown>(count);
+      // eslint-disable-next-line prefer-rest-params -- the rare path copies them once
+      for (let index = 0; index < count; index += 1) args[index] = arguments[index];
+      return interceptAny(state, new.target, this, args);
+    }
+    const plan = state.plan;
+    if (plan === undefined || agentDepth !== 0) return callWith(original, this, count, a, b, c, d);
+    if (plan.context) return intercept(plan, original, method, undefined, this, argsOf(count, a, b, c, d));
+    return interceptWithoutContext(plan, original, this, count, a, b, c, d);
   } as Wrapper;
   // Look like the original to code that inspects functions; `prototype` keeps `new` and instanceof working.
   Object.defineProperty(wrapper, 'name', { value: original.name });
@@ -173,101 +142,165 @@ function createWrapper(original: AnyFunction, method: string, inherited: boolean
   return wrapper;
 }
 
+/** A call with `new` or with more than four arguments. */
+function interceptAny(state: WrapperState, newTarget: unknown, self: unknown, args: unknown[]): unknown {
+  const { original, plan } = state;
+  if (plan !== undefined && agentDepth === 0) return intercept(plan, original, state.method, newTarget, self, args);
+  return newTarget === undefined ? Reflect.apply(original, self, args) : Reflect.construct(original, args, newTarget as AnyFunction);
+}
+
+const { call } = Function.prototype;
+
 /**
- * The one context of an intercepted call, handed to each of its interceptors' hooks in turn. A
- * call costs this object and its args array, nothing per interceptor or per hook: no copy of the
- * args (what a hook may change is kept in locals while it runs), no closure.
+ * Calls `original` with the first `count` (0 to 4) of the given arguments, as a hand-written
+ * wrapper would. Through `Function.prototype.call` as it was when the agent loaded, not the
+ * original's own `call` (a function may have a property of that name); V8 turns either into a
+ * direct call.
  */
-class CallContext implements ExecuteContext {
-  // Declared, not initialised as class fields: fields compile to a separate initialiser (a
-  // define per field) that costs more than the hooks of a small method; assignments do not.
-  declare readonly target: unknown;
-  declare readonly method: string;
-  /** The args as the original will get them; read and set through `args`, which checks them. */
-  declare argv: unknown[];
-  declare pluginName: string;
-  declare result: unknown;
-  declare error: unknown;
-  declare skipped: boolean;
-  declare phase: Phase;
-
-  constructor(target: unknown, method: string, argv: unknown[]) {
-    this.target = target;
-    this.method = method;
-    this.argv = argv;
-    this.pluginName = '';
-    this.result = undefined;
-    this.error = undefined;
-    this.skipped = false;
-    this.phase = BEFORE;
+function callWith(original: AnyFunction, self: unknown, count: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
+  switch (count) {
+    case 0:
+      return call.call(original, self);
+    case 1:
+      return call.call(original, self, a);
+    case 2:
+      return call.call(original, self, a, b);
+    case 3:
+      return call.call(original, self, a, b, c);
+    default:
+      return call.call(original, self, a, b, c, d);
   }
+}
 
-  get args(): unknown[] {
-    return this.argv;
+function argsOf(count: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown[] {
+  switch (count) {
+    case 0:
+      return [];
+    case 1:
+      return [a];
+    case 2:
+      return [a, b];
+    case 3:
+      return [a, b, c];
+    default:
+      return [a, b, c, d];
   }
+}
 
-  set args(args: unknown[]) {
-    if (!Array.isArray(args)) throw new TypeError('args must be an array');
-    this.argv = args;
+/** Calls `original` with `args`, spelled out up to four of them. */
+function applyWith(original: AnyFunction, self: unknown, args: unknown[]): unknown {
+  const count = args.length;
+  return count > 4 ? Reflect.apply(original, self, args) : callWith(original, self, count, args[0], args[1], args[2], args[3]);
+}
+
+/**
+ * A call whose hooks all ignore their context (see `ignoresContext`): nothing for them to change,
+ * so the befores run, the original gets the wrapper's arguments as they came, and the exits run.
+ */
+function interceptWithoutContext(plan: Plan, original: AnyFunction, self: unknown, count: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
+  const before = plan.soleBefore;
+  if (before !== undefined) runStepWithoutContext(before);
+  else runStepsWithoutContext(plan.befores);
+  let result: unknown;
+  try {
+    result = callWith(original, self, count, a, b, c, d);
+  } catch (error) {
+    if (plan.exits) runStepsWithoutContext(plan.onThrows);
+    throw error;
   }
+  // Nothing waits for the outcome: a Promise goes back as it came, with no extra hop.
+  if (!plan.exits) return result;
+  if (isThenable(result)) return settleWithoutContext(result, plan);
+  const after = plan.soleAfter;
+  if (after !== undefined) runStepWithoutContext(after);
+  else runStepsWithoutContext(plan.afters);
+  return result;
+}
 
-  skip(result?: unknown): void {
-    if (this.phase !== BEFORE) throw new Error('skip() can only be called in before');
-    this.skipped = true;
-    this.result = result;
+/** `settleLater` for a call without a context: the callbacks are the plan's, nothing is made per call but the promise. */
+function settleWithoutContext(result: PromiseLike<unknown>, plan: Plan): unknown {
+  try {
+    return result.then(plan.settled, plan.failed);
+  } catch {
+    // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
+    return result;
   }
 }
 
 /**
  * One intercepted call: befores in order (a skip stops the chain and the original call), then,
  * in reverse order for the interceptors entered, after or onThrow. For a Promise/thenable result
- * they run when it settles, and the caller gets a promise of the possibly changed outcome.
+ * they run when it settles, and the caller gets a promise of the possibly changed outcome. Small,
+ * with the rarer paths in functions of their own, so that V8 inlines it (and the hooks) into the
+ * wrapper.
  */
-function intercept(original: AnyFunction, method: string, state: WrapperState, newTarget: unknown, self: unknown, args: unknown[]): unknown {
-  const { interceptors } = state;
+function intercept(plan: Plan, original: AnyFunction, method: string, newTarget: unknown, self: unknown, args: unknown[]): unknown {
   const context = new CallContext(newTarget === undefined ? self : undefined, method, args);
-  const count = interceptors.length;
   // Interceptors are entered in order until one skips; only the entered get after / onThrow.
-  let entered = 0;
-  while (entered < count && !context.skipped) {
-    const interceptor = interceptors[entered] as Interceptor;
-    entered += 1;
-    const hook = interceptor.hooks.before;
-    if (hook !== undefined) runHook(interceptor, hook, BEFORE, context);
+  const before = plan.soleBefore;
+  let entered = plan.count;
+  if (before !== undefined) {
+    runStep(before, context);
+    if (context.skipped) entered = before.index + 1;
+  } else if (plan.befores.length > 0) {
+    entered = runBefores(plan.befores, plan.count, context);
   }
   if (!context.skipped) {
     try {
-      context.result =
-        newTarget === undefined
-          ? Reflect.apply(original, self, context.argv)
-          : Reflect.construct(original, context.argv, newTarget as AnyFunction);
+      context.result = newTarget === undefined ? applyWith(original, self, context.argv) : Reflect.construct(original, context.argv, newTarget as AnyFunction);
     } catch (error) {
-      context.error = error;
-      runExits(interceptors, entered, ON_THROW, context);
-      throw context.error;
+      throw thrown(plan, entered, context, error);
     }
   }
+  return entered > plan.firstExit ? exit(plan, entered, context) : context.result;
+}
+
+/** The original threw: the onThrow hooks of the interceptors entered; returns what to throw. */
+function thrown(plan: Plan, entered: number, context: CallContext, error: unknown): unknown {
+  if (entered <= plan.firstExit) return error;
+  context.error = error;
+  runSteps(plan.onThrows, entered, context);
+  return context.error;
+}
+
+/** The original returned (or a before skipped it): the after hooks, now or when a Promise/thenable settles. */
+function exit(plan: Plan, entered: number, context: CallContext): unknown {
   const result = context.result;
-  if (state.exits && isThenable(result) && hasExitHooks(interceptors, entered)) return settleLater(result, interceptors, entered, context);
-  runExits(interceptors, entered, AFTER, context);
+  if (isThenable(result)) return settleLater(result, plan, entered, context);
+  const after = plan.soleAfter;
+  if (after !== undefined) {
+    if (after.index < entered) runStep(after, context);
+  } else {
+    runSteps(plan.afters, entered, context);
+  }
   return context.result;
+}
+
+/** Runs the befores until one skips; returns how many interceptors were entered. */
+function runBefores(steps: readonly Step[], count: number, context: CallContext): number {
+  for (let index = 0; index < steps.length; index += 1) {
+    const step = steps[index] as Step;
+    runStep(step, context);
+    if (context.skipped) return step.index + 1;
+  }
+  return count;
 }
 
 /**
  * The exits of a call whose result is a Promise/thenable, run when it settles. A function of its
  * own: closures in `intercept` would make V8 allocate a context for every call, sync ones too.
  */
-function settleLater(result: PromiseLike<unknown>, interceptors: readonly Interceptor[], entered: number, context: CallContext): unknown {
+function settleLater(result: PromiseLike<unknown>, plan: Plan, entered: number, context: CallContext): unknown {
   try {
     return result.then(
       (value) => {
         context.result = value;
-        runExits(interceptors, entered, AFTER, context);
+        runSteps(plan.afters, entered, context);
         return context.result;
       },
       (error: unknown) => {
         context.error = error;
-        runExits(interceptors, entered, ON_THROW, context);
+        runSteps(plan.onThrows, entered, context);
         throw context.error;
       },
     );
@@ -275,87 +308,4 @@ function settleLater(result: PromiseLike<unknown>, interceptors: readonly Interc
     // A thenable whose `then` throws: hand it back untouched, as if no plugin were there.
     return result;
   }
-}
-
-function hasExitHooks(interceptors: readonly Interceptor[], entered: number): boolean {
-  for (let index = 0; index < entered; index += 1) {
-    const { hooks } = interceptors[index] as Interceptor;
-    if (hooks.after !== undefined || hooks.onThrow !== undefined) return true;
-  }
-  return false;
-}
-
-/** The after (or onThrow) hooks of the entered interceptors, last entered first. */
-function runExits(interceptors: readonly Interceptor[], entered: number, phase: Phase, context: CallContext): void {
-  for (let index = entered - 1; index >= 0; index -= 1) {
-    const interceptor = interceptors[index] as Interceptor;
-    const hook = phase === AFTER ? interceptor.hooks.after : interceptor.hooks.onThrow;
-    if (hook !== undefined) runHook(interceptor, hook, phase, context);
-  }
-}
-
-/**
- * Runs one hook in its plugin's context. A hook that throws is reported and its changes to the
- * call are undone (the args array and its elements, result, error, skip), so the host proceeds
- * as if the plugin were absent. What it may change is kept in locals, not copied: only a call
- * with more than four args copies the rest.
- */
-function runHook(interceptor: Interceptor, hook: Hook, phase: Phase, context: CallContext): void {
-  context.phase = phase;
-  context.pluginName = interceptor.pluginName;
-  const { argv: args, result, error, skipped } = context;
-  const length = args.length;
-  const a0 = length > 0 ? args[0] : undefined;
-  const a1 = length > 1 ? args[1] : undefined;
-  const a2 = length > 2 ? args[2] : undefined;
-  const a3 = length > 3 ? args[3] : undefined;
-  const rest = length > 4 ? args.slice(4) : undefined;
-  const previous = enterPlugin(interceptor.pluginName);
-  try {
-    const returned: unknown = hook.call(interceptor.hooks, context);
-    // An async hook is not awaited, but its rejection must not escape as an unhandled one.
-    if (returned !== undefined && isThenable(returned)) catchRejection(interceptor, phase, returned);
-  } catch (failure) {
-    args.length = length;
-    if (length > 0) args[0] = a0;
-    if (length > 1) args[1] = a1;
-    if (length > 2) args[2] = a2;
-    if (length > 3) args[3] = a3;
-    if (rest !== undefined) for (let index = 0; index < rest.length; index += 1) args[index + 4] = rest[index];
-    context.argv = args;
-    context.result = result;
-    context.error = error;
-    context.skipped = skipped;
-    reportHookError(interceptor, phase, failure);
-  } finally {
-    leavePlugin(previous);
-  }
-}
-
-/** Out of `runHook`, whose every call would otherwise allocate a context for this closure. */
-function catchRejection(interceptor: Interceptor, phase: Phase, returned: PromiseLike<unknown>): void {
-  returned.then(undefined, (failure: unknown) => reportHookError(interceptor, phase, failure));
-}
-
-const reported = new WeakMap<InterceptorHooks, Set<Phase>>();
-
-/** Warns the first time a hook fails, then logs at debug: a hook on a hot path must not flood the logs. */
-function reportHookError(interceptor: Interceptor, phase: Phase, error: unknown): void {
-  const phases = reported.get(interceptor.hooks) ?? new Set<Phase>();
-  reported.set(interceptor.hooks, phases);
-  const message = `plugin ${interceptor.pluginName}: ${PHASE_NAMES[phase]} hook failed and was ignored: ${describeError(error)}`;
-  if (phases.has(phase)) {
-    logger.debug({ err: error }, message);
-  } else {
-    phases.add(phase);
-    logger.warn({ err: error }, message);
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

@@ -42,7 +42,13 @@ function useDebouncedText(value: string | null, apply: (value: string | null) =>
   useEffect(() => {
     applyLatest.current = apply;
   });
-  useEffect(() => setText(value ?? ''), [value]);
+  // The URL may change under us (back button, a shared link): the box follows it, adjusted while
+  // rendering (React's pattern for state that follows a prop) rather than in an effect.
+  const [shown, setShown] = useState(value);
+  if (shown !== value) {
+    setShown(value);
+    setText(value ?? '');
+  }
   useEffect(() => {
     if (text.trim() === (value ?? '')) return;
     const timer = setTimeout(() => applyLatest.current(text.trim() || null), 300);

@@ -52,6 +52,7 @@ export function useEventFeed(filters: EventFilters): { state: FeedState; loadMor
     );
     return () => abort.abort();
     // `filters` is read through its key: an equal object must not reload.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [store, filterKey, epoch]);
 
   useEffect(

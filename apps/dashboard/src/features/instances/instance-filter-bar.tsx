@@ -21,8 +21,13 @@ function optionsWith(names: readonly string[], selected: string | null): readonl
 
 export function InstanceFilterBar({ filters, services, plugins, onChange }: InstanceFilterBarProps) {
   const [text, setText] = useState(filters.q);
-  // The URL may change under us (back button, a shared link): the box follows it.
-  useEffect(() => setText(filters.q), [filters.q]);
+  // The URL may change under us (back button, a shared link): the box follows it, adjusted while
+  // rendering (React's pattern for state that follows a prop) rather than in an effect.
+  const [shownQ, setShownQ] = useState(filters.q);
+  if (shownQ !== filters.q) {
+    setShownQ(filters.q);
+    setText(filters.q);
+  }
   useEffect(() => {
     if (text === filters.q) return;
     const timer = setTimeout(() => onChange({ ...filters, q: text }, { replace: true }), SEARCH_DELAY_MS);

@@ -1,0 +1,80 @@
+import type { Instance, InstanceStatus } from '@vigil/protocol';
+import { ArrivalLog } from './arrival-log.js';
+import { ExtInfoChangeRate } from './ext-info-change-rate.js';
+import { recordOf, type InstanceRecord } from './instance-record.js';
+import { StringPool } from './string-pool.js';
+import type { Timings } from './timings.js';
+
+/**
+ * The known instances: their records by id, the counts by status the gauges and `/readyz`
+ * read without a scan, and the per-instance side tables kept outside the records (the arrival
+ * log's rings, the ext-info change rate) with the string pool their strings go through.
+ * Storage only: what a beat or a deadline does to a record is the lease machine's.
+ */
+export class InstanceTable {
+  private readonly records = new Map<string, InstanceRecord>();
+  readonly arrivals: ArrivalLog;
+  readonly strings = new StringPool();
+  readonly extInfoChanges = new ExtInfoChangeRate();
+  readonly counts: Record<InstanceStatus, number> = { healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0 };
+  private ephemeral = 0;
+
+  constructor(historySize: number) {
+    this.arrivals = new ArrivalLog(historySize);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Instances with a lease (agents, Nacos ephemeral instances). */
+  get ephemeralCount(): number {
+    return this.ephemeral;
+  }
+
+  get(instanceId: string): InstanceRecord | undefined {
+    return this.records.get(instanceId);
+  }
+
+  values(): IterableIterator<InstanceRecord> {
+    return this.records.values();
+  }
+
+  /** Recent arrival times of an instance's beats, oldest first. */
+  history(instanceId: string): readonly number[] {
+    const record = this.records.get(instanceId);
+    return record ? this.arrivals.list(record.slot) : [];
+  }
+
+  /** Adds a record for `instance`, whose last beat is its first arrival. */
+  add(instance: Instance, timings: Timings): InstanceRecord {
+    const slot = this.arrivals.allocate();
+    this.arrivals.push(slot, instance.lastHeartbeatTime);
+    const record = recordOf(instance, timings, slot);
+    this.records.set(instance.instanceId, record);
+    this.counts[instance.status]++;
+    if (instance.ephemeral) this.ephemeral++;
+    return record;
+  }
+
+  /** Puts a new Instance (status, identity) on a record, keeping the counts in step. */
+  replace(record: InstanceRecord, instance: Instance): void {
+    const previous = record.instance;
+    if (previous.status !== instance.status) {
+      this.counts[previous.status]--;
+      this.counts[instance.status]++;
+    }
+    if (previous.ephemeral !== instance.ephemeral) this.ephemeral += instance.ephemeral ? 1 : -1;
+    record.instance = instance;
+  }
+
+  /** Drops a record and what the side tables hold for it. */
+  drop(record: InstanceRecord): void {
+    const { instance } = record;
+    this.records.delete(instance.instanceId);
+    this.extInfoChanges.forget(instance.instanceId);
+    this.arrivals.release(record.slot);
+    this.counts[instance.status]--;
+    if (instance.ephemeral) this.ephemeral--;
+  }
+}
