@@ -134,10 +134,23 @@ function connect(parts: {
   const { config, identity, queue, events } = parts;
   if (!config.heartbeatEnabled) return;
   const credentials = { token: config.agentToken, ca: readCa(config.backendTlsCa) };
-  let eventSender: EventSender | undefined;
+  // Events get a connection of their own: a batch stuck on a slow backend must never hold up a
+  // beat queued behind it on the same connection (beats would time out unsent and the
+  // instance would go lost while its agent is fine).
+  const eventSender: EventSender | undefined =
+    queue === undefined
+      ? undefined
+      : new EventSender({
+          link: new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.eventSendIntervalMs * 1.5), ...credentials }),
+          queue,
+          instanceId: identity.instanceId,
+          intervalMs: config.eventSendIntervalMs,
+          // (heartbeat is made below; this is called once events are due)
+          instanceKnown: () => heartbeat.knownToBackend,
+        });
   // Long enough for an idle connection to survive until the next (jittered) beat.
   const link = new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5), ...credentials });
-  const heartbeat = new HeartbeatSender({
+  const heartbeat: HeartbeatSender = new HeartbeatSender({
     link:
       config.heartbeatTransport === 'websocket'
         ? new BeatSocketLink(link, { retryMinMs: config.heartbeatIntervalMs, retryMaxMs: SOCKET_RETRY_MAX_MS, openWaitMs: SOCKET_OPEN_WAIT_MS })
@@ -156,19 +169,6 @@ function connect(parts: {
             giveBack: (owed) => eventSender?.giveBack(owed),
           },
   });
-  // Events get a connection of their own: a batch stuck on a slow backend must never hold up a
-  // beat queued behind it on the same connection (beats would time out unsent and the
-  // instance would go lost while its agent is fine).
-  eventSender =
-    queue === undefined
-      ? undefined
-      : new EventSender({
-          link: new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.eventSendIntervalMs * 1.5), ...credentials }),
-          queue,
-          instanceId: identity.instanceId,
-          intervalMs: config.eventSendIntervalMs,
-          instanceKnown: () => heartbeat.knownToBackend,
-        });
   if (eventSender !== undefined) {
     events.onRecorded = () => eventSender.wake();
     eventSender.wake();
