@@ -14,7 +14,8 @@ import ts from 'typescript';
 export const MIN_BOUND_MS = 5_000;
 
 /** Words that make an asserted value an elapsed time. */
-const TIME_LIKE = /Date\.now\(\)|performance\.now\(\)|hrtime|elapsed|duration|latenc|slowest|[tT]imed|[a-z]After\b|[a-z]Ms\b|\bms\b|[a-z]At\b|\.at\b|[tT]ime\b/;
+const TIME_LIKE =
+  /Date\.now\(\)|performance\.now\(\)|hrtime|elapsed|duration|latenc|slowest|[tT]imed|[a-z]After\b|[a-z]Ms\b|\bms\b|[a-z]At\b|\.at\b|[tT]ime\b/;
 /** Calls whose options' `timeout` is how long a wait may take. */
 const WAIT_CALL = /^(waitFor\w*|poll|to[A-Z]\w*)$/;
 
@@ -27,18 +28,24 @@ function evaluate(node, constants, depth = 0) {
   if (ts.isCallExpression(node) && node.expression.getText() === 'Number' && node.arguments.length === 1) {
     // `Number(process.env.X ?? 90_000)`: the default is the figure in `npm test`.
     const argument = node.arguments[0];
-    if (ts.isBinaryExpression(argument) && argument.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken) return evaluate(argument.right, constants, depth + 1);
+    if (ts.isBinaryExpression(argument) && argument.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken)
+      return evaluate(argument.right, constants, depth + 1);
     return evaluate(argument, constants, depth + 1);
   }
   if (ts.isBinaryExpression(node)) {
     const [left, right] = [evaluate(node.left, constants, depth + 1), evaluate(node.right, constants, depth + 1)];
     if (left === undefined || right === undefined) return undefined;
     switch (node.operatorToken.kind) {
-      case ts.SyntaxKind.PlusToken: return left + right;
-      case ts.SyntaxKind.MinusToken: return left - right;
-      case ts.SyntaxKind.AsteriskToken: return left * right;
-      case ts.SyntaxKind.SlashToken: return left / right;
-      default: return undefined;
+      case ts.SyntaxKind.PlusToken:
+        return left + right;
+      case ts.SyntaxKind.MinusToken:
+        return left - right;
+      case ts.SyntaxKind.AsteriskToken:
+        return left * right;
+      case ts.SyntaxKind.SlashToken:
+        return left / right;
+      default:
+        return undefined;
     }
   }
   return undefined;
@@ -48,7 +55,8 @@ function evaluate(node, constants, depth = 0) {
 function expectSubject(node) {
   let current = node;
   while (ts.isPropertyAccessExpression(current) || ts.isCallExpression(current)) {
-    if (ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'expect') return current.arguments[0];
+    if (ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'expect')
+      return current.arguments[0];
     current = current.expression;
   }
   return undefined;
@@ -59,7 +67,13 @@ const calleeName = (call) =>
 
 /** Every wall-clock bound under 5 s in one test file's source: `{ line, text, why }`. */
 export function findTimingBounds(fileName, source) {
-  const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true, fileName.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const file = ts.createSourceFile(
+    fileName,
+    source,
+    ts.ScriptTarget.Latest,
+    true,
+    fileName.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
   const constants = new Map();
   for (const statement of file.statements) {
     if (!ts.isVariableStatement(statement)) continue;
@@ -102,7 +116,9 @@ export function findTimingBounds(fileName, source) {
         const [, second, third] = node.arguments;
         const timeout = ts.isObjectLiteralExpression(second)
           ? second.properties.find((p) => ts.isPropertyAssignment(p) && p.name.getText() === 'timeout')?.initializer
-          : ts.isArrowFunction(third) || ts.isFunctionExpression(third) ? undefined : third;
+          : ts.isArrowFunction(third) || ts.isFunctionExpression(third)
+            ? undefined
+            : third;
         const bound = timeout === undefined ? false : under(timeout);
         if (bound !== false) report(node, `a test timeout of ${bound ?? '(cannot evaluate)'} ms`);
       }
@@ -132,7 +148,10 @@ export function timingAllowances() {
 
 /** Every bound in the repository's test files that no allowance covers, as `file:line: why: text`. */
 export function checkRepository(root = new URL('..', import.meta.url).pathname) {
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.test.ts', '*.test.tsx', '*.spec.ts'], { cwd: root, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.test.ts', '*.test.tsx', '*.spec.ts'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
     .split('\n')
     .filter(Boolean);
   const allowed = timingAllowances();
@@ -156,7 +175,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const problems = checkRepository();
   for (const problem of problems) console.log(problem);
   if (problems.length > 0) {
-    console.log(`${problems.length} wall-clock bound(s) under ${MIN_BOUND_MS} ms in tests: wait for the condition instead, or list it with its reason in scripts/test-allowances.json`);
+    console.log(
+      `${problems.length} wall-clock bound(s) under ${MIN_BOUND_MS} ms in tests: wait for the condition instead, or list it with its reason in scripts/test-allowances.json`,
+    );
     process.exit(1);
   }
   console.log(`no wall-clock bound under ${MIN_BOUND_MS} ms in the tests`);

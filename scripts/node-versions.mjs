@@ -12,7 +12,8 @@ import path from 'node:path';
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const majors = args.filter((arg) => arg !== '--json').map(Number);
-if (majors.some((major) => !Number.isInteger(major) || major < 1)) throw new Error(`usage: node-versions.mjs [--json] [major...]: ${args.join(' ')}`);
+if (majors.some((major) => !Number.isInteger(major) || major < 1))
+  throw new Error(`usage: node-versions.mjs [--json] [major...]: ${args.join(' ')}`);
 if (majors.length === 0) majors.push(22, 24);
 
 const cache = process.env.VIGIL_NODE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'vigil', 'node');
@@ -28,7 +29,10 @@ if (missing.length > 0) {
   for (const major of missing) manifest.dependencies[`node${major}`] = `npm:${binaryPackage}@^${major}`;
   writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   process.stderr.write(`installing Node ${missing.join(', ')} (${binaryPackage}) into ${cache}\n`);
-  const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: cache, stdio: ['ignore', 'ignore', 'inherit'] });
+  const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: cache,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (npm.status !== 0) throw new Error(`npm install in ${cache} failed (exit ${npm.status})`);
 }
 

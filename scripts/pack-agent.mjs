@@ -23,5 +23,7 @@ run('npx', ['turbo', 'run', 'build', '--filter=@vigil/agent...', '--output-logs=
   env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },
 });
 mkdirSync(destination, { recursive: true });
-const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: path.join(root, 'packages', 'agent') }));
+const [packed] = JSON.parse(
+  run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: path.join(root, 'packages', 'agent') }),
+);
 console.log(path.join(destination, packed.filename));

@@ -1,26 +1,27 @@
 #!/usr/bin/env node
 // `npm test`: checks the tests for wall-clock bounds under 5 s (scripts/check-test-timing.mjs),
-// lints the repo (`npm run lint`: ESLint, zero warnings), runs every workspace's tests through turbo (builds first), then prints one summary line per
-// suite and a total. Exits non-zero if a bound was found, turbo failed, any test failed, a test
-// was skipped that scripts/test-allowances.json does not list with its reason, lint found a
-// problem, or a suite left
-// no report (it crashed before reporting).
+// lints the repo (`npm run lint`: ESLint with zero warnings, then Prettier's check), runs every
+// workspace's tests through turbo (builds first), then prints one summary line per suite and a
+// total. Exits non-zero if a bound was found, turbo failed, any test failed, a test was skipped
+// that scripts/test-allowances.json does not list with its reason, lint found a problem, or a
+// suite left no report (it crashed before reporting).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRepository } from './check-test-timing.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-const workspaces = JSON.parse(
-  spawnSync('npm', ['query', '.workspace'], { cwd: root, encoding: 'utf8' }).stdout || '[]',
-).filter((ws) => ws.scripts?.test);
+const workspaces = JSON.parse(spawnSync('npm', ['query', '.workspace'], { cwd: root, encoding: 'utf8' }).stdout || '[]').filter(
+  (ws) => ws.scripts?.test,
+);
 const reportOf = (ws) => join(root, ws.location, 'test-results', 'vitest.json');
 for (const ws of workspaces) rmSync(reportOf(ws), { force: true });
 
 const timingProblems = checkRepository(root);
 for (const problem of timingProblems) console.log(problem);
-if (timingProblems.length > 0) console.log(`${timingProblems.length} wall-clock bound(s) under 5 s in tests (see scripts/check-test-timing.mjs)\n`);
-const lint = spawnSync('npx', ['eslint', '.', '--max-warnings', '0'], { cwd: root, stdio: 'inherit' });
+if (timingProblems.length > 0)
+  console.log(`${timingProblems.length} wall-clock bound(s) under 5 s in tests (see scripts/check-test-timing.mjs)\n`);
+const lint = spawnSync('npm', ['run', '--silent', 'lint'], { cwd: root, stdio: 'inherit' });
 if (lint.status !== 0) console.log('\nlint: problems above (npm run lint)\n');
 const allowedSkips = JSON.parse(readFileSync(join(root, 'scripts', 'test-allowances.json'), 'utf8')).skipped;
 
@@ -68,4 +69,6 @@ if (unlistedSkips.length > 0) {
 }
 if (timingProblems.length > 0) console.log(`\n${timingProblems.length} wall-clock bound(s) under 5 s in tests, listed above`);
 if (lint.status !== 0) console.log('\nlint failed (npm run lint), problems listed above');
-process.exit(lint.status !== 0 || turbo.status !== 0 || failed > 0 || missing > 0 || unlistedSkips.length > 0 || timingProblems.length > 0 ? 1 : 0);
+process.exit(
+  lint.status !== 0 || turbo.status !== 0 || failed > 0 || missing > 0 || unlistedSkips.length > 0 || timingProblems.length > 0 ? 1 : 0,
+);

@@ -45,7 +45,9 @@ async function child(mode, base) {
   } else if (mode === 'node-http' || mode === 'ws' || mode === 'ws-client') {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     await new Promise((resolve, reject) =>
-      request(`${base}/api/v1/instances`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject).end(),
+      request(`${base}/api/v1/instances`, { agent }, (res) => res.resume().on('end', resolve))
+        .on('error', reject)
+        .end(),
     );
     if (mode !== 'node-http') {
       const WebSocket =

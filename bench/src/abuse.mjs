@@ -116,7 +116,8 @@ const realStatuses = () => statusesOf(services);
 const healthyDeadline = Date.now() + 30_000;
 while (Date.now() < healthyDeadline && !(await realStatuses())?.every((s) => s === 'healthy')) await sleep(200);
 const initial = await realStatuses();
-if (!initial?.every((s) => s === 'healthy')) throw new Error(`the real agents did not become healthy: ${initial}\n${services.map((s) => s.child.output()).join('\n')}`);
+if (!initial?.every((s) => s === 'healthy'))
+  throw new Error(`the real agents did not become healthy: ${initial}\n${services.map((s) => s.child.output()).join('\n')}`);
 
 // Watches the backend while a flood runs: RSS, liveness (/healthz) and the real agents' status.
 function watch() {
@@ -161,19 +162,51 @@ async function selfPreservation() {
   const events = await api(`/api/v1/events?type=self-preservation.entered&from=${since}&limit=10`);
   tally.selfPreservationEntered = events.status === 200 ? JSON.parse(events.body).total : NaN;
   tally.notes.push(`self-preservation entered ${tally.selfPreservationEntered} times`);
-  tally.notes.push(`a killed real service went lost after ${status === 'lost' ? `${fmt(tally.victimLostAfterMs / 1000, 1)} s` : 'more than 60 s'} (lost timeout ${LOST_AFTER_MS / 1000} s)`);
+  tally.notes.push(
+    `a killed real service went lost after ${status === 'lost' ? `${fmt(tally.victimLostAfterMs / 1000, 1)} s` : 'more than 60 s'} (lost timeout ${LOST_AFTER_MS / 1000} s)`,
+  );
   return tally;
 }
 const floods = [
   // First, while the fleet is small: one token's 15 silent instances are most of it.
   ['self-preservation', '15 instances with a 100 ms interval and a 30-day timeout, then silent; a real service killed', selfPreservation],
-  ['events', 'event batches of 9 wide events (~1 MiB), 4 connections', () => floodEvents({ url: backend.url, token: SCOPED_TOKEN, durationMs })],
-  ['instances', 'full beats of new instance ids, 16 connections', () => floodNewInstances({ url: backend.url, token: SCOPED_TOKEN, durationMs })],
-  ['wide-beats', 'full beats of ~238 KB (128 plugins with ext-info) for new ids', () => floodWideBeats({ url: backend.url, token: SCOPED_TOKEN, durationMs })],
-  ['login', `${args.smoke ? 300 : 1500} concurrent wrong passwords from one address`, () => floodLogin({ url: backend.url, password: PASSWORD, attempts: args.smoke ? 300 : 1500 })],
+  [
+    'events',
+    'event batches of 9 wide events (~1 MiB), 4 connections',
+    () => floodEvents({ url: backend.url, token: SCOPED_TOKEN, durationMs }),
+  ],
+  [
+    'instances',
+    'full beats of new instance ids, 16 connections',
+    () => floodNewInstances({ url: backend.url, token: SCOPED_TOKEN, durationMs }),
+  ],
+  [
+    'wide-beats',
+    'full beats of ~238 KB (128 plugins with ext-info) for new ids',
+    () => floodWideBeats({ url: backend.url, token: SCOPED_TOKEN, durationMs }),
+  ],
+  [
+    'login',
+    `${args.smoke ? 300 : 1500} concurrent wrong passwords from one address`,
+    () => floodLogin({ url: backend.url, password: PASSWORD, attempts: args.smoke ? 300 : 1500 }),
+  ],
   ['aborted', '1,000 login bodies promising 100 bytes, cut after 4', () => floodAbortedBodies({ port: backend.port })],
-  ['slow', 'bodies at 1 byte/s on login, Nacos and the beat PUT (60 connections)', () => floodSlowBodies({ port: backend.port, durationMs: args.smoke ? 8_000 : 60_000 })],
-  ['probes', `${args.smoke ? 300 : 3000} persistent Nacos instances probing another host's side-effect path`, () => floodProbes({ url: backend.url, token: SCOPED_TOKEN, durationMs: Math.max(durationMs, 12_000), registrations: args.smoke ? 300 : 3000 })],
+  [
+    'slow',
+    'bodies at 1 byte/s on login, Nacos and the beat PUT (60 connections)',
+    () => floodSlowBodies({ port: backend.port, durationMs: args.smoke ? 8_000 : 60_000 }),
+  ],
+  [
+    'probes',
+    `${args.smoke ? 300 : 3000} persistent Nacos instances probing another host's side-effect path`,
+    () =>
+      floodProbes({
+        url: backend.url,
+        token: SCOPED_TOKEN,
+        durationMs: Math.max(durationMs, 12_000),
+        registrations: args.smoke ? 300 : 3000,
+      }),
+  ],
 ];
 
 const rows = [];
@@ -193,8 +226,17 @@ for (const [name, what, run] of floods) {
   const answers = Object.entries(tally.statuses)
     .map(([status, n]) => `${status}: ${n}`)
     .join(', ');
-  const refusal = Object.entries(tally.samples).find(([status]) => status === '413' || status === '429' || status === '403' || status === '503');
-  results[name] = { tally, up, rssMax: w.rssMax, notHealthy: w.notHealthy, logLines: log.lines - linesBefore, nonJson: log.nonJson - nonJsonBefore };
+  const refusal = Object.entries(tally.samples).find(
+    ([status]) => status === '413' || status === '429' || status === '403' || status === '503',
+  );
+  results[name] = {
+    tally,
+    up,
+    rssMax: w.rssMax,
+    notHealthy: w.notHealthy,
+    logLines: log.lines - linesBefore,
+    nonJson: log.nonJson - nonJsonBefore,
+  };
   rows.push([
     name,
     what,
@@ -206,7 +248,9 @@ for (const [name, what, run] of floods) {
     `${log.lines - linesBefore} (${log.nonJson - nonJsonBefore} not JSON)`,
     [...tally.notes, refusal ? `refusal: ${refusal[0]} ${refusal[1]}` : ''].filter(Boolean).join('; '),
   ]);
-  console.log(`${name}: ${fmt((performance.now() - t0) / 1000, 1)} s, sent ${tally.sent}, ${answers}; rss max ${fmt(mib(w.rssMax), 0)} MiB; up ${up}; ${tally.notes.join('; ')}`);
+  console.log(
+    `${name}: ${fmt((performance.now() - t0) / 1000, 1)} s, sent ${tally.sent}, ${answers}; rss max ${fmt(mib(w.rssMax), 0)} MiB; up ${up}; ${tally.notes.join('; ')}`,
+  );
   if (!up) break;
 }
 

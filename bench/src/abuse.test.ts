@@ -29,7 +29,9 @@ describe('bench:abuse --smoke', () => {
     const file = join(dir, 'abuse.json');
     const { code, output, headline } = await runSmoke('abuse', ['--json', file], 300_000);
     expect(code, output).toBe(0);
-    expect(headline, output).toMatch(/^abuse 8 floods: backend up yes, rss max \d+ MiB \(bound \d+\), real agents healthy yes, non-JSON log lines 0$/);
+    expect(headline, output).toMatch(
+      /^abuse 8 floods: backend up yes, rss max \d+ MiB \(bound \d+\), real agents healthy yes, non-JSON log lines 0$/,
+    );
     const result = JSON.parse(readFileSync(file, 'utf8')) as { rssMax: number; rssBoundMiB: number; floods: Record<string, Flood> };
     const { floods } = result;
     expect(result.rssMax / 2 ** 20, output).toBeLessThan(result.rssBoundMiB);
@@ -37,7 +39,10 @@ describe('bench:abuse --smoke', () => {
       expect(flood.up, `${name}: backend up\n${output}`).toBe(true);
       expect(flood.notHealthy, `${name}: real agents\n${output}`).toEqual([]);
       expect(flood.tally.statuses.error ?? 0, `${name}: connection errors\n${output}`).toBe(0);
-      expect(Object.keys(flood.tally.statuses).filter((s) => /^5/.test(s)), `${name}: 5xx answers\n${output}`).toEqual([]);
+      expect(
+        Object.keys(flood.tally.statuses).filter((s) => /^5/.test(s)),
+        `${name}: 5xx answers\n${output}`,
+      ).toEqual([]);
     }
     // Ten wrong passwords are checked, the rest of the concurrent burst refused; another user still logs in.
     expect(floods.login!.tally.statuses['401'], output).toBeLessThanOrEqual(10);

@@ -109,7 +109,11 @@ const helloVariants = {
 // The realistic service: the agent with the HTTP plugin only (the template plugin only says hello at listen).
 const pgVariants = {
   'pg: without agent': { app: pgServiceFile, nodeArgs: [], env: {} },
-  'pg: agent + http-timing': { app: pgServiceFile, nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_PLUGINS: 'http-timing', VIGIL_SERVICE_NAME: 'bench-pg-service' } },
+  'pg: agent + http-timing': {
+    app: pgServiceFile,
+    nodeArgs: ['--import', register],
+    env: { ...agentEnv, VIGIL_PLUGINS: 'http-timing', VIGIL_SERVICE_NAME: 'bench-pg-service' },
+  },
 };
 const allVariants = { ...helloVariants, ...pgVariants };
 
@@ -161,7 +165,11 @@ const slowLoads = requireTimes.loads
   .filter((l) => l.ms >= 3)
   .sort((a, b) => b.ms - a.ms)
   .slice(0, 12)
-  .map((l) => [`${'· '.repeat(l.depth)}${l.request.replace(repoRoot, '')}`, l.parent ? l.parent.replace(/^.*node_modules\//, '').replace(repoRoot, '') : '(preload)', fmt(l.ms, 1)]);
+  .map((l) => [
+    `${'· '.repeat(l.depth)}${l.request.replace(repoRoot, '')}`,
+    l.parent ? l.parent.replace(/^.*node_modules\//, '').replace(repoRoot, '') : '(preload)',
+    fmt(l.ms, 1),
+  ]);
 
 // ---- RSS after start (and after the first beats), fresh processes ----
 const rssStart = { 'without agent': [], 'with agent + 2 plugins': [] };
@@ -179,7 +187,8 @@ for (let k = 0; k < Math.min(3, starts); k++) {
 async function throughputRounds(names, roundCount) {
   const services = {};
   for (const variant of names) services[variant] = await startService(variant);
-  const wrk = (variant, seconds) => runWrk({ url: `${services[variant].url}/`, durationS: seconds, connections, serverPid: services[variant].child.pid });
+  const wrk = (variant, seconds) =>
+    runWrk({ url: `${services[variant].url}/`, durationS: seconds, connections, serverPid: services[variant].child.pid });
   for (const variant of names) await wrk(variant, warmupS);
   const results = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < roundCount; round++) {
@@ -294,14 +303,50 @@ const startupAdded = median(startupMs[subj]) - median(startupMs[base]);
 const rssAdded = mib(median(rssStart[subj]) - median(rssStart[base]));
 const headers = ['measure', 'without agent', 'with agent + template + http-timing', 'difference', 'goal'];
 const rows = [
-  ['throughput req/s (median; loss: median of per-round losses)', fmt(rps(base), 0), fmt(rps(subj), 0), `${lossRawPct >= 0 ? '-' : '+'}${fmt(Math.abs(lossRawPct), 2)} %`, ''],
-  ['req per CPU-second of the service (throughput on a whole core)', fmt(perCpu(base), 0), fmt(perCpu(subj), 0), `${lossPct >= 0 ? '-' : '+'}${fmt(Math.abs(lossPct), 2)} %`, `loss <= ${GOALS.lossPct} %`],
-  ['service core share while loaded %', fmt(median(results[base].map((r) => r.serverCpuPct)), 0), fmt(median(results[subj].map((r) => r.serverCpuPct)), 0), '', ''],
+  [
+    'throughput req/s (median; loss: median of per-round losses)',
+    fmt(rps(base), 0),
+    fmt(rps(subj), 0),
+    `${lossRawPct >= 0 ? '-' : '+'}${fmt(Math.abs(lossRawPct), 2)} %`,
+    '',
+  ],
+  [
+    'req per CPU-second of the service (throughput on a whole core)',
+    fmt(perCpu(base), 0),
+    fmt(perCpu(subj), 0),
+    `${lossPct >= 0 ? '-' : '+'}${fmt(Math.abs(lossPct), 2)} %`,
+    `loss <= ${GOALS.lossPct} %`,
+  ],
+  [
+    'service core share while loaded %',
+    fmt(median(results[base].map((r) => r.serverCpuPct)), 0),
+    fmt(median(results[subj].map((r) => r.serverCpuPct)), 0),
+    '',
+    '',
+  ],
   ['p50 latency ms', fmt(median(results[base].map((r) => r.p50))), fmt(median(results[subj].map((r) => r.p50))), '', ''],
   ['p99 latency ms', fmt(p99(base)), fmt(p99(subj)), `x ${fmt(p99(subj) / p99(base), 2)}`, ''],
-  ['start-up ms (spawn -> listening -> exit, median)', fmt(median(startupMs[base]), 0), fmt(median(startupMs[subj]), 0), `${startupAdded >= 0 ? '+' : ''}${fmt(startupAdded, 0)} ms`, `<= +${GOALS.startupMs} ms`],
-  ['RSS after start MiB (median)', fmt(mib(median(rssStart[base])), 1), fmt(mib(median(rssStart[subj])), 1), `${rssAdded >= 0 ? '+' : ''}${fmt(rssAdded, 1)} MiB`, `<= +${GOALS.rssMb} MB`],
-  ['RSS after the load MiB', fmt(mib(rssAfterLoad[base]), 1), fmt(mib(rssAfterLoad[subj]), 1), `+${fmt(mib(rssAfterLoad[subj] - rssAfterLoad[base]), 1)} MiB`, ''],
+  [
+    'start-up ms (spawn -> listening -> exit, median)',
+    fmt(median(startupMs[base]), 0),
+    fmt(median(startupMs[subj]), 0),
+    `${startupAdded >= 0 ? '+' : ''}${fmt(startupAdded, 0)} ms`,
+    `<= +${GOALS.startupMs} ms`,
+  ],
+  [
+    'RSS after start MiB (median)',
+    fmt(mib(median(rssStart[base])), 1),
+    fmt(mib(median(rssStart[subj])), 1),
+    `${rssAdded >= 0 ? '+' : ''}${fmt(rssAdded, 1)} MiB`,
+    `<= +${GOALS.rssMb} MB`,
+  ],
+  [
+    'RSS after the load MiB',
+    fmt(mib(rssAfterLoad[base]), 1),
+    fmt(mib(rssAfterLoad[subj]), 1),
+    `+${fmt(mib(rssAfterLoad[subj] - rssAfterLoad[base]), 1)} MiB`,
+    '',
+  ],
 ];
 console.log('');
 printTable(headers, rows);
@@ -314,17 +359,23 @@ function lossOf(res, subject, reference) {
   const usPerReq = (v) => median(res[v].map((r) => 1e6 / r.perCpuS));
   return { perRound, median: median(perRound), ci: medianCi(perRound), us: [usPerReq(reference), usPerReq(subject)] };
 }
-const describeLoss = (l) => `${fmt(l.median, 2)} % [${fmt(l.ci[0], 1)}, ${fmt(l.ci[1], 1)}]; CPU-us/req ${fmt(l.us[0], 1)} -> ${fmt(l.us[1], 1)}`;
+const describeLoss = (l) =>
+  `${fmt(l.median, 2)} % [${fmt(l.ci[0], 1)}, ${fmt(l.ci[1], 1)}]; CPU-us/req ${fmt(l.us[0], 1)} -> ${fmt(l.us[1], 1)}`;
 const verdict = (value, goal) => (!Number.isFinite(value) ? 'n/a' : value <= goal ? 'met' : 'missed');
 const noPluginsLoss = lossOf(results, none, base);
 const pluginsLoss = lossOf(results, subj, base);
 const pgLoss = pg ? lossOf(pg.results, 'pg: agent + http-timing', 'pg: without agent') : undefined;
 const countOf = (v, key) => median(counts[v].map((c) => c[key]));
 const addedPct = (v, key) => 100 * (countOf(v, key) / countOf(base, key) - 1);
-const countCell = (v, key) => (countsSkipped ? countsSkipped : `${fmt(countOf(base, key), 0)} -> ${fmt(countOf(v, key), 0)} (${signed(addedPct(v, key))} %)`);
+const countCell = (v, key) =>
+  countsSkipped ? countsSkipped : `${fmt(countOf(base, key), 0)} -> ${fmt(countOf(v, key), 0)} (${signed(addedPct(v, key))} %)`;
 // Runs of one variant spread by a few per cent (when V8's concurrent compiles land); a count within
 // the spread of the runs without the agent is not a verdict either way.
-const baseSpreadPct = counts[base].length > 1 ? (100 * (Math.max(...counts[base].map((c) => c.outsideGcPerRequest)) - Math.min(...counts[base].map((c) => c.outsideGcPerRequest)))) / countOf(base, 'outsideGcPerRequest') : NaN;
+const baseSpreadPct =
+  counts[base].length > 1
+    ? (100 * (Math.max(...counts[base].map((c) => c.outsideGcPerRequest)) - Math.min(...counts[base].map((c) => c.outsideGcPerRequest)))) /
+      countOf(base, 'outsideGcPerRequest')
+    : NaN;
 const countsVerdict = countsSkipped
   ? 'n/a'
   : !(baseSpreadPct <= GOALS.noPluginsPct)
@@ -333,30 +384,68 @@ const countsVerdict = countsSkipped
 const wrapperNs = interception['Vigil, empty before/after'].sync - interception.unwrapped.sync;
 const goalHeaders = ['figure', 'measured', 'goal', 'verdict'];
 const goalRows = [
-  ['hello-world, agent with no plugins: instructions/request, main thread outside GC (callgrind)', countCell(none, 'outsideGcPerRequest'), `<= +${GOALS.noPluginsPct} %`, countsVerdict],
+  [
+    'hello-world, agent with no plugins: instructions/request, main thread outside GC (callgrind)',
+    countCell(none, 'outsideGcPerRequest'),
+    `<= +${GOALS.noPluginsPct} %`,
+    countsVerdict,
+  ],
   ['hello-world, agent with no plugins: instructions/request, all threads', countCell(none, 'allPerRequest'), '', ''],
-  ['hello-world, agent with no plugins: throughput loss per service CPU-s [95 % CI]', describeLoss(noPluginsLoss), `<= ${GOALS.noPluginsPct} %`, verdict(noPluginsLoss.median, GOALS.noPluginsPct)],
-  ['hello-world, template + http-timing: throughput loss per service CPU-s [95 % CI]', describeLoss(pluginsLoss), `<= ${GOALS.lossPct} %`, verdict(pluginsLoss.median, GOALS.lossPct)],
+  [
+    'hello-world, agent with no plugins: throughput loss per service CPU-s [95 % CI]',
+    describeLoss(noPluginsLoss),
+    `<= ${GOALS.noPluginsPct} %`,
+    verdict(noPluginsLoss.median, GOALS.noPluginsPct),
+  ],
+  [
+    'hello-world, template + http-timing: throughput loss per service CPU-s [95 % CI]',
+    describeLoss(pluginsLoss),
+    `<= ${GOALS.lossPct} %`,
+    verdict(pluginsLoss.median, GOALS.lossPct),
+  ],
   ['hello-world, template + http-timing: instructions/request, main thread outside GC', countCell(subj, 'outsideGcPerRequest'), '', ''],
-  ['fastify + PostgreSQL, agent + http-timing: throughput loss per service CPU-s [95 % CI]', pgLoss ? describeLoss(pgLoss) : 'skipped (no PostgreSQL)', `<= ${GOALS.pgLossPct} %`, pgLoss ? verdict(pgLoss.median, GOALS.pgLossPct) : 'n/a'],
-  ['Vigil wrapper with empty before/after vs unwrapped call (sync, CPU ns)', `+${fmt(wrapperNs, 1)} ns`, `<= ${GOALS.wrapperNs} ns`, verdict(wrapperNs, GOALS.wrapperNs)],
-  ['start-up added / RSS added', `${signed(startupAdded, 0)} ms / ${signed(rssAdded, 1)} MiB`, `<= ${GOALS.startupMs} ms / <= ${GOALS.rssMb} MB`, startupAdded <= GOALS.startupMs && rssAdded <= GOALS.rssMb ? 'met' : 'missed'],
+  [
+    'fastify + PostgreSQL, agent + http-timing: throughput loss per service CPU-s [95 % CI]',
+    pgLoss ? describeLoss(pgLoss) : 'skipped (no PostgreSQL)',
+    `<= ${GOALS.pgLossPct} %`,
+    pgLoss ? verdict(pgLoss.median, GOALS.pgLossPct) : 'n/a',
+  ],
+  [
+    'Vigil wrapper with empty before/after vs unwrapped call (sync, CPU ns)',
+    `+${fmt(wrapperNs, 1)} ns`,
+    `<= ${GOALS.wrapperNs} ns`,
+    verdict(wrapperNs, GOALS.wrapperNs),
+  ],
+  [
+    'start-up added / RSS added',
+    `${signed(startupAdded, 0)} ms / ${signed(rssAdded, 1)} MiB`,
+    `<= ${GOALS.startupMs} ms / <= ${GOALS.rssMb} MB`,
+    startupAdded <= GOALS.startupMs && rssAdded <= GOALS.rssMb ? 'met' : 'missed',
+  ],
 ];
 console.log('\nThe interceptor per call (bench/src/intercept.mjs; CPU time, fresh process per variant, median of rounds):');
 printTable(INTERCEPTION_HEADERS, interceptionRows(interception));
 console.log('\nGoals:');
 printTable(goalHeaders, goalRows);
-console.log(`\nmodules loaded: ${baseTimes.modules} without the agent, ${requireTimes.modules} with it; slowest CommonJS loads at start (inclusive ms, one run, --require ${'bench/src/lib/require-timer.cjs'}):`);
+console.log(
+  `\nmodules loaded: ${baseTimes.modules} without the agent, ${requireTimes.modules} with it; slowest CommonJS loads at start (inclusive ms, one run, --require ${'bench/src/lib/require-timer.cjs'}):`,
+);
 printTable(['module', 'loaded by', 'ms'], slowLoads);
 console.log(`per-round loss, req per service CPU-second: ${pairLoss.map((l) => `${fmt(l, 2)} %`).join(', ')}`);
 console.log(`per-round loss, raw req/s: ${pairLossRaw.map((l) => `${fmt(l, 2)} %`).join(', ')}`);
-console.log(`per-round loss of the agent without plugins, req per service CPU-second: ${noPluginsLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}`);
-if (pgLoss) console.log(`per-round loss of the fastify + PostgreSQL service, req per service CPU-second: ${pgLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}`);
+console.log(
+  `per-round loss of the agent without plugins, req per service CPU-second: ${noPluginsLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}`,
+);
+if (pgLoss)
+  console.log(
+    `per-round loss of the fastify + PostgreSQL service, req per service CPU-second: ${pgLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}`,
+  );
 const profileTables = [];
 if (Object.keys(profiles).length) {
   const names = Object.keys(profiles);
   const components = [...new Set(names.flatMap((n) => profiles[n].components.map((c) => c.name)))];
-  const usPerRequest = (n, c) => ((profiles[n].components.find((x) => x.name === c)?.pct ?? 0) / 100) * ((profiles[n].busyMs * 1000) / profiles[n].requests);
+  const usPerRequest = (n, c) =>
+    ((profiles[n].components.find((x) => x.name === c)?.pct ?? 0) / 100) * ((profiles[n].busyMs * 1000) / profiles[n].requests);
   const compRows = components
     .map((c) => [c, ...names.map((n) => usPerRequest(n, c))])
     .sort((a, b) => b[2] - a[2])
@@ -374,7 +463,9 @@ if (Object.keys(profiles).length) {
       markdownTable(['function', 'component', 'share of busy CPU'], fns),
   );
 }
-console.log(`agent instance in the backend: ${agentInstance ? `${agentInstance.status}, plugins ${agentInstance.plugins.map((p) => p.name).join(', ')}` : 'not found'}`);
+console.log(
+  `agent instance in the backend: ${agentInstance ? `${agentInstance.status}, plugins ${agentInstance.plugins.map((p) => p.name).join(', ')}` : 'not found'}`,
+);
 console.log(loadConditions(load0, load1));
 if (!agentInstance) console.log('warning: the backend does not list the agent-attached service');
 
@@ -394,7 +485,10 @@ if (args.docs) {
       '',
       'Instructions per request under callgrind, each run (main thread outside GC / of it in megamorphic inline caches / GC / other threads; scavenge calls):',
       '',
-      ...Object.entries(counts).map(([v, cs]) => `- ${v}: ${cs.map((c) => `${fmt(c.outsideGcPerRequest, 0)} / ${fmt(c.megamorphicPerRequest, 0)} / ${fmt(c.gcPerRequest, 0)} / ${fmt(c.otherThreadsPerRequest, 0)}; ${c.scavenges}`).join(' | ') || countsSkipped}`),
+      ...Object.entries(counts).map(
+        ([v, cs]) =>
+          `- ${v}: ${cs.map((c) => `${fmt(c.outsideGcPerRequest, 0)} / ${fmt(c.megamorphicPerRequest, 0)} / ${fmt(c.gcPerRequest, 0)} / ${fmt(c.otherThreadsPerRequest, 0)}; ${c.scavenges}`).join(' | ') || countsSkipped}`,
+      ),
       '',
       `Per-round loss of the agent without plugins: ${noPluginsLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}${pgLoss ? `; of the fastify + PostgreSQL service: ${pgLoss.perRound.map((l) => `${fmt(l, 2)} %`).join(', ')}` : ''}.`,
       '',
@@ -411,7 +505,18 @@ if (args.docs) {
   );
   appendRow(
     'bench:agent',
-    ['date', 'command', 'machine', 'load', 'req/s without / with', 'loss % (per CPU-s; raw)', 'p99 x', 'start-up added ms', 'RSS added MiB', 'goals'],
+    [
+      'date',
+      'command',
+      'machine',
+      'load',
+      'req/s without / with',
+      'loss % (per CPU-s; raw)',
+      'p99 x',
+      'start-up added ms',
+      'RSS added MiB',
+      'goals',
+    ],
     [
       today(),
       `\`${cmd}\``,

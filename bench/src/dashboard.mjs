@@ -44,10 +44,19 @@ const PAGE_VIEW = { window: { sort: 'service', offset: 0, limit: 250 }, watch: [
 const load0 = loadNow();
 
 console.log(`bench:dashboard  ${machine()}; ${pinning()}`);
-console.log(`${instances} instances beating every ${intervalMs} ms, ${fmt(changeRate * 100)} % changing per second; measuring ${durationS} s`);
+console.log(
+  `${instances} instances beating every ${intervalMs} ms, ${fmt(changeRate * 100)} % changing per second; measuring ${durationS} s`,
+);
 
 const backend = await startBackend({ probe: true });
-const fleet = await startFleet({ port: backend.port, instances, intervalMs, rampMs: intervalMs, connections: 200, changePerSecond: changeRate });
+const fleet = await startFleet({
+  port: backend.port,
+  instances,
+  intervalMs,
+  rampMs: intervalMs,
+  connections: 200,
+  changePerSecond: changeRate,
+});
 const t0 = Date.now();
 fleet.start();
 await Promise.race([fleet.registered, sleep(120_000)]);
@@ -121,14 +130,18 @@ try {
       await page.goto(backend.url, { waitUntil: 'commit' });
       await page.locator('[data-testid="instance-row"]').first().waitFor({ state: 'visible', timeout: 30_000 });
       const first = Date.now() - start;
-      await page.waitForFunction(() => globalThis.document.querySelectorAll('[data-testid="instance-row"]').length >= 10, null, { timeout: 30_000 }).catch(() => {});
+      await page
+        .waitForFunction(() => globalThis.document.querySelectorAll('[data-testid="instance-row"]').length >= 10, null, { timeout: 30_000 })
+        .catch(() => {});
       const rows = await page.locator('[data-testid="instance-row"]').count();
       // The first load warms the browser's caches of the page's files; later loads are what a user reloading sees.
       if (k > 0 || pageLoads === 1) {
         firstRows.push(first);
         allRows.push(rows);
       }
-      console.log(`page load ${k + 1}${k === 0 && pageLoads > 1 ? ' (warm-up)' : ''}: first rows after ${first} ms (${rows} rows rendered)`);
+      console.log(
+        `page load ${k + 1}${k === 0 && pageLoads > 1 ? ' (warm-up)' : ''}: first rows after ${first} ms (${rows} rows rendered)`,
+      );
       await context.close();
     }
   } finally {
@@ -150,7 +163,11 @@ const rows = [
   ['bytes/s pushed to the socket (after the snapshot)', fmt(bytesPerS, 0), ''],
   ['deltas/s', fmt(deltasPerS), ''],
   ['changes delivered (in the view)', deliveryStats.count, ''],
-  ['change -> socket delivery p50 / p99 / max ms', `${fmt(deliveryStats.p50)} / ${fmt(deliveryStats.p99)} / ${fmt(deliveryStats.max)}`, `p99 <= ${DELIVERY_GOAL_MS}`],
+  [
+    'change -> socket delivery p50 / p99 / max ms',
+    `${fmt(deliveryStats.p50)} / ${fmt(deliveryStats.p99)} / ${fmt(deliveryStats.max)}`,
+    `p99 <= ${DELIVERY_GOAL_MS}`,
+  ],
   ['Chromium: navigation -> first rows ms (median)', `${fmt(firstRowsMs, 0)} (${firstRows.join(', ')})`, `<= ${FIRST_ROWS_GOAL_MS}`],
   ['rows rendered', allRows.join(', '), ''],
   ['backend CPU % (median)', fmt(backendCpu, 0), ''],

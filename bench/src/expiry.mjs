@@ -77,7 +77,9 @@ async function measure(label, server) {
     if (Date.now() - t0 > 120_000) throw new Error(`${label}: the fleet did not register within 120 s`);
   }
   // Four more beats each, so the backend knows every instance's interval (median of 3 gaps).
-  console.log(`[${label}] ${total} instances registered in ${((Date.now() - t0) / 1000).toFixed(1)} s; beating for ${(3.5 * intervalMs) / 1000} s`);
+  console.log(
+    `[${label}] ${total} instances registered in ${((Date.now() - t0) / 1000).toFixed(1)} s; beating for ${(3.5 * intervalMs) / 1000} s`,
+  );
   await sleep(3.5 * intervalMs);
   const results = [];
   for (const [scenario, from, burst] of [
@@ -87,7 +89,8 @@ async function measure(label, server) {
     const to = from + perScenario;
     const watchedIds = [];
     const step = perScenario / (sockets * WATCH_PER_SOCKET);
-    for (let k = 0; k < sockets * WATCH_PER_SOCKET && k < perScenario; k++) watchedIds.push(instanceId(fleet.run, from + Math.floor(k * step)));
+    for (let k = 0; k < sockets * WATCH_PER_SOCKET && k < perScenario; k++)
+      watchedIds.push(instanceId(fleet.run, from + Math.floor(k * step)));
     const watched = new Set(watchedIds);
     const socketLags = new Map();
     const eventLags = [];
@@ -123,14 +126,17 @@ async function measure(label, server) {
     let shown = Date.now();
     while (Date.now() < waitUntil || (lost < perScenario && Date.now() < waitUntil + 2 * lostAfterMs)) {
       await sleep(250);
-      lost = server.probe.poll().slice(probeFrom).reduce((a, s) => a + s.lost, 0);
+      lost = server.probe
+        .poll()
+        .slice(probeFrom)
+        .reduce((a, s) => a + s.lost, 0);
       if (lost >= perScenario && Date.now() >= waitUntil) break;
       if (Date.now() - shown >= 5000) {
         shown = Date.now();
         const p = server.probe.latest;
         console.log(
           `[${label}] ${scenario}: ${((Date.now() - haltedAt) / 1000).toFixed(0)} s after the stop, ${lost}/${perScenario} lost, ` +
-            `${p?.instances ?? '?'} instances, ${fmt(((p?.beats ?? 0) + (p?.upserts ?? 0)) * 1000 / (p?.periodMs ?? 1), 0)} beats/s`,
+            `${p?.instances ?? '?'} instances, ${fmt((((p?.beats ?? 0) + (p?.upserts ?? 0)) * 1000) / (p?.periodMs ?? 1), 0)} beats/s`,
         );
       }
     }
@@ -193,7 +199,15 @@ if (prototype) {
 }
 const load1 = loadNow();
 
-const headers = ['server', 'scenario', 'lost / stopped', 'event-loop lag max ms', 'deadline -> transition in backend p50 / p99 / max ms', 'deadline -> socket delta (watched) n, p50 / p99 / max ms', 'deadline -> lost event on socket n, p50 / p99 / max ms'];
+const headers = [
+  'server',
+  'scenario',
+  'lost / stopped',
+  'event-loop lag max ms',
+  'deadline -> transition in backend p50 / p99 / max ms',
+  'deadline -> socket delta (watched) n, p50 / p99 / max ms',
+  'deadline -> lost event on socket n, p50 / p99 / max ms',
+];
 const triple = (s) => `${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)}`;
 const rows = runs.map((r) => [
   r.server,
@@ -212,7 +226,9 @@ for (const r of runs.filter((x) => x.profiled)) {
   const p = r.profiled;
   const comp = p.components.slice(0, 8).map((c) => [c.name, fmt((c.pct / 100) * p.busyMs, 0)]);
   const fns = p.functions.map((f) => [f.name, f.component, fmt((f.pct / 100) * p.busyMs, 0)]);
-  console.log(`\nCPU profile of the backend over the ${r.scenario} expiry window (${fmt(p.busyMs, 0)} ms busy of ${fmt(p.busyMs + p.idleMs, 0)} ms):`);
+  console.log(
+    `\nCPU profile of the backend over the ${r.scenario} expiry window (${fmt(p.busyMs, 0)} ms busy of ${fmt(p.busyMs + p.idleMs, 0)} ms):`,
+  );
   printTable(['component', 'busy ms'], comp);
   printTable(['hottest functions (self)', 'component', 'ms'], fns);
   const stallRows = r.stalls.map((x) => [
@@ -267,7 +283,10 @@ if (args.docs) {
       title: `bench:expiry: the backend during the run (${today()})`,
       xLabel: 'seconds since the fleet started',
       panels: [
-        { label: 'beats/s', series: [{ name: 'beats + upserts /s', points: s.map((x) => [tx(x), ((x.beats + x.upserts) * 1000) / x.periodMs]) }] },
+        {
+          label: 'beats/s',
+          series: [{ name: 'beats + upserts /s', points: s.map((x) => [tx(x), ((x.beats + x.upserts) * 1000) / x.periodMs]) }],
+        },
         { label: 'lost/s', series: [{ name: 'lost transitions /s', points: s.map((x) => [tx(x), (x.lost * 1000) / x.periodMs]) }] },
         { label: 'RSS (MiB)', series: [{ name: 'backend RSS', points: s.map((x) => [tx(x), x.rss / 2 ** 20]) }] },
         {
@@ -297,7 +316,15 @@ if (args.docs) {
   );
   appendRow(
     'bench:expiry',
-    ['date', 'command', 'machine', 'load', 'in backend p99 ms (spread / burst)', 'socket p99 ms (spread / burst)', 'goal p99 <= 100 (socket)'],
+    [
+      'date',
+      'command',
+      'machine',
+      'load',
+      'in backend p99 ms (spread / burst)',
+      'socket p99 ms (spread / burst)',
+      'goal p99 <= 100 (socket)',
+    ],
     [
       today(),
       `\`${cmd}\``,

@@ -176,7 +176,7 @@ async function profileWindow(server, seconds) {
   const summary = analyzeProfile(`${file}.cpuprofile`, { top: 12, trimUs: 250_000 });
   rmSync(`${file}.cpuprofile`, { force: true });
   // The beats of the analysed part of the window (the profile less its trimmed ends).
-  const beats = Math.round(rate * (summary.busyMs + summary.idleMs) / 1000);
+  const beats = Math.round((rate * (summary.busyMs + summary.idleMs)) / 1000);
   return { ...summary, beats, seconds };
 }
 
@@ -224,26 +224,33 @@ const base = (await backend.probe.next()).at(-1);
 const mirror = withMirror ? await startBackend({ probe: true, env: storeEnv, core: cores.load }) : undefined;
 const mirrorStart = mirror && { cpuMs: cpuTimeMs(mirror.child.pid), at: performance.now(), rss: (await mirror.probe.next()).at(-1)?.rss };
 let heap;
-const run = await runAgainst(backend, durationS, 'backend', async () => {
-  const last = (await backend.probe.next()).at(-1);
-  let counts;
-  try {
-    const response = await fetch(`${backend.url}/api/v1/instances/counts`);
-    if (response.ok) counts = await response.json();
-  } catch {
-    // older backends have no counts endpoint
-  }
-  const redisEnd = redis && (await redisFigures(redis));
-  const mirrorEnd = mirror && {
-    cpuMs: cpuTimeMs(mirror.child.pid),
-    at: performance.now(),
-    rss: (await mirror.probe.next()).at(-1)?.rss,
-    counts: await (await fetch(`${mirror.url}/api/v1/instances/counts`)).json(),
-  };
-  // Last: the snapshot itself costs memory (RSS after it is not counted).
-  if (args.has('heap')) heap = await heapSnapshot(backend);
-  return { last, counts, redisEnd, mirrorEnd };
-}, transport, async () => (profileS > 0 ? profileWindow(backend, profileS) : undefined));
+const run = await runAgainst(
+  backend,
+  durationS,
+  'backend',
+  async () => {
+    const last = (await backend.probe.next()).at(-1);
+    let counts;
+    try {
+      const response = await fetch(`${backend.url}/api/v1/instances/counts`);
+      if (response.ok) counts = await response.json();
+    } catch {
+      // older backends have no counts endpoint
+    }
+    const redisEnd = redis && (await redisFigures(redis));
+    const mirrorEnd = mirror && {
+      cpuMs: cpuTimeMs(mirror.child.pid),
+      at: performance.now(),
+      rss: (await mirror.probe.next()).at(-1)?.rss,
+      counts: await (await fetch(`${mirror.url}/api/v1/instances/counts`)).json(),
+    };
+    // Last: the snapshot itself costs memory (RSS after it is not counted).
+    if (args.has('heap')) heap = await heapSnapshot(backend);
+    return { last, counts, redisEnd, mirrorEnd };
+  },
+  transport,
+  async () => (profileS > 0 ? profileWindow(backend, profileS) : undefined),
+);
 const { last: final, counts, redisEnd, mirrorEnd } = run.end;
 await stop(backend.child);
 if (mirror) await stop(mirror.child);
@@ -281,7 +288,11 @@ const rows = [
   ['RSS max / end (MiB)', `${fmt(mib(rssMax), 0)} / ${fmt(mib(rssEnd), 0)}`, `<= ${RSS_GOAL}`],
   ['bytes per instance (RSS / heap growth)', `${fmt(perInstance, 0)} / ${fmt(heapPerInstance, 0)}`, ''],
   ['event-loop lag p99 / max (ms)', `${fmt(lagP99)} / ${fmt(lagMax)}`, ''],
-  ['beat latency p50 / p99 (ms, median of seconds)', `${fmt(median(steady.map((s) => s.latP50)))} / ${fmt(median(steady.map((s) => s.latP99)))}`, ''],
+  [
+    'beat latency p50 / p99 (ms, median of seconds)',
+    `${fmt(median(steady.map((s) => s.latP50)))} / ${fmt(median(steady.map((s) => s.latP99)))}`,
+    '',
+  ],
   ['longest gap between two renewals of one instance (s)', fmt(run.summary.gapMax / 1000, 1), `< lost timeout 15`],
   ['false lost / suspect transitions', `${falseLost} / ${falseSuspect}`, '0'],
   ['unknown answers / errors', `${unknown} / ${errors}`, '0'],
@@ -296,8 +307,16 @@ if (redis0 && redisEnd) {
 }
 if (mirrorStart && mirrorEnd) {
   rows.push(
-    ['mirror replica CPU % of one core (mean over the run)', fmt((100 * (mirrorEnd.cpuMs - mirrorStart.cpuMs)) / (mirrorEnd.at - mirrorStart.at), 0), ''],
-    ['mirror replica RSS end (MiB) / growth per instance (B)', `${fmt(mib(mirrorEnd.rss ?? NaN), 0)} / ${fmt(((mirrorEnd.rss ?? NaN) - (mirrorStart.rss ?? NaN)) / instances, 0)}`, ''],
+    [
+      'mirror replica CPU % of one core (mean over the run)',
+      fmt((100 * (mirrorEnd.cpuMs - mirrorStart.cpuMs)) / (mirrorEnd.at - mirrorStart.at), 0),
+      '',
+    ],
+    [
+      'mirror replica RSS end (MiB) / growth per instance (B)',
+      `${fmt(mib(mirrorEnd.rss ?? NaN), 0)} / ${fmt(((mirrorEnd.rss ?? NaN) - (mirrorStart.rss ?? NaN)) / instances, 0)}`,
+      '',
+    ],
     ['mirror replica statuses at the end', JSON.stringify(mirrorEnd.counts.byStatus ?? mirrorEnd.counts), 'as the backend'],
   );
 }
@@ -311,11 +330,11 @@ if (reference.length) {
   );
 }
 console.log(loadConditions(load0, load1));
-const heapRows = heap
-  ? heap.kinds.map((k) => [k.kind, fmt(mib(k.bytes), 1), k.count, fmt(k.bytes / instances, 0)])
-  : [];
+const heapRows = heap ? heap.kinds.map((k) => [k.kind, fmt(mib(k.bytes), 1), k.count, fmt(k.bytes / instances, 0)]) : [];
 if (heap) {
-  console.log(`\nheap snapshot of the backend at the end: ${fmt(mib(heap.totalBytes), 0)} MiB in use, ${fmt(heap.totalBytes / instances, 0)} B per instance; by kind (self size):`);
+  console.log(
+    `\nheap snapshot of the backend at the end: ${fmt(mib(heap.totalBytes), 0)} MiB in use, ${fmt(heap.totalBytes / instances, 0)} B per instance; by kind (self size):`,
+  );
   printTable(['kind', 'MiB', 'count', 'B per instance'], heapRows);
 }
 
@@ -345,7 +364,11 @@ if (args.docs) {
         series: [{ name: 'answered beats/s', points: all.map((s) => [x(s), s.beats]) }],
         goal: { y: target, label: `target ${fmt(target, 0)}` },
       },
-      { label: 'RSS (MiB)', series: [{ name: 'backend RSS', points: all.map((s) => [x(s), mib(s.rss ?? NaN)]) }], goal: { y: RSS_GOAL, label: '1 GiB goal' } },
+      {
+        label: 'RSS (MiB)',
+        series: [{ name: 'backend RSS', points: all.map((s) => [x(s), mib(s.rss ?? NaN)]) }],
+        goal: { y: RSS_GOAL, label: '1 GiB goal' },
+      },
       {
         label: 'event-loop lag (ms)',
         series: [
@@ -373,7 +396,15 @@ if (args.docs) {
             '',
             markdownTable(
               ['server', 'beats/s', 'server cpu %', 'load generator cpu %', 'beat p99 ms', 'lost', 'RSS max MiB'],
-              reference.map((r) => [r.name, fmt(r.beats, 0), fmt(r.cpu, 0), fmt(r.loadCpu, 0), fmt(r.latP99), r.lost, fmt(mib(r.rssMax), 0)]),
+              reference.map((r) => [
+                r.name,
+                fmt(r.beats, 0),
+                fmt(r.cpu, 0),
+                fmt(r.loadCpu, 0),
+                fmt(r.latP99),
+                r.lost,
+                fmt(mib(r.rssMax), 0),
+              ]),
             ),
             '',
           ]
@@ -417,5 +448,7 @@ if (args.docs) {
     ],
   );
 }
-console.log(`fleet ${instances} instances${store === 'redis' ? ' on redis' : ''}: false lost ${falseLost}, rss ${fmt(mib(rssMax), 0)} MiB, beats/s ${fmt(beatsPerS, 0)}`);
+console.log(
+  `fleet ${instances} instances${store === 'redis' ? ' on redis' : ''}: false lost ${falseLost}, rss ${fmt(mib(rssMax), 0)} MiB, beats/s ${fmt(beatsPerS, 0)}`,
+);
 process.exit(0);

@@ -17,8 +17,19 @@ describe('bench:fleet --smoke', () => {
   });
 
   it('runs the same fleet on the redis store with --store redis --mirror, and adds Redis and the mirror replica', async () => {
-    if (!(await redisAnswers())) throw new Error('bench:fleet --store redis needs Redis at 127.0.0.1:6379, which does not answer (start redis-server)');
-    const { code, output, headline } = await runSmoke('fleet', ['--instances', '800', '--duration', '3', '--check', '0', '--store', 'redis', '--mirror']);
+    if (!(await redisAnswers()))
+      throw new Error('bench:fleet --store redis needs Redis at 127.0.0.1:6379, which does not answer (start redis-server)');
+    const { code, output, headline } = await runSmoke('fleet', [
+      '--instances',
+      '800',
+      '--duration',
+      '3',
+      '--check',
+      '0',
+      '--store',
+      'redis',
+      '--mirror',
+    ]);
     expect(code, output).toBe(0);
     const m = /^fleet (\d+) instances on redis: false lost (\d+), rss (\d+) MiB, beats\/s (\d+)$/.exec(headline);
     expect(m, output).not.toBeNull();

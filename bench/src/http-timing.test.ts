@@ -22,7 +22,13 @@ async function standIn(): Promise<{ url: string; extInfo: Record<string, string>
       const info = beat.plugins?.find((p) => p.name === 'http-timing')?.extInfo;
       if (info !== undefined) extInfo.push(info);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(req.url?.endsWith('/events') ? { accepted: 0 } : { result: beat.kind === 'light' ? 'renewed' : 'registered', serverTime: Date.now() }));
+      res.end(
+        JSON.stringify(
+          req.url?.endsWith('/events')
+            ? { accepted: 0 }
+            : { result: beat.kind === 'light' ? 'renewed' : 'registered', serverTime: Date.now() },
+        ),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -81,7 +81,9 @@ console.log(
 async function register(server) {
   const answers = await sendAll({ host: '127.0.0.1', port: server.port, requests: bodies.full.map((b) => beatRequest(b)) });
   // The null server answers every beat alike.
-  const bad = server.name.startsWith('null') ? answers.filter((a) => !a.startsWith('{')) : answers.filter((a) => !a.includes('"registered"'));
+  const bad = server.name.startsWith('null')
+    ? answers.filter((a) => !a.startsWith('{'))
+    : answers.filter((a) => !a.includes('"registered"'));
   if (bad.length) throw new Error(`${server.name}: ${bad.length} registrations failed, e.g. ${bad[0]}`);
 }
 
@@ -92,7 +94,9 @@ async function check(server) {
 }
 
 const servers = {
-  bare: await startBare({ flags: ['--lost-after-ms', String(LONG_LEASE.lostAfterMs), '--remove-after-ms', String(LONG_LEASE.removeAfterMs)] }),
+  bare: await startBare({
+    flags: ['--lost-after-ms', String(LONG_LEASE.lostAfterMs), '--remove-after-ms', String(LONG_LEASE.removeAfterMs)],
+  }),
   backend: await startBackend({
     env: { VIGIL_LOST_AFTER_MS: String(LONG_LEASE.lostAfterMs), VIGIL_REMOVE_AFTER_MS: String(LONG_LEASE.removeAfterMs) },
   }),
@@ -162,7 +166,10 @@ if (profile) {
       const flags = ['--lost-after-ms', String(LONG_LEASE.lostAfterMs), '--remove-after-ms', String(LONG_LEASE.removeAfterMs)];
       const server =
         name === 'backend'
-          ? await startBackend({ cpuProf: dir, env: { VIGIL_LOST_AFTER_MS: String(LONG_LEASE.lostAfterMs), VIGIL_REMOVE_AFTER_MS: String(LONG_LEASE.removeAfterMs) } })
+          ? await startBackend({
+              cpuProf: dir,
+              env: { VIGIL_LOST_AFTER_MS: String(LONG_LEASE.lostAfterMs), VIGIL_REMOVE_AFTER_MS: String(LONG_LEASE.removeAfterMs) },
+            })
           : await startBare({ cpuProf: dir, flags });
       server.name = name;
       await register(server);
@@ -209,7 +216,19 @@ for (const name of rotation) {
     ]);
   }
 }
-const headers = ['server', 'beat', 'beats/s', 'x bare', 'server core %', 'beats per server CPU-s', 'x bare (CPU)', 'p50 ms', 'p99 ms', 'errors', 'load tool cpu %'];
+const headers = [
+  'server',
+  'beat',
+  'beats/s',
+  'x bare',
+  'server core %',
+  'beats per server CPU-s',
+  'x bare (CPU)',
+  'p50 ms',
+  'p99 ms',
+  'errors',
+  'load tool cpu %',
+];
 console.log('');
 printTable(headers, rows);
 const lightRatio = ratio('light');
@@ -220,7 +239,12 @@ const socketFull = ratio('full', SOCKET);
 const socketHeadline = Math.min(socketLight, socketFull);
 const load1 = loadNow();
 console.log('');
-const perRound = (key) => `light ${pairRatios('light', key).map((r) => fmt(r, 2)).join(', ')}; full ${pairRatios('full', key).map((r) => fmt(r, 2)).join(', ')}`;
+const perRound = (key) =>
+  `light ${pairRatios('light', key)
+    .map((r) => fmt(r, 2))
+    .join(', ')}; full ${pairRatios('full', key)
+    .map((r) => fmt(r, 2))
+    .join(', ')}`;
 console.log('medians over rounds; "x bare" columns are medians of the per-round ratios (adjacent runs)');
 console.log(`per-round backend/bare ratios, beats/s: ${perRound('rps')}`);
 console.log(`per-round backend/bare ratios, beats per server CPU-second: ${perRound('perCpuS')}`);
@@ -247,7 +271,9 @@ if (Object.keys(profiles).length) {
   const compRows = shown.map(([c, ...v]) => [c, ...v.map((x) => fmt(x))]);
   compRows.push(['total CPU per beat', ...totals.map((t) => fmt(t))]);
   const head = ['component (CPU us per beat)', ...names];
-  console.log('\nCPU profiles (node --cpu-prof, samples of one more measured run), CPU microseconds per beat by component (idle excluded):');
+  console.log(
+    '\nCPU profiles (node --cpu-prof, samples of one more measured run), CPU microseconds per beat by component (idle excluded):',
+  );
   printTable(head, compRows);
   profileTables.push(
     'CPU profiles (`node --cpu-prof`; one more run per server and beat kind after the measured runs, only the samples of that run counted): CPU microseconds per beat by component, idle excluded.\n\n' +
@@ -257,7 +283,9 @@ if (Object.keys(profiles).length) {
     const fns = profiles[n].functions.map((f) => [f.name, f.component, `${fmt(f.pct, 1)} %`]);
     console.log(`\nhottest functions of the ${n} profile (self time):`);
     printTable(['function', 'component', 'share of busy CPU'], fns);
-    profileTables.push(`Hottest functions, ${n} beats (self time):\n\n` + markdownTable(['function', 'component', 'share of busy CPU'], fns));
+    profileTables.push(
+      `Hottest functions, ${n} beats (self time):\n\n` + markdownTable(['function', 'component', 'share of busy CPU'], fns),
+    );
   }
 }
 
@@ -286,7 +314,17 @@ if (args.docs) {
   );
   appendRow(
     'bench:ingest',
-    ['date', 'command', 'machine', 'load', 'light backend / bare beats/s', 'full backend / bare beats/s', 'p99 light backend / bare ms', 'ratio per CPU-s (goal >= 0.8)', 'beat socket ratio per CPU-s (goal >= 1.5)'],
+    [
+      'date',
+      'command',
+      'machine',
+      'load',
+      'light backend / bare beats/s',
+      'full backend / bare beats/s',
+      'p99 light backend / bare ms',
+      'ratio per CPU-s (goal >= 0.8)',
+      'beat socket ratio per CPU-s (goal >= 1.5)',
+    ],
     [
       today(),
       `\`${cmd}\``,

@@ -42,7 +42,9 @@ const symbols = args.bool('symbols', false);
 const top = args.number('top', symbols ? 25 : 0);
 const require = createRequire(import.meta.url);
 // --register FILE: another build of the agent (e.g. a candidate change, built with `tsc --outDir`).
-const register = args.has('register') ? fileURLToPath(new URL(args.string('register', ''), `file://${process.cwd()}/`)) : require.resolve('@vigil/agent/register');
+const register = args.has('register')
+  ? fileURLToPath(new URL(args.string('register', ''), `file://${process.cwd()}/`))
+  : require.resolve('@vigil/agent/register');
 const serviceFile = fileURLToPath(new URL('./apps/service.mjs', import.meta.url));
 
 const agent = (env = {}) => ({ agent: true, env });
@@ -61,7 +63,9 @@ if (!callgrindInstalled()) throw new Error('valgrind (callgrind) is not installe
 const cwd = tempDir('service');
 mkdirSync(join(cwd, 'vigil'));
 const load0 = loadNow();
-console.log(`megamorphic  ${machine()}; agent ${register}; load ${load0}; ${runs} run(s) x ${names.join(', ')}; ${requests} requests counted after ${requests}`);
+console.log(
+  `megamorphic  ${machine()}; agent ${register}; load ${load0}; ${runs} run(s) x ${names.join(', ')}; ${requests} requests counted after ${requests}`,
+);
 const backend = await startBackend({ core: cores.load });
 const results = Object.fromEntries(names.map((n) => [n, []]));
 const costs = {};
@@ -70,7 +74,13 @@ try {
     for (const name of run % 2 ? [...names].reverse() : names) {
       const v = ALL[name];
       const env = v.agent
-        ? { VIGIL_BACKEND_URL: backend.url, VIGIL_PLUGINS: '', VIGIL_SERVICE_NAME: `mega-${name}`, VIGIL_HEARTBEAT_INTERVAL: '600000', ...v.env }
+        ? {
+            VIGIL_BACKEND_URL: backend.url,
+            VIGIL_PLUGINS: '',
+            VIGIL_SERVICE_NAME: `mega-${name}`,
+            VIGIL_HEARTBEAT_INTERVAL: '600000',
+            ...v.env,
+          }
         : {};
       const nodeArgs = [...(symbols ? ['--perf-basic-prof'] : []), ...(v.agent ? ['--import', register] : [])];
       const c = await countInstructions({ nodeArgs, script: serviceFile, cwd, env, warmup: requests, requests });
@@ -110,6 +120,9 @@ if (top > 0 && names.length > 1) {
     }
     diff.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
     console.log(`\nself instructions per request, ${n} against ${names[0]} (first runs), largest differences:`);
-    for (const [key, d, a, b] of diff.slice(0, top)) console.log(`  ${d >= 0 ? '+' : ''}${fmt(d, 0).padStart(6)}  ${fmt(a, 0).padStart(6)} -> ${fmt(b, 0).padStart(6)}  ${key.slice(0, 140)}`);
+    for (const [key, d, a, b] of diff.slice(0, top))
+      console.log(
+        `  ${d >= 0 ? '+' : ''}${fmt(d, 0).padStart(6)}  ${fmt(a, 0).padStart(6)} -> ${fmt(b, 0).padStart(6)}  ${key.slice(0, 140)}`,
+      );
   }
 }

@@ -15,7 +15,18 @@
 import { parseArgs } from './lib/args.mjs';
 import { startFleet } from './lib/loadgen.mjs';
 import { sleep, startBackend, stop } from './lib/processes.mjs';
-import { appendRow, loadConditions, loadNow, machine, markdownTable, pinning, printTable, stamp, today, writeLatest } from './lib/report.mjs';
+import {
+  appendRow,
+  loadConditions,
+  loadNow,
+  machine,
+  markdownTable,
+  pinning,
+  printTable,
+  stamp,
+  today,
+  writeLatest,
+} from './lib/report.mjs';
 import { fmt, median, mib } from './lib/stats.mjs';
 
 const args = parseArgs();
@@ -91,7 +102,11 @@ const rows = [
   ['error responses and failed requests', errors, '0'],
   ['false lost transitions', falseLost, '0'],
   ['event-loop lag max (ms)', fmt(lagMax), `<= ${LAG_GOAL_MS}`],
-  ['RSS 2nd fifth -> last fifth (MiB, median)', `${fmt(mib(rssEarly), 0)} -> ${fmt(mib(rssLate), 0)} (${fmt(100 * rssGrowth, 1)} %)`, `<= +${100 * RSS_GROWTH_GOAL} %`],
+  [
+    'RSS 2nd fifth -> last fifth (MiB, median)',
+    `${fmt(mib(rssEarly), 0)} -> ${fmt(mib(rssLate), 0)} (${fmt(100 * rssGrowth, 1)} %)`,
+    `<= +${100 * RSS_GROWTH_GOAL} %`,
+  ],
   ['RSS max (MiB)', fmt(mib(rssMax), 0), ''],
 ];
 console.log('');

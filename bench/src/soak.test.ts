@@ -5,7 +5,10 @@ describe('bench:soak --smoke', () => {
   it('holds a small fleet for a few seconds with no errors, no false lost and event-loop lag within the goal', async () => {
     const { code, output, headline } = await runSmoke('soak');
     expect(code, output).toBe(0);
-    const m = /^soak (\d+) instances (\d+) s: errors (\d+), false lost (\d+), lag max (\d+) ms, rss growth (-?[\d.]+) %, beats\/s (\d+), goal (met|missed)$/.exec(headline);
+    const m =
+      /^soak (\d+) instances (\d+) s: errors (\d+), false lost (\d+), lag max (\d+) ms, rss growth (-?[\d.]+) %, beats\/s (\d+), goal (met|missed)$/.exec(
+        headline,
+      );
     expect(m, output).not.toBeNull();
     expect(Number(m?.[1])).toBe(1000);
     expect(Number(m?.[3])).toBe(0);

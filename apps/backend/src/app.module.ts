@@ -18,7 +18,19 @@ export class AppModule {
   static forRoot(config: VigilConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, clock), AccessModule, ScheduleModule.forRoot(), HeartbeatsModule, InstancesModule, LeasesModule, EventsModule, RealtimeModule, OpsModule, WebhooksModule, NacosModule],
+      imports: [
+        ConfigModule.forRoot(config, clock),
+        AccessModule,
+        ScheduleModule.forRoot(),
+        HeartbeatsModule,
+        InstancesModule,
+        LeasesModule,
+        EventsModule,
+        RealtimeModule,
+        OpsModule,
+        WebhooksModule,
+        NacosModule,
+      ],
     };
   }
 }

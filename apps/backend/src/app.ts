@@ -30,7 +30,11 @@ class QuietRequests extends LogController {
 }
 
 /** Builds the backend application (not listening yet): used by main and by tests. */
-export async function createApp(config: VigilConfig, clock?: Clock, log: Logger = createLogger(config.logLevel)): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: VigilConfig,
+  clock?: Clock,
+  log: Logger = createLogger(config.logLevel),
+): Promise<NestFastifyApplication> {
   // The node:http(s) server is made here rather than by Fastify, so that `PUT /api/v1/heartbeat`
   // is served before Fastify's pipeline (heartbeats/beat-server.ts, heartbeat.route.ts).
   const server = new BeatServer(config.http);
@@ -64,4 +68,3 @@ export async function createApp(config: VigilConfig, clock?: Clock, log: Logger 
   app.enableShutdownHooks();
   return app;
 }
-

@@ -28,7 +28,11 @@ const app = Fastify({ logger: false });
 let served = 0;
 app.get('/', async () => {
   served++;
-  const { rows } = await pool.query({ name: 'item-by-id', text: `SELECT id, name, price FROM ${TABLE} WHERE id = $1`, values: [1 + (served % ROWS)] });
+  const { rows } = await pool.query({
+    name: 'item-by-id',
+    text: `SELECT id, name, price FROM ${TABLE} WHERE id = $1`,
+    values: [1 + (served % ROWS)],
+  });
   return { ok: true, served, item: rows[0] ?? null };
 });
 app.get('/rss', async () => ({ rss: process.memoryUsage.rss() }));

@@ -82,7 +82,17 @@ const bearer = (token) => ({ authorization: `Bearer ${token}` });
 
 /** A full beat of `service` (the fleet bench's identity fields, no plugins unless `fields` brings some). */
 export function fullBeat(instanceId, service, fields = {}) {
-  return { v: 1, kind: 'full', heartbeatTime: Date.now(), lastHeartbeatTime: null, ...identity(instanceId, 0), service, artifact: service, plugins: [], ...fields };
+  return {
+    v: 1,
+    kind: 'full',
+    heartbeatTime: Date.now(),
+    lastHeartbeatTime: null,
+    ...identity(instanceId, 0),
+    service,
+    artifact: service,
+    plugins: [],
+    ...fields,
+  };
 }
 
 /** 1. Event batches of 9 wide events (4,096 x '中' messages, 32 attributes of 1,000 x '中'): ~1 MiB each. */
@@ -90,7 +100,13 @@ export async function floodEvents({ url, token, durationMs, connections = 4 }) {
   const tally = new Tally();
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const instanceId = `orders-abuse-events-${process.pid}`;
-  const registered = await send(url, { method: 'PUT', path: HEARTBEAT_PATH, headers: bearer(token), body: fullBeat(instanceId, 'orders-abuse'), agent });
+  const registered = await send(url, {
+    method: 'PUT',
+    path: HEARTBEAT_PATH,
+    headers: bearer(token),
+    body: fullBeat(instanceId, 'orders-abuse'),
+    agent,
+  });
   tally.notes.push(`own instance registered: ${registered.status}`);
   const attributes = Object.fromEntries(Array.from({ length: 32 }, (_, k) => [`a${k}`, WIDE.repeat(1000)]));
   const event = { time: Date.now(), level: 'normal', type: 'abuse.wide', message: WIDE.repeat(4096), attributes };
@@ -112,7 +128,13 @@ export async function floodNewInstances({ url, token, durationMs, connections = 
   const run = `${process.pid}-${Date.now().toString(36)}`;
   await loop(connections, performance.now() + durationMs, async (i) => {
     tally.sent++;
-    const r = await send(url, { method: 'PUT', path: HEARTBEAT_PATH, headers: bearer(token), body: fullBeat(`orders-new-${run}-${i}`, 'orders-flood'), agent });
+    const r = await send(url, {
+      method: 'PUT',
+      path: HEARTBEAT_PATH,
+      headers: bearer(token),
+      body: fullBeat(`orders-new-${run}-${i}`, 'orders-flood'),
+      agent,
+    });
     tally.add(r.status, r.body);
   });
   agent.destroy();
@@ -133,7 +155,13 @@ export async function floodWideBeats({ url, token, durationMs, connections = 4 }
   tally.notes.push(`beat ${(Buffer.byteLength(sample) / 1024).toFixed(0)} KiB`);
   await loop(connections, performance.now() + durationMs, async (i) => {
     tally.sent++;
-    const r = await send(url, { method: 'PUT', path: HEARTBEAT_PATH, headers: bearer(token), body: fullBeat(`orders-wide-${run}-${i}`, 'orders-wide', { plugins }), agent });
+    const r = await send(url, {
+      method: 'PUT',
+      path: HEARTBEAT_PATH,
+      headers: bearer(token),
+      body: fullBeat(`orders-wide-${run}-${i}`, 'orders-wide', { plugins }),
+      agent,
+    });
     tally.add(r.status, r.body);
   });
   agent.destroy();
@@ -150,11 +178,23 @@ export async function floodLogin({ url, password, attempts = 1500 }) {
   const results = await Promise.all(
     Array.from({ length: attempts }, () => {
       tally.sent++;
-      return send(url, { method: 'POST', path, body: { password: 'wrong-password' }, headers: { connection: 'close' }, localAddress: '127.0.0.1' });
+      return send(url, {
+        method: 'POST',
+        path,
+        body: { password: 'wrong-password' },
+        headers: { connection: 'close' },
+        localAddress: '127.0.0.1',
+      });
     }),
   );
   for (const r of results) tally.add(r.status, r.body);
-  const attacker = await send(url, { method: 'POST', path, body: { password }, headers: { connection: 'close' }, localAddress: '127.0.0.1' });
+  const attacker = await send(url, {
+    method: 'POST',
+    path,
+    body: { password },
+    headers: { connection: 'close' },
+    localAddress: '127.0.0.1',
+  });
   const other = await send(url, { method: 'POST', path, body: { password }, headers: { connection: 'close' }, localAddress: '127.0.0.2' });
   tally.notes.push(`right password from the attacker's address: ${attacker.status}; from another address: ${other.status}`);
   tally.otherUser = other.status;
@@ -218,7 +258,8 @@ export async function floodSlowBodies({ port, durationMs, perRoute = 20 }) {
   tally.add('closed by the server', '');
   tally.statuses['closed by the server'] = sockets.length - open;
   tally.statuses['still open at the end'] = open;
-  if (closedAfter.length) tally.notes.push(`last closed after ${(Math.max(...closedAfter.slice(0, sockets.length - open)) / 1000).toFixed(1)} s`);
+  if (closedAfter.length)
+    tally.notes.push(`last closed after ${(Math.max(...closedAfter.slice(0, sockets.length - open)) / 1000).toFixed(1)} s`);
   tally.stillOpen = open;
   return tally;
 }

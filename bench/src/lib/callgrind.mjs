@@ -27,7 +27,8 @@ const GET = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 
 function control(pid, flag) {
   const result = spawnSync('callgrind_control', [flag, String(pid)], { encoding: 'utf8' });
-  if (result.status !== 0 || !/OK/.test(result.stdout)) throw new Error(`callgrind_control ${flag} ${pid} failed: ${result.stdout}${result.stderr}`);
+  if (result.status !== 0 || !/OK/.test(result.stdout))
+    throw new Error(`callgrind_control ${flag} ${pid} failed: ${result.stdout}${result.stderr}`);
 }
 
 /**
@@ -35,10 +36,27 @@ function control(pid, flag) {
  * `listening <port>`) serving `requests` GETs on `path` after `warmup` ones, over `connections`
  * keep-alive connections. Returns per-request instruction counts and the scavenges counted.
  */
-export async function countInstructions({ nodeArgs = [], script, env = {}, cwd, path = '/', warmup = 5000, requests = 5000, connections = 8 }) {
+export async function countInstructions({
+  nodeArgs = [],
+  script,
+  env = {},
+  cwd,
+  path = '/',
+  warmup = 5000,
+  requests = 5000,
+  connections = 8,
+}) {
   const dir = tempDir('callgrind');
   const out = join(dir, 'callgrind.out');
-  const argv = ['--tool=callgrind', '--smc-check=all-non-file', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, ...nodeArgs, script];
+  const argv = [
+    '--tool=callgrind',
+    '--smc-check=all-non-file',
+    '--separate-threads=yes',
+    `--callgrind-out-file=${out}`,
+    process.execPath,
+    ...nodeArgs,
+    script,
+  ];
   const child = spawnPinned(cores.server, 'valgrind', argv, { cwd, env: { ...process.env, PORT: '0', ...env } });
   try {
     let port;
@@ -49,9 +67,18 @@ export async function countInstructions({ nodeArgs = [], script, env = {}, cwd, 
     }
     if (!port) throw new Error(`the service did not listen under valgrind:\n${child.output().slice(-2000)}`);
     const request = GET.replace('/', path);
-    const send = (n) => sendAll({ host: '127.0.0.1', port: Number(port), requests: new Array(n).fill(request), connections, pipeline: 1, timeoutMs: 900_000 });
+    const send = (n) =>
+      sendAll({
+        host: '127.0.0.1',
+        port: Number(port),
+        requests: new Array(n).fill(request),
+        connections,
+        pipeline: 1,
+        timeoutMs: 900_000,
+      });
     const answers = await send(warmup);
-    if (answers.some((body) => body.startsWith('HTTP '))) throw new Error(`the service answered with errors: ${answers.find((b) => b.startsWith('HTTP '))}`);
+    if (answers.some((body) => body.startsWith('HTTP ')))
+      throw new Error(`the service answered with errors: ${answers.find((b) => b.startsWith('HTTP '))}`);
     control(child.pid, '-z');
     await send(requests);
     control(child.pid, '-d');
@@ -67,8 +94,7 @@ export async function countInstructions({ nodeArgs = [], script, env = {}, cwd, 
     if (file.endsWith('-01')) {
       main = counts;
       mainFile = join(dir, file);
-    }
-    else others += counts.total;
+    } else others += counts.total;
   }
   if (!main) throw new Error(`no callgrind dump of the main thread in ${dir}`);
   return {
@@ -187,7 +213,13 @@ function perfSymbols(text) {
   const entries = [];
   for (const line of text.split('\n')) {
     const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/i.exec(line);
-    if (m) entries.push({ start: Number.parseInt(m[1], 16), end: Number.parseInt(m[1], 16) + Number.parseInt(m[2], 16), name: m[3], order: entries.length });
+    if (m)
+      entries.push({
+        start: Number.parseInt(m[1], 16),
+        end: Number.parseInt(m[1], 16) + Number.parseInt(m[2], 16),
+        name: m[3],
+        order: entries.length,
+      });
   }
   const byStart = [...entries].sort((a, b) => a.start - b.start || a.order - b.order);
   return (address) => {

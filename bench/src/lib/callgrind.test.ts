@@ -60,8 +60,8 @@ fn=(3)
     const self = readSelfCosts(file);
     expect(Object.fromEntries(self)).toMatchObject({
       'node::SpinEventLoopInternal(node::Environment*)': 100,
-      'Builtins_LoadIC': 600,
-      'Builtins_LoadIC_Megamorphic': 42,
+      Builtins_LoadIC: 600,
+      Builtins_LoadIC_Megamorphic: 42,
       '0x0000000000001010': 9,
     });
     expect(megamorphicCost(self)).toBe(50);

@@ -37,7 +37,11 @@ function componentOf(frame) {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) {
     const pkg = m[1];
-    if (/^(fastify|find-my-way|avvio|light-my-request|fast-json-stringify|fast-querystring|@fastify\/.*|secure-json-parse|fast-content-type-parse|toad-cache|process-warning|abstract-logging|rfdc)$/.test(pkg)) {
+    if (
+      /^(fastify|find-my-way|avvio|light-my-request|fast-json-stringify|fast-querystring|@fastify\/.*|secure-json-parse|fast-content-type-parse|toad-cache|process-warning|abstract-logging|rfdc)$/.test(
+        pkg,
+      )
+    ) {
       return 'fastify';
     }
     if (pkg.startsWith('@nestjs/') || pkg === 'rxjs' || pkg === 'reflect-metadata') return 'NestJS (+rxjs)';
@@ -153,7 +157,13 @@ export function longestBusyStretches(file, { count = 3, top = 5, fromUs = -Infin
       /** CLOCK_MONOTONIC microseconds when the stretch began. */
       atUs: s.startUs,
       ms: s.us / 1000,
-      components: [...s.components].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({ name, ms: us / 1000 })),
-      functions: [...s.functions].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({ name, ms: us / 1000 })),
+      components: [...s.components]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, us]) => ({ name, ms: us / 1000 })),
+      functions: [...s.functions]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, us]) => ({ name, ms: us / 1000 })),
     }));
 }

@@ -20,7 +20,8 @@ export function summarizeHeap(file, { top = 15 } = {}) {
     const type = typeNames[nodes[i + iType]];
     const size = nodes[i + iSize];
     total += size;
-    const key = type === 'object' ? `${strings[nodes[i + iName]]} (object)` : type === 'native' ? `${strings[nodes[i + iName]]} (native)` : type;
+    const key =
+      type === 'object' ? `${strings[nodes[i + iName]]} (object)` : type === 'native' ? `${strings[nodes[i + iName]]} (native)` : type;
     const entry = sums.get(key) ?? { bytes: 0, count: 0 };
     entry.bytes += size;
     entry.count += 1;
@@ -28,6 +29,9 @@ export function summarizeHeap(file, { top = 15 } = {}) {
   }
   return {
     totalBytes: total,
-    kinds: [...sums].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, top).map(([kind, { bytes, count }]) => ({ kind, bytes, count })),
+    kinds: [...sums]
+      .sort((a, b) => b[1].bytes - a[1].bytes)
+      .slice(0, top)
+      .map(([kind, { bytes, count }]) => ({ kind, bytes, count })),
   };
 }

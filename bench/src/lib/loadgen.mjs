@@ -74,7 +74,19 @@ export async function startFleet(options) {
         proc,
         {
           type: 'config',
-          config: { host, port, count: proc.count, indexBase: proc.from, run, connections: Math.ceil(connections / procs.length), pipeline, intervalMs, rampMs, changePerSecond, transport },
+          config: {
+            host,
+            port,
+            count: proc.count,
+            indexBase: proc.from,
+            run,
+            connections: Math.ceil(connections / procs.length),
+            pipeline,
+            intervalMs,
+            rampMs,
+            changePerSecond,
+            transport,
+          },
         },
         'ready',
       ),
@@ -97,7 +109,11 @@ export async function startFleet(options) {
         procs
           .filter((p) => p.from < to && p.from + p.count > from)
           .map((p) =>
-            request(p, { type: burst ? 'burstHalt' : 'halt', from: Math.max(0, from - p.from), to: Math.min(p.count, to - p.from) }, 'halted'),
+            request(
+              p,
+              { type: burst ? 'burstHalt' : 'halt', from: Math.max(0, from - p.from), to: Math.min(p.count, to - p.from) },
+              'halted',
+            ),
           ),
       );
       return { lastAnsweredAt: Math.max(...replies.map((r) => r.lastAnsweredAt)) };

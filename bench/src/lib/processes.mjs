@@ -127,7 +127,14 @@ function probeFile(name) {
  * core. `probe: true` preloads the bench probe (see probe.mjs); `cpuProf: dir` profiles it;
  * `readyPath`: the route that answers 200 once it serves (with credentials set, `/healthz`).
  */
-export async function startBackend({ env = {}, probe = false, cpuProf, core = cores.server, nodeArgs = [], readyPath = '/api/v1/instances' } = {}) {
+export async function startBackend({
+  env = {},
+  probe = false,
+  cpuProf,
+  core = cores.server,
+  nodeArgs = [],
+  readyPath = '/api/v1/instances',
+} = {}) {
   requireBuilt();
   const port = await freePort();
   const probePath = probe ? probeFile('backend') : undefined;

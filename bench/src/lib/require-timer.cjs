@@ -26,7 +26,12 @@ if (file) {
   process.on('exit', () => {
     writeFileSync(
       file,
-      JSON.stringify({ loads, modules: Object.keys(require.cache).length, heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage.rss() }),
+      JSON.stringify({
+        loads,
+        modules: Object.keys(require.cache).length,
+        heapUsed: process.memoryUsage().heapUsed,
+        rss: process.memoryUsage.rss(),
+      }),
     );
   });
 }

@@ -13,7 +13,9 @@ import { createHistogram } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 
 const [url, file, durationArg, connectionsArg, inflightArg] = process.argv.slice(2);
-const bodies = readFileSync(file, 'utf8').split('\n').filter((line) => line.length > 0);
+const bodies = readFileSync(file, 'utf8')
+  .split('\n')
+  .filter((line) => line.length > 0);
 const durationMs = Number(durationArg) * 1000;
 const connections = Number(connectionsArg);
 const inflight = Number(inflightArg);

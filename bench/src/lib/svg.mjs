@@ -53,13 +53,20 @@ export function timeSeriesChart({ title, xLabel, panels, width = 900, panelHeigh
     }
     out.push(`<text x="${left + plotW + 10}" y="${y0 + 14}" font-weight="bold">${esc(panel.label)}</text>`);
     if (panel.goal) {
-      out.push(`<line x1="${left}" x2="${left + plotW}" y1="${sy(panel.goal.y)}" y2="${sy(panel.goal.y)}" stroke="#000" stroke-dasharray="6 4"/>`);
-      out.push(`<text x="${left + plotW + 10}" y="${y0 + 14 + 16 * (panel.series.length + 1)}" fill="#000">- - ${esc(panel.goal.label)}</text>`);
+      out.push(
+        `<line x1="${left}" x2="${left + plotW}" y1="${sy(panel.goal.y)}" y2="${sy(panel.goal.y)}" stroke="#000" stroke-dasharray="6 4"/>`,
+      );
+      out.push(
+        `<text x="${left + plotW + 10}" y="${y0 + 14 + 16 * (panel.series.length + 1)}" fill="#000">- - ${esc(panel.goal.label)}</text>`,
+      );
     }
     panel.series.forEach((series, k) => {
       const color = series.color ?? COLORS[k % COLORS.length];
       const pts = series.points.filter((pt) => Number.isFinite(pt[1]));
-      if (pts.length) out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
+      if (pts.length)
+        out.push(
+          `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+        );
       out.push(`<text x="${left + plotW + 10}" y="${y0 + 30 + 16 * k}" fill="${color}">${esc(series.name)}</text>`);
     });
     for (let k = 0; k <= 5; k++) {
@@ -103,7 +110,9 @@ export function histogramChart({ title, xLabel, binWidth, xMax, series, goal, wi
       if (!c) return;
       const h = (c / cMax) * panelHeight;
       const x = sx(b * binWidth);
-      out.push(`<rect x="${x.toFixed(1)}" y="${(y0 + panelHeight - h).toFixed(1)}" width="${Math.max(1, sx((b + 1) * binWidth) - x - 0.5).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"/>`);
+      out.push(
+        `<rect x="${x.toFixed(1)}" y="${(y0 + panelHeight - h).toFixed(1)}" width="${Math.max(1, sx((b + 1) * binWidth) - x - 0.5).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"/>`,
+      );
     });
     for (let t = 0; t <= 4; t++) {
       const v = (cMax * t) / 4;

@@ -159,16 +159,18 @@ if (args.has('socket')) {
     socket.on('subscribe', (view, ack) => {
       socket.data.watch = new Set(Array.isArray(view?.watch) ? view.watch.slice(0, 20) : []);
       const watched = [...socket.data.watch].map((id) => registry.get(id)).filter(Boolean);
-      if (typeof ack === 'function') ack({ ok: true, snapshot: { window: null, watched, counts: null, services: [], plugins: [], serverTime: Date.now() } });
+      if (typeof ack === 'function')
+        ack({ ok: true, snapshot: { window: null, watched, counts: null, services: [], plugins: [], serverTime: Date.now() } });
     });
   });
   setInterval(() => {
     if (Date.now() - lastFlush >= flushMs - 1) flush();
   }, flushMs);
   // The proposed change: a batch that holds a status change goes out on the next lease tick.
-  if (statusFlushMs < flushMs) onTick = () => {
-    if (statusChangedAt && Date.now() - statusChangedAt >= statusFlushMs - LEASE_TICK_MS) flush();
-  };
+  if (statusFlushMs < flushMs)
+    onTick = () => {
+      if (statusChangedAt && Date.now() - statusChangedAt >= statusFlushMs - LEASE_TICK_MS) flush();
+    };
 }
 
 server.listen(port, '127.0.0.1', () => {

@@ -141,7 +141,10 @@ function connect(parts: {
     queue === undefined
       ? undefined
       : new EventSender({
-          link: new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.eventSendIntervalMs * 1.5), ...credentials }),
+          link: new BackendLink(config.backendUrls, {
+            keepAliveMs: Math.round(config.eventSendIntervalMs * 1.5),
+            ...credentials,
+          }),
           queue,
           instanceId: identity.instanceId,
           intervalMs: config.eventSendIntervalMs,
@@ -149,11 +152,18 @@ function connect(parts: {
           instanceKnown: () => heartbeat.knownToBackend,
         });
   // Long enough for an idle connection to survive until the next (jittered) beat.
-  const link = new BackendLink(config.backendUrls, { keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5), ...credentials });
+  const link = new BackendLink(config.backendUrls, {
+    keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5),
+    ...credentials,
+  });
   const heartbeat: HeartbeatSender = new HeartbeatSender({
     link:
       config.heartbeatTransport === 'websocket'
-        ? new BeatSocketLink(link, { retryMinMs: config.heartbeatIntervalMs, retryMaxMs: SOCKET_RETRY_MAX_MS, openWaitMs: SOCKET_OPEN_WAIT_MS })
+        ? new BeatSocketLink(link, {
+            retryMinMs: config.heartbeatIntervalMs,
+            retryMaxMs: SOCKET_RETRY_MAX_MS,
+            openWaitMs: SOCKET_OPEN_WAIT_MS,
+          })
         : link,
     instanceId: identity.instanceId,
     intervalMs: config.heartbeatIntervalMs,

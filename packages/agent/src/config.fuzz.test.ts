@@ -18,8 +18,37 @@ const file = path.join(cwd, 'vigil', 'config.properties');
 /** Values that look almost right, plus arbitrary text. */
 const value = fc.oneof(
   fc.string({ maxLength: 300 }),
-  fc.constantFrom('', ' ', 'true', 'TRUE', 'false', 'yes', '0', '-1', '99', '100', '5000', '3600000', '3600001', '1e3', '0x10', 'NaN', 'Infinity',
-    'http://127.0.0.1:8900', 'https://a.example/base/', 'ftp://x', 'http://', 'http://a,http://b', ',,,', 'template,../etc', '.', '..', 'info', 'SILENT', 'x'.repeat(LIMITS.nameLength + 1)),
+  fc.constantFrom(
+    '',
+    ' ',
+    'true',
+    'TRUE',
+    'false',
+    'yes',
+    '0',
+    '-1',
+    '99',
+    '100',
+    '5000',
+    '3600000',
+    '3600001',
+    '1e3',
+    '0x10',
+    'NaN',
+    'Infinity',
+    'http://127.0.0.1:8900',
+    'https://a.example/base/',
+    'ftp://x',
+    'http://',
+    'http://a,http://b',
+    ',,,',
+    'template,../etc',
+    '.',
+    '..',
+    'info',
+    'SILENT',
+    'x'.repeat(LIMITS.nameLength + 1),
+  ),
 );
 const key = fc.oneof(fc.constantFrom(...CONFIG_KEYS), fc.string({ maxLength: 20 }));
 
@@ -47,7 +76,11 @@ describe('config parser under random input', () => {
     fc.assert(
       fc.property(
         fc.oneof(
-          fc.dictionary(key, value, { maxKeys: 12 }).map((entries) => Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n')),
+          fc.dictionary(key, value, { maxKeys: 12 }).map((entries) =>
+            Object.entries(entries)
+              .map(([k, v]) => `${k}=${v}`)
+              .join('\n'),
+          ),
           fc.string({ maxLength: 500 }),
         ),
         fc.dictionary(fc.constantFrom(...CONFIG_KEYS), value, { maxKeys: 6 }),
@@ -65,11 +98,18 @@ describe('config parser under random input', () => {
 
   it('names the key of every bad value it replaced by its default', () => {
     fc.assert(
-      fc.property(fc.constantFrom('heartbeat.interval', 'event.send.interval'), fc.oneof(fc.constantFrom('-1', '99', '1e3', 'NaN', '3600001', ''), fc.string({ minLength: 1, maxLength: 10 }).filter((s) => !/^\s*\d+\s*$/.test(s))), (name, bad) => {
-        writeFileSync(file, '');
-        const { warnings } = loadConfig({ env: { [envVariableFor(name)]: bad }, cwd });
-        expect(warnings.some((warning) => warning.startsWith(`config ${name}: bad value`))).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom('heartbeat.interval', 'event.send.interval'),
+        fc.oneof(
+          fc.constantFrom('-1', '99', '1e3', 'NaN', '3600001', ''),
+          fc.string({ minLength: 1, maxLength: 10 }).filter((s) => !/^\s*\d+\s*$/.test(s)),
+        ),
+        (name, bad) => {
+          writeFileSync(file, '');
+          const { warnings } = loadConfig({ env: { [envVariableFor(name)]: bad }, cwd });
+          expect(warnings.some((warning) => warning.startsWith(`config ${name}: bad value`))).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -47,12 +47,17 @@ describe('loadConfig', () => {
     expect(config.backendTlsCa).toBe(path.join(cwd, 'vigil', 'ca.pem'));
     expect(loadConfig({ env: { VIGIL_AGENT_TOKEN: 'from-env-0123456789' }, cwd }).config.agentToken).toBe('from-env-0123456789');
 
-    const bad = loadConfig({ env: { VIGIL_AGENT_TOKEN: 'has a space secret', VIGIL_BACKEND_TLS_CA: 'missing.pem' }, cwd });
+    const bad = loadConfig({
+      env: { VIGIL_AGENT_TOKEN: 'has a space secret', VIGIL_BACKEND_TLS_CA: 'missing.pem' },
+      cwd,
+    });
     expect(bad.config.agentToken).toBeUndefined();
     expect(bad.config.backendTlsCa).toBeUndefined();
     expect(bad.warnings.join('\n')).toContain('config agent.token: bad value (hidden) (from VIGIL_AGENT_TOKEN)');
     expect(bad.warnings.join('\n')).not.toContain('secret');
-    expect(bad.warnings.join('\n')).toContain('config backend.tls.ca: bad value "missing.pem" (from VIGIL_BACKEND_TLS_CA), expected a readable PEM file');
+    expect(bad.warnings.join('\n')).toContain(
+      'config backend.tls.ca: bad value "missing.pem" (from VIGIL_BACKEND_TLS_CA), expected a readable PEM file',
+    );
   });
 
   it('reads the properties file', () => {

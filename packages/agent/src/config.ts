@@ -106,12 +106,7 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
   const unknown = Object.keys(properties).filter((key) => !(CONFIG_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0) warnings.push(`config ${file}: unknown keys ignored: ${unknown.join(', ')}`);
 
-  const read = <T>(
-    key: (typeof CONFIG_KEYS)[number],
-    parseValue: (raw: string) => T | undefined,
-    fallback: T,
-    expected: string,
-  ): T => {
+  const read = <T>(key: (typeof CONFIG_KEYS)[number], parseValue: (raw: string) => T | undefined, fallback: T, expected: string): T => {
     const variable = envVariableFor(key);
     const fromEnv = env[variable];
     const raw = fromEnv ?? properties[key];
@@ -142,12 +137,7 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
       ),
       eventsEnabled: read('agent.service.event.enable', parseBoolean, true, 'true or false'),
       eventSendIntervalMs: read('event.send.interval', parseInterval, DEFAULT_EVENT_SEND_INTERVAL_MS, intervalExpected),
-      backendUrls: read(
-        'backend.url',
-        parseUrls,
-        [`http://127.0.0.1:${DEFAULT_BACKEND_PORT}`],
-        'comma-separated http(s) URLs',
-      ),
+      backendUrls: read('backend.url', parseUrls, [`http://127.0.0.1:${DEFAULT_BACKEND_PORT}`], 'comma-separated http(s) URLs'),
       serviceName,
       appName: read('app.name', parseName, 'default', nameExpected),
       appType: read('app.type', parseName, 'default', nameExpected),

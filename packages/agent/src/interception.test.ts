@@ -89,7 +89,9 @@ describe.each(['esm', 'cjs'] as const)('a %s app', (kind) => {
 
     // The broken plugin is skipped and reported; the one written for another express version is left out with one line.
     const stderr = withFaulty.stderr();
-    expect(stderr).toMatch(/plugin broken-entry \(.*broken-entry\) skipped: its code does not parse: .*broken-entry\/index\.js:\d+: Unexpected end of input/);
+    expect(stderr).toMatch(
+      /plugin broken-entry \(.*broken-entry\) skipped: its code does not parse: .*broken-entry\/index\.js:\d+: Unexpected end of input/,
+    );
     expect(stderr).toContain('plugins=probe,faulty,future');
     expect(stderr.match(/plugin future: express 5\.3\.0 is outside its supported range >=6 <7; not intercepted/g)).toHaveLength(1);
     const events = faultyBackend.events();
@@ -101,7 +103,11 @@ describe.each(['esm', 'cjs'] as const)('a %s app', (kind) => {
       }),
     );
     expect(events).toContainEqual(
-      expect.objectContaining({ level: 'important', type: 'log.warn', message: 'plugin faulty: before hook failed and was ignored: faulty before' }),
+      expect.objectContaining({
+        level: 'important',
+        type: 'log.warn',
+        message: 'plugin faulty: before hook failed and was ignored: faulty before',
+      }),
     );
     expect(events.map((event) => event.type)).toEqual(expect.arrayContaining(['agent.started', 'plugin.loaded', 'agent.stopped']));
 

@@ -30,9 +30,7 @@ function appDir(files: Record<string, string>, properties: Record<string, string
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-app-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   mkdirSync(path.join(dir, 'vigil'));
-  const lines = Object.entries({ 'plugins.dir': pluginsDir, plugins: 'template', ...properties }).map(
-    ([key, value]) => `${key}=${value}`,
-  );
+  const lines = Object.entries({ 'plugins.dir': pluginsDir, plugins: 'template', ...properties }).map(([key, value]) => `${key}=${value}`);
   writeFileSync(path.join(dir, 'vigil', 'config.properties'), `${lines.join('\n')}\n`);
   return dir;
 }
@@ -67,11 +65,13 @@ describe('register', () => {
     'attaches to a %s app: template plugin loaded, full then light beats, stdout untouched',
     async (kind, app) => {
       const standIn = await backend();
-      const cwd = appDir({ [app.file]: app.source }, { 'service.name': `${kind}-app`, 'heartbeat.interval': 100, 'backend.url': standIn.url });
+      const cwd = appDir(
+        { [app.file]: app.source },
+        { 'service.name': `${kind}-app`, 'heartbeat.interval': 100, 'backend.url': standIn.url },
+      );
       const { child, stdout, stderr } = run(cwd, [...attach[kind], app.file]);
 
-      const started = (beat: Heartbeat) =>
-        beat.kind === 'full' && beat.plugins.some((plugin) => plugin.extInfo.status === 'started');
+      const started = (beat: Heartbeat) => beat.kind === 'full' && beat.plugins.some((plugin) => plugin.extInfo.status === 'started');
       await vi.waitFor(
         () => {
           const beats = standIn.beats();
@@ -117,16 +117,21 @@ describe('register', () => {
     async (kind) => {
       const standIn = await backend();
       const loaded = [
-        "const cache = Object.keys(require.cache);",
-        "const loaded = (name) => cache.some((file) => file.includes(`/node_modules/${name}/`));",
+        'const cache = Object.keys(require.cache);',
+        'const loaded = (name) => cache.some((file) => file.includes(`/node_modules/${name}/`));',
         "console.log(`at listen: ws ${loaded('ws')}, pino ${loaded('pino')}`);",
       ];
       const source =
         kind === 'esm'
-          ? ["import { createServer } from 'node:http';", "import { createRequire } from 'node:module';", 'const require = createRequire(import.meta.url);']
+          ? [
+              "import { createServer } from 'node:http';",
+              "import { createRequire } from 'node:module';",
+              'const require = createRequire(import.meta.url);',
+            ]
           : ["const { createServer } = require('node:http');"];
       // The app answers with the ws files loaded by then, and whether any of undici is.
-      const files = "{ ws: Object.keys(require.cache).filter((file) => file.includes('/node_modules/ws/')).map((file) => file.split('/node_modules/ws/')[1]), undici: Object.keys(require.cache).some((file) => file.includes('/node_modules/undici/')) }";
+      const files =
+        "{ ws: Object.keys(require.cache).filter((file) => file.includes('/node_modules/ws/')).map((file) => file.split('/node_modules/ws/')[1]), undici: Object.keys(require.cache).some((file) => file.includes('/node_modules/undici/')) }";
       const app = [
         ...source,
         `const server = createServer((req, res) => res.end(JSON.stringify(${files})));`,
@@ -145,8 +150,13 @@ describe('register', () => {
       await vi.waitFor(() => expect(startLines(stderr())).toHaveLength(1), { timeout: 10_000 });
       // The beat socket opened with the first beat, on the agent's own client: ws never loads.
       const port = /port (\d+)/.exec(stdout())?.[1];
-      await vi.waitFor(() => expect(standIn.received.some((request) => request.via === 'socket')).toBe(true), { timeout: 10_000 });
-      const loadedFiles = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { ws: string[]; undici: boolean };
+      await vi.waitFor(() => expect(standIn.received.some((request) => request.via === 'socket')).toBe(true), {
+        timeout: 10_000,
+      });
+      const loadedFiles = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as {
+        ws: string[];
+        undici: boolean;
+      };
       expect(loadedFiles.ws).toEqual([]);
       expect(loadedFiles.undici).toBe(false);
     },
@@ -156,12 +166,15 @@ describe('register', () => {
   it('gives every plugin the running agent for @vigil/agent, though it carries its own copy: require, and import of an ES module plugin', async () => {
     const standIn = await backend();
     const app = listeningApps.esm;
-    const cwd = appDir({ [app.file]: app.source }, {
-      'backend.url': standIn.url,
-      'heartbeat.interval': 100,
-      'plugins.dir': 'plugins',
-      plugins: 'own-cjs,own-esm',
-    });
+    const cwd = appDir(
+      { [app.file]: app.source },
+      {
+        'backend.url': standIn.url,
+        'heartbeat.interval': 100,
+        'plugins.dir': 'plugins',
+        plugins: 'own-cjs,own-esm',
+      },
+    );
     // A copy of @vigil/agent as a plugin's own node_modules holds it (laid out like the real
     // package), whose services do nothing: a plugin that got it would report no ext-info.
     const ownCopy = {
@@ -187,7 +200,10 @@ describe('register', () => {
       },
     };
     for (const [name, files] of Object.entries(plugins)) {
-      const all = { ...files, ...Object.fromEntries(Object.entries(ownCopy).map(([file, text]) => [`node_modules/@vigil/agent/${file}`, text])) };
+      const all = {
+        ...files,
+        ...Object.fromEntries(Object.entries(ownCopy).map(([file, text]) => [`node_modules/@vigil/agent/${file}`, text])),
+      };
       for (const [file, text] of Object.entries(all)) {
         const target = path.join(cwd, 'vigil', 'plugins', name, file);
         mkdirSync(path.dirname(target), { recursive: true });

@@ -121,10 +121,15 @@ function supportsSyncHooks(): boolean {
  * no loader thread, no message per imported module. Interception is the same.
  */
 function registerHooksInThread(include: string[]): void {
-  const { createHook } = require('import-in-the-middle/create-hook.mjs') as { createHook(meta: { url: string }): ImportHook };
+  const { createHook } = require('import-in-the-middle/create-hook.mjs') as {
+    createHook(meta: { url: string }): ImportHook;
+  };
   const hook = createHook({ url: pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')).href });
   hook.applyOptions({ include });
-  (Module as unknown as { registerHooks(hooks: { resolve: unknown; load: unknown }): void }).registerHooks({ resolve: hook.resolveSync, load: hook.loadSync });
+  (Module as unknown as { registerHooks(hooks: { resolve: unknown; load: unknown }): void }).registerHooks({
+    resolve: hook.resolveSync,
+    load: hook.loadSync,
+  });
 }
 
 /** When to look again for another copy of import-in-the-middle, for a tool loaded after the agent. */

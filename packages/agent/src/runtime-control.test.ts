@@ -41,12 +41,18 @@ describe.each(['esm', 'cjs'] as const)('plugin commands to a %s app', (kind) => 
     commands = [{ id: 'off-1', type: 'plugin.disable', plugin: 'probe' }];
     await vi.waitFor(() => expect(printed()).toEqual(['hello x!', 'hello x']), { timeout: 10_000 });
     await vi.waitFor(() => expect(eventsOf('plugin.disabled')).toHaveLength(1), { timeout: 10_000 });
-    expect(eventsOf('plugin.disabled')[0]).toMatchObject({ level: 'important', attributes: { commandId: 'off-1', plugin: 'probe' } });
+    expect(eventsOf('plugin.disabled')[0]).toMatchObject({
+      level: 'important',
+      attributes: { commandId: 'off-1', plugin: 'probe' },
+    });
     // It does nothing now: the next full beat lists it as disabled.
     const lastFull = () =>
-      (standIn.beats().filter((beat) => beat.kind === 'full').at(-1) as FullBeat).plugins.map(
-        (plugin) => `${plugin.name}${plugin.enabled === false ? ' (disabled)' : ''}`,
-      );
+      (
+        standIn
+          .beats()
+          .filter((beat) => beat.kind === 'full')
+          .at(-1) as FullBeat
+      ).plugins.map((plugin) => `${plugin.name}${plugin.enabled === false ? ' (disabled)' : ''}`);
     await vi.waitFor(() => expect(lastFull()).toEqual(['probe (disabled)']), { timeout: 10_000 });
 
     commands = [
@@ -57,7 +63,10 @@ describe.each(['esm', 'cjs'] as const)('plugin commands to a %s app', (kind) => 
     await vi.waitFor(() => expect(eventsOf('plugin.command-failed')).toHaveLength(1), { timeout: 10_000 });
     expect(eventsOf('plugin.enabled')).toMatchObject([{ level: 'normal', attributes: { commandId: 'on-1', plugin: 'probe' } }]);
     expect(eventsOf('plugin.command-failed')).toMatchObject([
-      { level: 'important', attributes: { commandId: 'on-2', plugin: 'ghost', error: 'no plugin named ghost is loaded' } },
+      {
+        level: 'important',
+        attributes: { commandId: 'on-2', plugin: 'ghost', error: 'no plugin named ghost is loaded' },
+      },
     ]);
     await vi.waitFor(() => expect(lastFull()).toEqual(['probe']), { timeout: 10_000 });
   }, 30_000);

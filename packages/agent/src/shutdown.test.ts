@@ -10,12 +10,25 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backendStandIn, type StandIn } from './test-support/backend-stand-in';
 import { attach, requireBuilt, runNode, type Exit, type NodeRun } from './test-support/node-process';
 
-const listen = "const server = require('node:http').createServer((req, res) => res.end('ok'));\nserver.listen(0, '127.0.0.1', () => console.log('listening'));\n";
+const listen =
+  "const server = require('node:http').createServer((req, res) => res.end('ok'));\nserver.listen(0, '127.0.0.1', () => console.log('listening'));\n";
 
 /** Apps that end in different ways; `signal` is sent once the app listens and the agent has beaten. */
 const apps: { name: string; source: string; signal?: NodeJS.Signals; expected: Partial<Exit>; stdout: string }[] = [
-  { name: 'an idle server, on SIGTERM', source: listen, signal: 'SIGTERM', expected: { code: null, signal: 'SIGTERM' }, stdout: 'listening\n' },
-  { name: 'an idle server, on SIGINT', source: listen, signal: 'SIGINT', expected: { code: null, signal: 'SIGINT' }, stdout: 'listening\n' },
+  {
+    name: 'an idle server, on SIGTERM',
+    source: listen,
+    signal: 'SIGTERM',
+    expected: { code: null, signal: 'SIGTERM' },
+    stdout: 'listening\n',
+  },
+  {
+    name: 'an idle server, on SIGINT',
+    source: listen,
+    signal: 'SIGINT',
+    expected: { code: null, signal: 'SIGINT' },
+    stdout: 'listening\n',
+  },
   {
     name: 'a server closing itself on SIGTERM',
     source: `${listen}process.on('SIGTERM', () => { console.log('closing'); server.close(); });\n`,
@@ -87,24 +100,31 @@ describe.each([
 ])('shutdown, %s', (_transport, socket) => {
   beforeAll(() => requireBuilt());
 
-  it.each(apps)('ends $name as without the agent, saying goodbye first', async ({ source, signal, expected, stdout }) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-exit-'));
-    writeFileSync(path.join(dir, 'app.cjs'), source);
-    const standIn = await backendStandIn(undefined, { socket });
-    cleanups.push(standIn.close);
+  it.each(apps)(
+    'ends $name as without the agent, saying goodbye first',
+    async ({ source, signal, expected, stdout }) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'vigil-exit-'));
+      writeFileSync(path.join(dir, 'app.cjs'), source);
+      const standIn = await backendStandIn(undefined, { socket });
+      cleanups.push(standIn.close);
 
-    // One after the other: the goodbye has a budget of ~200 ms, which two processes starting at
-    // once on a small machine can eat by themselves.
-    const bare = await endOf(start(dir, ['app.cjs']), signal);
-    const run = start(dir, [...attach.cjs, 'app.cjs'], { VIGIL_BACKEND_URL: standIn.url, VIGIL_HEARTBEAT_INTERVAL: '5000' });
-    const agent = { ...(await endOf(run, signal, standIn)), stdout: run.stdout(), stderr: run.stderr() };
+      // One after the other: the goodbye has a budget of ~200 ms, which two processes starting at
+      // once on a small machine can eat by themselves.
+      const bare = await endOf(start(dir, ['app.cjs']), signal);
+      const run = start(dir, [...attach.cjs, 'app.cjs'], {
+        VIGIL_BACKEND_URL: standIn.url,
+        VIGIL_HEARTBEAT_INTERVAL: '5000',
+      });
+      const agent = { ...(await endOf(run, signal, standIn)), stdout: run.stdout(), stderr: run.stderr() };
 
-    expect(bare).toMatchObject(expected);
-    expect(agent).toMatchObject(expected);
-    expect(agent.stdout).toBe(stdout);
-    if (expected.code === 1) expect(agent.stderr).toContain('Error: crash on purpose');
-    const beats = standIn.beats();
-    expect(beats.at(-1)).toMatchObject({ kind: 'goodbye', instanceId: beats[0]?.instanceId });
-    expect(standIn.events().map((event) => event.type)).toContain('agent.stopped');
-  }, 20_000);
+      expect(bare).toMatchObject(expected);
+      expect(agent).toMatchObject(expected);
+      expect(agent.stdout).toBe(stdout);
+      if (expected.code === 1) expect(agent.stderr).toContain('Error: crash on purpose');
+      const beats = standIn.beats();
+      expect(beats.at(-1)).toMatchObject({ kind: 'goodbye', instanceId: beats[0]?.instanceId });
+      expect(standIn.events().map((event) => event.type)).toContain('agent.stopped');
+    },
+    20_000,
+  );
 });

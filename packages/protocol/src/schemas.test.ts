@@ -95,7 +95,11 @@ describe('heartbeat schema', () => {
   });
 
   it('enforces the documented limits', () => {
-    const plugins = Array.from({ length: LIMITS.plugins + 1 }, (_, i) => ({ name: `p${i}`, version: '1', extInfo: {} }));
+    const plugins = Array.from({ length: LIMITS.plugins + 1 }, (_, i) => ({
+      name: `p${i}`,
+      version: '1',
+      extInfo: {},
+    }));
     expect(issuesOf({ ...goodFull, plugins })[0]).toMatch(/^plugins: /);
     const extInfo = Object.fromEntries(Array.from({ length: LIMITS.extInfoEntries + 1 }, (_, i) => [`k${i}`, 'v']));
     expect(issuesOf({ ...goodFull, plugins: [{ name: 'p', version: '1', extInfo }] })[0]).toMatch(/extInfo: at most 64/);
@@ -115,8 +119,21 @@ describe('goodbye', () => {
   });
 
   it('carries the last events through the fast path too, and refuses bad ones naming the field', () => {
-    const events = [{ time: 5, level: 'normal', type: 'agent.stopped', message: 'vigil agent stopped (SIGTERM)', attributes: { reason: 'SIGTERM' } }];
-    expect(parseHeartbeat({ ...goodLight, kind: 'goodbye', events, dropped: 2 }).data).toEqual({ ...goodLight, kind: 'goodbye', events, dropped: 2 });
+    const events = [
+      {
+        time: 5,
+        level: 'normal',
+        type: 'agent.stopped',
+        message: 'vigil agent stopped (SIGTERM)',
+        attributes: { reason: 'SIGTERM' },
+      },
+    ];
+    expect(parseHeartbeat({ ...goodLight, kind: 'goodbye', events, dropped: 2 }).data).toEqual({
+      ...goodLight,
+      kind: 'goodbye',
+      events,
+      dropped: 2,
+    });
     const bad = parseHeartbeat({ ...goodLight, kind: 'goodbye', events: [{ ...events[0], type: 'Not Dotted' }] });
     expect(bad.success).toBe(false);
     expect(describeIssues(bad.error!)).toEqual([expect.stringMatching(/^events\.0\.type: /)]);
@@ -140,16 +157,19 @@ describe('reply and delta schemas', () => {
     expect(beatReplySchema.parse(reply)).toEqual(reply);
     expect(beatReplySchema.safeParse({ ...reply, interval: 50 }).success).toBe(false);
     expect(beatReplySchema.safeParse({ ...reply, interval: Number.NaN }).success).toBe(false);
-    expect(beatReplySchema.safeParse({ ...reply, commands: [{ id: 'c1', type: 'plugin.remove', plugin: 'x' }] }).success).toBe(
-      false,
-    );
+    expect(beatReplySchema.safeParse({ ...reply, commands: [{ id: 'c1', type: 'plugin.remove', plugin: 'x' }] }).success).toBe(false);
   });
 
   it('accepts a delta and refuses one with a malformed instance', () => {
     const delta = { upserts: [], removed: ['a'], beats: { b: 10 }, events: [], serverTime: 11 };
     expect(deltaSchema.parse(delta)).toEqual(delta);
     expect(deltaSchema.safeParse({ ...delta, upserts: [{ instanceId: 'x' }] }).success).toBe(false);
-    const counts = { apps: 1, services: 1, instances: 2, byStatus: { healthy: 1, suspect: 0, lost: 1, offline: 0, unhealthy: 0 } };
+    const counts = {
+      apps: 1,
+      services: 1,
+      instances: 2,
+      byStatus: { healthy: 1, suspect: 0, lost: 1, offline: 0, unhealthy: 0 },
+    };
     const withWindow = { ...delta, window: { total: 2, ids: ['a', 'b'] }, counts };
     expect(deltaSchema.parse(withWindow)).toEqual(withWindow);
     // Counts always name every status, so a client never has to guess a missing one.
@@ -175,9 +195,7 @@ describe('dashboard views', () => {
     ]);
     expect(issues({ window: { ...window, sort: 'pid' }, watch: [] })[0]).toMatch(/^window\.sort: /);
     expect(issues({ window: { ...window, status: ['zombie'] }, watch: [] })[0]).toMatch(/^window\.status\.0: /);
-    expect(issues({ window: null, watch: Array.from({ length: MAX_WATCHED_INSTANCES + 1 }, (_, i) => `i-${i}`) })[0]).toMatch(
-      /^watch: /,
-    );
+    expect(issues({ window: null, watch: Array.from({ length: MAX_WATCHED_INSTANCES + 1 }, (_, i) => `i-${i}`) })[0]).toMatch(/^watch: /);
   });
 });
 
@@ -238,7 +256,7 @@ describe('parseHeartbeat (fast path for light beats and goodbyes)', () => {
     42,
   ];
 
-  it('gives the schema\'s verdict and output for every body', () => {
+  it("gives the schema's verdict and output for every body", () => {
     for (const body of variants) {
       const fast = parseHeartbeat(body);
       const slow = heartbeatSchema.safeParse(body);
@@ -270,7 +288,12 @@ describe('each limit, exactly at it and one over', () => {
   });
 
   it('eventAttributes: an event with 32 attributes accepted, 33 refused naming its attributes', () => {
-    const batch = (attributes: Record<string, string>) => ({ v: 1, instanceId: 'i-1', dropped: 0, events: [{ time: 1, level: 'normal', type: 'log.info', message: 'm', attributes }] });
+    const batch = (attributes: Record<string, string>) => ({
+      v: 1,
+      instanceId: 'i-1',
+      dropped: 0,
+      events: [{ time: 1, level: 'normal', type: 'log.info', message: 'm', attributes }],
+    });
     expect(eventBatchSchema.safeParse(batch(entries(LIMITS.eventAttributes))).success).toBe(true);
     const over = eventBatchSchema.safeParse(batch(entries(LIMITS.eventAttributes + 1)));
     expect(over.success).toBe(false);
@@ -280,6 +303,8 @@ describe('each limit, exactly at it and one over', () => {
   it('commandsPerReply: a reply carries at most 32 commands', () => {
     const commands = (count: number) => Array.from({ length: count }, (_, i) => ({ id: `c${i}`, type: 'plugin.disable', plugin: 'p' }));
     expect(beatReplySchema.safeParse({ result: 'renewed', serverTime: 5, commands: commands(LIMITS.commandsPerReply) }).success).toBe(true);
-    expect(beatReplySchema.safeParse({ result: 'renewed', serverTime: 5, commands: commands(LIMITS.commandsPerReply + 1) }).success).toBe(false);
+    expect(beatReplySchema.safeParse({ result: 'renewed', serverTime: 5, commands: commands(LIMITS.commandsPerReply + 1) }).success).toBe(
+      false,
+    );
   });
 });

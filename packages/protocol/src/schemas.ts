@@ -43,7 +43,11 @@ export const metadataSchema = z
       if (value === undefined) continue;
       const ms = /^\d{1,10}$/.test(value.trim()) ? Number(value) : NaN;
       if (!(ms >= min && ms <= max)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `must be a whole number of ms from ${min} to ${max}, not ${JSON.stringify(value)}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `must be a whole number of ms from ${min} to ${max}, not ${JSON.stringify(value)}`,
+        });
       }
     }
   });
@@ -74,7 +78,11 @@ export const agentEventSchema = z.object({
   time: epochMs,
   level: eventLevelSchema,
   /** Dotted type, e.g. `agent.started`, `plugin.loaded`, `plugin.failed`, `plugin.disabled`, `log.warn`, `log.error`. */
-  type: z.string().min(1).max(64).regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'must be dotted lower-case words'),
+  type: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'must be dotted lower-case words'),
   message: z.string().max(LIMITS.eventMessageLength),
   /** Extra facts: plugin name, command id, error... */
   attributes: z
@@ -117,7 +125,6 @@ export const lightBeatSchema = z.object({
   ...beatBase,
   kind: z.literal('light'),
 });
-
 
 type LightOrGoodbye = z.infer<typeof lightBeatSchema> | z.infer<typeof goodbyeBeatSchema>;
 
@@ -210,7 +217,16 @@ export const nacosCoordinatesSchema = z.object({
 
 /** An instance as the REST API and the dashboard see it. */
 export const instanceSchema = fullBeatSchema
-  .omit({ v: true, kind: true, heartbeatTime: true, lastHeartbeatTime: true, metadata: true, processId: true, events: true, dropped: true })
+  .omit({
+    v: true,
+    kind: true,
+    heartbeatTime: true,
+    lastHeartbeatTime: true,
+    metadata: true,
+    processId: true,
+    events: true,
+    dropped: true,
+  })
   .extend({
     source: z.enum(INSTANCE_SOURCES),
     /** Null when unknown (Nacos clients do not send it). */

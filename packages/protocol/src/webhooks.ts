@@ -22,7 +22,12 @@ export const webhookInputSchema = z.object({
   enabled: z.boolean(),
   /** Exact event types, or prefixes ending in `.` (`instance.` matches every instance event). */
   eventTypes: z
-    .array(z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*\.?$/, 'must be an event type or a prefix ending in "."').max(64))
+    .array(
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*\.?$/, 'must be an event type or a prefix ending in "."')
+        .max(64),
+    )
     .min(1, 'leave it out to match every type')
     .max(50)
     .optional(),

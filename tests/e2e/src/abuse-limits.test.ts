@@ -12,12 +12,25 @@ const json = { 'content-type': 'application/json' };
 
 afterEach(() => killAll());
 
-async function put(backend: Backend, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${backend.url}/api/v1/heartbeat`, { method: 'PUT', headers: { ...json, ...headers }, body: JSON.stringify(body) });
+async function put(
+  backend: Backend,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${backend.url}/api/v1/heartbeat`, {
+    method: 'PUT',
+    headers: { ...json, ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-async function post(backend: Backend, path: string, body: string, headers: Record<string, string> = json): Promise<{ status: number; text: string }> {
+async function post(
+  backend: Backend,
+  path: string,
+  body: string,
+  headers: Record<string, string> = json,
+): Promise<{ status: number; text: string }> {
   const response = await fetch(`${backend.url}${path}`, { method: 'POST', headers, body });
   return { status: response.status, text: await response.text() };
 }
@@ -59,7 +72,9 @@ describe('event store bounded by bytes', () => {
     const refused = answers.find((a) => a.status === 429);
     expect(refused?.text).toContain('VIGIL_EVENT_BYTES_PER_SECOND');
     // The instance itself is untouched: it still beats.
-    expect((await put(backend, { v: 1, kind: 'light', instanceId: 'chatty', heartbeatTime: Date.now(), lastHeartbeatTime: null })).body.result).toBe('renewed');
+    expect(
+      (await put(backend, { v: 1, kind: 'light', instanceId: 'chatty', heartbeatTime: Date.now(), lastHeartbeatTime: null })).body.result,
+    ).toBe('renewed');
   }, 60_000);
 });
 
@@ -80,7 +95,9 @@ describe('instances bounded in number and width', () => {
     expect(nacos.status).toBe(503);
     expect(nacos.text).toContain('VIGIL_MAX_INSTANCES');
     // Known instances keep beating, light or full.
-    expect((await put(backend, { v: 1, kind: 'light', instanceId: 'known-0', heartbeatTime: Date.now(), lastHeartbeatTime: null })).body.result).toBe('renewed');
+    expect(
+      (await put(backend, { v: 1, kind: 'light', instanceId: 'known-0', heartbeatTime: Date.now(), lastHeartbeatTime: null })).body.result,
+    ).toBe('renewed');
     expect((await put(backend, fullBeat('known-1', { version: '0.2.0' }))).status).toBe(200);
     const ready = await fetch(`${backend.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -91,7 +108,9 @@ describe('instances bounded in number and width', () => {
     });
     expect(full.message).toContain('VIGIL_MAX_INSTANCES');
     // One leaves: the registry is back under its limit, and says so once.
-    const gone = await fetch(`${backend.url}/nacos/v1/ns/instance?serviceName=nacos-svc&ip=10.0.0.0&port=8080&ephemeral=false`, { method: 'DELETE' });
+    const gone = await fetch(`${backend.url}/nacos/v1/ns/instance?serviceName=nacos-svc&ip=10.0.0.0&port=8080&ephemeral=false`, {
+      method: 'DELETE',
+    });
     expect(await gone.text()).toBe('ok');
     await waitFor('a registry.below-limit event', async () => {
       const list = (await (await fetch(`${backend.url}/api/v1/events?type=registry.`)).json()) as EventList;
@@ -109,6 +128,9 @@ describe('instances bounded in number and width', () => {
     expect(refused.status).toBe(413);
     expect(JSON.stringify(refused.body)).toContain('VIGIL_INSTANCE_MAX_BYTES');
     expect(await backend.instance('too-wide')).toBeUndefined();
-    expect((await put(backend, fullBeat('narrow', { plugins: plugins.slice(0, 1).map((p) => ({ ...p, extInfo: { status: 'started' } })) }))).status).toBe(200);
+    expect(
+      (await put(backend, fullBeat('narrow', { plugins: plugins.slice(0, 1).map((p) => ({ ...p, extInfo: { status: 'started' } })) })))
+        .status,
+    ).toBe(200);
   }, 60_000);
 });

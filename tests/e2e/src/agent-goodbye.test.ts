@@ -14,7 +14,11 @@ const INTERVAL_MS = 500;
  * lost, and the backend's lost timeout is a minute).
  */
 async function offline(backend: Backend, instanceId: string): Promise<void> {
-  await waitFor('the instance to show offline', async () => ((await backend.instance(instanceId))?.status === 'offline' ? true : undefined), 15_000);
+  await waitFor(
+    'the instance to show offline',
+    async () => ((await backend.instance(instanceId))?.status === 'offline' ? true : undefined),
+    15_000,
+  );
 }
 
 async function healthyInstanceOf(backend: Backend, app: Proc & { pid: number }) {

@@ -50,7 +50,9 @@ describe('an agent whose backend is down', () => {
           '',
         ].join('\n'),
       );
-      const app = startProcess(process.execPath, ['--expose-gc', '--import', require.resolve('@vigil/agent/register'), 'app.mjs'], { cwd: dir });
+      const app = startProcess(process.execPath, ['--expose-gc', '--import', require.resolve('@vigil/agent/register'), 'app.mjs'], {
+        cwd: dir,
+      });
       const samples = (): Sample[] =>
         app
           .stdout()

@@ -59,8 +59,10 @@ function makeService(tarball: string, backendUrl: string): string {
     'app.mjs': "import { createServer } from 'node:http';\ncreateServer((req, res) => res.end('ok')).listen(0, '127.0.0.1');\n",
     'app.cjs': "const { createServer } = require('node:http');\ncreateServer((req, res) => res.end('ok')).listen(0, '127.0.0.1');\n",
     // A TypeScript user of each module system, type-checked against the installed package alone.
-    'types/esm.mts': "import { definePlugin, ServiceManager, HeartbeatService } from '@vigil/agent';\nServiceManager.getService(HeartbeatService).setExtInfo(() => ({ a: '1' }));\nexport default definePlugin({ interceptors: [{ module: 'http', method: 'get' }] });\n",
-    'types/cjs.cts': "import agent = require('@vigil/agent');\nexport = agent.definePlugin({ interceptors: [{ module: 'http', method: 'get' }] });\n",
+    'types/esm.mts':
+      "import { definePlugin, ServiceManager, HeartbeatService } from '@vigil/agent';\nServiceManager.getService(HeartbeatService).setExtInfo(() => ({ a: '1' }));\nexport default definePlugin({ interceptors: [{ module: 'http', method: 'get' }] });\n",
+    'types/cjs.cts':
+      "import agent = require('@vigil/agent');\nexport = agent.definePlugin({ interceptors: [{ module: 'http', method: 'get' }] });\n",
   });
   // --install-links copies the plugin in as a real package, as `npm install vigil-plugin-hello` would.
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--install-links', tarball, './plugin-src'], {
@@ -76,10 +78,14 @@ describe('the agent as one npm package, in a service of its own', () => {
 
   beforeAll(async () => {
     backend = await startBackend();
-    const packed = execFileSync(process.execPath, [join(repoRoot, 'scripts', 'pack-agent.mjs'), mkdtempSync(join(tmpdir(), 'vigil-tarball-'))], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const packed = execFileSync(
+      process.execPath,
+      [join(repoRoot, 'scripts', 'pack-agent.mjs'), mkdtempSync(join(tmpdir(), 'vigil-tarball-'))],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const tarball = packed.trim().split('\n').at(-1) ?? '';
     project = makeService(tarball, backend.url);
   }, 180_000);

@@ -120,7 +120,11 @@ describe('operations endpoints', () => {
 
   it('exports beats, instances by status and the expiry lag to Prometheus', async () => {
     const beat = { ...fullBeat('m-1', 'metrics'), heartbeatTime: Date.now() };
-    await fetch(`${backend.url}/api/v1/heartbeat`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(beat) });
+    await fetch(`${backend.url}/api/v1/heartbeat`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(beat),
+    });
     const text = await waitFor('the lost transition in /metrics', async () => {
       const body = await (await fetch(`${backend.url}/metrics`)).text();
       return /vigil_expiry_lag_seconds_count\{transition="lost"\} 1/.test(body) ? body : undefined;

@@ -24,7 +24,11 @@ function openSocket(backend: Backend, headers: Record<string, string> = {}, base
 }
 
 /** The HTTP status and body a refused upgrade gets. */
-function refusedUpgrade(backend: Backend, headers: Record<string, string> = {}, base = backend.url): Promise<{ status: number; body: string }> {
+function refusedUpgrade(
+  backend: Backend,
+  headers: Record<string, string> = {},
+  base = backend.url,
+): Promise<{ status: number; body: string }> {
   const socket = new WebSocket(base.replace('http', 'ws') + HEARTBEAT_SOCKET_PATH, { headers });
   return new Promise((resolve, reject) => {
     socket.once('open', () => reject(new Error('the upgrade was accepted')));
@@ -173,9 +177,17 @@ describe('the beat socket, with access rules', () => {
     scoped.close();
 
     // A real agent with the token beats over the socket.
-    const app = startAgentApp({ moduleSystem: 'esm', service: 'socket-token', backendUrl: backend.url, intervalMs: INTERVAL_MS, env: { VIGIL_AGENT_TOKEN: TOKEN } });
+    const app = startAgentApp({
+      moduleSystem: 'esm',
+      service: 'socket-token',
+      backendUrl: backend.url,
+      intervalMs: INTERVAL_MS,
+      env: { VIGIL_AGENT_TOKEN: TOKEN },
+    });
     await waitFor('the agent to beat over the socket with its token', async () =>
-      (await instanceOfPid(backend, app.pid))?.status === 'healthy' && (await metric(backend, 'vigil_beat_sockets')) === 1 ? true : undefined,
+      (await instanceOfPid(backend, app.pid))?.status === 'healthy' && (await metric(backend, 'vigil_beat_sockets')) === 1
+        ? true
+        : undefined,
     );
     expect((await backend.instances()).instances.map((i) => i.instanceId)).not.toContain('sock-scoped-2');
     app.child.kill('SIGKILL');
@@ -189,8 +201,14 @@ describe('the beat socket, at backend shutdown', () => {
     const backend = await startBackend();
     const sockets = [await openSocket(backend), await openSocket(backend)];
     // Both are open and served before the shutdown.
-    for (const [i, socket] of sockets.entries()) expect((await exchange(socket, [JSON.stringify(fullBeat(`going-${i}`))]))[0]?.status).toBe(200);
-    const closes = sockets.map((socket) => new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) }))));
+    for (const [i, socket] of sockets.entries())
+      expect((await exchange(socket, [JSON.stringify(fullBeat(`going-${i}`))]))[0]?.status).toBe(200);
+    const closes = sockets.map(
+      (socket) =>
+        new Promise<{ code: number; reason: string }>((resolve) =>
+          socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+        ),
+    );
     backend.child.kill('SIGTERM');
     for (const close of await Promise.all(closes)) expect(close).toEqual({ code: 1001, reason: 'backend shutting down' });
     // And the backend ends (by the signal, as Nest's shutdown hooks re-raise it).

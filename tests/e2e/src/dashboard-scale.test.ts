@@ -9,8 +9,26 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshots = join(import.meta.dirname, '..', 'screenshots');
 const FLEET = 10_000;
 const SERVICES = [
-  'orders', 'payments', 'checkout', 'inventory', 'search', 'catalog', 'cart', 'shipping', 'billing', 'auth',
-  'accounts', 'notifications', 'pricing', 'reviews', 'recommendations', 'media', 'gateway', 'reports', 'ledger', 'fraud',
+  'orders',
+  'payments',
+  'checkout',
+  'inventory',
+  'search',
+  'catalog',
+  'cart',
+  'shipping',
+  'billing',
+  'auth',
+  'accounts',
+  'notifications',
+  'pricing',
+  'reviews',
+  'recommendations',
+  'media',
+  'gateway',
+  'reports',
+  'ledger',
+  'fraud',
 ];
 /** Beats in flight while registering: enough to keep the backend busy, few enough for two cores. */
 const CONCURRENCY = 32;
@@ -134,11 +152,25 @@ describe('dashboard with 10,000 instances', () => {
     // whose 400 ms beats stop (suspect after 1.4 s).
     for (const n of [0, 1]) {
       const service = 'legacy-cron';
-      await put(backend.url, { ...beatOf(n), instanceId: `cron-${n}`, service, artifact: service, hostName: `${service}-${n}`, metadata: { 'preserved.heart.beat.timeout': '1000' } });
+      await put(backend.url, {
+        ...beatOf(n),
+        instanceId: `cron-${n}`,
+        service,
+        artifact: service,
+        hostName: `${service}-${n}`,
+        metadata: { 'preserved.heart.beat.timeout': '1000' },
+      });
     }
     for (const n of [0, 1, 2]) {
       const service = 'search-indexer';
-      await put(backend.url, { ...beatOf(n), instanceId: `indexer-${n}`, service, artifact: service, hostName: `${service}-${n}`, metadata: { 'preserved.heart.beat.interval': '400' } });
+      await put(backend.url, {
+        ...beatOf(n),
+        instanceId: `indexer-${n}`,
+        service,
+        artifact: service,
+        hostName: `${service}-${n}`,
+        metadata: { 'preserved.heart.beat.interval': '400' },
+      });
     }
     await page.goto(`${backend.url}/#/wallboard`);
     await expect.poll(() => page.getByTestId('service-tile').count()).toBe(42);

@@ -35,7 +35,11 @@ async function launch(): Promise<Browser> {
 }
 
 /** A page that fails the test on any error the dashboard throws or logs. */
-async function openPage(browser: Browser, url: string, options: { colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
+async function openPage(
+  browser: Browser,
+  url: string,
+  options: { colorScheme?: 'light' | 'dark' } = {},
+): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: VIEWPORT, colorScheme: options.colorScheme ?? 'light' });
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
@@ -138,7 +142,11 @@ describe('dashboard in headless Chromium', () => {
       startAgentApp({ moduleSystem: 'cjs', service: 'e2e-filter-a', backendUrl: backend.url, intervalMs: INTERVAL_MS }),
       startAgentApp({ moduleSystem: 'esm', service: 'e2e-filter-b', backendUrl: backend.url, intervalMs: INTERVAL_MS }),
     ];
-    const [idA1, idA2, idB1] = await Promise.all([healthyInstanceOf(backend, a1), healthyInstanceOf(backend, a2), healthyInstanceOf(backend, b1)]);
+    const [idA1, idA2, idB1] = await Promise.all([
+      healthyInstanceOf(backend, a1),
+      healthyInstanceOf(backend, a2),
+      healthyInstanceOf(backend, b1),
+    ]);
     const { page, errors } = await openPage(browser, backend.url);
     await row(page, idB1).waitFor();
 
@@ -181,14 +189,18 @@ describe('dashboard in headless Chromium', () => {
     await page.getByTestId('instance-detail').waitFor();
     expect(page.url()).toContain(`#/instances/${id}`);
     // Live beats extend the sparkline the REST detail started.
-    await expect.poll(async () => Number(await page.getByTestId('beat-sparkline').getAttribute('data-gaps')), { timeout: 10_000 }).toBeGreaterThanOrEqual(10);
+    await expect
+      .poll(async () => Number(await page.getByTestId('beat-sparkline').getAttribute('data-gaps')), { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(10);
     expect(await page.getByTestId('detail-status').textContent()).toBe('healthy');
     await page.screenshot({ path: join(screenshots, 'instance-detail.png'), fullPage: true });
 
     const plugin = page.locator('[data-testid="plugin-row"][data-plugin="template"]');
     await plugin.getByTestId('plugin-disable').click();
     // The outcome shown is the agent's own event, which carries the command id back.
-    await expect.poll(() => plugin.getByTestId('plugin-outcome').textContent(), { timeout: 10_000 }).toMatch(/^agent: plugin template disabled/);
+    await expect
+      .poll(() => plugin.getByTestId('plugin-outcome').textContent(), { timeout: 10_000 })
+      .toMatch(/^agent: plugin template disabled/);
     await page.screenshot({ path: join(screenshots, 'instance-detail-plugin-disabled.png'), fullPage: true });
 
     const events = (await (await fetch(`${backend.url}/api/v1/events?instanceId=${id}&type=plugin.`)).json()) as EventList;
@@ -196,11 +208,15 @@ describe('dashboard in headless Chromium', () => {
     const disabled = events.events.find((e) => e.type === 'plugin.disabled' && e.origin === 'agent');
     expect(disabled?.attributes).toMatchObject({ plugin: 'template', commandId: sent?.attributes.commandId });
     // The agent's heartbeat lists it as disabled, and so does the page.
-    await waitFor('the plugin to show as disabled', async () => ((await backend.instance(id))?.plugins[0]?.enabled === false ? true : undefined));
+    await waitFor('the plugin to show as disabled', async () =>
+      (await backend.instance(id))?.plugins[0]?.enabled === false ? true : undefined,
+    );
     await plugin.getByTestId('plugin-disabled').waitFor({ timeout: 10_000 });
 
     await plugin.getByTestId('plugin-enable').click();
-    await expect.poll(() => plugin.getByTestId('plugin-outcome').textContent(), { timeout: 10_000 }).toMatch(/^agent: plugin template enabled/);
+    await expect
+      .poll(() => plugin.getByTestId('plugin-outcome').textContent(), { timeout: 10_000 })
+      .toMatch(/^agent: plugin template enabled/);
     await plugin.getByTestId('plugin-disabled').waitFor({ state: 'detached', timeout: 10_000 });
     await plugin.getByTestId('plugin-disable').waitFor({ timeout: 10_000 });
     expect(errors).toEqual([]);
@@ -269,7 +285,12 @@ describe('dashboard in headless Chromium', () => {
       // The switch shows the saved setting: it flips once the backend has saved it.
       await hook.getByTestId('webhook-toggle').click();
       await expect.poll(() => hook.getByTestId('webhook-toggle').isChecked()).toBe(false);
-      await expect.poll(async () => ((await (await fetch(`${backend.url}/api/v1/webhooks`)).json()) as { webhooks: { enabled: boolean }[] }).webhooks[0]?.enabled).toBe(false);
+      await expect
+        .poll(
+          async () =>
+            ((await (await fetch(`${backend.url}/api/v1/webhooks`)).json()) as { webhooks: { enabled: boolean }[] }).webhooks[0]?.enabled,
+        )
+        .toBe(false);
 
       await hook.getByTestId('webhook-edit').click();
       await page.getByTestId('webhook-name').fill('ops-chat-renamed');
@@ -305,7 +326,16 @@ describe('dashboard in headless Chromium', () => {
         }),
       );
     }
-    for (const control of ['nav-events', 'nav-webhooks', 'count-lost', 'filter-service', 'filter-status-lost', 'filter-plugin', 'filter-text', 'sort-lastHeartbeatTime']) {
+    for (const control of [
+      'nav-events',
+      'nav-webhooks',
+      'count-lost',
+      'filter-service',
+      'filter-status-lost',
+      'filter-plugin',
+      'filter-text',
+      'sort-lastHeartbeatTime',
+    ]) {
       expect(reached).toContain(control);
     }
     await page.goto(`${backend.url}/#/wallboard`);

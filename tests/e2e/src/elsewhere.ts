@@ -39,7 +39,11 @@ function createNamespace(): Namespace {
   const block = randomInt(0, 16_384) * 4;
   const prefix = `10.222.${block >> 8}.`;
   const tag = `${process.pid.toString(36)}${randomInt(0, 1296).toString(36)}`.slice(-8);
-  const created: Namespace = { name: `vigil-e2e-${tag}`, hostAddress: `${prefix}${(block & 255) + 1}`, address: `${prefix}${(block & 255) + 2}` };
+  const created: Namespace = {
+    name: `vigil-e2e-${tag}`,
+    hostAddress: `${prefix}${(block & 255) + 1}`,
+    address: `${prefix}${(block & 255) + 2}`,
+  };
   const [outside, inside] = [`vgo${tag}`, `vgi${tag}`];
   try {
     ip('netns', 'add', created.name);
@@ -59,7 +63,10 @@ function createNamespace(): Namespace {
       // Not created, or gone with the namespace.
     }
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`the "from elsewhere" tests need a network namespace of their own (root and iproute2's ip): ${stderr || String(error)}`, { cause: error });
+    throw new Error(
+      `the "from elsewhere" tests need a network namespace of their own (root and iproute2's ip): ${stderr || String(error)}`,
+      { cause: error },
+    );
   }
   return created;
 }
@@ -81,15 +88,22 @@ const RELAY = [
 export async function elsewhere(backend: Backend): Promise<{ url: string; headers: Record<string, string> }> {
   namespace ??= createNamespace();
   const known = relays.get(backend.url);
-  if (known !== undefined && known.proc.child.exitCode === null && known.proc.child.signalCode === null) return { url: known.url, headers: {} };
+  if (known !== undefined && known.proc.child.exitCode === null && known.proc.child.signalCode === null)
+    return { url: known.url, headers: {} };
   const { port } = new URL(backend.url);
-  const proc = startProcess('ip', ['netns', 'exec', namespace.name, process.execPath, '-e', RELAY, namespace.address, namespace.hostAddress, port], {});
-  const relayPort = await waitFor(`the relay in ${namespace.name} (output: ${proc.output()})`, () => /relay (\d+)/.exec(proc.stdout())?.[1]);
+  const proc = startProcess(
+    'ip',
+    ['netns', 'exec', namespace.name, process.execPath, '-e', RELAY, namespace.address, namespace.hostAddress, port],
+    {},
+  );
+  const relayPort = await waitFor(
+    `the relay in ${namespace.name} (output: ${proc.output()})`,
+    () => /relay (\d+)/.exec(proc.stdout())?.[1],
+  );
   const url = `http://${namespace.address}:${relayPort}`;
   relays.set(backend.url, { proc, url });
   return { url, headers: {} };
 }
-
 
 /** Removes the namespace (and its veth pair); run after the file's tests. */
 export function leaveElsewhere(): void {

@@ -23,7 +23,14 @@ function startHost(service: string, backendUrl: string): HostApp {
   mkdirSync(join(dir, 'vigil'));
   writeFileSync(
     join(dir, 'vigil', 'config.properties'),
-    [`service.name=${service}`, `heartbeat.interval=${INTERVAL_MS}`, `backend.url=${backendUrl}`, `plugins.dir=${join(repoRoot, 'plugins')}`, 'plugins=template', ''].join('\n'),
+    [
+      `service.name=${service}`,
+      `heartbeat.interval=${INTERVAL_MS}`,
+      `backend.url=${backendUrl}`,
+      `plugins.dir=${join(repoRoot, 'plugins')}`,
+      'plugins=template',
+      '',
+    ].join('\n'),
   );
   writeFileSync(
     join(dir, 'app.mjs'),
@@ -130,7 +137,11 @@ describe('faults on the agents’ side', () => {
 
     // Beats flow again once answers are prompt: the lease keeps being renewed.
     const before = (await backend.instance(instance.instanceId))?.lastHeartbeatTime ?? 0;
-    await waitFor('a fresh beat', async () => (((await backend.instance(instance.instanceId))?.lastHeartbeatTime ?? 0) > before + INTERVAL_MS ? true : undefined), 15_000);
+    await waitFor(
+      'a fresh beat',
+      async () => (((await backend.instance(instance.instanceId))?.lastHeartbeatTime ?? 0) > before + INTERVAL_MS ? true : undefined),
+      15_000,
+    );
     expect((await backend.instance(instance.instanceId))?.status).toBe('healthy');
     for (const socket of sockets) socket.destroy();
     proxy.close();

@@ -29,10 +29,27 @@ async function webhookNames(backend: Backend): Promise<string[]> {
 /** The backend still does its main job: a beat registers an instance. */
 async function expectBeatsAccepted(backend: Backend, instanceId: string): Promise<void> {
   const beat = {
-    v: 1, kind: 'full', instanceId, heartbeatTime: Date.now(), lastHeartbeatTime: null, service: 'disk-fault', appName: 'e2e',
-    artifact: 'disk-fault', appType: 'default', hostName: 'h', ip: ['10.0.0.1'], processId: 7, dynamicInstall: false, version: '0.1.0', plugins: [],
+    v: 1,
+    kind: 'full',
+    instanceId,
+    heartbeatTime: Date.now(),
+    lastHeartbeatTime: null,
+    service: 'disk-fault',
+    appName: 'e2e',
+    artifact: 'disk-fault',
+    appType: 'default',
+    hostName: 'h',
+    ip: ['10.0.0.1'],
+    processId: 7,
+    dynamicInstall: false,
+    version: '0.1.0',
+    plugins: [],
   };
-  const response = await fetch(`${backend.url}/api/v1/heartbeat`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(beat) });
+  const response = await fetch(`${backend.url}/api/v1/heartbeat`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(beat),
+  });
   expect(response.status).toBe(200);
   expect((await backend.instance(instanceId))?.status).toBe('healthy');
 }
@@ -67,7 +84,9 @@ describe('data directory faults', () => {
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dataDir]);
     } catch (error) {
-      throw new Error(`this test mounts a small tmpfs to fill it, which needs root (uid ${process.getuid?.()}): ${String(error)}`, { cause: error });
+      throw new Error(`this test mounts a small tmpfs to fill it, which needs root (uid ${process.getuid?.()}): ${String(error)}`, {
+        cause: error,
+      });
     }
     mounts.push(dataDir);
     let backend = await startBackend({ VIGIL_DATA_DIR: dataDir, VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true' });

@@ -21,7 +21,9 @@ describe('the first start, as `npm start` does it', () => {
     // the backend's own events (a boot taken for a stall, say) are on the same list.
     const events = await waitFor('the agent start-up events', async () => {
       const list = (await (await fetch(`${backend.url}/api/v1/events?limit=100`)).json()) as EventList;
-      return list.events.some((event) => event.type === 'agent.started' && event.instanceId === instance.instanceId) ? list.events : undefined;
+      return list.events.some((event) => event.type === 'agent.started' && event.instanceId === instance.instanceId)
+        ? list.events
+        : undefined;
     });
     expect(events.filter((event) => event.level !== 'normal')).toEqual([]);
     // The agent logs JSON lines; level 40 is a warning, 50 and up errors.
@@ -30,6 +32,8 @@ describe('the first start, as `npm start` does it', () => {
     // Ctrl-C signals the terminal's whole process group: the demo stops, and its agent says goodbye.
     process.kill(-(demo.child.pid ?? NaN), 'SIGINT');
     await demo.exited;
-    await waitFor('the demo to say goodbye', async () => ((await backend.instance(instance.instanceId))?.status === 'offline' ? true : undefined));
+    await waitFor('the demo to say goodbye', async () =>
+      (await backend.instance(instance.instanceId))?.status === 'offline' ? true : undefined,
+    );
   });
 });

@@ -45,7 +45,11 @@ const mutatedBeat = fc
     fc.constantFrom('fuzz-a', 'fuzz-b', 'fuzz-c'),
     fc.array(
       fc.oneof(
-        fc.record({ op: fc.constant('set' as const), field: fc.constantFrom(...beatFields, 'kind', 'extra', '__proto__', 'constructor'), value: jsonValue }),
+        fc.record({
+          op: fc.constant('set' as const),
+          field: fc.constantFrom(...beatFields, 'kind', 'extra', '__proto__', 'constructor'),
+          value: jsonValue,
+        }),
         fc.record({ op: fc.constant('drop' as const), field: fc.constantFrom(...beatFields) }),
         fc.record({ op: fc.constant('kind' as const), value: fc.constantFrom('light', 'goodbye', 'full', 'FULL', '') }),
       ),
@@ -55,7 +59,8 @@ const mutatedBeat = fc
   .map(([id, mutations]) => {
     const beat = validFullBeat(id);
     for (const mutation of mutations) {
-      if (mutation.op === 'set') Object.defineProperty(beat, mutation.field, { value: mutation.value, enumerable: true, writable: true, configurable: true });
+      if (mutation.op === 'set')
+        Object.defineProperty(beat, mutation.field, { value: mutation.value, enumerable: true, writable: true, configurable: true });
       else if (mutation.op === 'drop') delete beat[mutation.field];
       else beat.kind = mutation.value;
     }
@@ -65,7 +70,16 @@ const mutatedBeat = fc
 /** Bodies that are not JSON, or barely: truncated, binary, nested past reason. */
 const rawBody = fc.oneof(
   fc.string({ maxLength: 300 }),
-  fc.constantFrom('', '{', '[]', 'null', '"x"', '{"v":1,"kind":"light"', '{"__proto__":{"kind":"full"}}', `${'['.repeat(5000)}${']'.repeat(5000)}`),
+  fc.constantFrom(
+    '',
+    '{',
+    '[]',
+    'null',
+    '"x"',
+    '{"v":1,"kind":"light"',
+    '{"__proto__":{"kind":"full"}}',
+    `${'['.repeat(5000)}${']'.repeat(5000)}`,
+  ),
   fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
   mutatedBeat.map((json) => json.slice(0, Math.max(1, Math.floor(json.length / 2)))),
 );
@@ -80,7 +94,12 @@ describe('fuzzing the real backend', () => {
   });
   afterAll(() => killAll());
 
-  async function send(method: string, path: string, body: string | undefined, contentType = 'application/json'): Promise<{ status: number; text: string }> {
+  async function send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType = 'application/json',
+  ): Promise<{ status: number; text: string }> {
     const response = await fetch(`${backend.url}${path}`, { method, headers: { 'content-type': contentType }, body });
     return { status: response.status, text: await response.text() };
   }
@@ -92,7 +111,11 @@ describe('fuzzing the real backend', () => {
     const list = instanceListSchema.parse(await answer.json());
     expect(list.total).toBe(list.instances.length);
     expect(new Set(list.instances.map((i) => i.instanceId)).size).toBe(list.instances.length);
-    for (const id of accepted) expect(list.instances.some((i) => i.instanceId === id), `instance ${id} was accepted`).toBe(true);
+    for (const id of accepted)
+      expect(
+        list.instances.some((i) => i.instanceId === id),
+        `instance ${id} was accepted`,
+      ).toBe(true);
   }
 
   it('answers mutated beats with 2xx or a 4xx naming the problem, never 5xx; accepted ones are listed', async () => {
@@ -124,21 +147,59 @@ describe('fuzzing the real backend', () => {
 
   it('survives bodies that are not JSON, or not whole, in any content type', async () => {
     await fc.assert(
-      fc.asyncProperty(rawBody, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream'), async (body, type) => {
-        const beat = await send('PUT', '/api/v1/heartbeat', body, type);
-        expect(beat.status, beat.text).toBeLessThan(500);
-        const events = await send('POST', '/api/v1/events', body, type);
-        expect(events.status, events.text).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        rawBody,
+        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream'),
+        async (body, type) => {
+          const beat = await send('PUT', '/api/v1/heartbeat', body, type);
+          expect(beat.status, beat.text).toBeLessThan(500);
+          const events = await send('POST', '/api/v1/events', body, type);
+          expect(events.status, events.text).toBeLessThan(500);
+        },
+      ),
       { numRuns: RUNS },
     );
     await expectConsistent();
   });
 
   it('answers random Nacos calls as Nacos does (text errors), never 5xx, and keeps the list consistent', async () => {
-    const param = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('', '0', '-1', 'NaN', 'Infinity', '1e400', 'true', '8080', '127.0.0.1', '::1', 'DEFAULT', 'DEFAULT_GROUP@@svc', '{"a":1}'));
+    const param = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom(
+        '',
+        '0',
+        '-1',
+        'NaN',
+        'Infinity',
+        '1e400',
+        'true',
+        '8080',
+        '127.0.0.1',
+        '::1',
+        'DEFAULT',
+        'DEFAULT_GROUP@@svc',
+        '{"a":1}',
+      ),
+    );
     const params = fc.dictionary(
-      fc.constantFrom('serviceName', 'ip', 'port', 'weight', 'healthy', 'enabled', 'ephemeral', 'metadata', 'clusterName', 'groupName', 'namespaceId', 'beat', 'clusters', 'healthyOnly', 'pageNo', 'pageSize'),
+      fc.constantFrom(
+        'serviceName',
+        'ip',
+        'port',
+        'weight',
+        'healthy',
+        'enabled',
+        'ephemeral',
+        'metadata',
+        'clusterName',
+        'groupName',
+        'namespaceId',
+        'beat',
+        'clusters',
+        'healthyOnly',
+        'pageNo',
+        'pageSize',
+      ),
       param,
       { maxKeys: 8 },
     );
@@ -151,7 +212,12 @@ describe('fuzzing the real backend', () => {
     await fc.assert(
       fc.asyncProperty(call, async ({ method, path, query, form }) => {
         const body = method === 'GET' ? undefined : new URLSearchParams(form).toString();
-        const { status, text } = await send(method, `/nacos/v1/ns${path}?${new URLSearchParams(query)}`, body, 'application/x-www-form-urlencoded');
+        const { status, text } = await send(
+          method,
+          `/nacos/v1/ns${path}?${new URLSearchParams(query)}`,
+          body,
+          'application/x-www-form-urlencoded',
+        );
         expect(status, text).toBeLessThan(500);
       }),
       { numRuns: RUNS },

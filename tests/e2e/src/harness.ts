@@ -54,7 +54,12 @@ const leaders = new Set<ChildProcess>();
  * command that starts others (npm, a launcher) which a kill of the command alone would orphan.
  */
 export function startProcess(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; group?: boolean }): Proc {
-  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe', detached: options.group === true });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: 'pipe',
+    detached: options.group === true,
+  });
   running.add(child);
   if (options.group === true) leaders.add(child);
   let out = '';
@@ -251,12 +256,22 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
 /** Fails the tests that need Redis, naming it, when it does not answer: they never skip. */
 export async function requireRedis(what: string): Promise<void> {
   if (await redisAnswers(TEST_REDIS_URL)) return;
-  throw new Error(`${what} need Redis at ${TEST_REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL to use another)`);
+  throw new Error(
+    `${what} need Redis at ${TEST_REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL to use another)`,
+  );
 }
 
 /** A Redis server of the test's own on a free port, without persistence: restarting it starts it empty. */
 export async function startRedisServer(port: number): Promise<Proc> {
-  const proc = startProcess(process.env.REDIS_SERVER ?? '/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
-  await waitFor(`redis-server to answer on ${port} (output: ${proc.output()})`, async () => ((await redisAnswers(`redis://127.0.0.1:${port}`)) ? true : undefined), 10_000);
+  const proc = startProcess(
+    process.env.REDIS_SERVER ?? '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {},
+  );
+  await waitFor(
+    `redis-server to answer on ${port} (output: ${proc.output()})`,
+    async () => ((await redisAnswers(`redis://127.0.0.1:${port}`)) ? true : undefined),
+    10_000,
+  );
   return proc;
 }

@@ -18,13 +18,10 @@ describe('a heartbeat travelling end to end', () => {
     it(`shows a ${moduleSystem} service started under the agent, with its plugin and ext-info, then lost once killed`, async () => {
       const app = startAgentApp({ moduleSystem, service: `e2e-${moduleSystem}`, backendUrl: backend.url, intervalMs: INTERVAL_MS });
 
-      const seen = await waitFor(
-        `the ${moduleSystem} instance in /api/v1/instances (app output: ${app.output()})`,
-        async () => {
-          const instance = await instanceOfPid(backend, app.pid);
-          return instance?.plugins[0]?.extInfo.status === 'started' ? instance : undefined;
-        },
-      );
+      const seen = await waitFor(`the ${moduleSystem} instance in /api/v1/instances (app output: ${app.output()})`, async () => {
+        const instance = await instanceOfPid(backend, app.pid);
+        return instance?.plugins[0]?.extInfo.status === 'started' ? instance : undefined;
+      });
       expect(seen).toMatchObject({
         service: `e2e-${moduleSystem}`,
         appName: 'e2e',
@@ -87,7 +84,10 @@ describe('a heartbeat travelling end to end', () => {
     try {
       const deltas: Delta[] = [];
       socket.on('delta', (delta) => deltas.push(delta));
-      const reply = await socket.emitWithAck('subscribe', { window: { sort: 'pid', offset: 0, limit: 50 }, watch: [] } as unknown as ViewRequest);
+      const reply = await socket.emitWithAck('subscribe', {
+        window: { sort: 'pid', offset: 0, limit: 50 },
+        watch: [],
+      } as unknown as ViewRequest);
       expect(reply).toMatchObject({ ok: false, error: 'invalid view' });
       if (!reply.ok) expect(reply.issues[0]).toMatch(/^window\.sort: /);
       const app = startAgentApp({ moduleSystem: 'esm', service: 'e2e-unsubscribed', backendUrl: backend.url, intervalMs: INTERVAL_MS });

@@ -25,7 +25,10 @@ describe('the protocol limits, over HTTP', () => {
   afterAll(() => killAll());
 
   const send = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const response = await fetch(`${backend.url}${path}`, body === undefined ? { method } : { method, headers: json, body: JSON.stringify(body) });
+    const response = await fetch(
+      `${backend.url}${path}`,
+      body === undefined ? { method } : { method, headers: json, body: JSON.stringify(body) },
+    );
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
   const beat = (body: unknown) => send('PUT', '/api/v1/heartbeat', body);
@@ -80,7 +83,14 @@ describe('the protocol limits, over HTTP', () => {
       (i) => i.plugins[0]?.extInfo,
       { [key]: 'v' },
     );
-    await atAndOver('metadata-key', { metadata: { [key]: 'v' } }, { metadata: { [`${key}k`]: 'v' } }, `metadata.${key}k`, (i) => i.metadata, { [key]: 'v' });
+    await atAndOver(
+      'metadata-key',
+      { metadata: { [key]: 'v' } },
+      { metadata: { [`${key}k`]: 'v' } },
+      `metadata.${key}k`,
+      (i) => i.metadata,
+      { [key]: 'v' },
+    );
     await expectEventLimit('attribute-key', { [key]: 'v' }, { [`${key}k`]: 'v' }, `events.0.attributes.${key}k`);
   });
 
@@ -95,7 +105,14 @@ describe('the protocol limits, over HTTP', () => {
       (i) => i.plugins[0]?.extInfo,
       { status: value },
     );
-    await atAndOver('metadata-value', { metadata: { owner: value } }, { metadata: { owner: `${value}v` } }, 'metadata.owner', (i) => i.metadata, { owner: value });
+    await atAndOver(
+      'metadata-value',
+      { metadata: { owner: value } },
+      { metadata: { owner: `${value}v` } },
+      'metadata.owner',
+      (i) => i.metadata,
+      { owner: value },
+    );
     await expectEventLimit('attribute-value', { plugin: value }, { plugin: `${value}v` }, 'events.0.attributes.plugin');
   });
 
@@ -130,7 +147,12 @@ describe('the protocol limits, over HTTP', () => {
    * An event with `atLimit` attributes from a registered instance is accepted (202) and listed
    * with them; one with `overLimit` gets 400 naming `field`, and is not recorded.
    */
-  async function expectEventLimit(name: string, atLimit: Record<string, string>, overLimit: Record<string, string>, field: string): Promise<void> {
+  async function expectEventLimit(
+    name: string,
+    atLimit: Record<string, string>,
+    overLimit: Record<string, string>,
+    field: string,
+  ): Promise<void> {
     const instanceId = `events-${name}`;
     expect((await beat(fullBeat(instanceId))).status).toBe(200);
     const batch = (type: string, attributes: Record<string, string>) => ({

@@ -81,7 +81,14 @@ describe('Nacos v1 open API against the real backend', () => {
     expect(registered).toMatchObject({ status: 200, text: 'ok' });
     expect(registered.type).toMatch(/^text\/plain/);
 
-    const answer = await list({ namespaceId: 'public', serviceName: 'DEFAULT_GROUP@@orders', clusters: '', udpPort: '0', clientIP: '10.1.0.9', healthyOnly: 'false' });
+    const answer = await list({
+      namespaceId: 'public',
+      serviceName: 'DEFAULT_GROUP@@orders',
+      clusters: '',
+      udpPort: '0',
+      clientIP: '10.1.0.9',
+      healthyOnly: 'false',
+    });
     expect(answer).toMatchObject({
       name: 'DEFAULT_GROUP@@orders',
       groupName: 'DEFAULT_GROUP',
@@ -114,7 +121,12 @@ describe('Nacos v1 open API against the real backend', () => {
   });
 
   it('shows a Nacos instance in /api/v1/instances with source nacos and its coordinates', async () => {
-    await nacos('POST', '/instance', {}, { serviceName: 'catalog', groupName: 'shop', clusterName: 'hz', ip: '10.1.0.2', port: '9000', weight: '3' });
+    await nacos(
+      'POST',
+      '/instance',
+      {},
+      { serviceName: 'catalog', groupName: 'shop', clusterName: 'hz', ip: '10.1.0.2', port: '9000', weight: '3' },
+    );
     const instance = await backend.instance('10.1.0.2#9000#hz#shop@@catalog');
     expect(instance).toMatchObject({
       source: 'nacos',
@@ -131,7 +143,7 @@ describe('Nacos v1 open API against the real backend', () => {
     });
   });
 
-  it('registers and deregisters with form bodies (the Node client\'s way)', async () => {
+  it("registers and deregisters with form bodies (the Node client's way)", async () => {
     const instance = { serviceName: 'payments', groupName: 'shop', ip: '10.1.0.3', port: '7000' };
     expect((await nacos('POST', '/instance', {}, instance)).text).toBe('ok');
     expect((await list({ serviceName: 'payments', groupName: 'shop' })).hosts.map((h) => h.ip)).toEqual(['10.1.0.3']);
@@ -148,8 +160,22 @@ describe('Nacos v1 open API against the real backend', () => {
     const params = { namespaceId: 'public', serviceName: 'DEFAULT_GROUP@@mailer', clusterName: 'DEFAULT', ip: '10.1.0.4', port: '2525' };
     expect(json(await nacos('PUT', '/instance/beat', params))).toEqual({ clientBeatInterval: 5000, code: 20404 });
 
-    const beat = JSON.stringify({ cluster: 'DEFAULT', ip: '10.1.0.4', metadata: { 'preserved.heart.beat.interval': '1000' }, period: 1000, port: 2525, scheduled: false, serviceName: 'DEFAULT_GROUP@@mailer', stopped: false, weight: 1.0 });
-    expect(json(await nacos('PUT', '/instance/beat', params, { beat }))).toEqual({ clientBeatInterval: 1000, code: 10200, lightBeatEnabled: true });
+    const beat = JSON.stringify({
+      cluster: 'DEFAULT',
+      ip: '10.1.0.4',
+      metadata: { 'preserved.heart.beat.interval': '1000' },
+      period: 1000,
+      port: 2525,
+      scheduled: false,
+      serviceName: 'DEFAULT_GROUP@@mailer',
+      stopped: false,
+      weight: 1.0,
+    });
+    expect(json(await nacos('PUT', '/instance/beat', params, { beat }))).toEqual({
+      clientBeatInterval: 1000,
+      code: 10200,
+      lightBeatEnabled: true,
+    });
     expect(await backend.instance('10.1.0.4#2525#DEFAULT#DEFAULT_GROUP@@mailer')).toMatchObject({ source: 'nacos', status: 'healthy' });
     expect(json(await nacos('PUT', '/instance/beat', params))).toEqual({ clientBeatInterval: 1000, code: 10200, lightBeatEnabled: true });
   });
@@ -180,7 +206,9 @@ describe('Nacos v1 open API against the real backend', () => {
 
     await close(server);
     const closedAt = Date.now();
-    await waitFor('the closed TCP listener to make the instance unhealthy', async () => ((await statusOf(id)) === 'unhealthy' ? true : undefined));
+    await waitFor('the closed TCP listener to make the instance unhealthy', async () =>
+      (await statusOf(id)) === 'unhealthy' ? true : undefined,
+    );
     // Three probes a probe interval apart, not the first failure.
     expect(Date.now() - closedAt).toBeGreaterThanOrEqual(PROBE_INTERVAL_MS * 1.5);
     expect((await list({ serviceName: 'db' })).hosts).toMatchObject([{ healthy: false, ephemeral: false }]);
@@ -192,7 +220,9 @@ describe('Nacos v1 open API against the real backend', () => {
     const again = createServer((socket) => socket.end());
     listeners.push(again);
     await listen(again, port);
-    await waitFor('the reopened TCP listener to make the instance healthy', async () => ((await statusOf(id)) === 'healthy' ? true : undefined));
+    await waitFor('the reopened TCP listener to make the instance healthy', async () =>
+      (await statusOf(id)) === 'healthy' ? true : undefined,
+    );
     expect((await list({ serviceName: 'db' })).hosts).toMatchObject([{ healthy: true }]);
 
     await nacos('DELETE', '/instance', { serviceName: 'db', ip: '127.0.0.1', port: String(port) });
@@ -221,25 +251,38 @@ describe('Nacos v1 open API against the real backend', () => {
     await waitFor('200 answers to make the instance healthy', async () => ((await statusOf(id)) === 'healthy' ? true : undefined));
 
     await close(server);
-    await waitFor('the closed HTTP listener to make the instance unhealthy', async () => ((await statusOf(id)) === 'unhealthy' ? true : undefined));
+    await waitFor('the closed HTTP listener to make the instance unhealthy', async () =>
+      (await statusOf(id)) === 'unhealthy' ? true : undefined,
+    );
     const again = createHttpServer((_req, res) => res.end('ok'));
     listeners.push(again);
     await listen(again, port);
-    await waitFor('the reopened HTTP listener to make the instance healthy', async () => ((await statusOf(id)) === 'healthy' ? true : undefined));
+    await waitFor('the reopened HTTP listener to make the instance healthy', async () =>
+      (await statusOf(id)) === 'healthy' ? true : undefined,
+    );
   });
 
-  it("answers errors as Nacos does: text naming the parameter, 404 text, and lists services and metrics", async () => {
-    expect(await nacos('POST', '/instance', { ip: '10.1.0.6', port: '1' })).toMatchObject({ status: 400, text: "caused: Param 'serviceName' is required.;" });
+  it('answers errors as Nacos does: text naming the parameter, 404 text, and lists services and metrics', async () => {
+    expect(await nacos('POST', '/instance', { ip: '10.1.0.6', port: '1' })).toMatchObject({
+      status: 400,
+      text: "caused: Param 'serviceName' is required.;",
+    });
     const badPort = await nacos('POST', '/instance', { serviceName: 'x', ip: '10.1.0.6', port: 'eighty' });
     expect(badPort.status).toBe(400);
     expect(badPort.text).toMatch(/^caused: Param 'port' is illegal/);
     expect(badPort.type).toMatch(/^text\/plain/);
-    expect(await nacos('GET', '/instance', { serviceName: 'orders', ip: '10.1.0.1', port: '1' })).toMatchObject({ status: 404, text: 'caused: no matched ip found!;' });
+    expect(await nacos('GET', '/instance', { serviceName: 'orders', ip: '10.1.0.1', port: '1' })).toMatchObject({
+      status: 404,
+      text: 'caused: no matched ip found!;',
+    });
 
     const services = json<{ count: number; doms: string[] }>(await nacos('GET', '/service/list', { pageNo: '1', pageSize: '100' }));
     expect(services.doms).toEqual(expect.arrayContaining(['orders', 'mailer', 'quiet']));
     expect(services.doms).not.toContain('catalog');
-    expect(json(await nacos('GET', '/service/list', { pageNo: '1', pageSize: '10', groupName: 'shop' }))).toEqual({ count: 1, doms: ['catalog'] });
+    expect(json(await nacos('GET', '/service/list', { pageNo: '1', pageSize: '10', groupName: 'shop' }))).toEqual({
+      count: 1,
+      doms: ['catalog'],
+    });
 
     const metrics = json<Record<string, unknown>>(await nacos('GET', '/operator/metrics'));
     expect(metrics).toMatchObject({ status: 'UP', serviceCount: expect.any(Number), instanceCount: expect.any(Number) });

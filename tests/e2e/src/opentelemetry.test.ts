@@ -107,7 +107,11 @@ function writeService(moduleSystem: ModuleSystem, backendUrl: string): string {
   mkdirSync(greeter, { recursive: true });
   writeFileSync(
     join(greeter, 'package.json'),
-    JSON.stringify({ name: 'fake-greeter', version: '1.0.0', ...(moduleSystem === 'esm' ? { type: 'module', exports: './index.js' } : { main: 'index.js' }) }),
+    JSON.stringify({
+      name: 'fake-greeter',
+      version: '1.0.0',
+      ...(moduleSystem === 'esm' ? { type: 'module', exports: './index.js' } : { main: 'index.js' }),
+    }),
   );
   writeFileSync(
     join(greeter, 'index.js'),
@@ -122,7 +126,15 @@ function writeService(moduleSystem: ModuleSystem, backendUrl: string): string {
   mkdirSync(join(dir, 'vigil'));
   writeFileSync(
     join(dir, 'vigil', 'config.properties'),
-    [`service.name=otel-${moduleSystem}`, 'app.name=e2e', 'heartbeat.interval=500', `backend.url=${backendUrl}`, `plugins.dir=${join(dir, 'plugins')}`, 'plugins=counter', ''].join('\n'),
+    [
+      `service.name=otel-${moduleSystem}`,
+      'app.name=e2e',
+      'heartbeat.interval=500',
+      `backend.url=${backendUrl}`,
+      `plugins.dir=${join(dir, 'plugins')}`,
+      'plugins=counter',
+      '',
+    ].join('\n'),
   );
   const ext = moduleSystem === 'esm' ? 'mjs' : 'cjs';
   writeFileSync(join(dir, `app.${ext}`), appSource(moduleSystem));
@@ -161,7 +173,13 @@ interface Run {
  * Runs the script once on the `node` binary, with OpenTelemetry and (unless `order` is undefined)
  * the agent; the agent gets to beat, open its socket and send events first.
  */
-async function runService(node: string, backend: Backend, moduleSystem: ModuleSystem, order: LoadOrder | undefined, ownCopy = false): Promise<Run> {
+async function runService(
+  node: string,
+  backend: Backend,
+  moduleSystem: ModuleSystem,
+  order: LoadOrder | undefined,
+  ownCopy = false,
+): Promise<Run> {
   const dir = writeService(moduleSystem, backend.url);
   if (ownCopy) giveOpenTelemetryItsOwnCopy(dir);
   const ext = moduleSystem === 'esm' ? 'mjs' : 'cjs';
@@ -170,22 +188,32 @@ async function runService(node: string, backend: Backend, moduleSystem: ModuleSy
   const vigil = [flag, agentRegister];
   const preload = order === undefined ? otel : order === 'otel, vigil' ? [...otel, ...vigil] : [...vigil, ...otel];
   const viaEnv = order?.startsWith('NODE_OPTIONS') === true;
-  const env = { SPANS_FILE: join(dir, 'spans.jsonl'), FIRED_FILE: join(dir, 'fired.json'), ...(viaEnv && { NODE_OPTIONS: preload.join(' ') }) };
+  const env = {
+    SPANS_FILE: join(dir, 'spans.jsonl'),
+    FIRED_FILE: join(dir, 'fired.json'),
+    ...(viaEnv && { NODE_OPTIONS: preload.join(' ') }),
+  };
   writeFileSync(env.SPANS_FILE, '');
   const app = startProcess(node, [...(viaEnv ? [] : preload), `app.${ext}`], { cwd: dir, env });
-  await waitFor(`the script to run (output: ${app.output()})`, () => (app.stdout().includes('script done: hello visitor') ? true : undefined));
+  await waitFor(`the script to run (output: ${app.output()})`, () =>
+    app.stdout().includes('script done: hello visitor') ? true : undefined,
+  );
   if (order !== undefined) {
     const pid = app.child.pid ?? -1;
     const instance = await waitFor(`the agent to beat over its socket (output: ${app.output()})`, async () => {
       const found = await instanceOfPid(backend, pid);
       return found?.status === 'healthy' && (await beatSockets(backend)) === 1 ? found : undefined;
     });
-    await waitFor('the agent to have sent its start event', async () => ((await agentEvents(backend, instance.instanceId)).includes('agent.started') ? true : undefined));
+    await waitFor('the agent to have sent its start event', async () =>
+      (await agentEvents(backend, instance.instanceId)).includes('agent.started') ? true : undefined,
+    );
     app.child.stdin?.write('stop\n');
     await app.exited;
     // The goodbye went out while OpenTelemetry was tracing: the instance is offline at once and its last event arrived.
     await waitFor('the goodbye', async () => ((await backend.instance(instance.instanceId))?.status === 'offline' ? true : undefined));
-    await waitFor('the agent.stopped event', async () => ((await agentEvents(backend, instance.instanceId)).includes('agent.stopped') ? true : undefined));
+    await waitFor('the agent.stopped event', async () =>
+      (await agentEvents(backend, instance.instanceId)).includes('agent.stopped') ? true : undefined,
+    );
   } else {
     app.child.stdin?.write('stop\n');
     await app.exited;

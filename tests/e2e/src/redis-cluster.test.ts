@@ -26,15 +26,38 @@ describe('the redis store on a Redis Cluster', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-cluster-'));
     nodes = [await freePort(), await freePort(), await freePort()];
     for (const port of nodes) {
-      startProcess(REDIS_SERVER, [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir,
-      ], {});
+      startProcess(
+        REDIS_SERVER,
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--dir',
+          dir,
+        ],
+        {},
+      );
     }
-    for (const port of nodes) await waitFor(`redis node ${port}`, async () => ((await redisAnswers(`redis://127.0.0.1:${port}`)) ? true : undefined));
-    execFileSync(REDIS_CLI, ['--cluster', 'create', ...nodes.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe' });
+    for (const port of nodes)
+      await waitFor(`redis node ${port}`, async () => ((await redisAnswers(`redis://127.0.0.1:${port}`)) ? true : undefined));
+    execFileSync(REDIS_CLI, ['--cluster', 'create', ...nodes.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      stdio: 'pipe',
+    });
     await waitFor('the cluster to be ok', () =>
-      execFileSync(REDIS_CLI, ['-p', String(nodes[0]), 'cluster', 'info']).toString().includes('cluster_state:ok') ? true : undefined,
+      execFileSync(REDIS_CLI, ['-p', String(nodes[0]), 'cluster', 'info'])
+        .toString()
+        .includes('cluster_state:ok')
+        ? true
+        : undefined,
     );
     const env = {
       VIGIL_STORE: 'redis',
@@ -59,12 +82,18 @@ describe('the redis store on a Redis Cluster', () => {
     }
     agent.child.kill('SIGKILL');
     for (const backend of [a, b]) {
-      await waitFor(`the instance lost on ${backend.url}`, async () => ((await backend.instance(seen.instanceId))?.status === 'lost' ? true : undefined), LOST_AFTER_MS + 5_000);
+      await waitFor(
+        `the instance lost on ${backend.url}`,
+        async () => ((await backend.instance(seen.instanceId))?.status === 'lost' ? true : undefined),
+        LOST_AFTER_MS + 5_000,
+      );
     }
     // An observation window for a second (wrong) lost event from the other replica.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     for (const backend of [a, b]) {
-      const lost = (await (await fetch(`${backend.url}/api/v1/events?type=instance.lost&instanceId=${seen.instanceId}`)).json()) as EventList;
+      const lost = (await (
+        await fetch(`${backend.url}/api/v1/events?type=instance.lost&instanceId=${seen.instanceId}`)
+      ).json()) as EventList;
       expect(lost.total, backend.url).toBe(1);
     }
   });

@@ -89,7 +89,12 @@ describe('the event stream in Redis', () => {
     const numbers = kept.filter((e) => e.type === 'e2e.numbered').map((e) => Number(e.attributes.n));
     expect(numbers.slice(-EVENTS_MAX)).toEqual(Array.from({ length: EVENTS_MAX }, (_, i) => SENT - EVENTS_MAX + i));
     expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
-    expect(kept.at(-1)).toMatchObject({ origin: 'agent', instanceId: INSTANCE, service: 'e2e-redis-events', attributes: { n: String(SENT - 1) } });
+    expect(kept.at(-1)).toMatchObject({
+      origin: 'agent',
+      instanceId: INSTANCE,
+      service: 'e2e-redis-events',
+      attributes: { n: String(SENT - 1) },
+    });
 
     const before = await listed(backend);
     expect(before).toHaveLength(EVENTS_MAX);

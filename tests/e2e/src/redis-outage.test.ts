@@ -27,13 +27,19 @@ describe('the redis store while Redis is away', () => {
     redisPort = await freePort();
     redisUrl = `redis://127.0.0.1:${redisPort}`;
     server = await startRedisServer(redisPort);
-    const env = { VIGIL_STORE: 'redis', VIGIL_REDIS_URL: redisUrl, VIGIL_LOST_AFTER_MS: String(LOST_AFTER_MS), VIGIL_REMOVE_AFTER_MS: '600000' };
+    const env = {
+      VIGIL_STORE: 'redis',
+      VIGIL_REDIS_URL: redisUrl,
+      VIGIL_LOST_AFTER_MS: String(LOST_AFTER_MS),
+      VIGIL_REMOVE_AFTER_MS: '600000',
+    };
     [a, b] = await Promise.all([startBackendOnPort(await freePort(), env), startBackendOnPort(await freePort(), env)]);
     // Beating until killAll.
     Array.from({ length: AGENTS }, () =>
       startAgentApp({ moduleSystem: 'esm', service: SERVICE, backendUrl: `${a.url},${b.url}`, intervalMs: INTERVAL_MS }),
     );
-    for (const backend of [a, b]) await waitFor(`${AGENTS} healthy instances on ${backend.url}`, async () => ((await healthy(backend)) === AGENTS ? true : undefined));
+    for (const backend of [a, b])
+      await waitFor(`${AGENTS} healthy instances on ${backend.url}`, async () => ((await healthy(backend)) === AGENTS ? true : undefined));
   });
 
   afterAll(() => {
@@ -52,7 +58,8 @@ describe('the redis store while Redis is away', () => {
   it('answers and keeps beats while Redis hangs, says degraded, and expires nothing because of it', async () => {
     server.child.kill('SIGSTOP');
     const stoppedAt = Date.now();
-    for (const backend of [a, b]) await waitFor(`${backend.url}/readyz to say degraded`, async () => ((await readiness(backend)) === 'degraded' ? true : undefined));
+    for (const backend of [a, b])
+      await waitFor(`${backend.url}/readyz to say degraded`, async () => ((await readiness(backend)) === 'degraded' ? true : undefined));
     const before = new Map((await fleet(a)).map((i) => [i.instanceId, i.lastHeartbeatTime]));
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS - (Date.now() - stoppedAt)));
     // Beats kept coming in and were taken: A (where the agents beat) shows them renewed.
@@ -63,7 +70,8 @@ describe('the redis store while Redis is away', () => {
     expect(await healthy(b)).toBe(AGENTS);
 
     server.child.kill('SIGCONT');
-    for (const backend of [a, b]) await waitFor(`${backend.url}/readyz to say ready`, async () => ((await readiness(backend)) === 'ready' ? true : undefined));
+    for (const backend of [a, b])
+      await waitFor(`${backend.url}/readyz to say ready`, async () => ((await readiness(backend)) === 'ready' ? true : undefined));
     // A few claims later (an observation window), still nobody suspect or lost, on either replica.
     await new Promise((resolve) => setTimeout(resolve, 2 * INTERVAL_MS));
     for (const backend of [a, b]) {
@@ -73,9 +81,8 @@ describe('the redis store while Redis is away', () => {
     // What kept them: the first claim after the hang extended every lease by it, and said so,
     // once for the whole hang (not once per claim that timed out meanwhile), with its length;
     // each replica said once when it noticed Redis stopped answering.
-    const storeEvents = async () =>
-      ((await (await fetch(`${a.url}/api/v1/events?type=store.&limit=1000`)).json()) as EventList).events;
-    await waitFor('both replicas\' store.unreachable events on A', async () =>
+    const storeEvents = async () => ((await (await fetch(`${a.url}/api/v1/events?type=store.&limit=1000`)).json()) as EventList).events;
+    await waitFor("both replicas' store.unreachable events on A", async () =>
       (await storeEvents()).filter((e) => e.type === 'store.unreachable').length >= 2 ? true : undefined,
     );
     const stalls = (await storeEvents()).filter((e) => e.type === 'store.stall');
@@ -95,7 +102,10 @@ describe('the redis store while Redis is away', () => {
       expect(await redis.hlen('{vigil}:inst')).toBe(0);
       await waitFor(
         'every instance back in Redis and healthy on both replicas',
-        async () => ((await redis.hlen('{vigil}:inst')) === AGENTS && (await healthy(a)) === AGENTS && (await healthy(b)) === AGENTS ? true : undefined),
+        async () =>
+          (await redis.hlen('{vigil}:inst')) === AGENTS && (await healthy(a)) === AGENTS && (await healthy(b)) === AGENTS
+            ? true
+            : undefined,
         // Each agent's next beat writes it back (answered unknown, then a full beat): nothing else would.
         30_000,
       );

@@ -78,7 +78,13 @@ describe('backend replicas on one Redis', () => {
   /** The events the Redis stream holds, oldest first. */
   const streamed = async () =>
     ((await redis.xrange(`{${prefix}}:events`, '-', '+')) as Array<[string, string[]]>).map(
-      ([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1]!) as { type: string; instanceId?: string; time: number; attributes: Record<string, string> },
+      ([, fields]) =>
+        JSON.parse(fields[fields.indexOf('e') + 1]!) as {
+          type: string;
+          instanceId?: string;
+          time: number;
+          attributes: Record<string, string>;
+        },
     );
   /** One event, whichever replica's copy (ids are per replica). */
   const key = (e: { type: string; instanceId?: string; time: number }) => `${e.type} ${e.instanceId} ${e.time}`;
@@ -154,15 +160,26 @@ describe('backend replicas on one Redis', () => {
     const response = await fetch(`${b.url}/api/v1/webhooks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'overdue', url: `http://127.0.0.1:${port}/hook`, format: 'generic', minLevel: 'normal', enabled: true, eventTypes: ['instance.suspect', 'instance.lost'] }),
+      body: JSON.stringify({
+        name: 'overdue',
+        url: `http://127.0.0.1:${port}/hook`,
+        format: 'generic',
+        minLevel: 'normal',
+        enabled: true,
+        eventTypes: ['instance.suspect', 'instance.lost'],
+      }),
     });
     expect(response.status).toBe(201);
     const { id } = (await response.json()) as { id: string };
     for (const backend of [a, c]) {
-      await waitFor(`${backend.url} to list the webhook`, async () => {
-        const list = (await (await fetch(`${backend.url}/api/v1/webhooks`)).json()) as { webhooks: Array<{ id: string }> };
-        return list.webhooks.some((w) => w.id === id) ? true : undefined;
-      }, 10_000);
+      await waitFor(
+        `${backend.url} to list the webhook`,
+        async () => {
+          const list = (await (await fetch(`${backend.url}/api/v1/webhooks`)).json()) as { webhooks: Array<{ id: string }> };
+          return list.webhooks.some((w) => w.id === id) ? true : undefined;
+        },
+        10_000,
+      );
     }
     // From here on every replica delivers to it.
     webhookEverywhereAt = Date.now();
@@ -172,8 +189,11 @@ describe('backend replicas on one Redis', () => {
     for (const agent of agents) agent.child.kill('SIGKILL');
     await Promise.all(agents.map((agent) => agent.exited));
     for (const backend of [a, b, c]) {
-      await waitFor(`every instance lost on ${backend.url}`, async () =>
-        [...(await statuses(backend)).values()].every((s) => s === 'lost') ? true : undefined, LOST_AFTER_MS + 5_000);
+      await waitFor(
+        `every instance lost on ${backend.url}`,
+        async () => ([...(await statuses(backend)).values()].every((s) => s === 'lost') ? true : undefined),
+        LOST_AFTER_MS + 5_000,
+      );
     }
     // An observation window for a second (wrong) claim by another replica to show up.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -194,7 +214,11 @@ describe('backend replicas on one Redis', () => {
       .filter((e) => (e.type === 'instance.suspect' || e.type === 'instance.lost') && e.time >= webhookEverywhereAt)
       .map(key)
       .sort();
-    const delivered = () => received.filter((e) => e.time >= webhookEverywhereAt).map(key).sort();
+    const delivered = () =>
+      received
+        .filter((e) => e.time >= webhookEverywhereAt)
+        .map(key)
+        .sort();
     expect(wanted.filter((k) => k.startsWith('instance.lost ')).length).toBe(AGENTS);
     await waitFor('a delivery of every event', () => (wanted.every((k) => received.some((e) => key(e) === k)) ? true : undefined));
     // Checked over an observation window, not only once: a duplicate from another replica, or a
@@ -205,6 +229,11 @@ describe('backend replicas on one Redis', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     } while (Date.now() < until);
     expect(delivered()).toEqual(wanted);
-    expect(received.filter((e) => e.type === 'instance.lost').map((e) => e.instanceId).sort()).toEqual([...ids.values()].sort());
+    expect(
+      received
+        .filter((e) => e.type === 'instance.lost')
+        .map((e) => e.instanceId)
+        .sort(),
+    ).toEqual([...ids.values()].sort());
   });
 });

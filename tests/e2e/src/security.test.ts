@@ -9,7 +9,17 @@ import type { FullBeat, InstanceList } from '@vigil/protocol';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { elsewhere, leaveElsewhere } from './elsewhere.js';
-import { backendMain, freePort, fullBeat as harnessFullBeat, killAll, startAgentApp, startBackend, startProcess, waitFor, type Backend } from './harness.js';
+import {
+  backendMain,
+  freePort,
+  fullBeat as harnessFullBeat,
+  killAll,
+  startAgentApp,
+  startBackend,
+  startProcess,
+  waitFor,
+  type Backend,
+} from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const AGENT_TOKEN = 'agent-token-e2e-0123456789';
@@ -17,7 +27,6 @@ const SCOPED_TOKEN = 'scoped-token-e2e-0123456789';
 const API_TOKEN = 'api-token-e2e-0123456789ab';
 const PASSWORD = 'correct horse battery staple';
 const SECRETS = [AGENT_TOKEN, SCOPED_TOKEN, API_TOKEN, PASSWORD];
-
 
 async function fetchFrom(
   backend: Backend,
@@ -69,7 +78,11 @@ describe('protected mode: no credentials configured', () => {
     // From loopback everything works as before, and a beat from elsewhere registered nothing.
     expect((await backend.instances()).total).toBe(0);
     expect((await fetch(`${backend.url}/socket.io/?EIO=4&transport=polling`)).status).toBe(200);
-    const local = await fetch(`${backend.url}/api/v1/heartbeat`, { method: 'PUT', headers: json, body: JSON.stringify(fullBeat('pm-2', 'svc')) });
+    const local = await fetch(`${backend.url}/api/v1/heartbeat`, {
+      method: 'PUT',
+      headers: json,
+      body: JSON.stringify(fullBeat('pm-2', 'svc')),
+    });
     expect(((await local.json()) as { result: string }).result).toBe('registered');
     // Loopback is not enough for a page of another site in a browser on this machine: no CSRF
     // (a form-encoded Nacos registration is a "simple" request a page may send), no DNS rebinding.
@@ -94,7 +107,9 @@ describe('protected mode: no credentials configured', () => {
     const backend = await startBackend({ VIGIL_HOST: '0.0.0.0' });
     const from = await elsewhere(backend);
     const app = startAgentApp({ moduleSystem: 'esm', service: 'far-away', backendUrl: from.url, intervalMs: 500 });
-    await waitFor(`the agent to report the refusal (output: ${app.output()})`, () => (app.output().includes('HTTP 403') ? true : undefined));
+    await waitFor(`the agent to report the refusal (output: ${app.output()})`, () =>
+      app.output().includes('HTTP 403') ? true : undefined,
+    );
     expect(app.output()).toContain('app listening');
     expect((await backend.instances()).total).toBe(0);
   });
@@ -113,17 +128,29 @@ describe('credentials configured', () => {
     const backend = await startBackend(env);
     const from = await elsewhere(backend);
     const agentEnv = { VIGIL_AGENT_TOKEN: AGENT_TOKEN };
-    const good = startAgentApp({ moduleSystem: 'esm', service: 'billing', backendUrl: from.url, intervalMs: 500, env: { ...agentEnv, ...from.headers } });
+    const good = startAgentApp({
+      moduleSystem: 'esm',
+      service: 'billing',
+      backendUrl: from.url,
+      intervalMs: 500,
+      env: { ...agentEnv, ...from.headers },
+    });
     const tokenless = startAgentApp({ moduleSystem: 'cjs', service: 'billing', backendUrl: backend.url, intervalMs: 500 });
     await waitFor('the agent with a token to register', async () =>
       (await backend.instances()).instances.find((i) => i.processId === good.child.pid && i.status === 'healthy'),
     );
-    await waitFor(`the agent without one to be refused (output: ${tokenless.output()})`, () => (tokenless.output().includes('HTTP 401') ? true : undefined));
+    await waitFor(`the agent without one to be refused (output: ${tokenless.output()})`, () =>
+      tokenless.output().includes('HTTP 401') ? true : undefined,
+    );
     expect((await backend.instances()).instances.some((i) => i.processId === tokenless.child.pid)).toBe(false);
 
     // A token bound to `orders-` beats for orders-* only, and cannot take over another service's id.
     const beat = (service: string, id: string, token: string) =>
-      fetchFrom(backend, '/api/v1/heartbeat', { method: 'PUT', headers: { ...json, authorization: `Bearer ${token}` }, body: JSON.stringify(fullBeat(id, service)) });
+      fetchFrom(backend, '/api/v1/heartbeat', {
+        method: 'PUT',
+        headers: { ...json, authorization: `Bearer ${token}` },
+        body: JSON.stringify(fullBeat(id, service)),
+      });
     expect((await beat('orders-api', 'scoped-1', SCOPED_TOKEN)).status).toBe(200);
     const outside = await beat('billing', 'scoped-2', SCOPED_TOKEN);
     expect(outside.status).toBe(403);
@@ -142,9 +169,13 @@ describe('credentials configured', () => {
     expect((await fetchFrom(backend, '/api/v1/instances')).status).toBe(401);
     expect((await fetchFrom(backend, '/api/v1/instances', { headers: { authorization: `Bearer ${AGENT_TOKEN}` } })).status).toBe(401);
     const listed = await fetchFrom(backend, '/api/v1/instances', { headers: { authorization: `Bearer ${API_TOKEN}` } });
-    expect((JSON.parse(listed.text) as InstanceList).instances.map((i) => i.instanceId)).toEqual(expect.arrayContaining(['scoped-1', 'taken-1']));
+    expect((JSON.parse(listed.text) as InstanceList).instances.map((i) => i.instanceId)).toEqual(
+      expect.arrayContaining(['scoped-1', 'taken-1']),
+    );
     expect((await fetchFrom(backend, '/socket.io/?EIO=4&transport=polling')).status).toBe(403);
-    expect((await fetchFrom(backend, '/socket.io/?EIO=4&transport=polling', { headers: { authorization: `Bearer ${API_TOKEN}` } })).status).toBe(200);
+    expect(
+      (await fetchFrom(backend, '/socket.io/?EIO=4&transport=polling', { headers: { authorization: `Bearer ${API_TOKEN}` } })).status,
+    ).toBe(200);
 
     // Secrets never reach a log line, at debug level, on either side.
     for (const secret of SECRETS) {
@@ -157,7 +188,9 @@ describe('credentials configured', () => {
   it('Nacos clients pass accessToken (or log in with it as the password), held to the token prefix', async () => {
     const backend = await startBackend(env);
     const register = (token: string | undefined, service: string) =>
-      fetchFrom(backend, `/nacos/v1/ns/instance?serviceName=${service}&ip=10.0.0.9&port=8080${token ? `&accessToken=${token}` : ''}`, { method: 'POST' });
+      fetchFrom(backend, `/nacos/v1/ns/instance?serviceName=${service}&ip=10.0.0.9&port=8080${token ? `&accessToken=${token}` : ''}`, {
+        method: 'POST',
+      });
     const none = await register(undefined, 'orders-nacos');
     expect(none.status).toBe(403);
     expect(none.text).toContain('accessToken required');
@@ -186,7 +219,9 @@ describe('credentials configured', () => {
   });
 
   it('takes the admin password as a scrypt hash made by `npm run hash-password`', async () => {
-    const hash = execFileSync(process.execPath, [join(backendMain, '..', 'hash-password.js')], { input: `${PASSWORD}\n` }).toString().trim();
+    const hash = execFileSync(process.execPath, [join(backendMain, '..', 'hash-password.js')], { input: `${PASSWORD}\n` })
+      .toString()
+      .trim();
     expect(hash).toMatch(/^scrypt:16384:8:1:/);
     const backend = await startBackend({ VIGIL_ADMIN_PASSWORD_HASH: hash, VIGIL_API_TOKENS: API_TOKEN });
     const login = (password: string) =>
@@ -318,9 +353,29 @@ describe('TLS', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-tls-'));
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     const port = await freePort();
     const backend = startProcess(process.execPath, [backendMain], {
       env: { VIGIL_PORT: String(port), VIGIL_HOST: '127.0.0.1', VIGIL_TLS_CERT: cert, VIGIL_TLS_KEY: key },
@@ -342,7 +397,13 @@ describe('TLS', () => {
     await expect(fetch(`http://127.0.0.1:${port}/api/v1/instances`)).rejects.toThrow();
 
     const url = `https://127.0.0.1:${port}`;
-    const trusting = startAgentApp({ moduleSystem: 'esm', service: 'tls-ok', backendUrl: url, intervalMs: 500, env: { VIGIL_BACKEND_TLS_CA: cert } });
+    const trusting = startAgentApp({
+      moduleSystem: 'esm',
+      service: 'tls-ok',
+      backendUrl: url,
+      intervalMs: 500,
+      env: { VIGIL_BACKEND_TLS_CA: cert },
+    });
     const unverified = startAgentApp({ moduleSystem: 'cjs', service: 'tls-no-ca', backendUrl: url, intervalMs: 500 });
     await waitFor('the agent with the CA to register', async () => (await instances()).instances.find((i) => i.service === 'tls-ok'));
     // Its beat socket runs over the same verified TLS (wss://): the backend counts it open.
@@ -366,7 +427,9 @@ describe('TLS', () => {
     // The goodbye goes over the same verified TLS: the instance shows offline, not lost later.
     trusting.child.kill('SIGTERM');
     await trusting.exited;
-    await waitFor('the goodbye over TLS', async () => ((await instances()).instances.find((i) => i.service === 'tls-ok')?.status === 'offline' ? true : undefined));
+    await waitFor('the goodbye over TLS', async () =>
+      (await instances()).instances.find((i) => i.service === 'tls-ok')?.status === 'offline' ? true : undefined,
+    );
   });
 });
 
@@ -413,17 +476,35 @@ describe('Nacos health probes and read scope with agent tokens', () => {
     });
 
     // An agent token elsewhere aims a probe at this machine's loopback: refused, naming the setting.
-    const aimed = await nacosCall(backend, 'elsewhere', 'POST', '/instance', persistent('orders-ssrf', '127.0.0.1', port, http('/admin/delete-everything')));
+    const aimed = await nacosCall(
+      backend,
+      'elsewhere',
+      'POST',
+      '/instance',
+      persistent('orders-ssrf', '127.0.0.1', port, http('/admin/delete-everything')),
+    );
     expect(aimed.status).toBe(403);
     expect(aimed.text).toContain('VIGIL_PROBE_TARGETS');
     // A query string is never sent, even to the registering address itself.
-    const query = await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-q', '127.0.0.1', port, http('/admin/delete-everything?confirm=yes')));
+    const query = await nacosCall(
+      backend,
+      'loopback',
+      'POST',
+      '/instance',
+      persistent('orders-q', '127.0.0.1', port, http('/admin/delete-everything?confirm=yes')),
+    );
     expect(query.status).toBe(400);
     expect(query.text).toContain('preserved.health.path');
 
     // A service on loopback registering itself is probed; 30 instances sharing one target make one probe per round.
     for (let i = 0; i < 30; i++) {
-      const ok = await nacosCall(backend, 'loopback', 'POST', '/instance', persistent(`orders-web-${i}`, '127.0.0.1', port, http('/healthz')));
+      const ok = await nacosCall(
+        backend,
+        'loopback',
+        'POST',
+        '/instance',
+        persistent(`orders-web-${i}`, '127.0.0.1', port, http('/healthz')),
+      );
       expect(ok.text).toBe('ok');
     }
     await waitFor('several probe rounds to reach the target', () => (paths.length >= 10 ? true : undefined));
@@ -432,14 +513,23 @@ describe('Nacos health probes and read scope with agent tokens', () => {
 
     // Distinct targets per host are bounded: the shared one counts once, two more fit, the next is refused.
     for (const extra of ['1', '2']) {
-      expect((await nacosCall(backend, 'loopback', 'POST', '/instance', persistent(`orders-tcp-${extra}`, '127.0.0.1', extra, '{}'))).text).toBe('ok');
+      expect(
+        (await nacosCall(backend, 'loopback', 'POST', '/instance', persistent(`orders-tcp-${extra}`, '127.0.0.1', extra, '{}'))).text,
+      ).toBe('ok');
     }
     const tooMany = await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-tcp-3', '127.0.0.1', '3', '{}'));
     expect(tooMany.status).toBe(429);
     expect(tooMany.text).toContain('VIGIL_PROBE_MAX_TARGETS_PER_HOST');
     // Re-registering a known target is fine; deregistering one frees room.
-    expect((await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-tcp-1b', '127.0.0.1', '1', '{}'))).text).toBe('ok');
-    await nacosCall(backend, 'loopback', 'DELETE', '/instance', { serviceName: 'orders-tcp-2', ip: '127.0.0.1', port: '2', accessToken: SCOPED_TOKEN });
+    expect((await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-tcp-1b', '127.0.0.1', '1', '{}'))).text).toBe(
+      'ok',
+    );
+    await nacosCall(backend, 'loopback', 'DELETE', '/instance', {
+      serviceName: 'orders-tcp-2',
+      ip: '127.0.0.1',
+      port: '2',
+      accessToken: SCOPED_TOKEN,
+    });
     expect((await nacosCall(backend, 'loopback', 'POST', '/instance', persistent('orders-tcp-3', '127.0.0.1', '3', '{}'))).text).toBe('ok');
   });
 
@@ -454,12 +544,19 @@ describe('Nacos health probes and read scope with agent tokens', () => {
 
     const scopedServices = await read('/service/list', { pageNo: '1', pageSize: '10' }, SCOPED_TOKEN);
     expect(JSON.parse(scopedServices.text)).toEqual({ count: 1, doms: ['orders-a'] });
-    expect(JSON.parse((await read('/service/list', { pageNo: '1', pageSize: '10' }, AGENT_TOKEN)).text)).toEqual({ count: 2, doms: ['orders-a', 'payments-a'] });
+    expect(JSON.parse((await read('/service/list', { pageNo: '1', pageSize: '10' }, AGENT_TOKEN)).text)).toEqual({
+      count: 2,
+      doms: ['orders-a', 'payments-a'],
+    });
 
     const scopedMetrics = await read('/operator/metrics', {}, SCOPED_TOKEN);
     expect(scopedMetrics.status).toBe(200);
     expect(JSON.parse(scopedMetrics.text)).toEqual({ status: 'UP' });
-    expect(JSON.parse((await read('/operator/metrics', {}, AGENT_TOKEN)).text)).toMatchObject({ status: 'UP', instanceCount: 2, load: expect.any(Number) });
+    expect(JSON.parse((await read('/operator/metrics', {}, AGENT_TOKEN)).text)).toMatchObject({
+      status: 'UP',
+      instanceCount: 2,
+      load: expect.any(Number),
+    });
 
     for (const [path, params] of [
       ['/instance/list', { serviceName: 'payments-a' }],

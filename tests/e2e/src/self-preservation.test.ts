@@ -132,12 +132,18 @@ describe('self-preservation', () => {
     const fleet = new Fleet('sp-memory');
     fleets.push(fleet);
     await fleet.beat(memory.url);
-    await waitFor(`${FLEET} healthy instances`, async () => ((await statuses(memory, fleet)).every((s) => s === 'healthy') ? true : undefined));
+    await waitFor(`${FLEET} healthy instances`, async () =>
+      (await statuses(memory, fleet)).every((s) => s === 'healthy') ? true : undefined,
+    );
     expect(await readiness(memory)).toMatchObject({ status: 'ready', selfPreservation: false });
     expect(await gauge(memory)).toBe(0);
 
     fleet.stop();
-    await waitFor('/readyz to report self-preservation', async () => ((await readiness(memory)).selfPreservation ? true : undefined), 4 * LOST_AFTER_MS);
+    await waitFor(
+      '/readyz to report self-preservation',
+      async () => ((await readiness(memory)).selfPreservation ? true : undefined),
+      4 * LOST_AFTER_MS,
+    );
     // Past every lease's end: all held as suspect, none marked lost.
     expect(await statuses(memory, fleet)).toEqual(fleet.ids.map(() => 'suspect'));
     expect(await gauge(memory)).toBe(1);
@@ -158,10 +164,14 @@ describe('self-preservation', () => {
     expect(recovered.map((e) => e.instanceId).sort()).toEqual([...alive].sort());
     expect(new Set(recovered.map((e) => e.attributes.from))).toEqual(new Set(['suspect']));
 
-    const lost = await waitFor(`${dead} to turn lost`, async () => {
-      const instance = (await fleetOn(memory, fleet)).get(dead);
-      return instance?.status === 'lost' ? instance : undefined;
-    }, 4 * LOST_AFTER_MS);
+    const lost = await waitFor(
+      `${dead} to turn lost`,
+      async () => {
+        const instance = (await fleetOn(memory, fleet)).get(dead);
+        return instance?.status === 'lost' ? instance : undefined;
+      },
+      4 * LOST_AFTER_MS,
+    );
     // Held for one further timeout: lost at the end of the second, not the first.
     expect(lost.statusSince - lost.lastHeartbeatTime).toBe(2 * LOST_AFTER_MS);
     expect((await events(memory, 'type=instance.lost')).map((e) => e.instanceId)).toEqual([dead]);
@@ -170,7 +180,9 @@ describe('self-preservation', () => {
     // It comes back: healthy on its next beat, with an instance.recovered event from lost.
     await fleet.beat(memory.url, [dead]);
     await waitFor(`${dead} healthy again`, async () => ((await fleetOn(memory, fleet)).get(dead)?.status === 'healthy' ? true : undefined));
-    expect(await events(memory, `type=instance.recovered&instanceId=${dead}`)).toMatchObject([{ level: 'normal', attributes: { from: 'lost' } }]);
+    expect(await events(memory, `type=instance.recovered&instanceId=${dead}`)).toMatchObject([
+      { level: 'normal', attributes: { from: 'lost' } },
+    ]);
     expect(fleet.failures).toEqual([]);
   });
 
@@ -180,16 +192,24 @@ describe('self-preservation', () => {
     const lease = async (id: string) => JSON.parse((await redis.hget(`{${prefix}}:lease`, id)) ?? '{}') as { s?: string; h?: number };
     await fleet.beat(a.url);
     for (const backend of [a, b]) {
-      await waitFor(`${FLEET} healthy instances on ${backend.url}`, async () => ((await statuses(backend, fleet)).every((s) => s === 'healthy') ? true : undefined));
+      await waitFor(`${FLEET} healthy instances on ${backend.url}`, async () =>
+        (await statuses(backend, fleet)).every((s) => s === 'healthy') ? true : undefined,
+      );
       expect(await readiness(backend)).toMatchObject({ status: 'ready', selfPreservation: false });
       expect(await gauge(backend)).toBe(0);
     }
 
     fleet.stop();
     // The claim script holds every lease in Redis (h = 1): whichever replica claimed, both see it.
-    await waitFor('every lease held in Redis', async () => ((await Promise.all(fleet.ids.map(lease))).every((l) => l.s === 'suspect' && l.h === 1) ? true : undefined), 4 * LOST_AFTER_MS);
+    await waitFor(
+      'every lease held in Redis',
+      async () => ((await Promise.all(fleet.ids.map(lease))).every((l) => l.s === 'suspect' && l.h === 1) ? true : undefined),
+      4 * LOST_AFTER_MS,
+    );
     for (const backend of [a, b]) {
-      await waitFor(`${backend.url}/readyz to report self-preservation`, async () => ((await readiness(backend)).selfPreservation ? true : undefined));
+      await waitFor(`${backend.url}/readyz to report self-preservation`, async () =>
+        (await readiness(backend)).selfPreservation ? true : undefined,
+      );
       expect(await gauge(backend), backend.url).toBe(1);
       expect(await statuses(backend, fleet), backend.url).toEqual(fleet.ids.map(() => 'suspect'));
       expect(await events(backend, 'type=instance.lost'), backend.url).toEqual([]);
@@ -201,12 +221,18 @@ describe('self-preservation', () => {
     await a.exited;
     const [dead, ...alive] = fleet.ids as [string, ...string[]];
     await fleet.beat(b.url, alive);
-    await waitFor(`${b.url}/readyz to report self-preservation over`, async () => ((await readiness(b)).selfPreservation ? undefined : true));
+    await waitFor(`${b.url}/readyz to report self-preservation over`, async () =>
+      (await readiness(b)).selfPreservation ? undefined : true,
+    );
     expect(await gauge(b)).toBe(0);
-    const lost = await waitFor(`${dead} to turn lost on B`, async () => {
-      const instance = (await fleetOn(b, fleet)).get(dead);
-      return instance?.status === 'lost' ? instance : undefined;
-    }, 4 * LOST_AFTER_MS);
+    const lost = await waitFor(
+      `${dead} to turn lost on B`,
+      async () => {
+        const instance = (await fleetOn(b, fleet)).get(dead);
+        return instance?.status === 'lost' ? instance : undefined;
+      },
+      4 * LOST_AFTER_MS,
+    );
     expect(lost.statusSince - lost.lastHeartbeatTime).toBe(2 * LOST_AFTER_MS);
     expect(await lease(dead)).toMatchObject({ s: 'lost', h: 0 });
     const logged = ((await redis.xrange(`{${prefix}}:events`, '-', '+')) as Array<[string, string[]]>)
@@ -220,7 +246,9 @@ describe('self-preservation', () => {
     await fleet.beat(b.url, [dead]);
     await waitFor(`${dead} healthy again in Redis`, async () => ((await lease(dead)).s === 'healthy' ? true : undefined));
     expect((await fleetOn(b, fleet)).get(dead)?.status).toBe('healthy');
-    expect(await events(b, `type=instance.recovered&instanceId=${dead}`)).toMatchObject([{ level: 'normal', attributes: { from: 'lost' } }]);
+    expect(await events(b, `type=instance.recovered&instanceId=${dead}`)).toMatchObject([
+      { level: 'normal', attributes: { from: 'lost' } },
+    ]);
     expect(fleet.failures).toEqual([]);
   });
 });

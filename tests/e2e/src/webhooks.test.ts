@@ -31,7 +31,13 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; ser
 }
 
 function fullBeat(instanceId: string): FullBeat {
-  return harnessFullBeat(instanceId, { service: 'billing', appName: 'webhook-e2e', hostName: 'host-wh', ip: ['10.9.0.2'], processId: 4321 });
+  return harnessFullBeat(instanceId, {
+    service: 'billing',
+    appName: 'webhook-e2e',
+    hostName: 'host-wh',
+    ip: ['10.9.0.2'],
+    processId: 4321,
+  });
 }
 
 async function call<T>(backend: Backend, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -85,7 +91,12 @@ describe('webhooks against the real backend', () => {
     const lost = await waitFor('instance.lost at the receiver', () =>
       receiver.received.find((r) => r.path === '/generic' && r.body.type === 'instance.lost' && r.body.instanceId === 'wh-1'),
     );
-    expect(lost.body).toMatchObject({ level: 'important', service: 'billing', origin: 'backend', text: expect.stringContaining('IMPORTANT instance.lost') });
+    expect(lost.body).toMatchObject({
+      level: 'important',
+      service: 'billing',
+      origin: 'backend',
+      text: expect.stringContaining('IMPORTANT instance.lost'),
+    });
     // instance.registered is `normal`, below the webhook's level.
     expect(receiver.received.some((r) => r.body.type === 'instance.registered')).toBe(false);
 

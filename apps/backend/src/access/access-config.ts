@@ -39,7 +39,11 @@ const parsedWith =
     }
   };
 
-const pemFile = z.string().trim().min(1).transform(parsedWith((path) => readFileSync(path)));
+const pemFile = z
+  .string()
+  .trim()
+  .min(1)
+  .transform(parsedWith((path) => readFileSync(path)));
 
 /** Entries of the backend's env schema (config/vigil-config.ts) for access control. */
 export const accessEnv = {
@@ -56,7 +60,12 @@ export const accessEnv = {
     .trim()
     .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().min(60_000, 'must be at least 60000').max(30 * 86_400_000, `must be at most ${30 * 86_400_000}`))
+    .pipe(
+      z
+        .number()
+        .min(60_000, 'must be at least 60000')
+        .max(30 * 86_400_000, `must be at most ${30 * 86_400_000}`),
+    )
     .default(12 * 3_600_000),
   VIGIL_TLS_CERT: pemFile.optional(),
   VIGIL_TLS_KEY: pemFile.optional(),
@@ -68,7 +77,11 @@ type AccessEnv = z.output<z.ZodObject<typeof accessEnv>>;
 /** Cross-key rules, as zod issues on the key to fix. */
 export function checkAccessEnv(env: AccessEnv, ctx: z.RefinementCtx): void {
   if (env.VIGIL_ADMIN_PASSWORD !== undefined && env.VIGIL_ADMIN_PASSWORD_HASH !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['VIGIL_ADMIN_PASSWORD'], message: 'set VIGIL_ADMIN_PASSWORD or VIGIL_ADMIN_PASSWORD_HASH, not both' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['VIGIL_ADMIN_PASSWORD'],
+      message: 'set VIGIL_ADMIN_PASSWORD or VIGIL_ADMIN_PASSWORD_HASH, not both',
+    });
   }
   if ((env.VIGIL_TLS_CERT === undefined) !== (env.VIGIL_TLS_KEY === undefined)) {
     const missing = env.VIGIL_TLS_CERT === undefined ? 'VIGIL_TLS_CERT' : 'VIGIL_TLS_KEY';

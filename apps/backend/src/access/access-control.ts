@@ -34,9 +34,7 @@ export interface RequestFacts {
   headers: IncomingHttpHeaders;
 }
 
-export type Verdict =
-  | { allow: true; scope?: AgentScope }
-  | { allow: false; status: 401 | 403; body: { error: string; message: string } };
+export type Verdict = { allow: true; scope?: AgentScope } | { allow: false; status: 401 | 403; body: { error: string; message: string } };
 
 export const PROTECTED_MODE_MESSAGE =
   'Vigil is in protected mode: no credentials are configured, so it only serves clients on this machine (loopback). ' +
@@ -155,10 +153,15 @@ export class AccessControl {
   checkAgent(token: string | undefined, facts: RequestFacts): Verdict {
     if (this.agentsProtected) return isTrustedLocal(facts.address, facts.headers) ? { allow: true } : protectedMode;
     if (token === undefined) {
-      return { allow: false, status: 401, body: { error: 'agent token required', message: 'send Authorization: Bearer <token> (agent.token)' } };
+      return {
+        allow: false,
+        status: 401,
+        body: { error: 'agent token required', message: 'send Authorization: Bearer <token> (agent.token)' },
+      };
     }
     const scope = this.agentTokens.match(token);
-    if (scope === undefined) return { allow: false, status: 401, body: { error: 'unknown agent token', message: 'the token is not in VIGIL_AGENT_TOKENS' } };
+    if (scope === undefined)
+      return { allow: false, status: 401, body: { error: 'unknown agent token', message: 'the token is not in VIGIL_AGENT_TOKENS' } };
     return { allow: true, scope };
   }
 

@@ -85,7 +85,8 @@ describe('credentials', () => {
 describe('AccessControl', () => {
   const open = new AccessControl(loadConfig({}).access);
   const guarded = new AccessControl(
-    loadConfig({ VIGIL_AGENT_TOKENS: `${AGENT},${SCOPED}:orders-`, VIGIL_API_TOKENS: API, VIGIL_ADMIN_PASSWORD: 'correct horse battery' }).access,
+    loadConfig({ VIGIL_AGENT_TOKENS: `${AGENT},${SCOPED}:orders-`, VIGIL_API_TOKENS: API, VIGIL_ADMIN_PASSWORD: 'correct horse battery' })
+      .access,
   );
 
   it('classifies requests by the route they reach', () => {
@@ -111,8 +112,13 @@ describe('AccessControl', () => {
     expect(open.check('open', facts('192.0.2.2'), 0)).toEqual({ allow: true });
     // Even from loopback, another site's page may not change anything (CSRF against a local backend) nor open the socket.
     const evil = { host: '127.0.0.1:8900', origin: 'https://evil.example' };
-    expect(open.check('console', facts('127.0.0.1', evil, 'POST'), 0)).toMatchObject({ status: 403, body: { error: 'cross-site request refused' } });
-    expect(open.check('nacos', facts('127.0.0.1', { host: '127.0.0.1:8900', 'sec-fetch-site': 'cross-site' }, 'POST'), 0)).toMatchObject({ status: 403 });
+    expect(open.check('console', facts('127.0.0.1', evil, 'POST'), 0)).toMatchObject({
+      status: 403,
+      body: { error: 'cross-site request refused' },
+    });
+    expect(open.check('nacos', facts('127.0.0.1', { host: '127.0.0.1:8900', 'sec-fetch-site': 'cross-site' }, 'POST'), 0)).toMatchObject({
+      status: 403,
+    });
     expect(open.checkSocket(facts('127.0.0.1', evil), 0)).toMatchObject({ status: 403 });
     expect(open.checkSocket(facts('127.0.0.1', { host: '127.0.0.1:8900', origin: 'http://127.0.0.1:8900' }), 0)).toEqual({ allow: true });
     // A link from another site to the dashboard still opens it (a GET navigation).
@@ -122,7 +128,10 @@ describe('AccessControl', () => {
 
   it('with tokens asks everyone for them, loopback included, and scopes agents to their prefix', () => {
     expect(guarded.check('agent', facts('127.0.0.1'), 0)).toMatchObject({ allow: false, status: 401 });
-    expect(guarded.check('agent', facts('192.0.2.2', { authorization: `Bearer ${AGENT}` }), 0)).toEqual({ allow: true, scope: { servicePrefix: '' } });
+    expect(guarded.check('agent', facts('192.0.2.2', { authorization: `Bearer ${AGENT}` }), 0)).toEqual({
+      allow: true,
+      scope: { servicePrefix: '' },
+    });
     expect(guarded.check('agent', facts('192.0.2.2', { authorization: `Bearer ${SCOPED}` }), 0)).toEqual({
       allow: true,
       scope: { servicePrefix: 'orders-' },
@@ -145,7 +154,9 @@ describe('AccessControl', () => {
       status: 403,
       body: { error: 'cross-site request refused' },
     });
-    expect(guarded.check('console', facts('192.0.2.2', { cookie, host, 'sec-fetch-site': 'cross-site' }, 'DELETE'), 1)).toMatchObject({ status: 403 });
+    expect(guarded.check('console', facts('192.0.2.2', { cookie, host, 'sec-fetch-site': 'cross-site' }, 'DELETE'), 1)).toMatchObject({
+      status: 403,
+    });
     // Assets and the login page load without a session: they hold no data.
     expect(guarded.check('asset', facts('192.0.2.2'), 0)).toEqual({ allow: true });
   });
@@ -188,8 +199,12 @@ describe('access settings', () => {
     expect(() => loadConfig({ VIGIL_ADMIN_PASSWORD: 'correct horse battery', VIGIL_ADMIN_PASSWORD_HASH: hashPassword('x') })).toThrow(
       'set VIGIL_ADMIN_PASSWORD or VIGIL_ADMIN_PASSWORD_HASH, not both',
     );
-    expect(() => loadConfig({ VIGIL_ADMIN_PASSWORD_HASH: 'md5:abc' })).toThrow('VIGIL_ADMIN_PASSWORD_HASH=(hidden): must be scrypt:N:r:p:salt:hash');
+    expect(() => loadConfig({ VIGIL_ADMIN_PASSWORD_HASH: 'md5:abc' })).toThrow(
+      'VIGIL_ADMIN_PASSWORD_HASH=(hidden): must be scrypt:N:r:p:salt:hash',
+    );
     expect(() => loadConfig({ VIGIL_TLS_CERT: '/etc/hostname' })).toThrow('VIGIL_TLS_KEY');
-    expect(() => loadConfig({ VIGIL_TLS_CERT: '/no/such.pem', VIGIL_TLS_KEY: '/no/such.key' })).toThrow(/VIGIL_TLS_CERT="\/no\/such.pem": ENOENT/);
+    expect(() => loadConfig({ VIGIL_TLS_CERT: '/no/such.pem', VIGIL_TLS_KEY: '/no/such.key' })).toThrow(
+      /VIGIL_TLS_CERT="\/no\/such.pem": ENOENT/,
+    );
   });
 });

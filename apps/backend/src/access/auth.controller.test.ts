@@ -26,7 +26,11 @@ async function start(env: NodeJS.ProcessEnv = { VIGIL_ADMIN_PASSWORD: PASSWORD }
 describe('login and logout', () => {
   it('refuses a login body over 4 KiB with 413 and answers a bad one 400 naming the field', async () => {
     const app = await start();
-    const big = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { password: PASSWORD, padding: 'x'.repeat(LOGIN_BODY_LIMIT) } });
+    const big = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { password: PASSWORD, padding: 'x'.repeat(LOGIN_BODY_LIMIT) },
+    });
     expect(big.statusCode).toBe(413);
     const empty = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { password: '' } });
     expect(empty.statusCode).toBe(400);
@@ -35,7 +39,12 @@ describe('login and logout', () => {
 
   it('logs in, is let in with the cookie, and logs out: 204, the cookie cleared and no longer let in', async () => {
     const app = await start();
-    const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { password: PASSWORD }, remoteAddress: '192.0.2.40' });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { password: PASSWORD },
+      remoteAddress: '192.0.2.40',
+    });
     expect(login.statusCode).toBe(200);
     expect(login.json()).toEqual({ authenticated: true });
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
@@ -57,6 +66,9 @@ describe('login and logout', () => {
     const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { password: PASSWORD } });
     expect(login.statusCode).toBe(404);
     expect(login.json()).toMatchObject({ error: 'no login configured' });
-    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/session' })).json()).toEqual({ loginRequired: false, authenticated: true });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/session' })).json()).toEqual({
+      loginRequired: false,
+      authenticated: true,
+    });
   });
 });

@@ -1,4 +1,16 @@
-import { Body, Controller, ForbiddenException, Get, HttpCode, HttpException, NotFoundException, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  HttpException,
+  NotFoundException,
+  Post,
+  Req,
+  Res,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { stringifySetCookie } from 'cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -55,9 +67,16 @@ export class AuthController {
     413: 'Body over 4 KiB',
     429: 'Too many failed logins from this client in 5 minutes: `{ error, retryAfterS }` and a Retry-After header',
   })
-  async login(@Body() body: unknown, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<z.output<typeof loggedInSchema>> {
+  async login(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<z.output<typeof loggedInSchema>> {
     if (!this.auth.loginConfigured) {
-      throw new NotFoundException({ error: 'no login configured', message: 'set VIGIL_ADMIN_PASSWORD or VIGIL_ADMIN_PASSWORD_HASH to enable dashboard logins' });
+      throw new NotFoundException({
+        error: 'no login configured',
+        message: 'set VIGIL_ADMIN_PASSWORD or VIGIL_ADMIN_PASSWORD_HASH to enable dashboard logins',
+      });
     }
     refuseCrossSite(request);
     const { password } = parseOr400(loginRequestSchema, body, 'login');

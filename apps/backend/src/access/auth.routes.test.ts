@@ -47,7 +47,8 @@ describe('login limit', () => {
 
   it('behind a trusted proxy counts each forwarded client on its own: one attacker does not lock everyone out', async () => {
     const app = await start({ VIGIL_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1' });
-    for (let i = 0; i <= LOGIN_FAILURES_ALLOWED; i += 1) await login(app, 'wrong password, guessed', '10.1.2.3', { 'x-forwarded-for': '203.0.113.7' });
+    for (let i = 0; i <= LOGIN_FAILURES_ALLOWED; i += 1)
+      await login(app, 'wrong password, guessed', '10.1.2.3', { 'x-forwarded-for': '203.0.113.7' });
     expect((await login(app, PASSWORD, '10.1.2.3', { 'x-forwarded-for': '203.0.113.7' })).statusCode).toBe(429);
     // Other users through the same proxy, in each header a proxy may use, log in.
     expect((await login(app, PASSWORD, '10.1.2.3', { 'x-forwarded-for': '198.51.100.2' })).statusCode).toBe(200);
@@ -77,7 +78,8 @@ describe('login limit window', () => {
     let now = Date.now();
     const app = await start({}, { now: () => now });
     const first = now;
-    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i += 1) expect((await login(app, 'wrong password, guessed', '192.0.2.30')).statusCode).toBe(401);
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i += 1)
+      expect((await login(app, 'wrong password, guessed', '192.0.2.30')).statusCode).toBe(401);
     const limited = await login(app, PASSWORD, '192.0.2.30');
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBe(String(LOGIN_WINDOW_MS / 1000));
@@ -100,7 +102,8 @@ describe('login limit window', () => {
     for (let i = 0; i <= LOGIN_FAILURES_ALLOWED; i += 1) await login(app, 'wrong password, guessed', '192.0.2.31');
     expect((await login(app, PASSWORD, '192.0.2.31')).statusCode).toBe(429);
     now += LOGIN_WINDOW_MS;
-    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i += 1) expect((await login(app, 'wrong password, guessed', '192.0.2.31')).statusCode).toBe(401);
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i += 1)
+      expect((await login(app, 'wrong password, guessed', '192.0.2.31')).statusCode).toBe(401);
     expect((await login(app, 'wrong password, guessed', '192.0.2.31')).statusCode).toBe(429);
   });
 });
@@ -126,9 +129,29 @@ describe('session cookie', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-login-tls-'));
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     const tls = await start({ VIGIL_TLS_CERT: cert, VIGIL_TLS_KEY: key });
     await tls.listen({ port: 0, host: '127.0.0.1' });
     const overTls = await loginOver(tls, readFileSync(cert));

@@ -47,7 +47,8 @@ export class AuthService {
   sessionState(peer: Peer): SessionState {
     if (this.access.consoleProtected) return { loginRequired: false, authenticated: isTrustedLocal(peer.address, peer.headers) };
     const token = bearerToken(peer.headers);
-    const authenticated = token !== undefined ? this.access.apiTokens.match(token) !== undefined : this.access.hasSession(peer.headers, this.clock.now());
+    const authenticated =
+      token !== undefined ? this.access.apiTokens.match(token) !== undefined : this.access.hasSession(peer.headers, this.clock.now());
     return { loginRequired: true, authenticated };
   }
 

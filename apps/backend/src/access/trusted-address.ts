@@ -53,7 +53,8 @@ export function parseTrustedProxies(raw: string): BlockList {
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (prefix === undefined) return list.addAddress(address, type);
     const bits = Number(prefix);
-    if (!/^\d+$/.test(prefix) || bits > (family === 4 ? 32 : 128)) throw new Error(`${which} has a prefix length outside 0..${family === 4 ? 32 : 128}`);
+    if (!/^\d+$/.test(prefix) || bits > (family === 4 ? 32 : 128))
+      throw new Error(`${which} has a prefix length outside 0..${family === 4 ? 32 : 128}`);
     list.addSubnet(address, bits, type);
   });
   return list;
@@ -77,7 +78,11 @@ function isTrustedProxy(proxies: BlockList, address: string): boolean {
  * whatever a client wrote further left is ignored. X-Forwarded-For, then Forwarded, then X-Real-IP.
  * Used to tell clients apart (the login limit), never to trust a request: see isTrustedLocal.
  */
-export function clientAddress(peer: string | undefined, headers: Record<string, string | string[] | undefined>, proxies: BlockList): string {
+export function clientAddress(
+  peer: string | undefined,
+  headers: Record<string, string | string[] | undefined>,
+  proxies: BlockList,
+): string {
   if (peer === undefined) return '';
   if (!isTrustedProxy(proxies, peer)) return peer;
   const hops = forwardedHops(headers);

@@ -75,7 +75,12 @@ const CALLS: Array<{ what: string; method: string; path: string; headers?: Recor
     what: 'beat socket upgrade',
     method: 'GET',
     path: '/api/v1/heartbeat/socket',
-    headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    headers: {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    },
     direct: 101,
   },
 ];
@@ -95,7 +100,10 @@ describe('X-Real-IP in protected mode', () => {
           const relayed = await send(port, call.method, call.path, { ...call.headers, 'x-real-ip': client }, call.body);
           expect(relayed.status, `${call.what} relayed for ${client}`).toBe(403);
           if (call.what !== 'socket.io handshake') {
-            expect(JSON.parse(relayed.body), call.what).toMatchObject({ error: 'protected mode', message: expect.stringContaining('VIGIL_AGENT_TOKENS') });
+            expect(JSON.parse(relayed.body), call.what).toMatchObject({
+              error: 'protected mode',
+              message: expect.stringContaining('VIGIL_AGENT_TOKENS'),
+            });
           }
         }
       }
@@ -111,7 +119,8 @@ describe('X-Real-IP and the login limit', () => {
 
   it('from a trusted proxy counts the client X-Real-IP names: its guesser gets 429, others through the proxy log in', async () => {
     const app = await start({ VIGIL_ADMIN_PASSWORD: PASSWORD, VIGIL_TRUSTED_PROXIES: '10.0.0.0/8' });
-    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i += 1) expect((await login(app, 'wrong password, guessed', '10.1.2.3', '203.0.113.7')).statusCode).toBe(401);
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i += 1)
+      expect((await login(app, 'wrong password, guessed', '10.1.2.3', '203.0.113.7')).statusCode).toBe(401);
     const limited = await login(app, PASSWORD, '10.1.2.3', '203.0.113.7');
     expect(limited.statusCode).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);

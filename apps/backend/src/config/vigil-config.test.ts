@@ -24,7 +24,14 @@ describe('loadConfig', () => {
       probeConcurrency: 64,
       logLevel: 'info',
       store: { kind: 'memory' },
-      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null, trustedProxies: expect.any(BlockList) },
+      access: {
+        agentTokens: [],
+        apiTokens: [],
+        adminPasswordHash: null,
+        sessionTtlMs: 12 * 3_600_000,
+        tls: null,
+        trustedProxies: expect.any(BlockList),
+      },
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
     });
   });
@@ -74,13 +81,25 @@ describe('loadConfig', () => {
       probeConcurrency: 8,
       logLevel: 'debug',
       store: { kind: 'memory' },
-      access: { agentTokens: [], apiTokens: [], adminPasswordHash: null, sessionTtlMs: 12 * 3_600_000, tls: null, trustedProxies: expect.any(BlockList) },
+      access: {
+        agentTokens: [],
+        apiTokens: [],
+        adminPasswordHash: null,
+        sessionTtlMs: 12 * 3_600_000,
+        tls: null,
+        trustedProxies: expect.any(BlockList),
+      },
       http: { headersTimeoutMs: 2_000, requestTimeoutMs: 5_000 },
     });
   });
 
   it('reads the redis store settings, with the local Redis and the `vigil` prefix by default', () => {
-    expect(loadConfig({ VIGIL_STORE: 'redis' }).store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: 'vigil', cluster: false });
+    expect(loadConfig({ VIGIL_STORE: 'redis' }).store).toEqual({
+      kind: 'redis',
+      url: 'redis://127.0.0.1:6379',
+      prefix: 'vigil',
+      cluster: false,
+    });
     expect(
       loadConfig({ VIGIL_STORE: 'redis', VIGIL_REDIS_URL: 'rediss://cache.internal:6380/2', VIGIL_REDIS_PREFIX: 'fleet-eu:' }).store,
     ).toEqual({ kind: 'redis', url: 'rediss://cache.internal:6380/2', prefix: 'fleet-eu:', cluster: false });
@@ -91,10 +110,14 @@ describe('loadConfig', () => {
 
   it('refuses an unknown store, a URL that is not a Redis one and a prefix with spaces', () => {
     expect(() => loadConfig({ VIGIL_STORE: 'etcd' })).toThrow(/VIGIL_STORE="etcd": must be memory or redis/);
-    expect(() => loadConfig({ VIGIL_REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/VIGIL_REDIS_URL="http:\/\/127.0.0.1:6379": must be a redis/);
+    expect(() => loadConfig({ VIGIL_REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(
+      /VIGIL_REDIS_URL="http:\/\/127.0.0.1:6379": must be a redis/,
+    );
     expect(() => loadConfig({ VIGIL_REDIS_URL: 'not a url' })).toThrow(/VIGIL_REDIS_URL="not a url"/);
     expect(() => loadConfig({ VIGIL_REDIS_PREFIX: 'my fleet' })).toThrow(/VIGIL_REDIS_PREFIX="my fleet"/);
-    expect(() => loadConfig({ VIGIL_REDIS_URL: 'redis://n1:7000,redis://n2:7001' })).toThrow(/VIGIL_REDIS_URL=.*set VIGIL_REDIS_CLUSTER=true/);
+    expect(() => loadConfig({ VIGIL_REDIS_URL: 'redis://n1:7000,redis://n2:7001' })).toThrow(
+      /VIGIL_REDIS_URL=.*set VIGIL_REDIS_CLUSTER=true/,
+    );
     expect(() => loadConfig({ VIGIL_REDIS_CLUSTER: 'maybe' })).toThrow(/VIGIL_REDIS_CLUSTER="maybe": must be true or false/);
   });
 
@@ -117,7 +140,13 @@ describe('loadConfig', () => {
   });
 
   it('reads the probe targets as CIDRs and refuses an entry that is not one, naming the key', () => {
-    expect(loadConfig({ VIGIL_PROBE_TARGETS: '10.0.0.0/8, fd00::/8,192.168.1.5', VIGIL_PROBE_MAX_TARGETS_PER_HOST: '8', VIGIL_PROBE_CONCURRENCY: '4' })).toMatchObject({
+    expect(
+      loadConfig({
+        VIGIL_PROBE_TARGETS: '10.0.0.0/8, fd00::/8,192.168.1.5',
+        VIGIL_PROBE_MAX_TARGETS_PER_HOST: '8',
+        VIGIL_PROBE_CONCURRENCY: '4',
+      }),
+    ).toMatchObject({
       probeTargets: [
         { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
         { address: 'fd00::', prefix: 8, family: 'ipv6' },

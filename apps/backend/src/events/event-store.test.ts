@@ -35,7 +35,10 @@ describe('EventStore', () => {
 
   it('keeps at most `maxBytes` of estimated event bytes, dropping the oldest, however wide the events', () => {
     const wide = (time: number) =>
-      event(time, { message: '中'.repeat(4_096), attributes: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`a${i}`, '中'.repeat(1_000)])) });
+      event(time, {
+        message: '中'.repeat(4_096),
+        attributes: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`a${i}`, '中'.repeat(1_000)])),
+      });
     const size = eventBytes(wide(0));
     expect(size).toBeGreaterThan(2 * (4_096 + 32 * 1_000));
     const store = new EventStore(100_000, 1e9, 10 * size);

@@ -1,4 +1,16 @@
-import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, HttpException, Inject, Post, Query, Req } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  HttpException,
+  Inject,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { EVENTS_PATH, EVENT_LEVELS, eventBatchSchema, eventListSchema, type EventList } from '@vigil/protocol';
@@ -71,12 +83,18 @@ export class EventsController {
   @AgentRoute()
   @ZodBody(eventBatchSchema, 'EventBatch')
   @ZodResponse(202, 'Recorded', z.object({ accepted: z.number().int() }))
-  @Responses({ 400: `${INVALID}; or an unknown instance`, 429: 'More event bytes than VIGIL_EVENT_BYTES_PER_SECOND allows this client: retry later' })
+  @Responses({
+    400: `${INVALID}; or an unknown instance`,
+    429: 'More event bytes than VIGIL_EVENT_BYTES_PER_SECOND allows this client: retry later',
+  })
   ingest(@Body() body: unknown, @Req() request: FastifyRequest): { accepted: number } {
     const batch = parseOr400(eventBatchSchema, body, 'event batch');
     const service = this.registry.get(batch.instanceId)?.service;
     if (service !== undefined && !inScope(request.agentScope, service)) {
-      throw new ForbiddenException({ error: 'service outside the agent token', message: `instance ${batch.instanceId} is not within the token's services` });
+      throw new ForbiddenException({
+        error: 'service outside the agent token',
+        message: `instance ${batch.instanceId} is not within the token's services`,
+      });
     }
     const result = this.events.recordBatch(batch, request.agentScope ?? request.socket.remoteAddress ?? '');
     if (result === 'unknown') {
@@ -84,7 +102,10 @@ export class EventsController {
     }
     if (result === 'over-quota') {
       throw new HttpException(
-        { error: 'too many event bytes', message: `this client sent more events than its quota allows (VIGIL_EVENT_BYTES_PER_SECOND=${this.config.eventBytesPerSecond}); retry later` },
+        {
+          error: 'too many event bytes',
+          message: `this client sent more events than its quota allows (VIGIL_EVENT_BYTES_PER_SECOND=${this.config.eventBytesPerSecond}); retry later`,
+        },
         429,
       );
     }

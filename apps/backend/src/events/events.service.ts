@@ -68,18 +68,16 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
     const instance = this.registry.get(batch.instanceId);
     if (!instance) return 'unknown';
     const now = this.clock.now();
-    const records = batch.events.map(
-      (event): Omit<EventRecord, 'id'> => ({
-        time: now,
-        level: event.level,
-        type: event.type,
-        origin: 'agent',
-        message: event.message,
-        instanceId: instance.instanceId,
-        service: instance.service,
-        attributes: { ...event.attributes, agentTime: String(event.time) },
-      }),
-    );
+    const records = batch.events.map((event): Omit<EventRecord, 'id'> => ({
+      time: now,
+      level: event.level,
+      type: event.type,
+      origin: 'agent',
+      message: event.message,
+      instanceId: instance.instanceId,
+      service: instance.service,
+      attributes: { ...event.attributes, agentTime: String(event.time) },
+    }));
     let bytes = 0;
     for (const record of records) bytes += eventBytes(record);
     if (!this.quota.take(client, bytes, now)) return 'over-quota';

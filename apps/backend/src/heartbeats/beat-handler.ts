@@ -46,7 +46,10 @@ export class BeatHandler {
     if (scope !== undefined && scope.servicePrefix !== '' && !this.inScope(beat, scope)) {
       return {
         status: 403,
-        body: { error: 'service outside the agent token', message: `this token only speaks for services starting with '${scope.servicePrefix}'` },
+        body: {
+          error: 'service outside the agent token',
+          message: `this token only speaks for services starting with '${scope.servicePrefix}'`,
+        },
       };
     }
     const now = this.clock.now();
@@ -69,7 +72,13 @@ export class BeatHandler {
       }
     }
     if (beat.kind === 'full') {
-      const refusal = this.admission.admit(beat.instanceId, target !== undefined, instanceBytes(beat.plugins, beat.metadata), scope ?? address ?? '', now);
+      const refusal = this.admission.admit(
+        beat.instanceId,
+        target !== undefined,
+        instanceBytes(beat.plugins, beat.metadata),
+        scope ?? address ?? '',
+        now,
+      );
       if (refusal !== null) {
         this.metrics.beatRejected();
         return refusal;
@@ -80,7 +89,10 @@ export class BeatHandler {
     // be (its quota applies; past it they are not stored, the goodbye still is), before the
     // instance goes offline, so they read in the order they happened.
     if (beat.kind === 'goodbye' && (beat.events !== undefined || beat.dropped !== undefined)) {
-      this.events.recordBatch({ v: beat.v, instanceId: beat.instanceId, events: beat.events ?? [], dropped: beat.dropped ?? 0 }, scope ?? address ?? '');
+      this.events.recordBatch(
+        { v: beat.v, instanceId: beat.instanceId, events: beat.events ?? [], dropped: beat.dropped ?? 0 },
+        scope ?? address ?? '',
+      );
     }
     const answer: BeatReply = { result: this.registry.applyBeat(beat, now, target), serverTime: now };
     if (answer.result === 'unknown' || answer.result === 'offline') return { status: 200, body: answer };
@@ -88,7 +100,10 @@ export class BeatHandler {
     // batch from this client would be. Past the quota they are not: without `eventsTaken` the
     // agent sends them as a batch (which then waits out the quota).
     if (beat.kind === 'full' && (beat.events !== undefined || beat.dropped !== undefined)) {
-      const recorded = this.events.recordBatch({ v: beat.v, instanceId: beat.instanceId, events: beat.events ?? [], dropped: beat.dropped ?? 0 }, scope ?? address ?? '');
+      const recorded = this.events.recordBatch(
+        { v: beat.v, instanceId: beat.instanceId, events: beat.events ?? [], dropped: beat.dropped ?? 0 },
+        scope ?? address ?? '',
+      );
       if (recorded === 'recorded') answer.eventsTaken = true;
     }
     // A full beat may have changed the instance's timings (its metadata).

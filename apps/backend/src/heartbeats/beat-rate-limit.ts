@@ -37,7 +37,13 @@ export class BeatRateLimiter {
    * instance go lost, e.g. when a backend that was stalled works through a backlog of beats its
    * agents had long given up on, and refuses the live one that follows.
    */
-  take(instanceId: string, configuredIntervalMs: number | null, now: number, lostAfterMs = Number.POSITIVE_INFINITY, state?: RateState): number | null {
+  take(
+    instanceId: string,
+    configuredIntervalMs: number | null,
+    now: number,
+    lostAfterMs = Number.POSITIVE_INFINITY,
+    state?: RateState,
+  ): number | null {
     const gapMs = Math.max(MIN_HEARTBEAT_INTERVAL_MS, (configuredIntervalMs ?? 0) / BEAT_RATE_FACTOR);
     if (state !== undefined) {
       // A known instance: its bucket lives on its record (no lookup).

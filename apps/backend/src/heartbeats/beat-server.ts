@@ -83,6 +83,9 @@ export class BeatServer {
  * discarding (`_dumped`). Node's private fields: what its own clientError fallback reads too.
  */
 function answered(socket: Duplex): boolean {
-  const { _httpMessage: response, parser } = socket as { _httpMessage?: ServerResponse | null; parser?: { incoming?: { _dumped?: boolean } | null } | null };
+  const { _httpMessage: response, parser } = socket as {
+    _httpMessage?: ServerResponse | null;
+    parser?: { incoming?: { _dumped?: boolean } | null } | null;
+  };
   return response?.headersSent === true || parser?.incoming?._dumped === true;
 }

@@ -19,7 +19,10 @@ describe('encodeAnswer', () => {
       { status: 200, body: { result: 'registered', serverTime: 1_790_000_000_123, interval: 5000 } },
       { status: 200, body: { result: 'unknown', serverTime: 0 } },
       { status: 200, body: { result: 'registered', serverTime: 7, interval: 5000, eventsTaken: true } },
-      { status: 200, body: { result: 'renewed', serverTime: 5, interval: 100, commands: [{ id: 'c1', type: 'plugin.disable', plugin: 'template' }] } },
+      {
+        status: 200,
+        body: { result: 'renewed', serverTime: 5, interval: 100, commands: [{ id: 'c1', type: 'plugin.disable', plugin: 'template' }] },
+      },
       { status: 429, body: { error: 'too many beats', message: 'slow down', interval: 5000 } },
       { status: 400, body: { error: 'invalid heartbeat', issues: ['kind: "quote\\"d"'] } },
     ];
@@ -52,7 +55,9 @@ function open(url: string, options: ClientOptions = {}): Promise<WebSocket> {
 
 /** Sends a light beat and waits for its answer. */
 function beat(socket: WebSocket, instanceId: string): Promise<BeatSocketAnswer> {
-  const answered = new Promise<BeatSocketAnswer>((resolve) => socket.once('message', (data) => resolve(JSON.parse(String(data)) as BeatSocketAnswer)));
+  const answered = new Promise<BeatSocketAnswer>((resolve) =>
+    socket.once('message', (data) => resolve(JSON.parse(String(data)) as BeatSocketAnswer)),
+  );
   socket.send(JSON.stringify({ v: 1, kind: 'light', instanceId, heartbeatTime: Date.now(), lastHeartbeatTime: null }));
   return answered;
 }
@@ -113,7 +118,13 @@ describe('the beat socket server: clients that do not read', () => {
   afterAll(() => app.close());
 
   /** A beat answered with 400 and ~30 KB of issues (576 of them), so that answers pile up fast. */
-  const WIDE_BAD_BEAT = JSON.stringify({ v: 1, kind: 'full', instanceId: 'wide', plugins: Array.from({ length: 128 }, () => ({})), ip: Array(64).fill('x') });
+  const WIDE_BAD_BEAT = JSON.stringify({
+    v: 1,
+    kind: 'full',
+    instanceId: 'wide',
+    plugins: Array.from({ length: 128 }, () => ({})),
+    ip: Array(64).fill('x'),
+  });
   /** ~90 MB of answers: far more than the socket buffers between the two can hold. */
   const WIDE_BEATS = 3_000;
   /** ~750 KB of answers. */
@@ -134,7 +145,10 @@ describe('the beat socket server: clients that do not read', () => {
     await expect
       .poll(
         () => {
-          if (!closed) stalled.send(JSON.stringify({ v: 1, kind: 'light', instanceId: 'stalled-1', heartbeatTime: Date.now(), lastHeartbeatTime: null }));
+          if (!closed)
+            stalled.send(
+              JSON.stringify({ v: 1, kind: 'light', instanceId: 'stalled-1', heartbeatTime: Date.now(), lastHeartbeatTime: null }),
+            );
           return closed;
         },
         { timeout: 20_000, interval: 100 },
@@ -157,7 +171,25 @@ describe('the beat socket server: clients that do not read', () => {
     rawOf(late).pause();
     // ~750 KB of answers (under the limit whatever the socket buffers hold), then a full beat registering an instance.
     for (let i = 0; i < LATE_BEATS; i++) late.send(WIDE_BAD_BEAT);
-    late.send(JSON.stringify({ v: 1, kind: 'full', instanceId: 'late-1', heartbeatTime: Date.now(), lastHeartbeatTime: null, service: 'late', appName: 'late', artifact: 'late', appType: 'default', hostName: 'h', ip: [], processId: 1, dynamicInstall: false, version: '1', plugins: [] }));
+    late.send(
+      JSON.stringify({
+        v: 1,
+        kind: 'full',
+        instanceId: 'late-1',
+        heartbeatTime: Date.now(),
+        lastHeartbeatTime: null,
+        service: 'late',
+        appName: 'late',
+        artifact: 'late',
+        appType: 'default',
+        hostName: 'h',
+        ip: [],
+        processId: 1,
+        dynamicInstall: false,
+        version: '1',
+        plugins: [],
+      }),
+    );
     // It reads nothing until the backend has handled them all (beats are handled in order).
     await expect.poll(() => app.get(InstanceRegistry).get('late-1') !== undefined, { timeout: 10_000 }).toBe(true);
     expect(answers).toEqual([]);

@@ -73,7 +73,11 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
     // Other paths (socket.io's) are someone else's to answer.
     if (pathOf(request.url) !== HEARTBEAT_SOCKET_PATH) return;
     // The agent's rules (protected mode, tokens), as the access hook applies them to the PUT.
-    const verdict = this.access.checkAgentSocket({ method: request.method ?? 'GET', address: request.socket.remoteAddress, headers: request.headers });
+    const verdict = this.access.checkAgentSocket({
+      method: request.method ?? 'GET',
+      address: request.socket.remoteAddress,
+      headers: request.headers,
+    });
     if (!verdict.allow) {
       refuseUpgrade(socket, verdict.status, verdict.body);
       return;
@@ -131,7 +135,8 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
 /** JSON.stringify(answer), written out for the answer nearly every beat gets (200, no commands, no eventsTaken). */
 export function encodeAnswer(answer: BeatSocketAnswer): string {
   const body = answer.body as BeatReply;
-  if (answer.status !== 200 || body.commands !== undefined || body.eventsTaken !== undefined || typeof body.result !== 'string') return JSON.stringify(answer);
+  if (answer.status !== 200 || body.commands !== undefined || body.eventsTaken !== undefined || typeof body.result !== 'string')
+    return JSON.stringify(answer);
   const interval = body.interval === undefined ? '' : `,"interval":${body.interval}`;
   return `{"status":200,"body":{"result":"${body.result}","serverTime":${body.serverTime}${interval}}}`;
 }

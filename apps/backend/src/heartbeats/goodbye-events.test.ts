@@ -70,7 +70,13 @@ async function statusOf(app: NestFastifyApplication, instanceId: string) {
   return (await app.inject({ method: 'GET', url: `/api/v1/instances/${instanceId}` })).json().instance?.status;
 }
 
-const stopped = { time: now + 5, level: 'normal', type: 'agent.stopped', message: 'vigil agent stopped (SIGTERM)', attributes: { reason: 'SIGTERM' } };
+const stopped = {
+  time: now + 5,
+  level: 'normal',
+  type: 'agent.stopped',
+  message: 'vigil agent stopped (SIGTERM)',
+  attributes: { reason: 'SIGTERM' },
+};
 
 describe('a goodbye carrying the last events', () => {
   it('records them as the agent sent them, with the drop count, before the instance goes offline', async () => {
@@ -80,7 +86,11 @@ describe('a goodbye carrying the last events', () => {
     expect(answer.json()).toMatchObject({ result: 'offline' });
     const events = await eventsOf(app, 'i-1');
     expect(events.map((event) => event.type)).toEqual(['instance.registered', 'agent.stopped', 'agent.events-dropped', 'instance.offline']);
-    expect(events[1]).toMatchObject({ origin: 'agent', message: 'vigil agent stopped (SIGTERM)', attributes: { reason: 'SIGTERM', agentTime: String(now + 5) } });
+    expect(events[1]).toMatchObject({
+      origin: 'agent',
+      message: 'vigil agent stopped (SIGTERM)',
+      attributes: { reason: 'SIGTERM', agentTime: String(now + 5) },
+    });
     expect(await statusOf(app, 'i-1')).toBe('offline');
   });
 
@@ -92,7 +102,11 @@ describe('a goodbye carrying the last events', () => {
     for (const size of [10, 1]) {
       let status = 202;
       for (let i = 0; i < 1000 && status === 202; i += 1) {
-        const batch = await app.inject({ method: 'POST', url: '/api/v1/events', payload: { v: 1, instanceId: 'i-2', events: Array(size).fill(wide), dropped: 0 } });
+        const batch = await app.inject({
+          method: 'POST',
+          url: '/api/v1/events',
+          payload: { v: 1, instanceId: 'i-2', events: Array(size).fill(wide), dropped: 0 },
+        });
         status = batch.statusCode;
       }
       expect(status).toBe(429);

@@ -89,7 +89,9 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
       this.metrics.beatRejected();
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(TOO_LARGE);
       // Malformed JSON, a wrong content type: Fastify's own 4xx, with its message.
-      return reply.code(error.statusCode && error.statusCode < 500 ? error.statusCode : 500).send({ error: 'invalid heartbeat', issues: [`(body): ${error.message}`] });
+      return reply
+        .code(error.statusCode && error.statusCode < 500 ? error.statusCode : 500)
+        .send({ error: 'invalid heartbeat', issues: [`(body): ${error.message}`] });
     };
     fastify.put(HEARTBEAT_PATH, { bodyLimit: LIMITS.beatBodyBytes, errorHandler }, async (request, reply) => {
       const { status, body } = this.beats.handle(request.body, request.agentScope, request.socket.remoteAddress);
@@ -115,7 +117,11 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
 
   /** The access hook's verdict, then the body. */
   private admit(request: IncomingMessage, response: ServerResponse): void {
-    const verdict = this.access.check('agent', { method: 'PUT', address: request.socket.remoteAddress, headers: request.headers }, this.clock.now());
+    const verdict = this.access.check(
+      'agent',
+      { method: 'PUT', address: request.socket.remoteAddress, headers: request.headers },
+      this.clock.now(),
+    );
     if (!verdict.allow) {
       reply(response, verdict.status, verdict.body, verdict.status === 401 ? 'www-authenticate' : undefined, 'Bearer realm="vigil"');
       return;
@@ -199,7 +205,10 @@ export class HeartbeatRoute implements OnModuleInit, BeatFastPath {
 }
 
 function isBeatUrl(url: string | undefined): boolean {
-  return url === HEARTBEAT_PATH || (url !== undefined && url.charCodeAt(HEARTBEAT_PATH.length) === QUESTION_MARK && url.startsWith(HEARTBEAT_PATH));
+  return (
+    url === HEARTBEAT_PATH ||
+    (url !== undefined && url.charCodeAt(HEARTBEAT_PATH.length) === QUESTION_MARK && url.startsWith(HEARTBEAT_PATH))
+  );
 }
 
 function invalid(message: string): { error: string; issues: string[] } {
@@ -209,7 +218,10 @@ function invalid(message: string): { error: string; issues: string[] } {
 /** The answer as Fastify's `reply.send(object)` writes it: JSON with its charset and length. */
 function reply(response: ServerResponse, status: number, body: object, header?: string, value?: string): void {
   const text = JSON.stringify(body);
-  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) };
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  };
   if (header !== undefined && value !== undefined) headers[header] = value;
   response.writeHead(status, headers);
   response.end(text);

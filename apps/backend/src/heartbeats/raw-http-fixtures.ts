@@ -24,8 +24,16 @@ export interface Answer {
  * each request sent has its whole answer, the server closes, or it stays quiet for `quietMs`
  * (for answers that cannot be counted, such as a HEAD's).
  */
-export function exchange(running: Running, parts: Array<string | number>, quietMs = 2_000): Promise<{ answers: Answer[]; closed: boolean }> {
-  const requests = parts.filter((part) => typeof part === 'string').join('').match(/(GET|HEAD|PUT|POST|PATCH|DELETE|OPTIONS) \S+ HTTP\/1\.1\r\n/g)?.length ?? 0;
+export function exchange(
+  running: Running,
+  parts: Array<string | number>,
+  quietMs = 2_000,
+): Promise<{ answers: Answer[]; closed: boolean }> {
+  const requests =
+    parts
+      .filter((part) => typeof part === 'string')
+      .join('')
+      .match(/(GET|HEAD|PUT|POST|PATCH|DELETE|OPTIONS) \S+ HTTP\/1\.1\r\n/g)?.length ?? 0;
   return new Promise((resolve) => {
     const socket: Socket = running.tls
       ? tlsConnect({ host: '127.0.0.1', port: running.port, ca: running.tls, servername: undefined })
@@ -47,7 +55,8 @@ export function exchange(running: Running, parts: Array<string | number>, quietM
       const read = readAnswers(data.toString('latin1'));
       const last = read.answers.at(-1);
       // An answer saying `connection: close` is followed by the close the test may look for.
-      if (read.complete && last?.headers.connection !== 'close' && read.answers.filter((a) => a.status !== 100).length >= requests) finish();
+      if (read.complete && last?.headers.connection !== 'close' && read.answers.filter((a) => a.status !== 100).length >= requests)
+        finish();
       else quiet();
     });
     socket.on('error', () => {});
@@ -95,8 +104,11 @@ export function readAnswers(text: string): { answers: Answer[]; complete: boolea
 
 export function request(method: string, path: string, headers: Record<string, string | number>, body?: string): string {
   const all: Record<string, string | number> = { host: '127.0.0.1', ...headers };
-  if (body !== undefined && all['content-length'] === undefined && all['transfer-encoding'] === undefined) all['content-length'] = Buffer.byteLength(body);
-  return `${method} ${path} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body ?? ''}`;
+  if (body !== undefined && all['content-length'] === undefined && all['transfer-encoding'] === undefined)
+    all['content-length'] = Buffer.byteLength(body);
+  return `${method} ${path} HTTP/1.1\r\n${Object.entries(all)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n${body ?? ''}`;
 }
 
 /** What a client can tell apart: status, the headers that matter, the body (its times and instance ids blanked). */

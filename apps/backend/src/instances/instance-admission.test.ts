@@ -62,7 +62,10 @@ describe('InstanceAdmission', () => {
     const tokenA = { servicePrefix: '' };
     const tokenB = { servicePrefix: '' };
     for (let i = 0; i < 3; i++) expect(register(`a-${i}`, tokenA)).toBeNull();
-    expect(register('a-3', tokenA)).toMatchObject({ status: 429, body: { message: expect.stringContaining('VIGIL_MAX_INSTANCES_PER_CLIENT') } });
+    expect(register('a-3', tokenA)).toMatchObject({
+      status: 429,
+      body: { message: expect.stringContaining('VIGIL_MAX_INSTANCES_PER_CLIENT') },
+    });
     expect(register('b-0', tokenB)).toBeNull();
     expect(register('l-0', '::1')).toBeNull();
     expect(register('a-0', tokenA)).toBeNull();
@@ -77,8 +80,13 @@ describe('InstanceAdmission', () => {
     const bytes = instanceBytes([{ name: 'p', version: '1', extInfo }], { a: 'b' });
     expect(bytes).toBeGreaterThan(2 * 8 * 1_000);
     for (const known of [true, false]) {
-      expect(admission.admit('known', known, bytes, 'x', 0)).toMatchObject({ status: 413, body: { message: expect.stringContaining('VIGIL_INSTANCE_MAX_BYTES') } });
+      expect(admission.admit('known', known, bytes, 'x', 0)).toMatchObject({
+        status: 413,
+        body: { message: expect.stringContaining('VIGIL_INSTANCE_MAX_BYTES') },
+      });
     }
-    expect(admission.admit('known', true, instanceBytes([{ name: 'p', version: '1', extInfo: { status: 'started' } }], {}), 'x', 0)).toBeNull();
+    expect(
+      admission.admit('known', true, instanceBytes([{ name: 'p', version: '1', extInfo: { status: 'started' } }], {}), 'x', 0),
+    ).toBeNull();
   });
 });

@@ -31,8 +31,7 @@ const fleet = [
   instance('b', { lastHeartbeatTime: 10, status: 'lost', ip: ['10.1.2.3'] }),
   instance('c', { lastHeartbeatTime: 20, plugins: [{ name: 'template', version: '1.2.0', extInfo: {} }], appName: 'ops' }),
 ];
-const ids = (query: Record<string, string>) =>
-  queryInstances(fleet, instanceQuerySchema.parse(query)).instances.map((i) => i.instanceId);
+const ids = (query: Record<string, string>) => queryInstances(fleet, instanceQuerySchema.parse(query)).instances.map((i) => i.instanceId);
 
 describe('queryInstances', () => {
   it('sorts by service then host by default, and by last heartbeat newest first on request', () => {

@@ -60,7 +60,13 @@ export function recordOf(instance: Instance, timings: Timings, slot: number): In
  * status }`), each instance got a hidden class and descriptor array of its own: ~600 B per
  * instance (a heap snapshot of 30,000 showed 31,000 descriptor arrays).
  */
-export function instanceOf(from: InstanceInput, status: InstanceStatus, registeredAt: number, lastHeartbeatTime: number, statusSince: number): Instance {
+export function instanceOf(
+  from: InstanceInput,
+  status: InstanceStatus,
+  registeredAt: number,
+  lastHeartbeatTime: number,
+  statusSince: number,
+): Instance {
   return {
     instanceId: from.instanceId,
     source: from.source,

@@ -74,7 +74,10 @@ describe('InstanceRegistry: beats in, instances, changes and counts out', () => 
       registry.applyBeat(reordered, (t += 1_000));
       expect(changes.map((c) => c.type)).toEqual(['beat']);
       registry.applyBeat(fullBeat({ metadata: { zone: 'a', rack: '1' }, ...change }), (t += 1_000));
-      expect(changes.map((c) => c.type), JSON.stringify(change)).toEqual(['beat', 'upsert']);
+      expect(
+        changes.map((c) => c.type),
+        JSON.stringify(change),
+      ).toEqual(['beat', 'upsert']);
       expect(registry.get('i-1')).toMatchObject(change);
       registry.applyBeat(reordered, (t += 1_000));
     }

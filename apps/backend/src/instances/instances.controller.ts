@@ -1,6 +1,16 @@
 import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { INSTANCES_PATH, LIMITS, eventRecordSchema, fleetCountsSchema, instanceListSchema, instanceSchema, pluginCommandSchema, type InstanceList, type PluginCommand } from '@vigil/protocol';
+import {
+  INSTANCES_PATH,
+  LIMITS,
+  eventRecordSchema,
+  fleetCountsSchema,
+  instanceListSchema,
+  instanceSchema,
+  pluginCommandSchema,
+  type InstanceList,
+  type PluginCommand,
+} from '@vigil/protocol';
 import { z } from 'zod';
 import { parseOr400 } from '../common/validation.js';
 import { EventsService } from '../events/events.service.js';
@@ -52,7 +62,11 @@ export class InstancesController {
 
   @Get(':id')
   @Operation('One instance with its recent beat arrival times and events')
-  @ZodResponse(200, 'The instance, the arrival times of its last beats (for a jitter sparkline) and its 20 newest events', instanceDetailSchema)
+  @ZodResponse(
+    200,
+    'The instance, the arrival times of its last beats (for a jitter sparkline) and its 20 newest events',
+    instanceDetailSchema,
+  )
   @Responses({ 404: 'Unknown instance' })
   detail(@Param('id') id: string): InstanceDetail {
     const instance = this.registry.get(id);

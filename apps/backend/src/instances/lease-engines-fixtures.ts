@@ -87,7 +87,13 @@ function observe(registry: InstanceRegistry, now: () => number, timeline: string
 }
 
 /** An event as a timeline line; events outside the lease machine (self-preservation's, which only the registry logs) are left out. */
-function eventLine(time: number, type: string, instanceId: string | undefined, message: string, attributes?: Record<string, string>): string | undefined {
+function eventLine(
+  time: number,
+  type: string,
+  instanceId: string | undefined,
+  message: string,
+  attributes?: Record<string, string>,
+): string | undefined {
   if (type.endsWith('.stall')) return `${time} stall ${attributes?.stallMs} ms`;
   if (!type.startsWith('instance.')) return undefined;
   return `${time} ${type} ${instanceId}: ${message}`;
@@ -125,7 +131,10 @@ export class MemoryEngine implements Engine {
   async close(): Promise<void> {}
 }
 
-type ScriptedRedis = Redis & { vigilSync(...args: Array<string | number>): Promise<string[]>; vigilClaim(...args: Array<string | number>): Promise<[string, string]> };
+type ScriptedRedis = Redis & {
+  vigilSync(...args: Array<string | number>): Promise<string[]>;
+  vigilClaim(...args: Array<string | number>): Promise<[string, string]>;
+};
 
 export class RedisEngine implements Engine {
   readonly registry = new InstanceRegistry(registryOptions(), 0);
@@ -179,7 +188,15 @@ export class RedisEngine implements Engine {
         ops.r.push(id);
         continue;
       }
-      const stored = { s: lease.status, since: lease.statusSince, b: lease.lastBeat, e: lease.leaseEnd, x: lease.removeAt, l: lease.lostAfterMs, h: lease.held ? 1 : 0 };
+      const stored = {
+        s: lease.status,
+        since: lease.statusSince,
+        b: lease.lastBeat,
+        e: lease.leaseEnd,
+        x: lease.removeAt,
+        l: lease.lostAfterMs,
+        h: lease.held ? 1 : 0,
+      };
       if (kind === 'u') ops.u.push([id, JSON.stringify(instance), stored, lease.next]);
       else ops.b.push([id, stored, lease.next]);
     }
@@ -206,7 +223,24 @@ export class RedisEngine implements Engine {
     if (!stalled) await this.redis.set(keys.tick, String(now - TICK));
     this.registry.settleSelfPreservation(now);
     const hold = this.registry.expiryLooksMassive(now) ? 1 : 0;
-    const [changes, events] = await this.redis.vigilClaim(keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick, keys.cmds, now, now, 10_000, 'a', hold, 10_000, '0-0', 1_000, TICK);
+    const [changes, events] = await this.redis.vigilClaim(
+      keys.due,
+      keys.lease,
+      keys.inst,
+      keys.feed,
+      keys.events,
+      keys.tick,
+      keys.cmds,
+      now,
+      now,
+      10_000,
+      'a',
+      hold,
+      10_000,
+      '0-0',
+      1_000,
+      TICK,
+    );
     const list = <T>(json: string): T[] => (Array.isArray(JSON.parse(json)) ? (JSON.parse(json) as T[]) : []);
     this.applying = true;
     try {
@@ -218,7 +252,13 @@ export class RedisEngine implements Engine {
       this.applying = false;
     }
     for (const json of list<string>(events)) {
-      const event = JSON.parse(json) as { time: number; type: string; instanceId?: string; message: string; attributes?: Record<string, string> };
+      const event = JSON.parse(json) as {
+        time: number;
+        type: string;
+        instanceId?: string;
+        message: string;
+        attributes?: Record<string, string>;
+      };
       const line = eventLine(event.time, event.type, event.instanceId, event.message, event.attributes);
       if (line) this.timeline.push(line);
     }
@@ -232,11 +272,13 @@ export async function run(engine: Engine, scenario: Scenario): Promise<string[]>
   for (const step of scenario.steps) {
     await engine.advanceTo(step.at);
     const { registry } = engine;
-    if ('full' in step) for (const id of idsOf(step.full)) registry.applyBeat(fullBeat({ instanceId: id, metadata: step.metadata }), step.at);
+    if ('full' in step)
+      for (const id of idsOf(step.full)) registry.applyBeat(fullBeat({ instanceId: id, metadata: step.metadata }), step.at);
     else if ('beat' in step) for (const id of idsOf(step.beat)) expect(registry.applyBeat(lightBeat(id), step.at)).toBe('renewed');
     else if ('goodbye' in step) registry.applyBeat({ ...lightBeat(step.goodbye), kind: 'goodbye' }, step.at);
     else if ('deregister' in step) registry.remove(step.deregister, step.at);
-    else if ('persistent' in step) registry.upsert({ ...agentInstanceOf(fullBeat({ instanceId: step.persistent })), ephemeral: false }, step.at);
+    else if ('persistent' in step)
+      registry.upsert({ ...agentInstanceOf(fullBeat({ instanceId: step.persistent })), ephemeral: false }, step.at);
     else if ('stall' in step) await engine.stall(step.stall);
     else {
       for (const [id, status] of Object.entries(step.check)) {
@@ -255,6 +297,8 @@ function ordered(lines: string[]): string[] {
 }
 
 export function expectedTimeline(scenario: Scenario): string[] {
-  const lines = scenario.timeline.flatMap((line) => (line.includes('{i}') ? (scenario.each ?? []).map((id) => line.replaceAll('{i}', id)) : [line]));
+  const lines = scenario.timeline.flatMap((line) =>
+    line.includes('{i}') ? (scenario.each ?? []).map((id) => line.replaceAll('{i}', id)) : [line],
+  );
   return ordered(lines);
 }

@@ -48,7 +48,13 @@ describe('LeaseMachine (through the registry): healthy, suspect, lost, offline, 
     expect(registry.applyBeat(lightBeat(), 20_000)).toBe('renewed');
     expect(registry.get('i-1')).toMatchObject({ status: 'healthy', statusSince: 20_000, lastHeartbeatTime: 20_000 });
     expect(events).toEqual([
-      expect.objectContaining({ time: 20_000, level: 'normal', type: 'instance.recovered', instance: expect.objectContaining({ instanceId: 'i-1' }), attributes: { from: 'lost' } }),
+      expect.objectContaining({
+        time: 20_000,
+        level: 'normal',
+        type: 'instance.recovered',
+        instance: expect.objectContaining({ instanceId: 'i-1' }),
+        attributes: { from: 'lost' },
+      }),
     ]);
     expect(registry.countByStatus()).toMatchObject({ healthy: 1, lost: 0 });
     // Back on a lease from the new beat: neither removed at the old removal time nor lost before its new deadline.
@@ -61,7 +67,10 @@ describe('LeaseMachine (through the registry): healthy, suspect, lost, offline, 
   it('raises a preserved.ip.delete.timeout smaller than the lost timeout to it: lost first, never removed while alive', () => {
     // Removal 1 s after the last beat, under the global 15 s lost timeout; and under an own 3 s one.
     registry.applyBeat(fullBeat({ instanceId: 'global', metadata: { 'preserved.ip.delete.timeout': '1000' } }), 0);
-    registry.applyBeat(fullBeat({ instanceId: 'own', metadata: { 'preserved.ip.delete.timeout': '1000', 'preserved.heart.beat.timeout': '3000' } }), 0);
+    registry.applyBeat(
+      fullBeat({ instanceId: 'own', metadata: { 'preserved.ip.delete.timeout': '1000', 'preserved.heart.beat.timeout': '3000' } }),
+      0,
+    );
     expect(registry.leaseStateOf('global')).toMatchObject({ lostAfterMs: LOST_AFTER, removeAt: LOST_AFTER });
     expect(registry.leaseStateOf('own')).toMatchObject({ lostAfterMs: 3_000, removeAt: 3_000 });
     advanceTo(3_000 - 1);
@@ -137,8 +146,16 @@ describe('LeaseMachine (through the registry): healthy, suspect, lost, offline, 
 
   it('recovers an unhealthy persistent instance when its probes pass again (not on a beat), with an event', () => {
     const input = toInstanceInput({
-      namespaceId: 'public', groupName: 'DEFAULT_GROUP', serviceName: 'db', clusterName: 'DEFAULT',
-      ip: '10.0.0.1', port: 5432, weight: 1, enabled: true, ephemeral: false, metadata: {},
+      namespaceId: 'public',
+      groupName: 'DEFAULT_GROUP',
+      serviceName: 'db',
+      clusterName: 'DEFAULT',
+      ip: '10.0.0.1',
+      port: 5432,
+      weight: 1,
+      enabled: true,
+      ephemeral: false,
+      metadata: {},
     });
     registry.upsert(input, 0);
     const id = input.instanceId;
@@ -178,7 +195,11 @@ describe('LeaseMachine (through the registry): healthy, suspect, lost, offline, 
   });
 
   it('clamps per-instance timeouts to ten times the global ones, and keeps shorter ones as given', () => {
-    const metadata = { 'preserved.heart.beat.timeout': String(30 * 86_400_000), 'preserved.ip.delete.timeout': String(60 * 86_400_000), 'preserved.heart.beat.interval': '3600000' };
+    const metadata = {
+      'preserved.heart.beat.timeout': String(30 * 86_400_000),
+      'preserved.ip.delete.timeout': String(60 * 86_400_000),
+      'preserved.heart.beat.interval': '3600000',
+    };
     registry.applyBeat(fullBeat({ instanceId: 'a', metadata }), 0);
     expect(registry.lostAfter('a')).toBe(10 * LOST_AFTER);
     expect(registry.leaseStateOf('a')).toMatchObject({ lostAfterMs: 10 * LOST_AFTER, removeAt: 10 * REMOVE_AFTER });

@@ -68,7 +68,10 @@ export class LeaseMachine {
     const next = this.table.strings.internInput(input);
     // A full agent beat carries no Nacos identity: the one the instance had stays.
     const nacos = 'nacos' in input ? next.nacos : previous.nacos;
-    this.table.replace(record, instanceOf({ ...next, nacos }, previous.status, previous.registeredAt, previous.lastHeartbeatTime, previous.statusSince));
+    this.table.replace(
+      record,
+      instanceOf({ ...next, nacos }, previous.status, previous.registeredAt, previous.lastHeartbeatTime, previous.statusSince),
+    );
     this.guard.tally(record, 1);
     if (!input.ephemeral) this.leases.cancel(record);
   }

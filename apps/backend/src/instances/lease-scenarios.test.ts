@@ -21,10 +21,22 @@
  *   lost at once with no suspect phase (interval unknown) is partly held in memory, not in Redis.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectedTimeline, MemoryEngine, REDIS_URL, RedisEngine, redisReachable, run, type Engine, type Scenario, type Step } from './lease-engines-fixtures.js';
+import {
+  expectedTimeline,
+  MemoryEngine,
+  REDIS_URL,
+  RedisEngine,
+  redisReachable,
+  run,
+  type Engine,
+  type Scenario,
+  type Step,
+} from './lease-engines-fixtures.js';
 
 if (!(await redisReachable())) {
-  throw new Error(`the lease scenarios run on the redis engine too, and need Redis at ${REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL)`);
+  throw new Error(
+    `the lease scenarios run on the redis engine too, and need Redis at ${REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL)`,
+  );
 }
 
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => `i-${i}`);
@@ -37,12 +49,17 @@ const beats = (ids: string[], from: number, to: number, every = 5_000): Step[] =
 const SCENARIOS: Scenario[] = [
   {
     name: 'a silent instance (interval unknown) is lost at its lease end and removed at its removal time',
-    steps: [{ at: 0, full: 'i-1' }, { at: 14_980, check: { 'i-1': 'healthy' } }],
+    steps: [
+      { at: 0, full: 'i-1' },
+      { at: 14_980, check: { 'i-1': 'healthy' } },
+    ],
     until: 600_000,
     timeline: [
       '0 instance.registered i-1: registered',
-      '15000 i-1 -> lost since 15000', '15000 instance.lost i-1: no beat for 15000 ms',
-      '600000 i-1 removed', '600000 instance.removed i-1: removed (lost)',
+      '15000 i-1 -> lost since 15000',
+      '15000 instance.lost i-1: no beat for 15000 ms',
+      '600000 i-1 removed',
+      '600000 instance.removed i-1: removed (lost)',
     ],
   },
   {
@@ -51,8 +68,10 @@ const SCENARIOS: Scenario[] = [
     until: 25_000,
     timeline: [
       '0 instance.registered i-1: registered',
-      '20000 i-1 -> suspect since 20000', '20000 instance.suspect i-1: no beat for 10000 ms',
-      '25000 i-1 -> lost since 25000', '25000 instance.lost i-1: no beat for 15000 ms',
+      '20000 i-1 -> suspect since 20000',
+      '20000 instance.suspect i-1: no beat for 10000 ms',
+      '25000 i-1 -> lost since 25000',
+      '25000 instance.lost i-1: no beat for 15000 ms',
     ],
   },
   {
@@ -61,8 +80,10 @@ const SCENARIOS: Scenario[] = [
     until: 18_000,
     timeline: [
       '0 instance.registered i-1: registered',
-      '4300 i-1 -> suspect since 4300', '4300 instance.suspect i-1: no beat for 1300 ms',
-      '18000 i-1 -> lost since 18000', '18000 instance.lost i-1: no beat for 15000 ms',
+      '4300 i-1 -> suspect since 4300',
+      '4300 instance.suspect i-1: no beat for 1300 ms',
+      '18000 i-1 -> lost since 18000',
+      '18000 instance.lost i-1: no beat for 15000 ms',
     ],
   },
   {
@@ -71,60 +92,100 @@ const SCENARIOS: Scenario[] = [
     until: 36_000,
     timeline: [
       '0 instance.registered i-1: registered',
-      '20000 i-1 -> suspect since 20000', '20000 instance.suspect i-1: no beat for 10000 ms',
-      '21000 i-1 -> healthy since 21000', '21000 instance.recovered i-1: beats again after being suspect',
-      '31000 i-1 -> suspect since 31000', '31000 instance.suspect i-1: no beat for 10000 ms',
-      '36000 i-1 -> lost since 36000', '36000 instance.lost i-1: no beat for 15000 ms',
+      '20000 i-1 -> suspect since 20000',
+      '20000 instance.suspect i-1: no beat for 10000 ms',
+      '21000 i-1 -> healthy since 21000',
+      '21000 instance.recovered i-1: beats again after being suspect',
+      '31000 i-1 -> suspect since 31000',
+      '31000 instance.suspect i-1: no beat for 10000 ms',
+      '36000 i-1 -> lost since 36000',
+      '36000 instance.lost i-1: no beat for 15000 ms',
     ],
   },
   {
     name: 'a beat revives a lost instance before its removal',
-    steps: [{ at: 0, full: 'i-1' }, { at: 20_000, beat: 'i-1' }],
+    steps: [
+      { at: 0, full: 'i-1' },
+      { at: 20_000, beat: 'i-1' },
+    ],
     until: 35_000,
     timeline: [
       '0 instance.registered i-1: registered',
-      '15000 i-1 -> lost since 15000', '15000 instance.lost i-1: no beat for 15000 ms',
-      '20000 i-1 -> healthy since 20000', '20000 instance.recovered i-1: beats again after being lost',
-      '35000 i-1 -> lost since 35000', '35000 instance.lost i-1: no beat for 15000 ms',
+      '15000 i-1 -> lost since 15000',
+      '15000 instance.lost i-1: no beat for 15000 ms',
+      '20000 i-1 -> healthy since 20000',
+      '20000 instance.recovered i-1: beats again after being lost',
+      '35000 i-1 -> lost since 35000',
+      '35000 instance.lost i-1: no beat for 15000 ms',
     ],
   },
   {
     name: 'a goodbye: offline at once, never lost, removed the removal timeout after the last beat',
-    steps: [{ at: 1_000, full: 'i-1' }, { at: 2_000, goodbye: 'i-1' }, { at: 30_000, check: { 'i-1': 'offline' } }],
+    steps: [
+      { at: 1_000, full: 'i-1' },
+      { at: 2_000, goodbye: 'i-1' },
+      { at: 30_000, check: { 'i-1': 'offline' } },
+    ],
     until: 601_000,
     timeline: [
       '1000 instance.registered i-1: registered',
-      '2000 i-1 -> offline since 2000', '2000 instance.offline i-1: said goodbye',
-      '601000 i-1 removed', '601000 instance.removed i-1: removed (offline)',
+      '2000 i-1 -> offline since 2000',
+      '2000 instance.offline i-1: said goodbye',
+      '601000 i-1 removed',
+      '601000 instance.removed i-1: removed (offline)',
     ],
   },
   {
     name: 'a beat after a goodbye (a restart under the same id): healthy again, on a lease',
-    steps: [{ at: 1_000, full: 'i-1' }, { at: 2_000, goodbye: 'i-1' }, { at: 3_000, beat: 'i-1' }],
+    steps: [
+      { at: 1_000, full: 'i-1' },
+      { at: 2_000, goodbye: 'i-1' },
+      { at: 3_000, beat: 'i-1' },
+    ],
     until: 18_000,
     timeline: [
       '1000 instance.registered i-1: registered',
-      '2000 i-1 -> offline since 2000', '2000 instance.offline i-1: said goodbye',
-      '3000 i-1 -> healthy since 3000', '3000 instance.recovered i-1: beats again after being offline',
-      '7000 i-1 -> suspect since 7000', '7000 instance.suspect i-1: no beat for 4000 ms',
-      '18000 i-1 -> lost since 18000', '18000 instance.lost i-1: no beat for 15000 ms',
+      '2000 i-1 -> offline since 2000',
+      '2000 instance.offline i-1: said goodbye',
+      '3000 i-1 -> healthy since 3000',
+      '3000 instance.recovered i-1: beats again after being offline',
+      '7000 i-1 -> suspect since 7000',
+      '7000 instance.suspect i-1: no beat for 4000 ms',
+      '18000 i-1 -> lost since 18000',
+      '18000 instance.lost i-1: no beat for 15000 ms',
     ],
   },
   {
     name: 'a Nacos deregistration removes at once, and nothing fires for it later',
-    steps: [{ at: 0, full: 'i-1' }, { at: 5_000, deregister: 'i-1' }],
+    steps: [
+      { at: 0, full: 'i-1' },
+      { at: 5_000, deregister: 'i-1' },
+    ],
     until: 700_000,
     timeline: ['0 instance.registered i-1: registered', '5000 i-1 removed', '5000 instance.removed i-1: removed (deregistered)'],
   },
   {
     name: 'per-instance timings from metadata (Nacos keys) override the global ones',
-    steps: [{ at: 0, full: 'i-1', metadata: { 'preserved.heart.beat.interval': '1000', 'preserved.heart.beat.timeout': '3000', 'preserved.ip.delete.timeout': '9000' } }],
+    steps: [
+      {
+        at: 0,
+        full: 'i-1',
+        metadata: {
+          'preserved.heart.beat.interval': '1000',
+          'preserved.heart.beat.timeout': '3000',
+          'preserved.ip.delete.timeout': '9000',
+        },
+      },
+    ],
     until: 9_000,
     timeline: [
       '0 instance.registered i-1: registered',
-      '2000 i-1 -> suspect since 2000', '2000 instance.suspect i-1: no beat for 2000 ms',
-      '3000 i-1 -> lost since 3000', '3000 instance.lost i-1: no beat for 3000 ms',
-      '9000 i-1 removed', '9000 instance.removed i-1: removed (lost)',
+      '2000 i-1 -> suspect since 2000',
+      '2000 instance.suspect i-1: no beat for 2000 ms',
+      '3000 i-1 -> lost since 3000',
+      '3000 instance.lost i-1: no beat for 3000 ms',
+      '9000 i-1 removed',
+      '9000 instance.removed i-1: removed (lost)',
     ],
   },
   {
@@ -133,29 +194,44 @@ const SCENARIOS: Scenario[] = [
     until: 16_000,
     timeline: [
       '0 instance.registered i-1: registered',
-      '15000 i-1 -> lost since 15000', '15000 instance.lost i-1: no beat for 15000 ms',
-      '15020 i-1 removed', '15020 instance.removed i-1: removed (lost)',
+      '15000 i-1 -> lost since 15000',
+      '15000 instance.lost i-1: no beat for 15000 ms',
+      '15020 i-1 removed',
+      '15020 instance.removed i-1: removed (lost)',
     ],
   },
   {
     name: 'a persistent instance has no lease: silence is no verdict',
-    steps: [{ at: 0, persistent: 'db-1' }, { at: 700_000, check: { 'db-1': 'healthy' } }],
+    steps: [
+      { at: 0, persistent: 'db-1' },
+      { at: 700_000, check: { 'db-1': 'healthy' } },
+    ],
     until: 700_000,
     timeline: ['0 instance.registered db-1: registered'],
   },
   {
     name: 'a stall extends every lease by its length: the beats queued meanwhile find their instances healthy',
-    steps: [...beats(['a', 'b'], 0, 10_000), { at: 10_000, stall: 30_000 }, { at: 40_000, beat: ['a', 'b'] }, { at: 40_000, check: { a: 'healthy', b: 'healthy' } }],
+    steps: [
+      ...beats(['a', 'b'], 0, 10_000),
+      { at: 10_000, stall: 30_000 },
+      { at: 40_000, beat: ['a', 'b'] },
+      { at: 40_000, check: { a: 'healthy', b: 'healthy' } },
+    ],
     until: 45_000,
     timeline: ['0 instance.registered a: registered', '0 instance.registered b: registered', '40000 stall 29980 ms'],
   },
   {
     name: 'an instance that really stopped is still lost, one stall later',
-    steps: [{ at: 0, full: 'i-1' }, { at: 1_000, stall: 5_000 }],
+    steps: [
+      { at: 0, full: 'i-1' },
+      { at: 1_000, stall: 5_000 },
+    ],
     until: 20_000,
     timeline: [
-      '0 instance.registered i-1: registered', '6000 stall 4980 ms',
-      '19980 i-1 -> lost since 19980', '19980 instance.lost i-1: no beat for 19980 ms',
+      '0 instance.registered i-1: registered',
+      '6000 stall 4980 ms',
+      '19980 i-1 -> lost since 19980',
+      '19980 instance.lost i-1: no beat for 19980 ms',
     ],
   },
   {
@@ -165,9 +241,12 @@ const SCENARIOS: Scenario[] = [
     until: 610_000,
     timeline: [
       '0 instance.registered {i}: registered',
-      '20000 {i} -> suspect since 20000', '20000 instance.suspect {i}: no beat for 10000 ms',
-      '40000 {i} -> lost since 40000', '40000 instance.lost {i}: no beat for 30000 ms',
-      '610000 {i} removed', '610000 instance.removed {i}: removed (lost)',
+      '20000 {i} -> suspect since 20000',
+      '20000 instance.suspect {i}: no beat for 10000 ms',
+      '40000 {i} -> lost since 40000',
+      '40000 instance.lost {i}: no beat for 30000 ms',
+      '610000 {i} removed',
+      '610000 instance.removed {i}: removed (lost)',
     ],
   },
   {
@@ -176,14 +255,16 @@ const SCENARIOS: Scenario[] = [
     until: 25_000,
     timeline: [
       ...fleet(20).map((id) => `0 instance.registered ${id}: registered`),
-      '20000 i-0 -> suspect since 20000', '20000 instance.suspect i-0: no beat for 10000 ms',
-      '25000 i-0 -> lost since 25000', '25000 instance.lost i-0: no beat for 15000 ms',
+      '20000 i-0 -> suspect since 20000',
+      '20000 instance.suspect i-0: no beat for 10000 ms',
+      '25000 i-0 -> lost since 25000',
+      '25000 instance.lost i-0: no beat for 15000 ms',
     ],
   },
 ];
 
 describe.each([
-  ['in memory (the registry\'s lease machine)', () => new MemoryEngine()],
+  ["in memory (the registry's lease machine)", () => new MemoryEngine()],
   ['in Redis (the claim script, the registry as mirror)', () => new RedisEngine()],
 ] as const)('the lease machine %s', (_name, engineOf) => {
   const engines: Engine[] = [];

@@ -28,7 +28,10 @@ describe('plugin events of changed full beats', () => {
       }),
       1_000,
     );
-    registry.applyBeat(fullBeat({ instanceId: 'a', plugins: [{ name: 'template', version: '1.3.0', extInfo: { status: 'busy' } }] }), 2_000);
+    registry.applyBeat(
+      fullBeat({ instanceId: 'a', plugins: [{ name: 'template', version: '1.3.0', extInfo: { status: 'busy' } }] }),
+      2_000,
+    );
     expect(events.slice(1).map((e) => `${e.type} ${e.attributes?.plugin}`)).toEqual([
       'plugin.upgraded template',
       'plugin.installed http',
@@ -40,12 +43,18 @@ describe('plugin events of changed full beats', () => {
   it('records a plugin whose ext-info is a counter (a change every beat) at a bounded rate, not once per beat', () => {
     for (let t = 0, count = 0; t < 5 * 60_000; t += 5_000, count++) {
       advanceTo(t);
-      registry.applyBeat(fullBeat({ instanceId: 'a', plugins: [{ name: 'counter', version: '1.0.0', extInfo: { requests: String(count) } }] }), t);
+      registry.applyBeat(
+        fullBeat({ instanceId: 'a', plugins: [{ name: 'counter', version: '1.0.0', extInfo: { requests: String(count) } }] }),
+        t,
+      );
     }
     const changed = events.filter((e) => e.type === 'plugin.ext-info-changed');
     // 59 changes: three as they came, then one a minute, each saying how many changes it stands for.
     expect(changed.length).toBeLessThanOrEqual(8);
-    expect(changed.at(-1)).toMatchObject({ message: 'counter: requests=49 (12 changes)', attributes: { plugin: 'counter', changes: '12' } });
+    expect(changed.at(-1)).toMatchObject({
+      message: 'counter: requests=49 (12 changes)',
+      attributes: { plugin: 'counter', changes: '12' },
+    });
     expect(registry.get('a')?.plugins[0]?.extInfo).toEqual({ requests: '59' });
   });
 });
@@ -71,7 +80,14 @@ describe('diffPlugins', () => {
     const previous = instanceOf(agentInstanceOf(fullBeat({ plugins: [template] })), 'healthy', 0, 0, 0);
     const events = pluginEvents(previous, [{ ...template, version: '2.0.0' }], 5, new ExtInfoChangeRate());
     expect(events).toEqual([
-      { time: 5, level: 'normal', type: 'plugin.upgraded', message: 'template 1.2.0 -> 2.0.0', instance: previous, attributes: { plugin: 'template', version: '2.0.0', from: '1.2.0' } },
+      {
+        time: 5,
+        level: 'normal',
+        type: 'plugin.upgraded',
+        message: 'template 1.2.0 -> 2.0.0',
+        instance: previous,
+        attributes: { plugin: 'template', version: '2.0.0', from: '1.2.0' },
+      },
     ]);
   });
 });

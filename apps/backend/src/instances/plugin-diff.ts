@@ -52,8 +52,15 @@ export function pluginEvents(previous: Instance, plugins: readonly PluginInfo[],
       case 'ext-info-changed': {
         const changes = rate.admit(previous.instanceId, plugin.name, now);
         if (changes === 0) break;
-        const info = Object.entries(plugin.extInfo).map(([k, v]) => `${k}=${v}`).join(', ') || '(empty)';
-        event('plugin.ext-info-changed', `${plugin.name}: ${info}${changes > 1 ? ` (${changes} changes)` : ''}`, changes > 1 ? { ...attributes, changes: String(changes) } : attributes);
+        const info =
+          Object.entries(plugin.extInfo)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ') || '(empty)';
+        event(
+          'plugin.ext-info-changed',
+          `${plugin.name}: ${info}${changes > 1 ? ` (${changes} changes)` : ''}`,
+          changes > 1 ? { ...attributes, changes: String(changes) } : attributes,
+        );
         break;
       }
     }

@@ -43,7 +43,8 @@ export function registryOptions(config: VigilConfig): RegistryOptions {
     {
       provide: InstanceAdmission,
       inject: [VIGIL_CONFIG, InstanceRegistry, CLOCK],
-      useFactory: (config: VigilConfig, registry: InstanceRegistry, clock: Clock) => new InstanceAdmission(registry, config.admission, () => clock.now()),
+      useFactory: (config: VigilConfig, registry: InstanceRegistry, clock: Clock) =>
+        new InstanceAdmission(registry, config.admission, () => clock.now()),
     },
   ],
   exports: [InstanceRegistry, PluginCommandQueue, InstanceAdmission],

@@ -16,7 +16,16 @@ describe('ReplicaMirror (through the registry): what other replicas and the redi
     const mirrored = (id: string, metadata: Record<string, string>) => {
       const beat = fullBeat({ instanceId: id, metadata });
       const { v: _v, kind: _kind, heartbeatTime: _h, lastHeartbeatTime: _l, ...identity } = beat;
-      registry.applyRemoteUpsert({ ...identity, source: 'agent', ephemeral: true, metadata, status: 'healthy', registeredAt: 0, lastHeartbeatTime: 0, statusSince: 0 });
+      registry.applyRemoteUpsert({
+        ...identity,
+        source: 'agent',
+        ephemeral: true,
+        metadata,
+        status: 'healthy',
+        registeredAt: 0,
+        lastHeartbeatTime: 0,
+        statusSince: 0,
+      });
     };
     const own = { 'preserved.heart.beat.interval': '100', 'preserved.heart.beat.timeout': String(30 * 86_400_000) };
     for (let i = 0; i < 10; i++) mirrored(`payments-${i}`, {});
@@ -29,11 +38,20 @@ describe('ReplicaMirror (through the registry): what other replicas and the redi
     expect(registry.expiryLooksMassive(12_000)).toBe(true);
   });
 
-  it('shows self-preservation on a mirror (redis mode) from the store\'s hold until the overdue share drops, without events', () => {
+  it("shows self-preservation on a mirror (redis mode) from the store's hold until the overdue share drops, without events", () => {
     const fleet = Array.from({ length: 20 }, (_, i) => `i-${i}`);
     for (const id of fleet) {
       const { v: _v, kind: _kind, heartbeatTime: _h, lastHeartbeatTime: _l, ...identity } = fullBeat({ instanceId: id });
-      registry.applyRemoteUpsert({ ...identity, source: 'agent', ephemeral: true, metadata: {}, status: 'healthy', registeredAt: 0, lastHeartbeatTime: 0, statusSince: 0 });
+      registry.applyRemoteUpsert({
+        ...identity,
+        source: 'agent',
+        ephemeral: true,
+        metadata: {},
+        status: 'healthy',
+        registeredAt: 0,
+        lastHeartbeatTime: 0,
+        statusSince: 0,
+      });
     }
     for (const id of fleet) registry.applyRemoteTransition(id, 'suspect', 10_000, LOST_AFTER, false);
     registry.settleSelfPreservation(12_000);

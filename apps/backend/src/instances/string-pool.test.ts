@@ -35,10 +35,16 @@ describe('StringPool', () => {
     const b = pool.internInput(input('billing'));
     expect(b.plugins[0]).toBe(a.plugins[0]);
     expect(b.metadata).toBe(a.metadata);
-    const changed = pool.internInput({ ...input('orders'), plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'stopping' } }] });
+    const changed = pool.internInput({
+      ...input('orders'),
+      plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'stopping' } }],
+    });
     expect(changed.plugins[0]).not.toBe(a.plugins[0]);
     expect(changed.plugins[0]).toEqual({ name: 'template', version: '1.2.0', extInfo: { status: 'stopping' } });
-    const disabled = pool.internInput({ ...input('orders'), plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' }, enabled: false }] });
+    const disabled = pool.internInput({
+      ...input('orders'),
+      plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'started' }, enabled: false }],
+    });
     expect(disabled.plugins[0]).toEqual({ name: 'template', version: '1.2.0', extInfo: { status: 'started' }, enabled: false });
     expect(disabled.plugins[0]).not.toBe(a.plugins[0]);
   });

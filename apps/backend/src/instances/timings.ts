@@ -58,8 +58,12 @@ export function timingsOf(metadata: Instance['metadata'], defaults: Timings): Ti
   const ownRemoveAfter = positiveMs(metadata[METADATA_KEYS.removeAfter]);
   const ownInterval = positiveMs(metadata[METADATA_KEYS.interval]);
   const lostAfterMs = ownLostAfter === null ? defaults.lostAfterMs : bounded(ownLostAfter, defaults.lostAfterMs);
-  const removeAfterMs = Math.max(ownRemoveAfter === null ? defaults.removeAfterMs : bounded(ownRemoveAfter, defaults.removeAfterMs), lostAfterMs);
+  const removeAfterMs = Math.max(
+    ownRemoveAfter === null ? defaults.removeAfterMs : bounded(ownRemoveAfter, defaults.removeAfterMs),
+    lostAfterMs,
+  );
   const intervalMs = ownInterval === null ? defaults.intervalMs : Math.min(ownInterval, lostAfterMs);
-  if (intervalMs === defaults.intervalMs && lostAfterMs === defaults.lostAfterMs && removeAfterMs === defaults.removeAfterMs) return defaults;
+  if (intervalMs === defaults.intervalMs && lostAfterMs === defaults.lostAfterMs && removeAfterMs === defaults.removeAfterMs)
+    return defaults;
   return { intervalMs, lostAfterMs, removeAfterMs };
 }

@@ -61,7 +61,12 @@ describe('health probes against real local listeners', () => {
         metadata,
       }) as NacosInstance;
     expect(probeTargetOf(instance({}))).toEqual({ kind: 'tcp', host: 'db-1.internal', port: 5432 });
-    expect(probeTargetOf(instance({ 'preserved.health.checker': 'http' }))).toEqual({ kind: 'http', host: 'db-1.internal', port: 5432, path: '/' });
+    expect(probeTargetOf(instance({ 'preserved.health.checker': 'http' }))).toEqual({
+      kind: 'http',
+      host: 'db-1.internal',
+      port: 5432,
+      path: '/',
+    });
     // Registration refuses a query string (probe-policy.ts); one already stored is never sent.
     expect(probeTargetOf(instance({ 'preserved.health.checker': 'http', 'preserved.health.path': '/ready?deep=1' }))).toMatchObject({
       path: '/ready',

@@ -13,9 +13,7 @@ export const HEALTH_METADATA_KEYS = {
   path: 'preserved.health.path',
 } as const;
 
-export type ProbeTarget =
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'http'; host: string; port: number; path: string };
+export type ProbeTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'http'; host: string; port: number; path: string };
 
 /** Checks one target; true when it passed. Never rejects. */
 export type Prober = (target: ProbeTarget, timeoutMs: number) => Promise<boolean>;

@@ -21,12 +21,18 @@ describe('NacosNamingService', () => {
     now = 1_000_000;
     registry = new InstanceRegistry(registryOptions(config), now);
     index = new NacosServiceIndex(registry);
-    naming = new NacosNamingService(registry, index, config, { now: () => now }, new InstanceAdmission(registry, config.admission, () => now));
+    naming = new NacosNamingService(
+      registry,
+      index,
+      config,
+      { now: () => now },
+      new InstanceAdmission(registry, config.admission, () => now),
+    );
   });
 
   /** Moves time on the way the lease ticker does: a longer gap would read as a backend stall. */
   function advance(ms: number): void {
-    for (const end = now + ms; now + LEASE_TICK_MS <= end; ) registry.tick((now += LEASE_TICK_MS));
+    for (const end = now + ms; now + LEASE_TICK_MS <= end;) registry.tick((now += LEASE_TICK_MS));
   }
 
   it('registers an instance that the registry shows like an agent instance, source nacos', () => {
@@ -57,10 +63,12 @@ describe('NacosNamingService', () => {
   it('keeps namespaces apart: the same address in two namespaces is two instances', () => {
     naming.register(registration(p(register)));
     naming.register(registration(p({ ...register, namespaceId: 'dev' })));
-    expect(registry.list().map((i) => i.instanceId).sort()).toEqual([
-      '10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders',
-      'dev#10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders',
-    ]);
+    expect(
+      registry
+        .list()
+        .map((i) => i.instanceId)
+        .sort(),
+    ).toEqual(['10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders', 'dev#10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders']);
     expect(naming.list(listQuery(p({ serviceName: 'orders', namespaceId: 'dev' }))).hosts.map((h) => h.instanceId)).toEqual([
       '10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders',
     ]);
@@ -71,7 +79,13 @@ describe('NacosNamingService', () => {
     expect(naming.beat(beatRequest(p(light)))).toEqual({ clientBeatInterval: 5000, code: 20404 });
     expect(registry.size).toBe(0);
 
-    const beat = JSON.stringify({ ip: '10.0.0.1', port: 8080, cluster: 'DEFAULT', weight: 1, metadata: { 'preserved.heart.beat.interval': '2000' } });
+    const beat = JSON.stringify({
+      ip: '10.0.0.1',
+      port: 8080,
+      cluster: 'DEFAULT',
+      weight: 1,
+      metadata: { 'preserved.heart.beat.interval': '2000' },
+    });
     expect(naming.beat(beatRequest(p({ ...light, beat })))).toEqual({ clientBeatInterval: 2000, code: 10200, lightBeatEnabled: true });
     expect(registry.get('10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders')?.metadata).toEqual({ 'preserved.heart.beat.interval': '2000' });
 
@@ -84,7 +98,9 @@ describe('NacosNamingService', () => {
     naming.register(registration(p(register)));
     const beat = (ip: string) => () => naming.beat(beatRequest(p({ serviceName: 'orders', ip, port: '8080' })));
     for (let i = 0; i < 10; i += 1) expect(beat('10.0.0.1')()).toMatchObject({ code: 10200 });
-    expect(beat('10.0.0.1')).toThrow(new NacosError(429, 'too many beats for 10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders: beat every 5000 ms (clientBeatInterval)'));
+    expect(beat('10.0.0.1')).toThrow(
+      new NacosError(429, 'too many beats for 10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders: beat every 5000 ms (clientBeatInterval)'),
+    );
     naming.register(registration(p({ ...register, ip: '10.0.0.2' })));
     expect(beat('10.0.0.2')()).toMatchObject({ code: 10200 });
     now += 100;
@@ -94,7 +110,13 @@ describe('NacosNamingService', () => {
   it('tells clients the global interval when one is configured', () => {
     const withInterval = loadConfig({ VIGIL_HEARTBEAT_INTERVAL_MS: '3000' });
     registry = new InstanceRegistry(registryOptions(withInterval), now);
-    naming = new NacosNamingService(registry, new NacosServiceIndex(registry), withInterval, { now: () => now }, new InstanceAdmission(registry, withInterval.admission, () => now));
+    naming = new NacosNamingService(
+      registry,
+      new NacosServiceIndex(registry),
+      withInterval,
+      { now: () => now },
+      new InstanceAdmission(registry, withInterval.admission, () => now),
+    );
     naming.register(registration(p(register)));
     expect(naming.beat(beatRequest(p(register)))).toMatchObject({ code: 10200, clientBeatInterval: 3000 });
     expect(naming.list(listQuery(p({ serviceName: 'orders' }))).hosts[0]).toMatchObject({ instanceHeartBeatInterval: 3000 });
@@ -201,7 +223,8 @@ describe('NacosNamingService', () => {
   });
 
   it("pages only the services within a token's scope, counting only those", () => {
-    for (const name of ['orders-b', 'payments-a', 'orders-a', 'ordersx']) naming.register(registration(p({ ...register, serviceName: name })));
+    for (const name of ['orders-b', 'payments-a', 'orders-a', 'ordersx'])
+      naming.register(registration(p({ ...register, serviceName: name })));
     const page = servicePage(p({ pageNo: '1', pageSize: '10' }));
     expect(naming.services(page, { servicePrefix: 'orders-' })).toEqual({ count: 2, doms: ['orders-a', 'orders-b'] });
     expect(naming.services(page, { servicePrefix: '' })).toEqual({ count: 4, doms: ['orders-a', 'orders-b', 'ordersx', 'payments-a'] });
@@ -213,7 +236,13 @@ describe('NacosNamingService', () => {
     naming.register(registration(p({ ...register, serviceName: 'payments' })));
     expect(naming.metrics(true)).toEqual({ status: 'UP' });
     const metrics = naming.metrics(false);
-    expect(metrics).toMatchObject({ status: 'UP', serviceCount: 2, instanceCount: 3, responsibleServiceCount: 2, responsibleInstanceCount: 3 });
+    expect(metrics).toMatchObject({
+      status: 'UP',
+      serviceCount: 2,
+      instanceCount: 3,
+      responsibleServiceCount: 2,
+      responsibleInstanceCount: 3,
+    });
     expect(metrics).toHaveProperty('cpu');
   });
 });

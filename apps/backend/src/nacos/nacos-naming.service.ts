@@ -118,7 +118,8 @@ export class NacosNamingService {
     if (slower !== null) throw new NacosError(429, `too many beats for ${id}: beat every ${slower} ms (clientBeatInterval)`);
     const known = isNacosInstance(this.registry.get(id)) && this.registry.renewById(id, now);
     if (!known) {
-      if (!request.register) return { clientBeatInterval: this.defaults.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, code: BEAT_UNKNOWN_INSTANCE };
+      if (!request.register)
+        return { clientBeatInterval: this.defaults.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, code: BEAT_UNKNOWN_INSTANCE };
       this.registry.upsert(this.admitted(request.register, client, now), now);
     }
     return {
@@ -131,14 +132,25 @@ export class NacosNamingService {
   /** The instance a register describes, once the admission check (instance-admission.ts) let it in; else its refusal. */
   private admitted(spec: InstanceSpec, client: Client | undefined, now: number): InstanceInput {
     const input = toInstanceInput(spec);
-    const refusal = this.admission.admit(input.instanceId, this.registry.get(input.instanceId) !== undefined, instanceBytes(input.plugins, input.metadata), client, now);
+    const refusal = this.admission.admit(
+      input.instanceId,
+      this.registry.get(input.instanceId) !== undefined,
+      instanceBytes(input.plugins, input.metadata),
+      client,
+      now,
+    );
     if (refusal !== null) throw new NacosError(refusal.status, refusal.body.message);
     return input;
   }
 
   /** The enabled instances of a service, in the requested clusters (all when none is named). */
   list(query: ListQuery): InstanceListAnswer {
-    const wanted = new Set(query.clusters.split(',').map((c) => c.trim()).filter(Boolean));
+    const wanted = new Set(
+      query.clusters
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    );
     const hosts = this.index
       .instances(query.service)
       .filter((i) => i.nacos.enabled && (wanted.size === 0 || wanted.has(i.nacos.clusterName)))

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { NacosError, beatRequest, instanceAddress, listQuery, readParams, registration, servicePage, type NacosParams } from './nacos-params.js';
+import {
+  NacosError,
+  beatRequest,
+  instanceAddress,
+  listQuery,
+  readParams,
+  registration,
+  servicePage,
+  type NacosParams,
+} from './nacos-params.js';
 
 const params = (query: Record<string, string>, body?: unknown): NacosParams => readParams(query, body);
 
@@ -35,7 +44,7 @@ describe('Nacos parameters', () => {
     });
   });
 
-  it('reads group@@name over groupName, the Java client\'s `enable`, the older `cluster`, and JSON metadata', () => {
+  it("reads group@@name over groupName, the Java client's `enable`, the older `cluster`, and JSON metadata", () => {
     const spec = registration(
       params({
         serviceName: 'shop@@orders',
@@ -64,22 +73,37 @@ describe('Nacos parameters', () => {
   });
 
   it("accepts Nacos's older k=v,k=v metadata", () => {
-    expect(registration(params({ serviceName: 'a', ip: '::1', port: '1', metadata: 'zone=a,tier=web' })).metadata).toEqual({ zone: 'a', tier: 'web' });
+    expect(registration(params({ serviceName: 'a', ip: '::1', port: '1', metadata: 'zone=a,tier=web' })).metadata).toEqual({
+      zone: 'a',
+      tier: 'web',
+    });
   });
 
   it('answers 400 naming the parameter, in Nacos words', () => {
     expect(failure(() => registration(params({ ip: '10.0.0.1', port: '1' })))).toBe("400 caused: Param 'serviceName' is required.;");
     expect(failure(() => registration(params({ serviceName: 'a', ip: ' ', port: '1' })))).toBe("400 caused: Param 'ip' is required.;");
-    expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '70000' })))).toMatch(/^400 caused: Param 'port' is illegal/);
+    expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '70000' })))).toMatch(
+      /^400 caused: Param 'port' is illegal/,
+    );
     expect(failure(() => registration(params({ serviceName: 'a', ip: 'bad host!', port: '1' })))).toMatch(/Param 'ip' is illegal/);
-    expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '1', weight: '10001' })))).toMatch(/Param 'weight' is illegal/);
-    expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '1', ephemeral: 'ture' })))).toMatch(/Param 'ephemeral' is illegal/);
-    expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '1', metadata: 'x' })))).toMatch(/Param 'metadata' is illegal/);
+    expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '1', weight: '10001' })))).toMatch(
+      /Param 'weight' is illegal/,
+    );
+    expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '1', ephemeral: 'ture' })))).toMatch(
+      /Param 'ephemeral' is illegal/,
+    );
+    expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '1', metadata: 'x' })))).toMatch(
+      /Param 'metadata' is illegal/,
+    );
     expect(failure(() => registration(params({ serviceName: 'a', ip: '10.0.0.1', port: '1', metadata: '{"a":{"b":1}}' })))).toMatch(
       /Param 'metadata.a' is illegal/,
     );
-    expect(failure(() => registration(params({ serviceName: '@@orders', ip: '10.0.0.1', port: '1' })))).toMatch(/Param 'serviceName' is illegal/);
-    expect(failure(() => registration(params({ serviceName: 'a', clusterName: 'c_1', ip: '10.0.0.1', port: '1' })))).toMatch(/Param 'clusterName' is illegal/);
+    expect(failure(() => registration(params({ serviceName: '@@orders', ip: '10.0.0.1', port: '1' })))).toMatch(
+      /Param 'serviceName' is illegal/,
+    );
+    expect(failure(() => registration(params({ serviceName: 'a', clusterName: 'c_1', ip: '10.0.0.1', port: '1' })))).toMatch(
+      /Param 'clusterName' is illegal/,
+    );
   });
 
   it('refuses an instance whose id would not fit the registry', () => {
@@ -96,7 +120,15 @@ describe('Nacos parameters', () => {
   });
 
   it("reads a full beat's body over the parameters, ephemeral by default", () => {
-    const beat = JSON.stringify({ ip: '10.0.0.2', port: 9000, cluster: 'c2', weight: 3, metadata: { zone: 'a' }, serviceName: 'DEFAULT_GROUP@@orders', period: 5000 });
+    const beat = JSON.stringify({
+      ip: '10.0.0.2',
+      port: 9000,
+      cluster: 'c2',
+      weight: 3,
+      metadata: { zone: 'a' },
+      serviceName: 'DEFAULT_GROUP@@orders',
+      period: 5000,
+    });
     const request = beatRequest(params({ serviceName: 'DEFAULT_GROUP@@orders', ip: '10.0.0.1', port: '1', clusterName: 'c1' }, { beat }));
     expect(request.register).toEqual({
       namespaceId: 'public',
@@ -124,7 +156,12 @@ describe('Nacos parameters', () => {
   });
 
   it('requires pageNo and pageSize for the service list', () => {
-    expect(servicePage(params({ pageNo: '2', pageSize: '10' }))).toEqual({ namespaceId: 'public', groupName: 'DEFAULT_GROUP', pageNo: 2, pageSize: 10 });
+    expect(servicePage(params({ pageNo: '2', pageSize: '10' }))).toEqual({
+      namespaceId: 'public',
+      groupName: 'DEFAULT_GROUP',
+      pageNo: 2,
+      pageSize: 10,
+    });
     expect(failure(() => servicePage(params({ pageSize: '10' })))).toBe("400 caused: Param 'pageNo' is required.;");
     expect(failure(() => servicePage(params({ pageNo: '0', pageSize: '10' })))).toMatch(/Param 'pageNo' is illegal/);
   });

@@ -155,7 +155,10 @@ export function serviceRef(params: NacosParams): ServiceRef {
   const groupName = split >= 0 ? raw.slice(0, split) : (optional(params, 'groupName') ?? DEFAULT_GROUP);
   const serviceName = split >= 0 ? raw.slice(split + 2) : raw;
   if (!NAME.test(groupName)) {
-    throw illegal(split >= 0 ? 'serviceName' : 'groupName', `the group name can only have these characters: 0-9a-zA-Z.:_-, not '${groupName}'`);
+    throw illegal(
+      split >= 0 ? 'serviceName' : 'groupName',
+      `the group name can only have these characters: 0-9a-zA-Z.:_-, not '${groupName}'`,
+    );
   }
   if (!NAME.test(serviceName)) {
     throw illegal('serviceName', `it should be 'name' or 'groupName@@name' with these characters: 0-9a-zA-Z.:_-, not '${raw}'`);

@@ -11,6 +11,14 @@ import { ProbeTargetIndex } from './probe-target-index.js';
 /** Nacos v1 naming API (docs/nacos.md): its instances live in the shared registry, persistent ones are probed. */
 @Module({
   imports: [RegistryModule],
-  providers: [NacosServiceIndex, ProbeTargetIndex, ProbePolicy, NacosNamingService, NacosRoutes, { provide: PROBER, useValue: probe }, ProbeLoop],
+  providers: [
+    NacosServiceIndex,
+    ProbeTargetIndex,
+    ProbePolicy,
+    NacosNamingService,
+    NacosRoutes,
+    { provide: PROBER, useValue: probe },
+    ProbeLoop,
+  ],
 })
 export class NacosModule {}

@@ -24,7 +24,9 @@ afterEach(async () => {
 
 async function start(): Promise<NestFastifyApplication> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-nacos-routes-'));
-  const app = await createApp(loadConfig({ VIGIL_DATA_DIR: dir, VIGIL_LOG_LEVEL: 'fatal', VIGIL_AGENT_TOKENS: `${ANY},${SCOPED}:orders-` }));
+  const app = await createApp(
+    loadConfig({ VIGIL_DATA_DIR: dir, VIGIL_LOG_LEVEL: 'fatal', VIGIL_AGENT_TOKENS: `${ANY},${SCOPED}:orders-` }),
+  );
   apps.push(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -34,7 +36,14 @@ async function start(): Promise<NestFastifyApplication> {
 type Carrier = 'accessToken parameter' | 'Authorization: Bearer';
 
 /** A Nacos call carrying `token` the given way: parameters in the query string, or in a form body for PUT. */
-function nacosCall(app: NestFastifyApplication, carrier: Carrier, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, params: Record<string, string>, token?: string) {
+function nacosCall(
+  app: NestFastifyApplication,
+  carrier: Carrier,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  params: Record<string, string>,
+  token?: string,
+) {
   const all = new URLSearchParams(params);
   const headers: Record<string, string> = {};
   if (token !== undefined) {

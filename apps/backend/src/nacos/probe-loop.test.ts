@@ -65,7 +65,10 @@ describe('ProbeLoop', () => {
 
   it('probes only persistent Nacos instances, over TCP by default or HTTP when metadata says so', async () => {
     registry.upsert(toInstanceInput(spec({})), now);
-    registry.upsert(toInstanceInput(spec({ ip: '10.0.0.2', metadata: { 'preserved.health.checker': 'HTTP', 'preserved.health.path': 'healthz' } })), now);
+    registry.upsert(
+      toInstanceInput(spec({ ip: '10.0.0.2', metadata: { 'preserved.health.checker': 'HTTP', 'preserved.health.path': 'healthz' } })),
+      now,
+    );
     registry.upsert(toInstanceInput(spec({ ip: '10.0.0.3', ephemeral: true })), now);
     await loop.probeAll();
     expect(probed).toEqual([
@@ -78,7 +81,7 @@ describe('ProbeLoop', () => {
     registry.upsert(toInstanceInput(spec({})), now);
     up.set('10.0.0.1', false);
     for (let i = 0; i < 3; i++) await loop.probeAll();
-    for (const end = now + config.removeAfterMs * 2; now < end; ) registry.tick((now += LEASE_TICK_MS * 50));
+    for (const end = now + config.removeAfterMs * 2; now < end;) registry.tick((now += LEASE_TICK_MS * 50));
     expect(status('10.0.0.1')).toBe('unhealthy');
     registry.remove('10.0.0.1#5432#DEFAULT#DEFAULT_GROUP@@db', now);
     await loop.probeAll();

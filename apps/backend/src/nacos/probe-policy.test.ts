@@ -57,7 +57,9 @@ describe('ProbePolicy', () => {
   });
 
   it('refuses a probe aimed at another address with 403 naming VIGIL_PROBE_TARGETS; ephemeral instances are not probed and pass', () => {
-    expect(verdict(policy, spec({ ip: '127.0.0.1' }), from('10.0.0.7'))).toMatch(/^403 .*registers from \(10\.0\.0\.7\).*VIGIL_PROBE_TARGETS/);
+    expect(verdict(policy, spec({ ip: '127.0.0.1' }), from('10.0.0.7'))).toMatch(
+      /^403 .*registers from \(10\.0\.0\.7\).*VIGIL_PROBE_TARGETS/,
+    );
     expect(verdict(policy, spec({ ip: '169.254.169.254', port: 80 }), from('10.0.0.7'))).toMatch(/^403 /);
     expect(verdict(policy, spec({ ip: '10.0.0.8' }), from('127.0.0.1'))).toMatch(/^403 /);
     expect(verdict(policy, spec({ ip: '127.0.0.1', ephemeral: true, metadata: http('/x?y=1') }), from('10.0.0.7'))).toBe('ok');
@@ -91,7 +93,9 @@ describe('ProbePolicy', () => {
     };
     expect(admitAndRegister(spec({ port: 1 }))).toBe('ok');
     for (let i = 0; i < 20; i++) expect(admitAndRegister(spec({ serviceName: `orders-${i}`, port: 2, metadata: http('/h') }))).toBe('ok');
-    expect(admitAndRegister(spec({ port: 2 }))).toMatch(/^429 .*10\.0\.0\.7 already has 2 distinct probe targets \(VIGIL_PROBE_MAX_TARGETS_PER_HOST\)/);
+    expect(admitAndRegister(spec({ port: 2 }))).toMatch(
+      /^429 .*10\.0\.0\.7 already has 2 distinct probe targets \(VIGIL_PROBE_MAX_TARGETS_PER_HOST\)/,
+    );
     expect(verdict(policy, spec({ ip: '127.0.0.1', port: 3 }), from('127.0.0.1'))).toBe('ok'); // another host has its own room
     registry.remove('10.0.0.7#1#DEFAULT#DEFAULT_GROUP@@orders-db', 0);
     expect(admitAndRegister(spec({ port: 2 }))).toBe('ok');

@@ -53,10 +53,16 @@ export class ProbePolicy {
     if (spec.ephemeral) return;
     const rawPath = spec.metadata[HEALTH_METADATA_KEYS.path];
     if (rawPath !== undefined && !PROBE_PATH.test(rawPath.trim())) {
-      throw new NacosError(400, `Param 'metadata' is illegal, ${HEALTH_METADATA_KEYS.path} must be a plain path without a query string, not '${rawPath}'`);
+      throw new NacosError(
+        400,
+        `Param 'metadata' is illegal, ${HEALTH_METADATA_KEYS.path} must be a plain path without a query string, not '${rawPath}'`,
+      );
     }
     if (isIP(spec.ip) === 0) {
-      throw new NacosError(400, `Param 'ip' is illegal, a persistent instance is probed at its ip, which must be an IP address, not the host name '${spec.ip}'`);
+      throw new NacosError(
+        400,
+        `Param 'ip' is illegal, a persistent instance is probed at its ip, which must be an IP address, not the host name '${spec.ip}'`,
+      );
     }
     const target = canonical(spec.ip);
     if (!this.mayTarget(target, peer)) {

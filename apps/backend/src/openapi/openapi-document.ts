@@ -20,7 +20,9 @@ export function openApiDocument(app: INestApplication, version: string): OpenAPI
     .setOpenAPIVersion('3.1.0')
     .setTitle('Vigil backend')
     .setVersion(version)
-    .setDescription('Heartbeats, instances, events, webhooks and plugin control, the Nacos v1 naming API (docs/nacos.md), health and metrics.')
+    .setDescription(
+      'Heartbeats, instances, events, webhooks and plugin control, the Nacos v1 naming API (docs/nacos.md), health and metrics.',
+    )
     // Without credentials configured, none is needed from loopback (protected mode, SECURITY.md).
     .addSecurity('apiToken', { type: 'http', scheme: 'bearer', description: 'One of VIGIL_API_TOKENS' })
     .addSecurity('session', { type: 'apiKey', in: 'cookie', name: 'vigil_session', description: 'Set by POST /api/v1/auth/login' })
@@ -33,10 +35,14 @@ export function openApiDocument(app: INestApplication, version: string): OpenAPI
   });
   for (const route of ROUTE_TABLE) {
     const item = (document.paths[route.path] ??= {}) as Record<string, unknown>;
-    if (item[route.method]) throw new Error(`${route.method.toUpperCase()} ${route.path} is both a controller route and in the route table`);
+    if (item[route.method])
+      throw new Error(`${route.method.toUpperCase()} ${route.path} is both a controller route and in the route table`);
     item[route.method] = route.operation;
   }
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...componentSchemas(), ...TABLE_SCHEMAS } as never };
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...componentSchemas(), ...TABLE_SCHEMAS } as never,
+  };
   return document;
 }
 

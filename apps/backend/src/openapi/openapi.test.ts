@@ -54,7 +54,8 @@ function fastifyRoutes(): string[] {
     const path = (prefixes[depth - 1] ?? '') + match[2]!;
     prefixes[depth] = path;
     const methods = match[3]?.split(', ') ?? [];
-    for (const method of methods) if (method !== 'HEAD' || !methods.includes('GET')) routes.add(key(method, path.startsWith('/') ? path : `/${path}`));
+    for (const method of methods)
+      if (method !== 'HEAD' || !methods.includes('GET')) routes.add(key(method, path.startsWith('/') ? path : `/${path}`));
   }
   return [...routes];
 }
@@ -77,10 +78,19 @@ describe('the OpenAPI document', () => {
   it('documents every route the server answers, and no route it does not', async () => {
     const registered = fastifyRoutes();
     // The parse found the router's routes: one of each kind.
-    expect(registered).toEqual(expect.arrayContaining(['PUT /api/v1/heartbeat', 'POST /api/v1/instances/{id}/plugins/{plugin}/disable', 'GET /healthz', 'DELETE /nacos/v1/ns/instance', 'POST /api/v1/auth/login']));
+    expect(registered).toEqual(
+      expect.arrayContaining([
+        'PUT /api/v1/heartbeat',
+        'POST /api/v1/instances/{id}/plugins/{plugin}/disable',
+        'GET /healthz',
+        'DELETE /nacos/v1/ns/instance',
+        'POST /api/v1/auth/login',
+      ]),
+    );
     // Routes served beside Fastify count as served when they answer.
     const beside: string[] = [];
-    for (const route of ROUTE_TABLE) if (route.transport !== 'fastify' && (await reach[route.transport](route.path))) beside.push(key(route.method, route.path));
+    for (const route of ROUTE_TABLE)
+      if (route.transport !== 'fastify' && (await reach[route.transport](route.path))) beside.push(key(route.method, route.path));
     const served = new Set([...registered.filter((route) => !isNotApi(route.slice(route.indexOf(' ') + 1))), ...beside]);
     const documented = new Set(documentedRoutes(document));
 
@@ -113,7 +123,10 @@ describe('the OpenAPI document', () => {
   });
 
   it('shows the schemas the routes validate with: a login body is a password of 1 to 1024 characters, instance queries as parameters', () => {
-    const login = document.paths['/api/v1/auth/login']?.post as { requestBody: { content: Record<string, { schema: unknown }> }; security: unknown[] };
+    const login = document.paths['/api/v1/auth/login']?.post as {
+      requestBody: { content: Record<string, { schema: unknown }> };
+      security: unknown[];
+    };
     expect(login.requestBody.content['application/json']!.schema).toMatchObject({
       type: 'object',
       properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } },
@@ -121,7 +134,9 @@ describe('the OpenAPI document', () => {
     });
     expect(login.security).toEqual([]);
     const list = document.paths['/api/v1/instances']?.get as { parameters: { name: string; in: string; required: boolean }[] };
-    expect(list.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(['query:service', 'query:status', 'query:sort', 'query:limit']));
+    expect(list.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(
+      expect.arrayContaining(['query:service', 'query:status', 'query:sort', 'query:limit']),
+    );
     expect(list.parameters.every((p) => !p.required)).toBe(true);
     const webhook = document.paths['/api/v1/webhooks']?.post as { requestBody: { content: Record<string, { schema: { $ref: string } }> } };
     expect(webhook.requestBody.content['application/json']!.schema.$ref).toBe('#/components/schemas/WebhookInput');

@@ -22,13 +22,25 @@ export interface TableRoute {
 
 const json = (schema: JsonSchema) => ({ content: { 'application/json': { schema } } });
 const text = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } });
-const nacosFailure = { description: "Nacos's text error, `caused: <message>;` (400 bad parameters, 403 token refused, 404 unknown instance)" };
+const nacosFailure = {
+  description: "Nacos's text error, `caused: <message>;` (400 bad parameters, 403 token refused, 404 unknown instance)",
+};
 
 /** Nacos parameters, from the query string or an `application/x-www-form-urlencoded` body. */
 function nacosParams(names: Record<string, string>, required: string[] = []): object[] {
-  return Object.entries(names).map(([name, description]) => ({ name, in: 'query', required: required.includes(name), description, schema: { type: 'string' } }));
+  return Object.entries(names).map(([name, description]) => ({
+    name,
+    in: 'query',
+    required: required.includes(name),
+    description,
+    schema: { type: 'string' },
+  }));
 }
-const SERVICE = { serviceName: 'The service (`group@@service` accepted)', groupName: 'Its group (DEFAULT_GROUP)', namespaceId: 'Its namespace (public)' };
+const SERVICE = {
+  serviceName: 'The service (`group@@service` accepted)',
+  groupName: 'Its group (DEFAULT_GROUP)',
+  namespaceId: 'Its namespace (public)',
+};
 const ADDRESS = { ...SERVICE, ip: 'The instance address', port: 'Its port', clusterName: 'Its cluster (DEFAULT)' };
 const TOKEN = { accessToken: 'An agent token, when VIGIL_AGENT_TOKENS are configured (or a bearer header)' };
 const nacos = (summary: string, parameters: object[], ok: object) => ({
@@ -66,7 +78,8 @@ export const ROUTE_TABLE: readonly TableRoute[] = [
     transport: 'beat-socket',
     operation: {
       summary: 'The beat socket: a WebSocket carrying the same beats, one per text message',
-      description: 'Each message is a heartbeat as for `PUT /api/v1/heartbeat`, answered in order with `{ status, body }`: the status and body the PUT would have had. The transport agents use by default (docs/protocol.md).',
+      description:
+        'Each message is a heartbeat as for `PUT /api/v1/heartbeat`, answered in order with `{ status, body }`: the status and body the PUT would have had. The transport agents use by default (docs/protocol.md).',
       tags: ['Heartbeats'],
       security: [{ agentToken: [] }],
       responses: { '101': { description: 'Switching to the WebSocket protocol' }, ...refusals(AGENT_REFUSALS) },
@@ -78,36 +91,49 @@ export const ROUTE_TABLE: readonly TableRoute[] = [
     transport: 'socket.io',
     operation: {
       summary: "The dashboard's live updates (socket.io: polling, or an upgrade to a WebSocket)",
-      description: 'Views of the fleet and their deltas (docs/backend.md). The same credentials as the REST API; a handshake from another site is refused.',
+      description:
+        'Views of the fleet and their deltas (docs/backend.md). The same credentials as the REST API; a handshake from another site is refused.',
       tags: ['Realtime'],
       parameters: [
         { name: 'EIO', in: 'query', required: true, schema: { type: 'string', const: '4' } },
         { name: 'transport', in: 'query', required: true, schema: { enum: ['polling', 'websocket'] } },
       ],
-      responses: { '101': { description: 'Upgraded to a WebSocket' }, '200': { description: 'A polling answer' }, '403': { description: 'Refused, with the reason' } },
+      responses: {
+        '101': { description: 'Upgraded to a WebSocket' },
+        '200': { description: 'A polling answer' },
+        '403': { description: 'Refused, with the reason' },
+      },
     },
   },
-  ...NACOS_LOGIN_PATHS.map(
-    (path): TableRoute => ({
-      method: 'post',
-      path,
-      transport: 'fastify',
-      operation: {
-        summary: "Nacos's login: the password is an agent token",
-        tags: ['Nacos'],
-        security: [],
-        parameters: nacosParams({ username: 'Any name', password: 'An agent token' }),
-        responses: { '200': { description: '`{ accessToken, tokenTtl, globalAdmin }`' }, '403': text('`caused: unknown user!;`') },
-      },
-    }),
-  ),
+  ...NACOS_LOGIN_PATHS.map((path): TableRoute => ({
+    method: 'post',
+    path,
+    transport: 'fastify',
+    operation: {
+      summary: "Nacos's login: the password is an agent token",
+      tags: ['Nacos'],
+      security: [],
+      parameters: nacosParams({ username: 'Any name', password: 'An agent token' }),
+      responses: { '200': { description: '`{ accessToken, tokenTtl, globalAdmin }`' }, '403': text('`caused: unknown user!;`') },
+    },
+  })),
   {
     method: 'post',
     path: `${NACOS_NAMING_PATH}/instance`,
     transport: 'fastify',
     operation: nacos(
       'Register an instance',
-      nacosParams({ ...ADDRESS, weight: 'Its weight', enabled: 'Whether it takes traffic', healthy: 'Its health', ephemeral: 'Kept by beats (true) or probed (false)', metadata: 'JSON object of strings' }, ['serviceName', 'ip', 'port']),
+      nacosParams(
+        {
+          ...ADDRESS,
+          weight: 'Its weight',
+          enabled: 'Whether it takes traffic',
+          healthy: 'Its health',
+          ephemeral: 'Kept by beats (true) or probed (false)',
+          metadata: 'JSON object of strings',
+        },
+        ['serviceName', 'ip', 'port'],
+      ),
       text('`ok`'),
     ),
   },
@@ -121,7 +147,9 @@ export const ROUTE_TABLE: readonly TableRoute[] = [
     method: 'get',
     path: `${NACOS_NAMING_PATH}/instance`,
     transport: 'fastify',
-    operation: nacos('One instance, as Nacos shows it', nacosParams(ADDRESS, ['serviceName', 'ip', 'port']), { description: 'The instance' }),
+    operation: nacos('One instance, as Nacos shows it', nacosParams(ADDRESS, ['serviceName', 'ip', 'port']), {
+      description: 'The instance',
+    }),
   },
   {
     method: 'put',
@@ -137,25 +165,37 @@ export const ROUTE_TABLE: readonly TableRoute[] = [
     method: 'get',
     path: `${NACOS_NAMING_PATH}/instance/list`,
     transport: 'fastify',
-    operation: nacos('The instances of a service', nacosParams({ ...SERVICE, clusters: 'Comma list of clusters', healthyOnly: 'Only healthy ones' }, ['serviceName']), {
-      description: '`{ name, hosts, cacheMillis, ... }`',
-    }),
+    operation: nacos(
+      'The instances of a service',
+      nacosParams({ ...SERVICE, clusters: 'Comma list of clusters', healthyOnly: 'Only healthy ones' }, ['serviceName']),
+      {
+        description: '`{ name, hosts, cacheMillis, ... }`',
+      },
+    ),
   },
   {
     method: 'get',
     path: `${NACOS_NAMING_PATH}/service/list`,
     transport: 'fastify',
-    operation: nacos('Service names, a page at a time', nacosParams({ pageNo: 'Page, from 1', pageSize: 'Names per page', groupName: SERVICE.groupName, namespaceId: SERVICE.namespaceId }), {
-      description: '`{ count, doms }`',
-    }),
+    operation: nacos(
+      'Service names, a page at a time',
+      nacosParams({ pageNo: 'Page, from 1', pageSize: 'Names per page', groupName: SERVICE.groupName, namespaceId: SERVICE.namespaceId }),
+      {
+        description: '`{ count, doms }`',
+      },
+    ),
   },
   {
     method: 'get',
     path: `${NACOS_NAMING_PATH}/operator/metrics`,
     transport: 'fastify',
-    operation: nacos('Server status and counts (what Nacos clients check the server health with)', nacosParams({ onlyStatus: 'Only `{ status }`' }), {
-      description: '`{ status: "UP", ... }`',
-    }),
+    operation: nacos(
+      'Server status and counts (what Nacos clients check the server health with)',
+      nacosParams({ onlyStatus: 'Only `{ status }`' }),
+      {
+        description: '`{ status: "UP", ... }`',
+      },
+    ),
   },
 ];
 

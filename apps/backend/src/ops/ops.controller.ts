@@ -36,7 +36,12 @@ export class OpsController {
   @Get('readyz')
   @Operation('Readiness: ready to take beats (still 200 while degraded or full)', { open: true })
   @Responses({ 200: '`{ status: "ready" | "degraded", instances, instanceLimit: { max, full }, selfPreservation, store, connected }`' })
-  readyz(): { status: 'ready' | 'degraded'; instances: number; instanceLimit: { max: number; full: boolean }; selfPreservation: boolean } & StoreHealth {
+  readyz(): {
+    status: 'ready' | 'degraded';
+    instances: number;
+    instanceLimit: { max: number; full: boolean };
+    selfPreservation: boolean;
+  } & StoreHealth {
     const store = this.store.health();
     return {
       status: store.connected ? 'ready' : 'degraded',

@@ -65,7 +65,10 @@ describe('FleetSummary', () => {
   it('ignores changes no count depends on (ext-info, host, times)', () => {
     const a = instance('a');
     const summary = new FleetSummary([a]);
-    summary.apply(a, instance('a', { hostName: 'host-2', lastHeartbeatTime: 9, plugins: [{ name: 'template', version: '1.2.0', extInfo: { x: '1' } }] }));
+    summary.apply(
+      a,
+      instance('a', { hostName: 'host-2', lastHeartbeatTime: 9, plugins: [{ name: 'template', version: '1.2.0', extInfo: { x: '1' } }] }),
+    );
     expect(summary.takeChanges()).toEqual({});
   });
 

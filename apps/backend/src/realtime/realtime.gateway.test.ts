@@ -27,7 +27,13 @@ const fullBeat = (instanceId: string, time: number): FullBeat => ({
   plugins: [],
 });
 
-const lightBeat = (instanceId: string, time: number): LightBeat => ({ v: 1, kind: 'light', instanceId, heartbeatTime: time, lastHeartbeatTime: time });
+const lightBeat = (instanceId: string, time: number): LightBeat => ({
+  v: 1,
+  kind: 'light',
+  instanceId,
+  heartbeatTime: time,
+  lastHeartbeatTime: time,
+});
 
 /**
  * The gateway with the real registry, batcher and view groups; only socket.io's transport is
@@ -123,7 +129,14 @@ describe('RealtimeGateway pushes', () => {
     // Mid-period: a goodbye (offline) and the event the log records for it.
     vi.advanceTimersByTime(DELTA_FLUSH_MS / 2);
     registry.applyBeat({ v: 1, kind: 'goodbye', instanceId: 'i-1', heartbeatTime: Date.now(), lastHeartbeatTime: Date.now() }, Date.now());
-    record({ id: '1', time: Date.now(), level: 'normal', type: 'instance.offline', message: 'goodbye', attributes: {} } as unknown as EventRecord);
+    record({
+      id: '1',
+      time: Date.now(),
+      level: 'normal',
+      type: 'instance.offline',
+      message: 'goodbye',
+      attributes: {},
+    } as unknown as EventRecord);
     vi.advanceTimersByTime(DELTA_FLUSH_MS);
     const [early, ...later] = watchedPushes(room);
     expect(early?.at).toBeLessThanOrEqual(1.5 * DELTA_FLUSH_MS + LEASE_TICK_MS);

@@ -124,7 +124,12 @@ describe('ViewGroups', () => {
     const { group, watched } = views.join({ window: null, watch: ['c', 'zz'] }, 0);
     expect(watched.map((i) => i.instanceId)).toEqual(['c']);
     registry.applyBeat(goodbye('c'), 100);
-    expect(views.flush(batcher.take(), 200).get(group!)?.upserts.map((i) => i.status)).toEqual(['offline']);
+    expect(
+      views
+        .flush(batcher.take(), 200)
+        .get(group!)
+        ?.upserts.map((i) => i.status),
+    ).toEqual(['offline']);
     registry.remove('c', 300);
     expect(views.flush(batcher.take(), 400).get(group!)?.removed).toEqual(['c']);
   });

@@ -159,13 +159,7 @@ export class ViewGroups {
     return deltas;
   }
 
-  private apply(
-    group: ViewGroup,
-    batch: ChangeBatch,
-    upserts: Map<string, Instance>,
-    removed: string[],
-    beats: Map<string, number>,
-  ): void {
+  private apply(group: ViewGroup, batch: ChangeBatch, upserts: Map<string, Instance>, removed: string[], beats: Map<string, number>): void {
     const { query } = group;
     for (const [id, { before, after }] of batch.changes) {
       if (group.watch.has(id)) {

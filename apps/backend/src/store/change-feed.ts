@@ -61,9 +61,17 @@ export class ChangeFeedReader {
         continue;
       }
       try {
-        const reply = (await reader.xread('COUNT', 1_000, 'BLOCK', 1_000, 'STREAMS', keys.feed, keys.events, this.feedId, this.eventsId)) as
-          | Array<[stream: string, entries: StreamEntry[]]>
-          | null;
+        const reply = (await reader.xread(
+          'COUNT',
+          1_000,
+          'BLOCK',
+          1_000,
+          'STREAMS',
+          keys.feed,
+          keys.events,
+          this.feedId,
+          this.eventsId,
+        )) as Array<[stream: string, entries: StreamEntry[]]> | null;
         // The connection closed while the read was blocked: the resync decides where to read from.
         if (!reply || !this.link.synced) continue;
         this.mirror.applying = true;

@@ -39,8 +39,22 @@ export class ExpiryClaim {
       // Self-preservation is judged on this replica's mirror: it holds the whole fleet.
       const hold = this.registry.expiryLooksMassive(now) ? 1 : 0;
       const [changes, logged] = await redis.vigilClaim(
-        keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick, keys.cmds,
-        now, now - CLAIM_GRACE_MS, CLAIM_LIMIT, replicaId, hold, options.eventsMax, feedMinId(now), options.stallThresholdMs, options.tickMs,
+        keys.due,
+        keys.lease,
+        keys.inst,
+        keys.feed,
+        keys.events,
+        keys.tick,
+        keys.cmds,
+        now,
+        now - CLAIM_GRACE_MS,
+        CLAIM_LIMIT,
+        replicaId,
+        hold,
+        options.eventsMax,
+        feedMinId(now),
+        options.stallThresholdMs,
+        options.tickMs,
       );
       this.mirror.applying = true;
       try {

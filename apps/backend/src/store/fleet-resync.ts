@@ -42,7 +42,7 @@ export class FleetResync {
       if (this.epoch === null) {
         await this.loadSnapshot();
       } else if (epoch !== this.epoch) {
-        log.warn({ instances: this.registry.size }, 'Redis came back without the fleet: writing this replica\'s view back');
+        log.warn({ instances: this.registry.size }, "Redis came back without the fleet: writing this replica's view back");
         this.writes.rewriteAll();
         this.feed.rewind();
       } else if (await this.feed.missedChanges()) {
@@ -63,7 +63,11 @@ export class FleetResync {
     const { redis, keys, options, log } = this.link;
     // Feed positions first: a change made while the snapshot is read is applied again, never missed.
     const [feedId, eventsId] = await Promise.all([this.lastId(keys.feed), this.lastId(keys.events)]);
-    const [instances, leases, commands] = await Promise.all([redis.hgetall(keys.inst), redis.hgetall(keys.lease), redis.hgetall(keys.cmds)]);
+    const [instances, leases, commands] = await Promise.all([
+      redis.hgetall(keys.inst),
+      redis.hgetall(keys.lease),
+      redis.hgetall(keys.cmds),
+    ]);
     const recent = (await redis.xrevrange(keys.events, '+', '-', 'COUNT', options.eventsMax)) as StreamEntry[];
     this.mirror.applying = true;
     try {

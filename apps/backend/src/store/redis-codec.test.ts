@@ -1,9 +1,27 @@
 import type { Instance } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
 import type { LeaseState } from '../instances/instance-registry.js';
-import { SyncBatch, compareStreamIds, decodeInstance, decodeLease, feedMinId, readClaimChanges, readSyncBatch, type FleetChangeHandler } from './redis-codec.js';
+import {
+  SyncBatch,
+  compareStreamIds,
+  decodeInstance,
+  decodeLease,
+  feedMinId,
+  readClaimChanges,
+  readSyncBatch,
+  type FleetChangeHandler,
+} from './redis-codec.js';
 
-const lease: LeaseState = { status: 'healthy', statusSince: 100, lastBeat: 900, next: 2_900, leaseEnd: 3_900, removeAt: 600_900, lostAfterMs: 3_000, held: false };
+const lease: LeaseState = {
+  status: 'healthy',
+  statusSince: 100,
+  lastBeat: 900,
+  next: 2_900,
+  leaseEnd: 3_900,
+  removeAt: 600_900,
+  lostAfterMs: 3_000,
+  held: false,
+};
 
 const instance = { instanceId: 'i-1', service: 'orders', status: 'healthy', statusSince: 0, lastHeartbeatTime: 0 } as Instance;
 
@@ -34,7 +52,10 @@ describe('the redis store codec', () => {
       u: [['i-1', JSON.stringify(instance), wireLease, 2_900]],
       b: [['i-2', { ...wireLease, h: 1 }, null]],
       r: ['i-3'],
-      q: [['i-1', '[{"id":"c-1","type":"plugin.disable","plugin":"p"}]'], ['i-4', null]],
+      q: [
+        ['i-1', '[{"id":"c-1","type":"plugin.disable","plugin":"p"}]'],
+        ['i-4', null],
+      ],
     });
     const ids: string[] = [];
     batch.forEachInstance((id) => ids.push(id));
@@ -59,7 +80,13 @@ describe('the redis store codec', () => {
 
   it('reads the claim script changes, and its empty list as cjson writes it (`{}`)', () => {
     const { calls, handler } = recorder();
-    readClaimChanges(JSON.stringify([{ k: 'st', id: 'i-1', s: 'lost', since: 5, e: 5, h: 0 }, { k: 'rm', id: 'i-2' }]), handler);
+    readClaimChanges(
+      JSON.stringify([
+        { k: 'st', id: 'i-1', s: 'lost', since: 5, e: 5, h: 0 },
+        { k: 'rm', id: 'i-2' },
+      ]),
+      handler,
+    );
     readClaimChanges('{}', handler);
     expect(calls).toEqual([
       ['transition', 'i-1', 'lost', 5, 5, false],
@@ -70,7 +97,12 @@ describe('the redis store codec', () => {
   it('reads a stored lease and applies it to its instance', () => {
     const stored = decodeLease(JSON.stringify({ s: 'suspect', since: 10, b: 20, e: 30, x: 40, l: 50, h: 1 }));
     expect(stored).toEqual({ status: 'suspect', statusSince: 10, lastBeat: 20, leaseEnd: 30, held: true });
-    expect(decodeInstance(JSON.stringify(instance), stored)).toEqual({ ...instance, status: 'suspect', statusSince: 10, lastHeartbeatTime: 20 });
+    expect(decodeInstance(JSON.stringify(instance), stored)).toEqual({
+      ...instance,
+      status: 'suspect',
+      statusSince: 10,
+      lastHeartbeatTime: 20,
+    });
     expect(decodeInstance(JSON.stringify(instance), undefined)).toEqual(instance);
   });
 

@@ -13,7 +13,10 @@ export interface RedisTarget {
  * Connects the way the store needs: commands fail fast while disconnected (`offlineQueue`
  * false; the store keeps its own pending writes instead), reconnection every 200 ms.
  */
-export function connectRedis(target: RedisTarget, { commandTimeout, offlineQueue = false }: { commandTimeout: number; offlineQueue?: boolean }): RedisClient {
+export function connectRedis(
+  target: RedisTarget,
+  { commandTimeout, offlineQueue = false }: { commandTimeout: number; offlineQueue?: boolean },
+): RedisClient {
   const urls = target.url.split(',').map((url) => url.trim());
   if (!target.cluster) {
     return new Redis(urls[0]!, { enableOfflineQueue: offlineQueue, maxRetriesPerRequest: 1, retryStrategy: () => 200, commandTimeout });

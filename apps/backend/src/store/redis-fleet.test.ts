@@ -64,9 +64,21 @@ function replica(url: string, prefix: string, clock: TestClock) {
 
 function fullBeat(instanceId: string, time: number): FullBeat {
   return {
-    v: 1, kind: 'full', instanceId, heartbeatTime: time, lastHeartbeatTime: null, service: 'orders', appName: 'shop',
-    artifact: 'orders', appType: 'default', hostName: 'host-a', ip: ['10.0.0.5'], processId: 1, dynamicInstall: false,
-    version: '0.1.0', plugins: [],
+    v: 1,
+    kind: 'full',
+    instanceId,
+    heartbeatTime: time,
+    lastHeartbeatTime: null,
+    service: 'orders',
+    appName: 'shop',
+    artifact: 'orders',
+    appType: 'default',
+    hostName: 'host-a',
+    ip: ['10.0.0.5'],
+    processId: 1,
+    dynamicInstall: false,
+    version: '0.1.0',
+    plugins: [],
   };
 }
 
@@ -120,7 +132,9 @@ describe('the redis store', () => {
       try {
         await redis.ping();
       } catch {
-        throw new Error(`the redis store tests need Redis at ${REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL)`);
+        throw new Error(
+          `the redis store tests need Redis at ${REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL)`,
+        );
       }
       await Promise.all([a.store.onModuleInit(), b.store.onModuleInit()]);
       expect(a.store.health().connected).toBe(true);

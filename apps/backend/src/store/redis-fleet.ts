@@ -77,7 +77,11 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
       if (this.link.redis.status === 'ready') await this.resync.resync();
       if (!this.link.synced) await sleep(50);
     }
-    if (!this.link.synced) this.link.log.warn({ url: redactedUrl(this.link.options.target.url) }, 'Redis not reachable yet: serving from memory (degraded) until it is');
+    if (!this.link.synced)
+      this.link.log.warn(
+        { url: redactedUrl(this.link.options.target.url) },
+        'Redis not reachable yet: serving from memory (degraded) until it is',
+      );
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -20,7 +20,9 @@ async function redisReachable(): Promise<boolean> {
 }
 
 if (!(await redisReachable())) {
-  throw new Error(`the redis store script tests need Redis at ${REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL)`);
+  throw new Error(
+    `the redis store script tests need Redis at ${REDIS_URL}, which does not answer (start redis-server, or set VIGIL_TEST_REDIS_URL)`,
+  );
 }
 
 interface Lease {
@@ -50,9 +52,21 @@ describe('the redis store scripts', () => {
   const a = client();
   const b = client();
 
-  type Commands = { vigilSync(...args: Array<string | number>): Promise<string[]>; vigilClaim(...args: Array<string | number>): Promise<[string, string]> };
+  type Commands = {
+    vigilSync(...args: Array<string | number>): Promise<string[]>;
+    vigilClaim(...args: Array<string | number>): Promise<[string, string]>;
+  };
   const sync = (redis: Redis, ops: object, replica = 'a') =>
-    (redis as Redis & Commands).vigilSync(keys.due, keys.lease, keys.inst, keys.feed, keys.cmds, JSON.stringify({ u: [], b: [], r: [], ...ops }), replica, '0-0');
+    (redis as Redis & Commands).vigilSync(
+      keys.due,
+      keys.lease,
+      keys.inst,
+      keys.feed,
+      keys.cmds,
+      JSON.stringify({ u: [], b: [], r: [], ...ops }),
+      replica,
+      '0-0',
+    );
   /**
    * One claim at `now`. Unless `gap`, the last claim is taken to be one tick ago, as when replicas
    * claim every tick: the time jumps of a test are not a stall.
@@ -60,19 +74,46 @@ describe('the redis store scripts', () => {
   const claim = async (redis: Redis, now: number, { replica = 'a', hold = false, gap = false } = {}) => {
     if (!gap) await redis.set(keys.tick, now - 20);
     const [changes, events] = await (redis as Redis & Commands).vigilClaim(
-      keys.due, keys.lease, keys.inst, keys.feed, keys.events, keys.tick, keys.cmds,
-      now, now, 1000, replica, hold ? 1 : 0, 10_000, '0-0', 1000, 20,
+      keys.due,
+      keys.lease,
+      keys.inst,
+      keys.feed,
+      keys.events,
+      keys.tick,
+      keys.cmds,
+      now,
+      now,
+      1000,
+      replica,
+      hold ? 1 : 0,
+      10_000,
+      '0-0',
+      1000,
+      20,
     );
     const list = (json: string) => (Array.isArray(JSON.parse(json)) ? (JSON.parse(json) as unknown[]) : []);
-    return { changes: list(changes) as Array<{ k: string; id: string; s?: string }>, events: list(events).map((e) => JSON.parse(e as string) as { type: string; instanceId?: string; message: string }) };
+    return {
+      changes: list(changes) as Array<{ k: string; id: string; s?: string }>,
+      events: list(events).map((e) => JSON.parse(e as string) as { type: string; instanceId?: string; message: string }),
+    };
   };
   const lease = (beat: number, overrides: Partial<Lease> = {}): Lease => ({
-    s: 'healthy', since: beat, b: beat, e: beat + LOST_AFTER, x: beat + REMOVE_AFTER, l: LOST_AFTER, h: 0, ...overrides,
+    s: 'healthy',
+    since: beat,
+    b: beat,
+    e: beat + LOST_AFTER,
+    x: beat + REMOVE_AFTER,
+    l: LOST_AFTER,
+    h: 0,
+    ...overrides,
   });
   const instance = (id: string) => JSON.stringify({ instanceId: id, service: 'orders', status: 'healthy' });
   /** Registers ids beating last at `beat`, next transition at the lease's end (no interval known). */
   const register = (ids: string[], beat: number) => sync(a, { u: ids.map((id) => [id, instance(id), lease(beat), beat + LOST_AFTER]) });
-  const loggedEvents = async () => ((await a.xrange(keys.events, '-', '+')) as Array<[string, string[]]>).map(([, f]) => JSON.parse(f[f.indexOf('e') + 1]!) as { type: string; instanceId?: string });
+  const loggedEvents = async () =>
+    ((await a.xrange(keys.events, '-', '+')) as Array<[string, string[]]>).map(
+      ([, f]) => JSON.parse(f[f.indexOf('e') + 1]!) as { type: string; instanceId?: string },
+    );
 
   beforeEach(async () => {
     await a.del(...Object.values(keys));
@@ -166,7 +207,18 @@ describe('the redis store scripts', () => {
     await sync(b, { b: [['i-1', lease(4_000), 4_000 + LOST_AFTER]] }, 'b');
     expect(JSON.parse((await a.hget(keys.lease, 'i-1'))!)).toMatchObject({ b: 5_000 });
     expect(await a.zscore(keys.due, 'i-1')).toBe(String(5_000 + LOST_AFTER));
-    expect(await sync(b, { b: [['i-1', lease(6_000), 6_000 + LOST_AFTER], ['gone', lease(6_000), 6_000 + LOST_AFTER]] }, 'b')).toEqual(['gone']);
+    expect(
+      await sync(
+        b,
+        {
+          b: [
+            ['i-1', lease(6_000), 6_000 + LOST_AFTER],
+            ['gone', lease(6_000), 6_000 + LOST_AFTER],
+          ],
+        },
+        'b',
+      ),
+    ).toEqual(['gone']);
     expect(JSON.parse((await a.hget(keys.lease, 'i-1'))!)).toMatchObject({ b: 6_000 });
     expect(await a.hexists(keys.lease, 'gone')).toBe(0);
     // Every sync reaches the other replicas through the feed, tagged with its writer.

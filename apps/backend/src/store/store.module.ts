@@ -17,7 +17,13 @@ import { RedisFleetStore } from './redis-fleet.js';
     {
       provide: FLEET_STORE,
       inject: [VIGIL_CONFIG, InstanceRegistry, EventsService, PluginCommandQueue, CLOCK],
-      useFactory: (config: VigilConfig, registry: InstanceRegistry, events: EventsService, commands: PluginCommandQueue, clock: Clock): FleetStore =>
+      useFactory: (
+        config: VigilConfig,
+        registry: InstanceRegistry,
+        events: EventsService,
+        commands: PluginCommandQueue,
+        clock: Clock,
+      ): FleetStore =>
         config.store.kind === 'redis'
           ? new RedisFleetStore(registry, events, commands, clock, {
               target: config.store,

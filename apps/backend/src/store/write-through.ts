@@ -99,7 +99,8 @@ export class WriteThrough {
       if (events.length > 0) {
         const pipeline = this.link.redis.pipeline();
         const { replicaId, keys, options } = this.link;
-        for (const json of events) pipeline.xadd(keys.events, 'MAXLEN', '~', options.eventsMax, '*', STREAM_FIELD.replica, replicaId, STREAM_FIELD.event, json);
+        for (const json of events)
+          pipeline.xadd(keys.events, 'MAXLEN', '~', options.eventsMax, '*', STREAM_FIELD.replica, replicaId, STREAM_FIELD.event, json);
         const results = (await pipeline.exec()) ?? [];
         const failed = results.find(([error]) => error);
         if (failed) throw failed[0];

@@ -78,7 +78,13 @@ describe('DeliveryQueue', () => {
   });
 
   it('clear forgets waiting items and answers how many', async () => {
-    const queue = new DeliveryQueue<number>({ capacity: 10, concurrency: 1, work: () => new Promise(() => {}), onOverflow: vi.fn(), onError: vi.fn() });
+    const queue = new DeliveryQueue<number>({
+      capacity: 10,
+      concurrency: 1,
+      work: () => new Promise(() => {}),
+      onOverflow: vi.fn(),
+      onError: vi.fn(),
+    });
     queue.push(1);
     queue.push(2);
     queue.push(3);

@@ -18,7 +18,12 @@ describe('judge', () => {
   });
 
   it('fails a redirect for good instead of following it', () => {
-    expect(answer(302)).toMatchObject({ ok: false, status: 302, retryable: false, error: expect.stringMatching(/do not follow redirects/) });
+    expect(answer(302)).toMatchObject({
+      ok: false,
+      status: 302,
+      retryable: false,
+      error: expect.stringMatching(/do not follow redirects/),
+    });
     expect(answer(307).ok).toBe(false);
   });
 
@@ -75,7 +80,11 @@ describe('withRetries', () => {
   });
 
   it('stops when the sleep is aborted (the backend is stopping)', async () => {
-    const aborted = withRetries(async () => failing(true), RETRY_POLICY, () => Promise.reject(new Error('aborted')));
+    const aborted = withRetries(
+      async () => failing(true),
+      RETRY_POLICY,
+      () => Promise.reject(new Error('aborted')),
+    );
     await expect(aborted).rejects.toThrow('aborted');
   });
 });

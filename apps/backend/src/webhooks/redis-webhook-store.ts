@@ -23,7 +23,11 @@ export class RedisWebhookStore implements WebhookSettingsStore {
   private known = new Map<string, string>();
   private readonly listeners = new Set<(webhooks: StoredWebhook[]) => void>();
 
-  constructor(target: RedisTarget, prefix: string, private readonly log: Logger) {
+  constructor(
+    target: RedisTarget,
+    prefix: string,
+    private readonly log: Logger,
+  ) {
     this.key = `{${prefix}}:webhooks`;
     this.channel = `{${prefix}}:webhooks-changed`;
     const host = new URL(target.url.split(',')[0]!.trim());
@@ -52,7 +56,10 @@ export class RedisWebhookStore implements WebhookSettingsStore {
     try {
       return await this.read();
     } catch (error) {
-      return { webhooks: [], problem: `cannot read ${this.path}: ${(error as Error).message}; started with no webhooks (they load when Redis answers)` };
+      return {
+        webhooks: [],
+        problem: `cannot read ${this.path}: ${(error as Error).message}; started with no webhooks (they load when Redis answers)`,
+      };
     }
   }
 
@@ -91,7 +98,9 @@ export class RedisWebhookStore implements WebhookSettingsStore {
     webhooks.sort((a, b) => a.createdAt - b.createdAt);
     this.known = new Map(webhooks.map((w) => [w.id, JSON.stringify(w)]));
     // A field that does not parse is left in Redis for whoever wants to repair it, and skipped.
-    return problems.length > 0 ? { webhooks, problem: `skipped unreadable webhooks in ${this.path}: ${problems.join(', ')}` } : { webhooks };
+    return problems.length > 0
+      ? { webhooks, problem: `skipped unreadable webhooks in ${this.path}: ${problems.join(', ')}` }
+      : { webhooks };
   }
 
   private async reload(): Promise<void> {

@@ -81,7 +81,15 @@ export class WebhookChannel {
     const outcome = await withRetries(() => this.attempt(event), RETRY_POLICY, this.deps.sleep);
     if (this.deps.stopping.aborted) return;
     const { ok, status, error, attempts, durationMs } = outcome;
-    this.last = { time: this.deps.clock.now(), eventId: event.id, ok, attempts, durationMs, ...(status !== undefined && { status }), ...(error && { error }) };
+    this.last = {
+      time: this.deps.clock.now(),
+      eventId: event.id,
+      ok,
+      attempts,
+      durationMs,
+      ...(status !== undefined && { status }),
+      ...(error && { error }),
+    };
     if (ok) {
       this.counts.delivered++;
       return;
@@ -96,7 +104,10 @@ export class WebhookChannel {
     this.counts.dropped += dropped;
     // The first drop, then one line per hundred: a dead target must not flood the log.
     if (before === 0 || Math.floor(before / 100) !== Math.floor(this.counts.dropped / 100)) {
-      this.deps.log.warn({ ...this.identity(), dropped: this.counts.dropped }, `webhook queue full (${QUEUE_CAPACITY}): dropped the oldest events`);
+      this.deps.log.warn(
+        { ...this.identity(), dropped: this.counts.dropped },
+        `webhook queue full (${QUEUE_CAPACITY}): dropped the oldest events`,
+      );
     }
   }
 

@@ -36,7 +36,11 @@ describe('WebhookSender against a local server', () => {
   it('POSTs the JSON body and answers status and the start of the reply', async () => {
     const result = await allowed.post(`${base}/ok`, '{"text":"hi"}');
     expect(result).toMatchObject({ status: 200, body: '{"errcode":0}' });
-    expect(received.at(-1)).toMatchObject({ url: '/ok', body: '{"text":"hi"}', headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(received.at(-1)).toMatchObject({
+      url: '/ok',
+      body: '{"text":"hi"}',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
   });
 
   it('does not follow a redirect', async () => {
@@ -70,7 +74,11 @@ describe('WebhookSender against a local server', () => {
   it('refuses private targets unless allowed, by address or by name, before sending anything', async () => {
     const strict = new WebhookSender({ allowPrivate: false, timeoutMs: 300 });
     const before = received.length;
-    expect(await strict.post(`${base}/ok`, '{}')).toEqual({ error: 'refused: 127.0.0.1 is a private address', refused: true, durationMs: 0 });
+    expect(await strict.post(`${base}/ok`, '{}')).toEqual({
+      error: 'refused: 127.0.0.1 is a private address',
+      refused: true,
+      durationMs: 0,
+    });
     const port = new URL(base).port;
     expect(await strict.post(`http://localhost:${port}/ok`, '{}')).toMatchObject({
       error: expect.stringMatching(/^localhost resolves to .* which is a loopback/),

@@ -47,7 +47,11 @@ export class WebhookSender {
     if (cancel?.aborted) controller.abort();
     cancel?.addEventListener('abort', onCancel, { once: true });
     const failure = (error: NodeJS.ErrnoException): SendResult => ({
-      error: timedOut ? `timed out after ${this.options.timeoutMs} ms` : cancel?.aborted ? 'cancelled: the backend is stopping' : error.message,
+      error: timedOut
+        ? `timed out after ${this.options.timeoutMs} ms`
+        : cancel?.aborted
+          ? 'cancelled: the backend is stopping'
+          : error.message,
       refused: error.code === PRIVATE_TARGET_REFUSED,
       durationMs: elapsed(),
     });
@@ -69,7 +73,9 @@ export class WebhookSender {
         response.on('data', (chunk: string) => {
           if (reply.length < MAX_REPLY_CHARS) reply += chunk;
         });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: reply.slice(0, MAX_REPLY_CHARS), durationMs: elapsed() }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: reply.slice(0, MAX_REPLY_CHARS), durationMs: elapsed() }),
+        );
         // Only the first settle counts: after `end` these are no-ops.
         response.on('error', (error) => resolve(failure(error)));
         response.on('close', () => resolve(failure(new Error('the connection closed before the answer ended'))));

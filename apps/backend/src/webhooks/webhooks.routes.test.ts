@@ -30,7 +30,14 @@ async function start(env: NodeJS.ProcessEnv = {}): Promise<NestFastifyApplicatio
   return app;
 }
 
-const settings = (overrides: Record<string, unknown> = {}) => ({ name: 'ops', url: PUBLIC_URL, format: 'generic', minLevel: 'emergency', enabled: false, ...overrides });
+const settings = (overrides: Record<string, unknown> = {}) => ({
+  name: 'ops',
+  url: PUBLIC_URL,
+  format: 'generic',
+  minLevel: 'emergency',
+  enabled: false,
+  ...overrides,
+});
 
 const call = (app: NestFastifyApplication, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
   app.inject({ method, url: `/api/v1/webhooks${url}`, ...(payload && { payload }) });
@@ -43,13 +50,19 @@ describe('webhook update: the address rules', () => {
     const { id } = created.json();
 
     for (const [url, problem] of [
-      ['http://127.0.0.1:9000/hook', /^url: 127\.0\.0\.1 is a loopback, private or link-local address; set VIGIL_WEBHOOK_ALLOW_PRIVATE=true to allow it$/],
+      [
+        'http://127.0.0.1:9000/hook',
+        /^url: 127\.0\.0\.1 is a loopback, private or link-local address; set VIGIL_WEBHOOK_ALLOW_PRIVATE=true to allow it$/,
+      ],
       ['http://10.0.0.8/hook', /^url: 10\.0\.0\.8 is a loopback, private/],
       ['http://169.254.169.254/latest/meta-data', /^url: 169\.254\.169\.254 is a loopback, private or link-local/],
       ['http://[::1]/hook', /^url: ::1 is a loopback/],
       ['http://[::ffff:192.168.1.1]/hook', /is a loopback, private or link-local/],
       // A name: refused when it resolves to a private address (localhost: from the hosts file, no DNS server needed).
-      ['http://localhost:9000/hook', /^url: localhost resolves to .* which is a loopback, private or link-local address; set VIGIL_WEBHOOK_ALLOW_PRIVATE=true/],
+      [
+        'http://localhost:9000/hook',
+        /^url: localhost resolves to .* which is a loopback, private or link-local address; set VIGIL_WEBHOOK_ALLOW_PRIVATE=true/,
+      ],
     ] as const) {
       const refused = await call(app, 'PUT', `/${id}`, settings({ url, name: 'moved' }));
       expect(refused.statusCode, url).toBe(400);

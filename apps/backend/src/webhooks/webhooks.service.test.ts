@@ -74,11 +74,20 @@ describe('WebhooksService', () => {
     emit(event('emergency', 'log.error'));
     await vi.waitFor(() => expect(service.list()[0]!.delivery.delivered).toBe(2), { timeout: 10_000 });
     expect(posts.map((p) => p.url)).toEqual([URL_A, URL_A]);
-    expect(posts[0]!.body).toMatchObject({ msg_type: 'text', content: { text: expect.stringMatching(/^\[Vigil\] IMPORTANT instance\.lost\n/) } });
+    expect(posts[0]!.body).toMatchObject({
+      msg_type: 'text',
+      content: { text: expect.stringMatching(/^\[Vigil\] IMPORTANT instance\.lost\n/) },
+    });
     expect(service.list()).toEqual([
       {
         ...created,
-        delivery: { queued: 0, delivered: 2, failed: 0, dropped: 0, last: { time: 5_000, eventId: String(seq), ok: true, status: 200, attempts: 1, durationMs: 3 } },
+        delivery: {
+          queued: 0,
+          delivered: 2,
+          failed: 0,
+          dropped: 0,
+          last: { time: 5_000, eventId: String(seq), ok: true, status: 200, attempts: 1, durationMs: 3 },
+        },
       },
     ]);
   });
@@ -136,7 +145,12 @@ describe('WebhooksService', () => {
     await Promise.all([1, 2, 3, 4].map((n) => first.service.create(input({ name: `w${n}` }))));
     const second = harness({ path: first.store.path });
     await second.service.onModuleInit();
-    expect(second.service.list().map((w) => w.name).sort()).toEqual(['w1', 'w2', 'w3', 'w4']);
+    expect(
+      second.service
+        .list()
+        .map((w) => w.name)
+        .sort(),
+    ).toEqual(['w1', 'w2', 'w3', 'w4']);
   });
 
   it('answers 500 naming the file when it cannot save, and keeps the previous settings', async () => {
@@ -164,10 +178,17 @@ describe('WebhooksService', () => {
   });
 
   it('sends a test message whatever the level and enabled, once, uncounted', async () => {
-    const { service, posts } = harness({ answer: async () => ({ status: 200, body: '{"code":19024,"msg":"Key Words Not Found"}', durationMs: 4 }) });
+    const { service, posts } = harness({
+      answer: async () => ({ status: 200, body: '{"code":19024,"msg":"Key Words Not Found"}', durationMs: 4 }),
+    });
     await service.onModuleInit();
     const { id } = await service.create(input({ enabled: false, minLevel: 'emergency' }));
-    expect(await service.test(id)).toEqual({ ok: false, status: 200, error: 'feishu answered code 19024: Key Words Not Found', durationMs: 4 });
+    expect(await service.test(id)).toEqual({
+      ok: false,
+      status: 200,
+      error: 'feishu answered code 19024: Key Words Not Found',
+      durationMs: 4,
+    });
     expect(posts[0]!.body).toMatchObject({ content: { text: expect.stringMatching(/^\[Vigil\] NORMAL webhook\.test\n/) } });
     expect(service.list()[0]!.delivery).toMatchObject({ delivered: 0, failed: 0, last: null });
   });

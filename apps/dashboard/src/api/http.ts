@@ -24,7 +24,11 @@ function describeRefusal(status: number, body: unknown): ApiError {
  * JSON over HTTP to the backend on this page's origin. Every answer is checked before use:
  * a dashboard that trusted a mismatched backend would show wrong numbers silently.
  */
-export async function requestJson<T>(path: string, parse: Parse<T>, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+export async function requestJson<T>(
+  path: string,
+  parse: Parse<T>,
+  init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(path, {
@@ -55,7 +59,11 @@ export async function requestJson<T>(path: string, parse: Parse<T>, init: { meth
 }
 
 /** Turns a zod schema of @vigil/protocol into a `Parse`. */
-export function withSchema<T>(schema: { safeParse(body: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } } }): Parse<T> {
+export function withSchema<T>(schema: {
+  safeParse(
+    body: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+}): Parse<T> {
   return (body) => {
     const result = schema.safeParse(body);
     if (result.success) return result.data;

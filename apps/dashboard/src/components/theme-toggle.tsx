@@ -23,7 +23,12 @@ export function ThemeToggle() {
     }
   }, [theme]);
   return (
-    <button type="button" className="button button--quiet" onClick={() => setTheme(NEXT[theme])} title="Switch between system, light and dark themes">
+    <button
+      type="button"
+      className="button button--quiet"
+      onClick={() => setTheme(NEXT[theme])}
+      title="Switch between system, light and dark themes"
+    >
       Theme: {theme}
     </button>
   );

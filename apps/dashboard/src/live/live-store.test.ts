@@ -162,7 +162,10 @@ describe('live store', () => {
     );
     store.applyDelta(
       delta({
-        services: [{ ...orders, service: 'mailer', instances: 0 }, { ...orders, service: 'billing' }],
+        services: [
+          { ...orders, service: 'mailer', instances: 0 },
+          { ...orders, service: 'billing' },
+        ],
         plugins: [
           { plugin: 'http', version: '1.2.0', service: 'orders', instances: 0 },
           { plugin: 'http', version: '1.3.0', service: 'orders', instances: 2 },
@@ -190,7 +193,15 @@ describe('live store', () => {
     const { store } = setup();
     const listener = vi.fn();
     store.onEvents(listener);
-    const event: EventRecord = { id: '7', time: NOW, level: 'important', type: 'instance.lost', origin: 'backend', message: '', attributes: {} };
+    const event: EventRecord = {
+      id: '7',
+      time: NOW,
+      level: 'important',
+      type: 'instance.lost',
+      origin: 'backend',
+      message: '',
+      attributes: {},
+    };
     store.applyDelta(delta({ events: [event] }));
     store.applyDelta(delta());
     expect(listener).toHaveBeenCalledOnce();

@@ -250,7 +250,10 @@ export function createLiveStore(options: LiveStoreOptions = {}): LiveStore {
 }
 
 /** Applies the part of a delta that belongs to the view: window membership, rows, watched instances. */
-function applyViewChanges(current: LiveState, { window: membership, upserts, removed, beats }: Pick<Delta, 'window' | 'upserts' | 'removed' | 'beats'>): LiveState {
+function applyViewChanges(
+  current: LiveState,
+  { window: membership, upserts, removed, beats }: Pick<Delta, 'window' | 'upserts' | 'removed' | 'beats'>,
+): LiveState {
   let next = current;
   const beatEntries = Object.entries(beats);
   if (next.window && (membership || upserts.length > 0 || beatEntries.length > 0)) {

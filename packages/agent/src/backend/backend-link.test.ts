@@ -26,7 +26,11 @@ describe('BackendLink', () => {
     const backend = await standIn();
     const answer = await link([`${backend.url}/vigil/`]).send('POST', '/api/v1/events', { hello: 'there' }, 1000);
     expect(answer).toEqual({ status: 200, body: { ok: 200 } });
-    expect(backend.received[0]).toMatchObject({ method: 'POST', path: '/vigil/api/v1/events', body: { hello: 'there' } });
+    expect(backend.received[0]).toMatchObject({
+      method: 'POST',
+      path: '/vigil/api/v1/events',
+      body: { hello: 'there' },
+    });
   });
 
   it('fails over in order to the next backend when one is unreachable or answers 5xx, and sticks with the one that answered', async () => {
@@ -106,7 +110,13 @@ describe('BackendLink', () => {
   it('gives up on an answer that does not come within the timeout', async () => {
     const server = createServer(() => undefined);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+    cleanups.push(
+      () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(resolve);
+        }),
+    );
     // Without the timeout the send would hang until the test's own timeout fails it.
     await expect(link([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]).send('PUT', '/slow', {}, 200)).rejects.toThrow(
       'no answer within 200 ms',
@@ -129,7 +139,13 @@ describe('BackendLink', () => {
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+    cleanups.push(
+      () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(resolve);
+        }),
+    );
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const idle = link([url]);
     expect(idle.writeNow('PUT', '/before-any', '{}')).toBe(false);

@@ -67,7 +67,10 @@ export class BackendLink {
   private readonly keepAliveMs: number;
 
   constructor(urls: readonly string[], { keepAliveMs, token, ca }: LinkOptions) {
-    this.headers = { 'content-type': 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) };
+    this.headers = {
+      'content-type': 'application/json',
+      ...(token !== undefined && { authorization: `Bearer ${token}` }),
+    };
     this.ca = ca;
     this.keepAliveMs = keepAliveMs;
     this.backends = urls.map((url) => {
@@ -109,7 +112,13 @@ export class BackendLink {
 
   /** A request to the current backend, with this link's headers and CA, for a sender that works elsewhere (sync-send). */
   pending(method: BackendRequest['method'], path: string, body: string): BackendRequest {
-    return { method, url: this.urlOf(path), body, headers: this.headers, ...(this.ca !== undefined && { ca: this.ca }) };
+    return {
+      method,
+      url: this.urlOf(path),
+      body,
+      headers: this.headers,
+      ...(this.ca !== undefined && { ca: this.ca }),
+    };
   }
 
   /**
@@ -124,7 +133,9 @@ export class BackendLink {
     const idle = Object.values(backend.agent?.freeSockets ?? {})[0]?.[0] ?? sentInFlight(backend.agent);
     if (idle === undefined) return false;
     const defaultPort = backend.secure ? 443 : 80;
-    const host = (backend.hostname.includes(':') ? `[${backend.hostname}]` : backend.hostname) + (backend.port === defaultPort ? '' : `:${backend.port}`);
+    const host =
+      (backend.hostname.includes(':') ? `[${backend.hostname}]` : backend.hostname) +
+      (backend.port === defaultPort ? '' : `:${backend.port}`);
     const headers = { host, ...this.headers, 'content-length': String(Buffer.byteLength(body)) };
     const head = `${method} ${backend.basePath}${path} HTTP/1.1\r\n${Object.entries(headers)
       .map(([name, value]) => `${name}: ${value}\r\n`)

@@ -146,7 +146,9 @@ describe('BeatSocketLink', () => {
     const bodies = [{ n: 'now' }, { n: 'x'.repeat(200) }, { n: 'y'.repeat(70_000 - 8) }].map((beat) => JSON.stringify(beat));
     expect(beats.writeNow('PUT', HEARTBEAT_PATH, bodies[0] as string)).toBe(true);
     expect(beats.writeNow('PUT', HEARTBEAT_PATH, bodies[1] as string)).toBe(true);
-    await vi.waitFor(() => expect(target.viaSocket.slice(-2)).toEqual(bodies.slice(0, 2).map((body) => JSON.parse(body))), { timeout: 10_000 });
+    await vi.waitFor(() => expect(target.viaSocket.slice(-2)).toEqual(bodies.slice(0, 2).map((body) => JSON.parse(body))), {
+      timeout: 10_000,
+    });
     // The socket still works after frames written past ws: the next beat is answered on it.
     expect(await beat(beats, 1, 10)).toEqual([200]);
     expect(target.viaSocket.at(-1)).toEqual({ n: 10 });
@@ -218,7 +220,7 @@ describe('BeatSocketLink', () => {
     expect(second.viaSocket.at(-1)).toEqual({ n: 5 });
   });
 
-  it("stays out of the sight of plugins intercepting node:http, over HTTP and the socket", async () => {
+  it('stays out of the sight of plugins intercepting node:http, over HTTP and the socket', async () => {
     const target = await backend('answer');
     const seen: string[] = [];
     const spy = (name: string): Interceptor[] => [{ pluginName: 'spy', hooks: { before: () => void seen.push(name) } }];

@@ -13,7 +13,10 @@ import { BeatSocketLink } from './beat-socket';
 import { FrameSocket, type FrameSocketEvents } from './frame-socket';
 
 /** A ws server (the reference implementation) on a plain node:http server; `onSocket` gets each server-side socket. */
-async function wsServer(onSocket: (ws: WebSocket) => void, server: Server = createServer()): Promise<{ url: string; wss: WebSocketServer; close: () => Promise<void> }> {
+async function wsServer(
+  onSocket: (ws: WebSocket) => void,
+  server: Server = createServer(),
+): Promise<{ url: string; wss: WebSocketServer; close: () => Promise<void> }> {
   const wss = new WebSocketServer({ server });
   wss.on('connection', onSocket);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -51,7 +54,12 @@ function recorder(): Recorded {
 function client(url: string, events: FrameSocketEvents, handshakeTimeoutMs = 5_000): FrameSocket {
   const { hostname, port } = new URL(url);
   const socket: Socket = connect({ host: hostname, port: Number(port) });
-  return new FrameSocket(socket, 'connect', { url, headers: { authorization: 'Bearer t' }, maxPayload: 64 * 1024, handshakeTimeoutMs }, events);
+  return new FrameSocket(
+    socket,
+    'connect',
+    { url, headers: { authorization: 'Bearer t' }, maxPayload: 64 * 1024, handshakeTimeoutMs },
+    events,
+  );
 }
 
 describe('FrameSocket (the beat socket client) against ws', () => {
@@ -150,17 +158,40 @@ describe('FrameSocket (the beat socket client) against ws', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-frame-tls-'));
     const key = path.join(dir, 'key.pem');
     const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const viaSocket: unknown[] = [];
     const https = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"renewed"}'));
     });
-    const server = await wsServer((ws) => {
-      ws.on('message', (data) => {
-        viaSocket.push(JSON.parse(String(data)));
-        ws.send(JSON.stringify({ status: 200, body: { result: 'renewed' } }));
-      });
-    }, https as unknown as Server);
+    const server = await wsServer(
+      (ws) => {
+        ws.on('message', (data) => {
+          viaSocket.push(JSON.parse(String(data)));
+          ws.send(JSON.stringify({ status: 200, body: { result: 'renewed' } }));
+        });
+      },
+      https as unknown as Server,
+    );
     cleanups.push(server.close);
     const httpUrl = server.url.replace('wss:', 'https:').replace(HEARTBEAT_SOCKET_PATH, '');
     const link = new BackendLink([httpUrl], { keepAliveMs: 1000, ca: readFileSync(cert, 'utf8') });

@@ -166,7 +166,9 @@ export class FrameSocket {
       const colon = line.indexOf(':');
       if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
     }
-    const accept = createHash('sha1').update(this.key + GUID).digest('base64');
+    const accept = createHash('sha1')
+      .update(this.key + GUID)
+      .digest('base64');
     return (
       headers.get('upgrade')?.toLowerCase() === 'websocket' &&
       /\bupgrade\b/i.test(headers.get('connection') ?? '') &&

@@ -22,7 +22,8 @@ export function writeNow(socket: Socket | undefined, bytes: Buffer | undefined):
   if (socket === undefined || bytes === undefined || bytes.length > MAX_WRITE_NOW_BYTES) return false;
   const handle = (socket as unknown as { _handle?: { fd?: unknown; writeQueueSize?: unknown } | null })._handle;
   const fd = handle?.fd;
-  const idle = !socket.destroyed && socket.writable && !socket.connecting && socket.writableLength === 0 && (handle?.writeQueueSize ?? 0) === 0;
+  const idle =
+    !socket.destroyed && socket.writable && !socket.connecting && socket.writableLength === 0 && (handle?.writeQueueSize ?? 0) === 0;
   if (!idle || typeof fd !== 'number' || fd < 0 || 'encrypted' in socket) return false;
   let written = 0;
   const deadline = Date.now() + WRITE_DEADLINE_MS;

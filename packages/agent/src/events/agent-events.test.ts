@@ -8,7 +8,9 @@ import { EventQueue } from './event-queue';
 function silenceStderr() {
   return vi
     .spyOn(fs, 'writeSync')
-    .mockImplementation((_fd: number, data: string | NodeJS.ArrayBufferView) => (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength));
+    .mockImplementation((_fd: number, data: string | NodeJS.ArrayBufferView) =>
+      typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength,
+    );
 }
 
 describe('AgentEvents', () => {
@@ -33,8 +35,20 @@ describe('AgentEvents', () => {
     logger.fatal(new Error('fatal boom'), 'it died');
     expect(queue.take(10).events).toEqual([
       { time: expect.any(Number), level: 'important', type: 'log.warn', message: 'disk is slow' },
-      { time: expect.any(Number), level: 'emergency', type: 'log.error', message: 'it broke', attributes: { error: 'boom' } },
-      { time: expect.any(Number), level: 'emergency', type: 'log.error', message: 'it died', attributes: { error: 'fatal boom' } },
+      {
+        time: expect.any(Number),
+        level: 'emergency',
+        type: 'log.error',
+        message: 'it broke',
+        attributes: { error: 'boom' },
+      },
+      {
+        time: expect.any(Number),
+        level: 'emergency',
+        type: 'log.error',
+        message: 'it died',
+        attributes: { error: 'fatal boom' },
+      },
     ]);
   });
 
@@ -44,7 +58,13 @@ describe('AgentEvents', () => {
     events.report('important', 'plugin.failed', 'plugin x skipped', { plugin: 'x' }, new Error('bad entry'));
     expect(warn).toHaveBeenCalledWith({ err: expect.any(Error) }, 'plugin x skipped');
     expect(queue.take(10).events).toEqual([
-      { time: expect.any(Number), level: 'important', type: 'plugin.failed', message: 'plugin x skipped', attributes: { plugin: 'x', error: 'bad entry' } },
+      {
+        time: expect.any(Number),
+        level: 'important',
+        type: 'plugin.failed',
+        message: 'plugin x skipped',
+        attributes: { plugin: 'x', error: 'bad entry' },
+      },
     ]);
   });
 

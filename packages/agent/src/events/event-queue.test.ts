@@ -24,7 +24,10 @@ describe('EventQueue', () => {
     queue.push(event('normal', 'n2'));
     queue.push(event('important', 'i1'));
     queue.push(event('important', 'i2'));
-    expect(queue.take(10)).toEqual({ events: [event('emergency', 'e1'), event('important', 'i1'), event('important', 'i2')], dropped: 2 });
+    expect(queue.take(10)).toEqual({
+      events: [event('emergency', 'e1'), event('important', 'i1'), event('important', 'i2')],
+      dropped: 2,
+    });
   });
 
   it('drops the newcomer when everything queued is more severe', () => {

@@ -30,7 +30,10 @@ describe('EventSender', () => {
     let known = true;
     const sender = new EventSender({ link, queue, instanceId: 'instance-1', intervalMs, instanceKnown: () => known });
     events.onRecorded = () => sender.wake();
-    cleanups.push(() => link.close(), () => sender.stop());
+    cleanups.push(
+      () => link.close(),
+      () => sender.stop(),
+    );
     return { events, sender, queue, setKnown: (value: boolean) => (known = value) };
   }
 
@@ -50,7 +53,13 @@ describe('EventSender', () => {
         instanceId: 'instance-1',
         dropped: 0,
         events: [
-          { time: expect.any(Number), level: 'normal', type: 'agent.started', message: 'started', attributes: { plugins: '2', version: '1.0.0' } },
+          {
+            time: expect.any(Number),
+            level: 'normal',
+            type: 'agent.started',
+            message: 'started',
+            attributes: { plugins: '2', version: '1.0.0' },
+          },
           { time: expect.any(Number), level: 'important', type: 'plugin.failed', message: 'x'.repeat(4096) },
         ],
       },
@@ -61,7 +70,9 @@ describe('EventSender', () => {
     const standIn = await backend();
     const { events } = wire(standIn.url);
     for (let index = 0; index < 250; index += 1) events.record('normal', 'test.event', `event ${index}`);
-    await vi.waitFor(() => expect(batches(standIn).flatMap((batch) => batch.events)).toHaveLength(250), { timeout: 10_000 });
+    await vi.waitFor(() => expect(batches(standIn).flatMap((batch) => batch.events)).toHaveLength(250), {
+      timeout: 10_000,
+    });
     expect(batches(standIn).map((batch) => batch.events.length)).toEqual([100, 100, 50]);
   });
 
@@ -93,7 +104,9 @@ describe('EventSender', () => {
 
   it('drops a batch the backend refuses, warning once, and counts it in the next', async () => {
     let refusing = true;
-    const standIn = await backend((request, index) => (refusing ? { status: 404, body: { message: 'not found' } } : backendLike(request, index)));
+    const standIn = await backend((request, index) =>
+      refusing ? { status: 404, body: { message: 'not found' } } : backendLike(request, index),
+    );
     const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const { events } = wire(standIn.url);
     events.record('normal', 'test.event', 'one');
@@ -144,7 +157,10 @@ describe('EventSender', () => {
     // Written synchronously on the kept-alive connection: nothing is left for a worker to send.
     expect(sender.batchNow()).toBeUndefined();
     expect(queue.size).toBe(0);
-    await vi.waitFor(() => expect(batches(standIn).map((batch) => batch.events.map((event) => event.message))).toEqual([['bye'], ['late']]), { timeout: 10_000 });
+    await vi.waitFor(
+      () => expect(batches(standIn).map((batch) => batch.events.map((event) => event.message))).toEqual([['bye'], ['late']]),
+      { timeout: 10_000 },
+    );
     expect(sender.batchNow()).toBeUndefined();
   });
 
@@ -188,8 +204,16 @@ describe('EventSender', () => {
     events.record('normal', 'later', 'later');
     sender.giveBack(taken as NonNullable<typeof taken>);
     setKnown(true);
-    await vi.waitFor(() => expect(batches(standIn).flatMap((batch) => batch.events.map((event) => event.type))).toEqual(['agent.started', 'plugin.failed', 'later']), {
-      timeout: 10_000,
-    });
+    await vi.waitFor(
+      () =>
+        expect(batches(standIn).flatMap((batch) => batch.events.map((event) => event.type))).toEqual([
+          'agent.started',
+          'plugin.failed',
+          'later',
+        ]),
+      {
+        timeout: 10_000,
+      },
+    );
   });
 });

@@ -3,7 +3,10 @@ import { parseBeatReply } from './beat-reply';
 
 describe('parseBeatReply', () => {
   it('takes result and serverTime, and interval and commands when present', () => {
-    expect(parseBeatReply({ result: 'renewed', serverTime: 5 })).toEqual({ reply: { result: 'renewed', serverTime: 5 }, problems: [] });
+    expect(parseBeatReply({ result: 'renewed', serverTime: 5 })).toEqual({
+      reply: { result: 'renewed', serverTime: 5 },
+      problems: [],
+    });
     const command = { id: 'c1', type: 'plugin.enable', plugin: 'template' };
     expect(parseBeatReply({ result: 'registered', serverTime: 5, interval: 2000, commands: [command], extra: true })).toEqual({
       reply: { result: 'registered', serverTime: 5, interval: 2000, commands: [command] },

@@ -1,10 +1,4 @@
-import {
-  BEAT_RESULTS,
-  LIMITS,
-  MAX_HEARTBEAT_INTERVAL_MS,
-  MIN_HEARTBEAT_INTERVAL_MS,
-  PLUGIN_COMMAND_TYPES,
-} from '../protocol';
+import { BEAT_RESULTS, LIMITS, MAX_HEARTBEAT_INTERVAL_MS, MIN_HEARTBEAT_INTERVAL_MS, PLUGIN_COMMAND_TYPES } from '../protocol';
 import type { BeatReply, PluginCommand } from '../protocol';
 
 export interface ParsedReply {
@@ -55,11 +49,7 @@ function isInterval(value: unknown): value is number {
 function isCommand(value: unknown): value is PluginCommand {
   if (!isObject(value)) return false;
   const { id, type, plugin } = value;
-  return (
-    isText(id, LIMITS.idLength) &&
-    PLUGIN_COMMAND_TYPES.includes(type as PluginCommand['type']) &&
-    isText(plugin, LIMITS.nameLength)
-  );
+  return isText(id, LIMITS.idLength) && PLUGIN_COMMAND_TYPES.includes(type as PluginCommand['type']) && isText(plugin, LIMITS.nameLength);
 }
 
 function isText(value: unknown, maxLength: number): value is string {

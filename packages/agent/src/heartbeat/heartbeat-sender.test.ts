@@ -59,7 +59,13 @@ describe('HeartbeatSender', () => {
 
   function send(
     urls: string[],
-    options: { describe?: () => BeatContent; intervalMs?: number; onCommands?: (commands: PluginCommand[]) => void; token?: string; events?: BeatEvents } = {},
+    options: {
+      describe?: () => BeatContent;
+      intervalMs?: number;
+      onCommands?: (commands: PluginCommand[]) => void;
+      token?: string;
+      events?: BeatEvents;
+    } = {},
   ): HeartbeatSender {
     const link = new BackendLink(urls, { keepAliveMs: 1000, token: options.token });
     const sender = new HeartbeatSender({
@@ -71,7 +77,10 @@ describe('HeartbeatSender', () => {
       ...(options.events !== undefined && { events: options.events }),
     });
     sender.start();
-    cleanups.push(() => link.close(), () => sender.stop());
+    cleanups.push(
+      () => link.close(),
+      () => sender.stop(),
+    );
     return sender;
   }
 
@@ -87,7 +96,13 @@ describe('HeartbeatSender', () => {
     const beats = standIn.beats();
     expect(standIn.received[0]).toMatchObject({ method: 'PUT', path: '/api/v1/heartbeat' });
     expect(new Set(standIn.received.map((request) => request.connection))).toEqual(new Set([0]));
-    expect(beats[0]).toEqual({ v: 1, kind: 'full', heartbeatTime: expect.any(Number), lastHeartbeatTime: null, ...content() });
+    expect(beats[0]).toEqual({
+      v: 1,
+      kind: 'full',
+      heartbeatTime: expect.any(Number),
+      lastHeartbeatTime: null,
+      ...content(),
+    });
     expect(beats.slice(1, changedAt).map((beat) => beat.kind)).toEqual(Array(changedAt - 1).fill('light'));
     // The change shows up in the next beat at the latest (one may have been in flight).
     const firstFullAfter = beats.findIndex((beat, index) => index >= changedAt && beat.kind === 'full');
@@ -106,7 +121,10 @@ describe('HeartbeatSender', () => {
       return index === 0 ? answer : { status: answer.status, body: { ...(answer.body as object), eventsTaken: undefined } };
     });
     const event = (type: string) => ({ time: 1, level: 'normal' as const, type, message: type });
-    const queued: LastEvents[] = [{ events: [event('agent.started')], dropped: 1 }, { events: [event('plugin.disabled')], dropped: 0 }];
+    const queued: LastEvents[] = [
+      { events: [event('agent.started')], dropped: 1 },
+      { events: [event('plugin.disabled')], dropped: 0 },
+    ];
     const givenBack: LastEvents[] = [];
     let current = content();
     send([standIn.url], {
@@ -119,7 +137,10 @@ describe('HeartbeatSender', () => {
     const beats = standIn.beats();
     expect(beats[0]).toMatchObject({ kind: 'full', events: [event('agent.started')], dropped: 1 });
     expect(beats[1]).toEqual(expect.not.objectContaining({ events: expect.anything() }));
-    expect(beats.find((beat, i) => i > 0 && beat.kind === 'full')).toMatchObject({ events: [event('plugin.disabled')], dropped: 0 });
+    expect(beats.find((beat, i) => i > 0 && beat.kind === 'full')).toMatchObject({
+      events: [event('plugin.disabled')],
+      dropped: 0,
+    });
     expect(givenBack).toEqual([{ events: [event('plugin.disabled')], dropped: 0 }]);
   });
 
@@ -137,11 +158,18 @@ describe('HeartbeatSender', () => {
   });
 
   it('sends a full beat after a failed one', async () => {
-    const standIn = await backend((request, index) => (index === 2 ? { status: 400, body: { error: 'nope' } } : backendLike(request, index)));
+    const standIn = await backend((request, index) =>
+      index === 2 ? { status: 400, body: { error: 'nope' } } : backendLike(request, index),
+    );
     vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     send([standIn.url]);
     await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(5), { timeout: 10_000 });
-    expect(standIn.beats().slice(0, 5).map((beat) => beat.kind)).toEqual(['full', 'light', 'light', 'full', 'light']);
+    expect(
+      standIn
+        .beats()
+        .slice(0, 5)
+        .map((beat) => beat.kind),
+    ).toEqual(['full', 'light', 'light', 'full', 'light']);
   });
 
   it('says whether the backend knows the instance: not before the first answer, nor after an unknown, until a beat is acknowledged', async () => {
@@ -171,7 +199,9 @@ describe('HeartbeatSender', () => {
     send([standIn.url]);
     await vi.waitFor(() => expect(debug.mock.calls.length).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
     expect(info).toHaveBeenCalledOnce();
-    expect(String(info.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:\d+ failed \(.*ECONNREFUSED.*\); the backend may still be starting, next attempt in \d+ ms/);
+    expect(String(info.mock.calls[0]?.[0])).toMatch(
+      /heartbeat to http:\/\/127\.0\.0\.1:\d+ failed \(.*ECONNREFUSED.*\); the backend may still be starting, next attempt in \d+ ms/,
+    );
   });
 
   it('beats at the interval the backend sets', async () => {
@@ -233,7 +263,12 @@ describe('HeartbeatSender', () => {
     await vi.waitFor(() => expect(standIn.received.length).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
     expect(received).toEqual([[commands[0]], [commands[0]]]);
     // A handler failure is not a failed beat: the third beat is still light.
-    expect(standIn.beats().slice(0, 4).map((beat) => beat.kind)).toEqual(['full', 'light', 'light', 'light']);
+    expect(
+      standIn
+        .beats()
+        .slice(0, 4)
+        .map((beat) => beat.kind),
+    ).toEqual(['full', 'light', 'light', 'light']);
     const messages = warn.mock.calls.map((call) => String(call.at(-1)));
     expect(messages.filter((message) => message.includes('heartbeat reply from'))).toEqual([
       expect.stringMatching(/interval 5 ignored.*; commands\[1\] ignored: \{"id":"c2","type":"plugin\.explode"/),
@@ -250,7 +285,13 @@ describe('HeartbeatSender', () => {
     const count = standIn.received.length;
     const beats = standIn.beats();
     const goodbye = beats.at(-1) as Heartbeat;
-    expect(goodbye).toEqual({ v: 1, kind: 'goodbye', instanceId: 'instance-1', heartbeatTime: expect.any(Number), lastHeartbeatTime: beats.at(-2)?.heartbeatTime });
+    expect(goodbye).toEqual({
+      v: 1,
+      kind: 'goodbye',
+      instanceId: 'instance-1',
+      heartbeatTime: expect.any(Number),
+      lastHeartbeatTime: beats.at(-2)?.heartbeatTime,
+    });
     expect(beats.filter((beat) => beat.kind === 'goodbye')).toHaveLength(1);
     expect(sender.goodbyeNow()).toBeUndefined();
     // An observation window of three intervals (100 ms): no beat may follow the goodbye.
@@ -284,7 +325,9 @@ describe('HeartbeatSender', () => {
     await vi.waitFor(() => expect(standIn.beats().length).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
     // Between beats the connection is idle: the goodbye needs no event loop turn and no thread.
     await vi.waitFor(() => expect(sender.goodbyeNow()).toBeUndefined(), { timeout: 10_000 });
-    await vi.waitFor(() => expect(standIn.beats().at(-1)).toMatchObject({ kind: 'goodbye', instanceId: 'instance-1' }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(standIn.beats().at(-1)).toMatchObject({ kind: 'goodbye', instanceId: 'instance-1' }), {
+      timeout: 10_000,
+    });
     expect(standIn.beats().filter((beat) => beat.kind === 'goodbye')).toHaveLength(1);
   });
 });
@@ -318,7 +361,13 @@ describe('HeartbeatSender while the backend is not up yet (a fake clock)', () =>
   }
 
   function start(link: ReturnType<typeof fakeLink>['link'], intervalMs: number): HeartbeatSender {
-    const sender = new HeartbeatSender({ link, instanceId: 'instance-1', intervalMs, describe: () => content(), onCommands: () => undefined });
+    const sender = new HeartbeatSender({
+      link,
+      instanceId: 'instance-1',
+      intervalMs,
+      describe: () => content(),
+      onCommands: () => undefined,
+    });
     sender.start();
     return sender;
   }
@@ -388,7 +437,9 @@ describe('HeartbeatSender while the backend is not up yet (a fake clock)', () =>
     state.up = false;
     await vi.advanceTimersByTimeAsync(6000);
     expect(log.warn).toHaveBeenCalledOnce();
-    expect(String(log.warn.mock.calls[0]?.[0])).toMatch(/heartbeat to http:\/\/127\.0\.0\.1:8900 failed \(connect ECONNREFUSED.*\); next attempt in \d+ ms/);
+    expect(String(log.warn.mock.calls[0]?.[0])).toMatch(
+      /heartbeat to http:\/\/127\.0\.0\.1:8900 failed \(connect ECONNREFUSED.*\); next attempt in \d+ ms/,
+    );
     sender.stop();
   });
 });
@@ -396,14 +447,21 @@ describe('HeartbeatSender while the backend is not up yet (a fake clock)', () =>
 describe('mayBeStarting', () => {
   const withCode = (code: string) => Object.assign(new Error(code), { code });
   it('takes a backend that cannot be reached yet for one still starting', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']) expect(mayBeStarting(withCode(code)), code).toBe(true);
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'])
+      expect(mayBeStarting(withCode(code)), code).toBe(true);
     expect(mayBeStarting(new AggregateError([withCode('ECONNREFUSED'), withCode('ECONNREFUSED')], ''))).toBe(true);
     expect(mayBeStarting(new DOMException('deadline', 'TimeoutError'))).toBe(true);
   });
 
   it('takes a certificate that does not verify, or anything unknown, for a setting to fix (warned at once)', () => {
     // Found by the TLS end-to-end test: the certificate error was held back as "may still be starting".
-    for (const code of ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED']) {
+    for (const code of [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      'CERT_HAS_EXPIRED',
+    ]) {
       expect(mayBeStarting(withCode(code)), code).toBe(false);
     }
     expect(mayBeStarting(new Error('something else'))).toBe(false);

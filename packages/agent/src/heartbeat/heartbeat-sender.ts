@@ -219,7 +219,8 @@ export class HeartbeatSender {
       carried = full ? this.events?.take() : undefined;
       const beat = full ? toFullBeat(content, times, carried) : toLightBeat(content.instanceId, times);
       const answer = await this.link.send('PUT', HEARTBEAT_PATH, beat, Math.min(this.interval, MAX_BEAT_TIMEOUT_MS));
-      eventsTaken = answer.status >= 200 && answer.status <= 299 && (answer.body as { eventsTaken?: unknown } | undefined)?.eventsTaken === true;
+      eventsTaken =
+        answer.status >= 200 && answer.status <= 299 && (answer.body as { eventsTaken?: unknown } | undefined)?.eventsTaken === true;
       // A goodbye was said meanwhile: nothing this reply says matters any more.
       if (this.stopped) return 0;
       if (answer.status === 429) return this.slowDown(answer.body);
@@ -288,7 +289,9 @@ export class HeartbeatSender {
   private slowDown(body: unknown): number {
     const interval = (body as { interval?: unknown } | undefined)?.interval;
     if (Number.isSafeInteger(interval) && (interval as number) > this.interval && (interval as number) <= MAX_HEARTBEAT_INTERVAL_MS) {
-      logger.warn(`the backend refused beats as too frequent (HTTP 429); heartbeat interval now ${String(interval)} ms (was ${this.interval} ms)`);
+      logger.warn(
+        `the backend refused beats as too frequent (HTTP 429); heartbeat interval now ${String(interval)} ms (was ${this.interval} ms)`,
+      );
       this.interval = interval as number;
     }
     return beatDelay(this.interval);
@@ -325,7 +328,17 @@ export class HeartbeatSender {
 }
 
 /** Errors of a backend not listening (yet), or not reachable (yet): a TCP or name-lookup failure, or no answer in time. */
-const NOT_UP_YET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NOT_UP_YET = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /**
  * Whether a failed beat may be the backend still starting. Only failures to reach it are; an

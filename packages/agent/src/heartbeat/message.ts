@@ -38,7 +38,13 @@ export function describeInstance(identity: BeatIdentity, plugins: PluginInfo[]):
 
 /** A full beat; with `events`, carrying the agent's queued events (see BeatEvents). */
 export function toFullBeat(content: BeatContent, times: BeatTimes, events?: Pick<FullBeat, 'events' | 'dropped'>): FullBeat {
-  return { v: PROTOCOL_VERSION, kind: 'full', ...times, ...content, ...(events !== undefined && { events: events.events, dropped: events.dropped }) };
+  return {
+    v: PROTOCOL_VERSION,
+    kind: 'full',
+    ...times,
+    ...content,
+    ...(events !== undefined && { events: events.events, dropped: events.dropped }),
+  };
 }
 
 export function toLightBeat(instanceId: string, times: BeatTimes): LightBeat {

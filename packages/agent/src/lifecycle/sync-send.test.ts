@@ -41,7 +41,27 @@ describe('sendSync', () => {
   it('sends over https with the agent token, trusting only the given CA', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-sync-tls-'));
     const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const seen: Array<string | undefined> = [];
     const server = createHttpsServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
       seen.push(req.headers.authorization);
@@ -52,7 +72,13 @@ describe('sendSync', () => {
     cleanups.push(() => new Promise((resolve) => server.close(resolve)));
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/heartbeat`;
     const run = (ca: string | undefined) => {
-      const request = { method: 'PUT', url, body: '{}', headers: { 'content-type': 'application/json', authorization: 'Bearer agent-token-0123456789' }, ca };
+      const request = {
+        method: 'PUT',
+        url,
+        body: '{}',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer agent-token-0123456789' },
+        ca,
+      };
       const script = `require(${JSON.stringify(built)}).sendSync([${JSON.stringify(request)}], 2000);`;
       return new Promise((resolve) => spawn(process.execPath, ['-e', script]).on('exit', resolve));
     };

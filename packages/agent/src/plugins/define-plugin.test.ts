@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { moduleKindOf, pluginDefinitionFrom } from './define-plugin';
 
-const interceptor = (fields: Record<string, unknown>) => ({ interceptors: [{ method: 'handle', before() {}, ...fields }] });
+const interceptor = (fields: Record<string, unknown>) => ({
+  interceptors: [{ method: 'handle', before() {}, ...fields }],
+});
 
 describe('moduleKindOf', () => {
   it.each([
@@ -51,7 +53,9 @@ describe('pluginDefinitionFrom', () => {
       static readonly serviceName = 'acme.cache';
     }
     expect(pluginDefinitionFrom({ services: [{ type: Cache, service: {} }] }).services).toHaveLength(1);
-    expect(() => pluginDefinitionFrom({ services: [{ type: class {}, service: {} }] })).toThrow(/services\[0\]\.type must be a class with a static serviceName/);
+    expect(() => pluginDefinitionFrom({ services: [{ type: class {}, service: {} }] })).toThrow(
+      /services\[0\]\.type must be a class with a static serviceName/,
+    );
     expect(() => pluginDefinitionFrom({ services: [{ type: Cache }] })).toThrow(/services\[0\]\.service must be an object/);
     expect(() => pluginDefinitionFrom({ services: {} })).toThrow('services must be an array');
   });

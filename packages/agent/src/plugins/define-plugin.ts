@@ -123,9 +123,7 @@ function checkVersions(module: string, versions: unknown, where: string): void {
 
 /** A comparator set is bounded by a `<`/`<=` comparator or an exact version (`*` is an empty exact one). */
 function hasUpperBound(comparators: readonly { operator: string; value: string }[]): boolean {
-  return comparators.some(
-    ({ operator, value }) => operator.startsWith('<') || ((operator === '' || operator === '=') && value !== ''),
-  );
+  return comparators.some(({ operator, value }) => operator.startsWith('<') || ((operator === '' || operator === '=') && value !== ''));
 }
 
 function checkService(declaration: unknown, where: string): ServiceDeclaration {

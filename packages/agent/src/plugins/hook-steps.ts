@@ -11,7 +11,11 @@ export const BEFORE = 0;
 export const AFTER = 1;
 export const ON_THROW = 2;
 export type Phase = typeof BEFORE | typeof AFTER | typeof ON_THROW;
-const PHASE_NAMES: Record<Phase, keyof InterceptorHooks> = { [BEFORE]: 'before', [AFTER]: 'after', [ON_THROW]: 'onThrow' };
+const PHASE_NAMES: Record<Phase, keyof InterceptorHooks> = {
+  [BEFORE]: 'before',
+  [AFTER]: 'after',
+  [ON_THROW]: 'onThrow',
+};
 
 /** One hook as a call runs it: what it is called on, the plugin it runs as, the interceptor it belongs to. */
 export interface Step {
@@ -133,7 +137,19 @@ export function runStep(step: Step, context: CallContext): void {
 }
 
 /** Puts back what a hook that threw may have changed. */
-function undo(context: CallContext, args: unknown[], length: number, a0: unknown, a1: unknown, a2: unknown, a3: unknown, rest: unknown[] | undefined, result: unknown, error: unknown, skipped: boolean): void {
+function undo(
+  context: CallContext,
+  args: unknown[],
+  length: number,
+  a0: unknown,
+  a1: unknown,
+  a2: unknown,
+  a3: unknown,
+  rest: unknown[] | undefined,
+  result: unknown,
+  error: unknown,
+  skipped: boolean,
+): void {
   args.length = length;
   if (length > 0) args[0] = a0;
   if (length > 1) args[1] = a1;
@@ -168,8 +184,6 @@ function reportHookError({ interceptor, phase }: Step, error: unknown): void {
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
+    (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
   );
 }

@@ -132,9 +132,7 @@ export class Instrumentation {
     const kind = moduleKindOf(module);
     if (kind === 'file') return path.resolve(this.options.appRoot, module);
     // `node:http` and `http` are one module; `node:test` exists only with its prefix.
-    return kind === 'builtin' && module.startsWith('node:') && moduleKindOf(module.slice(5)) === 'builtin'
-      ? module.slice(5)
-      : module;
+    return kind === 'builtin' && module.startsWith('node:') && moduleKindOf(module.slice(5)) === 'builtin' ? module.slice(5) : module;
   }
 
   private bind({ plugin, rank, declaration }: Watch, owner: object, loaded: LoadedModule): void {
@@ -152,7 +150,11 @@ export class Instrumentation {
       if (this.refresh(site)) this.options.syncBuiltinExports();
     } catch (error) {
       // Not a method that can be wrapped: forget the binding so later refreshes do not trip on it.
-      if (added) site.bindings.splice(site.bindings.findIndex((binding) => binding.declaration === declaration), 1);
+      if (added)
+        site.bindings.splice(
+          site.bindings.findIndex((binding) => binding.declaration === declaration),
+          1,
+        );
       throw error;
     }
     plugin.sites.add(site);

@@ -105,5 +105,4 @@ describe('interceptors: call paths', () => {
     install(owner, 'original', { before: (ctx) => void (ctx.args[0] = 10) });
     expect(owner.original(1, 2)).toBe(12);
   });
-
 });

@@ -197,7 +197,16 @@ function applyWith(original: AnyFunction, self: unknown, args: unknown[]): unkno
  * A call whose hooks all ignore their context (see `ignoresContext`): nothing for them to change,
  * so the befores run, the original gets the wrapper's arguments as they came, and the exits run.
  */
-function interceptWithoutContext(plan: Plan, original: AnyFunction, self: unknown, count: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
+function interceptWithoutContext(
+  plan: Plan,
+  original: AnyFunction,
+  self: unknown,
+  count: number,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+  d: unknown,
+): unknown {
   const before = plan.soleBefore;
   if (before !== undefined) runStepWithoutContext(before);
   else runStepsWithoutContext(plan.befores);
@@ -247,7 +256,10 @@ function intercept(plan: Plan, original: AnyFunction, method: string, newTarget:
   }
   if (!context.skipped) {
     try {
-      context.result = newTarget === undefined ? applyWith(original, self, context.argv) : Reflect.construct(original, context.argv, newTarget as AnyFunction);
+      context.result =
+        newTarget === undefined
+          ? applyWith(original, self, context.argv)
+          : Reflect.construct(original, context.argv, newTarget as AnyFunction);
     } catch (error) {
       throw thrown(plan, entered, context, error);
     }

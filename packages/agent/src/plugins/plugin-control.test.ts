@@ -17,7 +17,9 @@ describe('PluginControl', () => {
     vi.spyOn(logger, 'info').mockImplementation(() => undefined);
     const lib = { shout: (text: string) => text.toUpperCase() };
     const instrumentation = new Instrumentation({ appRoot: '/app', syncBuiltinExports: () => undefined });
-    instrumentation.addPlugin('loud', [{ module: './lib.js', method: 'shout', after: (ctx) => void (ctx.result = `${String(ctx.result)}!`) }]);
+    instrumentation.addPlugin('loud', [
+      { module: './lib.js', method: 'shout', after: (ctx) => void (ctx.result = `${String(ctx.result)}!`) },
+    ]);
     instrumentation.onModuleLoaded({ module: path.resolve('/app/lib.js'), exports: lib });
     const heartbeat = new AgentHeartbeatService('0.0.0-test');
     heartbeat.addPlugin('loud', '1.0.0');
@@ -38,9 +40,24 @@ describe('PluginControl', () => {
     expect(lib.shout('hi')).toBe('HI!');
     expect(heartbeat.collectPlugins()).toEqual([{ name: 'loud', version: '1.0.0', extInfo: {} }]);
     expect(queue.take(10).events.map(({ level, type, message, attributes }) => ({ level, type, message, attributes }))).toEqual([
-      { level: 'important', type: 'plugin.disabled', message: 'plugin loud disabled (command c1)', attributes: { commandId: 'c1', plugin: 'loud' } },
-      { level: 'important', type: 'plugin.disabled', message: 'plugin loud was already disabled (command c2)', attributes: { commandId: 'c2', plugin: 'loud' } },
-      { level: 'normal', type: 'plugin.enabled', message: 'plugin loud enabled (command c3)', attributes: { commandId: 'c3', plugin: 'loud' } },
+      {
+        level: 'important',
+        type: 'plugin.disabled',
+        message: 'plugin loud disabled (command c1)',
+        attributes: { commandId: 'c1', plugin: 'loud' },
+      },
+      {
+        level: 'important',
+        type: 'plugin.disabled',
+        message: 'plugin loud was already disabled (command c2)',
+        attributes: { commandId: 'c2', plugin: 'loud' },
+      },
+      {
+        level: 'normal',
+        type: 'plugin.enabled',
+        message: 'plugin loud enabled (command c3)',
+        attributes: { commandId: 'c3', plugin: 'loud' },
+      },
     ]);
   });
 

@@ -15,7 +15,12 @@ import { loadPlugins, type LoadedPlugin } from './plugin-loader';
 const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures');
 const fakeLibDir = path.join(fixtures, 'fake-lib');
 
-function setUp(): { heartbeat: AgentHeartbeatService; instrumentation: Instrumentation; queue: EventQueue; events: AgentEvents } {
+function setUp(): {
+  heartbeat: AgentHeartbeatService;
+  instrumentation: Instrumentation;
+  queue: EventQueue;
+  events: AgentEvents;
+} {
   const heartbeat = new AgentHeartbeatService('0.0.0-test');
   registerService(HeartbeatService, heartbeat);
   const instrumentation = new Instrumentation({ appRoot: fixtures, syncBuiltinExports: () => undefined });
@@ -42,7 +47,18 @@ describe('loadPlugins', () => {
     parts = setUp();
     loaded = loadPlugins({
       dir: path.join(fixtures, 'plugins'),
-      names: ['greeter', 'broken', 'absent', 'bare', 'bad-definition', 'duplicate', 'unbounded', 'counter', 'counter-clash', 'counter-again'],
+      names: [
+        'greeter',
+        'broken',
+        'absent',
+        'bare',
+        'bad-definition',
+        'duplicate',
+        'unbounded',
+        'counter',
+        'counter-clash',
+        'counter-again',
+      ],
       appRoot: fixtures,
       agentVersion: '1.2.0',
       ...parts,
@@ -89,7 +105,9 @@ describe('loadPlugins', () => {
   });
 
   it('keeps the ext-info of a plugin whose name a later one tried to take', () => {
-    expect(parts.heartbeat.collectPlugins().find((plugin) => plugin.name === 'counter')?.extInfo).toEqual({ offered: 'yes' });
+    expect(parts.heartbeat.collectPlugins().find((plugin) => plugin.name === 'counter')?.extInfo).toEqual({
+      offered: 'yes',
+    });
   });
 
   it('binds interceptors when their module loads; hooks run as the plugin', () => {
@@ -111,7 +129,11 @@ describe('loadPlugins', () => {
   });
 
   it('watches each target module once, by kind', () => {
-    expect(parts.instrumentation.watched()).toEqual({ builtins: [], packages: ['fake-lib', 'not-installed'], files: [] });
+    expect(parts.instrumentation.watched()).toEqual({
+      builtins: [],
+      packages: ['fake-lib', 'not-installed'],
+      files: [],
+    });
   });
 
   it('offers plugin services to the others', () => {
@@ -137,7 +159,13 @@ describe('loadPlugins without a folder list', () => {
     const warn = vi.spyOn(logger, 'warn');
     const parts = setUp();
     expect(
-      loadPlugins({ dir: path.join(tmpdir(), 'vigil-no-such-dir'), names: undefined, appRoot: tmpdir(), agentVersion: '1.2.0', ...parts }),
+      loadPlugins({
+        dir: path.join(tmpdir(), 'vigil-no-such-dir'),
+        names: undefined,
+        appRoot: tmpdir(),
+        agentVersion: '1.2.0',
+        ...parts,
+      }),
     ).toEqual([]);
     expect(warn).not.toHaveBeenCalled();
     expect(parts.queue.size).toBe(0);
@@ -160,21 +188,46 @@ describe('loadPlugins by package name', () => {
   let loaded: LoadedPlugin[];
 
   beforeAll(() => {
-    writePackage(appRoot, '@acme/vigil-plugin-db', { main: 'lib.js', peerDependencies: { '@vigil/agent': '^1.0.0' } }, {
-      'lib.js': 'module.exports = { interceptors: [] };',
-    });
-    writePackage(appRoot, 'vigil-plugin-esm', { type: 'module', exports: { '.': './index.js' } }, {
-      'index.js': "export default { services: [{ type: { serviceName: 'fixture.esm' }, service: { hello: () => 'esm' } }] };",
-    });
-    writePackage(appRoot, 'vigil-plugin-future', { peerDependencies: { '@vigil/agent': '^2.0.0' } }, {
-      'index.js': "throw new Error('code of a plugin built for another agent ran');",
-    });
-    writePackage(appRoot, 'vigil-plugin-awaits', { type: 'module' }, {
-      'index.js': 'await Promise.resolve(); export default {};',
-    });
-    writePackage(appRoot, 'vigil-plugin-lost', { type: 'module' }, {
-      'index.js': "import { definePlugin } from '@vigil/agent'; export default definePlugin({});",
-    });
+    writePackage(
+      appRoot,
+      '@acme/vigil-plugin-db',
+      { main: 'lib.js', peerDependencies: { '@vigil/agent': '^1.0.0' } },
+      {
+        'lib.js': 'module.exports = { interceptors: [] };',
+      },
+    );
+    writePackage(
+      appRoot,
+      'vigil-plugin-esm',
+      { type: 'module', exports: { '.': './index.js' } },
+      {
+        'index.js': "export default { services: [{ type: { serviceName: 'fixture.esm' }, service: { hello: () => 'esm' } }] };",
+      },
+    );
+    writePackage(
+      appRoot,
+      'vigil-plugin-future',
+      { peerDependencies: { '@vigil/agent': '^2.0.0' } },
+      {
+        'index.js': "throw new Error('code of a plugin built for another agent ran');",
+      },
+    );
+    writePackage(
+      appRoot,
+      'vigil-plugin-awaits',
+      { type: 'module' },
+      {
+        'index.js': 'await Promise.resolve(); export default {};',
+      },
+    );
+    writePackage(
+      appRoot,
+      'vigil-plugin-lost',
+      { type: 'module' },
+      {
+        'index.js': "import { definePlugin } from '@vigil/agent'; export default definePlugin({});",
+      },
+    );
     writePackage(appRoot, 'vigil-plugin-typo', {}, { 'index.js': 'module.exports = {\n  interceptors: [,,\n' });
     vi.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
       warnings.push(String(args.at(-1)));
@@ -227,7 +280,9 @@ describe('loadPlugins by package name', () => {
       expect.stringMatching(/skipped: its code does not parse: .*vigil-plugin-typo\/index\.js:\d+: /),
     ]);
     expect(reasons('vigil-plugin-missing')).toEqual([
-      expect.stringMatching(/skipped: there is no folder .*vigil-plugin-missing and no package vigil-plugin-missing installed in .*'s node_modules$/),
+      expect.stringMatching(
+        /skipped: there is no folder .*vigil-plugin-missing and no package vigil-plugin-missing installed in .*'s node_modules$/,
+      ),
     ]);
   });
 });

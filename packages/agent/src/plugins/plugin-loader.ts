@@ -144,7 +144,8 @@ function checkAgentRange({ name, version }: LoadedPlugin, range: string | undefi
   if (range === undefined) return;
   // Loaded here: most plugins in a folder declare no peer range.
   const { satisfies, validRange } = require('semver') as typeof import('semver');
-  if (validRange(range) === null) throw new Error(`its peerDependencies range for @vigil/agent ${JSON.stringify(range)} is not a semver range`);
+  if (validRange(range) === null)
+    throw new Error(`its peerDependencies range for @vigil/agent ${JSON.stringify(range)} is not a semver range`);
   if (!satisfies(agentVersion, range, { includePrerelease: true })) {
     throw new Error(`${name} ${version} is built for @vigil/agent ${range} (its peerDependencies), and this agent is ${agentVersion}`);
   }

@@ -108,8 +108,6 @@ describe('HeartbeatService', () => {
 
 describe('ServiceManager', () => {
   it('says clearly when the agent has not started', () => {
-    expect(() => ServiceManager.getService({ serviceName: 'vigil.nothing', prototype: {} })).toThrow(
-      /vigil\.nothing is not available/,
-    );
+    expect(() => ServiceManager.getService({ serviceName: 'vigil.nothing', prototype: {} })).toThrow(/vigil\.nothing is not available/);
   });
 });

@@ -78,7 +78,11 @@ export class AgentHeartbeatService extends HeartbeatService implements PluginSco
       this.disabled.has(name) ? { name, version, extInfo: {}, enabled: false } : { name, version, extInfo: this.extInfoOf(name) },
     );
     if (this.providers.has(AGENT_PSEUDO_PLUGIN)) {
-      infos.push({ name: AGENT_PSEUDO_PLUGIN, version: this.agentVersion, extInfo: this.extInfoOf(AGENT_PSEUDO_PLUGIN) });
+      infos.push({
+        name: AGENT_PSEUDO_PLUGIN,
+        version: this.agentVersion,
+        extInfo: this.extInfoOf(AGENT_PSEUDO_PLUGIN),
+      });
     }
     return infos.slice(0, LIMITS.plugins);
   }

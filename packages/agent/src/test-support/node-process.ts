@@ -38,18 +38,14 @@ export interface NodeRun {
 
 /** Starts `node <args>` in `cwd`, without any VIGIL_* or NODE_OPTIONS of the test runner leaking in. */
 export function runNode(cwd: string, args: readonly string[], env: Record<string, string> = {}): NodeRun {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('VIGIL_') && key !== 'NODE_OPTIONS'),
-  );
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VIGIL_') && key !== 'NODE_OPTIONS'));
   const child = spawn(process.execPath, args, { cwd, env: { ...inherited, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const startedAt = Date.now();
-  const exited = new Promise<Exit>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - startedAt })),
-  );
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - startedAt })));
   return {
     child,
     stdout: () => stdout,

@@ -37,12 +37,19 @@ describe('withLiveEvent', () => {
   });
 
   it('counts an event of a hidden level on its card without listing it', () => {
-    const next = withLiveEvent(feed, event(12, { level: 'emergency' }), eventFiltersFromParams(new URLSearchParams('level=important')), bounds);
+    const next = withLiveEvent(
+      feed,
+      event(12, { level: 'emergency' }),
+      eventFiltersFromParams(new URLSearchParams('level=important')),
+      bounds,
+    );
     expect(next.events).toBe(feed.events);
     expect(next.counts.emergency).toEqual({ total: 1, newestId: 12 });
   });
 
   it('ignores events outside the filters', () => {
-    expect(withLiveEvent(feed, event(13, { service: 'mailer' }), eventFiltersFromParams(new URLSearchParams('service=orders')), bounds)).toBe(feed);
+    expect(
+      withLiveEvent(feed, event(13, { service: 'mailer' }), eventFiltersFromParams(new URLSearchParams('service=orders')), bounds),
+    ).toBe(feed);
   });
 });

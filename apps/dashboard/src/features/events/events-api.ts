@@ -6,7 +6,12 @@ export const PAGE_SIZE = 50;
 
 const parseList = withSchema(eventListSchema);
 
-export function fetchEvents(query: URLSearchParams, levels: readonly EventLevel[], offset: number, signal: AbortSignal): Promise<EventList> {
+export function fetchEvents(
+  query: URLSearchParams,
+  levels: readonly EventLevel[],
+  offset: number,
+  signal: AbortSignal,
+): Promise<EventList> {
   const params = new URLSearchParams(query);
   if (levels.length > 0) params.set('level', levels.join(','));
   params.set('offset', String(offset));

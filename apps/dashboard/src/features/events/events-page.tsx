@@ -67,11 +67,18 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
   const services = useLive((s) => s.services);
   const { state, loadMore } = useEventFeed(filters);
   const setFilters = (next: EventFilters, replace = false) => navigate('/events', paramsFromEventFilters(next), { replace });
-  const [instanceText, setInstanceText] = useDebouncedText(filters.instanceId, (instanceId) => setFilters({ ...filters, instanceId }, true));
+  const [instanceText, setInstanceText] = useDebouncedText(filters.instanceId, (instanceId) =>
+    setFilters({ ...filters, instanceId }, true),
+  );
   const [typeText, setTypeText] = useDebouncedText(filters.type, (type) => setFilters({ ...filters, type }, true));
 
   const toggleLevel = (level: EventLevel) =>
-    setFilters({ ...filters, levels: filters.levels.includes(level) ? filters.levels.filter((l) => l !== level) : EVENT_LEVELS.filter((l) => l === level || filters.levels.includes(l)) });
+    setFilters({
+      ...filters,
+      levels: filters.levels.includes(level)
+        ? filters.levels.filter((l) => l !== level)
+        : EVENT_LEVELS.filter((l) => l === level || filters.levels.includes(l)),
+    });
   const setRange = (range: RangeKey) => setFilters({ ...filters, range, from: null, to: null });
   const custom = filters.range === null;
   const feed = state.feed;
@@ -98,7 +105,11 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
       <form className="filter-bar" role="search" aria-label="Filter events" onSubmit={(e) => e.preventDefault()}>
         <label className="field">
           <span className="field__label">Service</span>
-          <select data-testid="events-service" value={filters.service ?? ''} onChange={(e) => setFilters({ ...filters, service: e.target.value || null })}>
+          <select
+            data-testid="events-service"
+            value={filters.service ?? ''}
+            onChange={(e) => setFilters({ ...filters, service: e.target.value || null })}
+          >
             <option value="">All services</option>
             {[...new Set([...(filters.service ? [filters.service] : []), ...services.map((s) => s.service)])].map((name) => (
               <option key={name} value={name}>
@@ -109,11 +120,24 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
         </label>
         <label className="field">
           <span className="field__label">Instance id</span>
-          <input type="search" data-testid="events-instance" value={instanceText} onChange={(e) => setInstanceText(e.target.value)} placeholder="any" />
+          <input
+            type="search"
+            data-testid="events-instance"
+            value={instanceText}
+            onChange={(e) => setInstanceText(e.target.value)}
+            placeholder="any"
+          />
         </label>
         <label className="field">
           <span className="field__label">Type</span>
-          <input type="search" data-testid="events-type" list="event-types" value={typeText} onChange={(e) => setTypeText(e.target.value)} placeholder="e.g. instance. or plugin.disabled" />
+          <input
+            type="search"
+            data-testid="events-type"
+            list="event-types"
+            value={typeText}
+            onChange={(e) => setTypeText(e.target.value)}
+            placeholder="e.g. instance. or plugin.disabled"
+          />
           <datalist id="event-types">
             {COMMON_TYPES.map((type) => (
               <option key={type} value={type} />
@@ -124,7 +148,13 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
           <legend className="field__label">Time range</legend>
           <div className="segmented">
             {(Object.keys(RANGES) as RangeKey[]).map((range) => (
-              <button key={range} type="button" data-testid={`range-${range}`} aria-pressed={filters.range === range} onClick={() => setRange(range)}>
+              <button
+                key={range}
+                type="button"
+                data-testid={`range-${range}`}
+                aria-pressed={filters.range === range}
+                onClick={() => setRange(range)}
+              >
                 {RANGE_LABELS[range]}
               </button>
             ))}
@@ -135,7 +165,14 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
           <input
             type="datetime-local"
             value={custom ? toLocalInput(filters.from) : ''}
-            onChange={(e) => setFilters({ ...filters, range: null, from: fromLocalInput(e.target.value) ?? Date.now() - RANGES['1d'], to: custom ? filters.to : null })}
+            onChange={(e) =>
+              setFilters({
+                ...filters,
+                range: null,
+                from: fromLocalInput(e.target.value) ?? Date.now() - RANGES['1d'],
+                to: custom ? filters.to : null,
+              })
+            }
           />
         </label>
         <label className="field">
@@ -143,7 +180,14 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
           <input
             type="datetime-local"
             value={custom ? toLocalInput(filters.to) : ''}
-            onChange={(e) => setFilters({ ...filters, range: null, from: custom ? filters.from : Date.now() - RANGES['1d'], to: fromLocalInput(e.target.value) })}
+            onChange={(e) =>
+              setFilters({
+                ...filters,
+                range: null,
+                from: custom ? filters.from : Date.now() - RANGES['1d'],
+                to: fromLocalInput(e.target.value),
+              })
+            }
           />
         </label>
       </form>
@@ -160,7 +204,9 @@ export function EventsPage({ params }: { params: URLSearchParams }) {
           <EventTable events={feed.events} />
         </div>
       )}
-      {feed && feed.events.length === 0 && state.status === 'loaded' && <p className="empty-state">No event matches these filters in this time range.</p>}
+      {feed && feed.events.length === 0 && state.status === 'loaded' && (
+        <p className="empty-state">No event matches these filters in this time range.</p>
+      )}
       {state.status === 'loaded' && feed && feed.events.length < feed.total && (
         <p className="load-more">
           <button type="button" className="button" disabled={state.loadingMore} onClick={loadMore}>

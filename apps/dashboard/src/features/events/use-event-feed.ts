@@ -47,7 +47,8 @@ export function useEventFeed(filters: EventFilters): { state: FeedState; loadMor
         setState({ status: 'loaded', feed, loadingMore: false });
       },
       (error: unknown) => {
-        if (!abort.signal.aborted) setState((s) => ({ status: 'failed', message: error instanceof Error ? error.message : String(error), feed: s.feed }));
+        if (!abort.signal.aborted)
+          setState((s) => ({ status: 'failed', message: error instanceof Error ? error.message : String(error), feed: s.feed }));
       },
     );
     return () => abort.abort();
@@ -85,7 +86,8 @@ export function useEventFeed(filters: EventFilters): { state: FeedState; loadMor
             ? { ...s, loadingMore: false, feed: { ...s.feed, events: mergeEvents(s.feed.events, page.events) } }
             : s,
         ),
-      (error: unknown) => setState((s) => ({ status: 'failed', message: error instanceof Error ? error.message : String(error), feed: s.feed })),
+      (error: unknown) =>
+        setState((s) => ({ status: 'failed', message: error instanceof Error ? error.message : String(error), feed: s.feed })),
     );
   }, [state]);
 

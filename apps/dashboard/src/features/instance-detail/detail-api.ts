@@ -1,4 +1,12 @@
-import { eventListSchema, eventRecordSchema, instanceSchema, pluginCommandSchema, type EventRecord, type Instance, type PluginCommand } from '@vigil/protocol';
+import {
+  eventListSchema,
+  eventRecordSchema,
+  instanceSchema,
+  pluginCommandSchema,
+  type EventRecord,
+  type Instance,
+  type PluginCommand,
+} from '@vigil/protocol';
 import { requestJson, withSchema } from '../../api/http';
 
 /** `GET /api/v1/instances/:id`. */
@@ -16,7 +24,8 @@ const parseEvents = withSchema(eventRecordSchema.array());
 function parseDetail(body: unknown): InstanceDetail {
   if (typeof body !== 'object' || body === null) throw new Error('(body): expected an object');
   const { instance, beatArrivals, events } = body as Record<string, unknown>;
-  if (!Array.isArray(beatArrivals) || !beatArrivals.every((t) => Number.isSafeInteger(t))) throw new Error('beatArrivals: expected epoch ms');
+  if (!Array.isArray(beatArrivals) || !beatArrivals.every((t) => Number.isSafeInteger(t)))
+    throw new Error('beatArrivals: expected epoch ms');
   return { instance: parseInstance(instance), beatArrivals: beatArrivals as number[], events: parseEvents(events) };
 }
 

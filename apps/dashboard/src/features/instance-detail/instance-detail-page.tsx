@@ -61,7 +61,12 @@ export function InstanceDetailPage({ id }: { id: string }) {
     const abort = new AbortController();
     Promise.all([fetchInstanceDetail(id, abort.signal), fetchPluginEvents(id, abort.signal)]).then(
       ([detail, pluginEvents]) =>
-        setLoaded({ state: 'loaded', instance: detail.instance, arrivals: detail.beatArrivals, events: mergeEvents(detail.events, pluginEvents) }),
+        setLoaded({
+          state: 'loaded',
+          instance: detail.instance,
+          arrivals: detail.beatArrivals,
+          events: mergeEvents(detail.events, pluginEvents),
+        }),
       (error: unknown) => {
         if (abort.signal.aborted) return;
         if (error instanceof ApiError && error.status === 404) setLoaded({ state: 'missing' });
@@ -76,13 +81,20 @@ export function InstanceDetailPage({ id }: { id: string }) {
   const lastBeat = live?.lastHeartbeatTime;
   useEffect(() => {
     if (lastBeat === undefined) return;
-    setLoaded((current) => (current.state === 'loaded' ? { ...current, arrivals: withArrival(current.arrivals, lastBeat, ARRIVALS_KEPT) } : current));
+    setLoaded((current) =>
+      current.state === 'loaded' ? { ...current, arrivals: withArrival(current.arrivals, lastBeat, ARRIVALS_KEPT) } : current,
+    );
   }, [lastBeat]);
 
   const events = useMemo(() => mergeEvents(loaded.state === 'loaded' ? loaded.events : [], liveEvents), [loaded, liveEvents]);
 
   if (loaded.state === 'loading') return <p className="empty-state">Loading instance…</p>;
-  if (loaded.state === 'failed') return <p className="empty-state" role="alert">Cannot load this instance: {loaded.message}</p>;
+  if (loaded.state === 'failed')
+    return (
+      <p className="empty-state" role="alert">
+        Cannot load this instance: {loaded.message}
+      </p>
+    );
   const instance = live ?? (loaded.state === 'loaded' ? loaded.instance : undefined);
   if (!instance) {
     return (
@@ -96,8 +108,8 @@ export function InstanceDetailPage({ id }: { id: string }) {
   return (
     <div className="page page--detail" data-testid="instance-detail" data-instance-id={instance.instanceId}>
       <nav className="breadcrumbs" aria-label="Breadcrumbs">
-        <a href={routeHref('/')}>Instances</a> / <a href={routeHref('/', new URLSearchParams({ service: instance.service }))}>{instance.service}</a> /{' '}
-        {instance.hostName}
+        <a href={routeHref('/')}>Instances</a> /{' '}
+        <a href={routeHref('/', new URLSearchParams({ service: instance.service }))}>{instance.service}</a> / {instance.hostName}
       </nav>
       <header className="detail-header">
         <h2>
@@ -178,7 +190,11 @@ export function InstanceDetailPage({ id }: { id: string }) {
             all events of this instance
           </a>
         </h3>
-        {events.length === 0 ? <p className="muted">No events.</p> : <EventTable events={events.slice(0, EVENTS_SHOWN)} showInstance={false} />}
+        {events.length === 0 ? (
+          <p className="muted">No events.</p>
+        ) : (
+          <EventTable events={events.slice(0, EVENTS_SHOWN)} showInstance={false} />
+        )}
       </section>
     </div>
   );

@@ -112,9 +112,7 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
           <th scope="col">Control</th>
         </tr>
       </thead>
-      <tbody>
-        {instance.plugins.map(row)}
-      </tbody>
+      <tbody>{instance.plugins.map(row)}</tbody>
     </table>
   );
 }

@@ -37,7 +37,9 @@ export function InstanceFilterBar({ filters, services, plugins, onChange }: Inst
   const toggleStatus = (status: InstanceStatus) =>
     onChange({
       ...filters,
-      status: filters.status.includes(status) ? filters.status.filter((s) => s !== status) : INSTANCE_STATUSES.filter((s) => s === status || filters.status.includes(s)),
+      status: filters.status.includes(status)
+        ? filters.status.filter((s) => s !== status)
+        : INSTANCE_STATUSES.filter((s) => s === status || filters.status.includes(s)),
     });
 
   return (
@@ -61,14 +63,23 @@ export function InstanceFilterBar({ filters, services, plugins, onChange }: Inst
         <legend className="field__label">Status</legend>
         {INSTANCE_STATUSES.map((status) => (
           <label key={status} className={`toggle toggle--${status}`}>
-            <input type="checkbox" data-testid={`filter-status-${status}`} checked={filters.status.includes(status)} onChange={() => toggleStatus(status)} />
+            <input
+              type="checkbox"
+              data-testid={`filter-status-${status}`}
+              checked={filters.status.includes(status)}
+              onChange={() => toggleStatus(status)}
+            />
             {status}
           </label>
         ))}
       </fieldset>
       <label className="field">
         <span className="field__label">Plugin</span>
-        <select data-testid="filter-plugin" value={filters.plugin ?? ''} onChange={(e) => onChange({ ...filters, plugin: e.target.value || null })}>
+        <select
+          data-testid="filter-plugin"
+          value={filters.plugin ?? ''}
+          onChange={(e) => onChange({ ...filters, plugin: e.target.value || null })}
+        >
           <option value="">Any plugin</option>
           {optionsWith(plugins, filters.plugin).map((name) => (
             <option key={name} value={name}>

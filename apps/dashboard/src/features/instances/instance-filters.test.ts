@@ -3,7 +3,14 @@ import { DEFAULT_FILTERS, filtersFromParams, paramsFromFilters, sortedBy, window
 
 describe('instance filters in the URL', () => {
   it('round-trips through the query string', () => {
-    const filters = { service: 'orders', status: ['suspect', 'lost'] as const, plugin: 'template', q: 'web 1', sort: 'lastHeartbeatTime' as const, order: 'asc' as const };
+    const filters = {
+      service: 'orders',
+      status: ['suspect', 'lost'] as const,
+      plugin: 'template',
+      q: 'web 1',
+      sort: 'lastHeartbeatTime' as const,
+      order: 'asc' as const,
+    };
     const params = paramsFromFilters({ ...filters, status: [...filters.status] });
     expect(params.toString()).toBe('service=orders&status=suspect%2Clost&plugin=template&q=web+1&sort=lastHeartbeatTime&order=asc');
     // Statuses come back in their canonical order, whatever the link said.

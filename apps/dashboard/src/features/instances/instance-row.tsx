@@ -32,7 +32,10 @@ export const InstanceRow = memo(function InstanceRow({ instance, index }: { inst
         {instance.appName}
       </td>
       <td className="truncate">
-        <a href={routeHref(`/instances/${encodeURIComponent(instance.instanceId)}`)} title={`${instance.hostName} (${instance.instanceId}): details`}>
+        <a
+          href={routeHref(`/instances/${encodeURIComponent(instance.instanceId)}`)}
+          title={`${instance.hostName} (${instance.instanceId}): details`}
+        >
           {instance.hostName}
         </a>
       </td>

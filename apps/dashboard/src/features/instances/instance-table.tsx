@@ -61,7 +61,13 @@ export function InstanceTable({ filters, loaded, onSort, onFirstVisibleRow, empt
   for (let index = first; index < last; index++) {
     const id = loaded && index >= loaded.offset ? loaded.ids[index - loaded.offset] : undefined;
     const instance = id === undefined ? undefined : loaded?.rows.get(id);
-    rows.push(instance ? <InstanceRow key={instance.instanceId} instance={instance} index={index} /> : <PlaceholderRow key={`row-${index}`} index={index} />);
+    rows.push(
+      instance ? (
+        <InstanceRow key={instance.instanceId} instance={instance} index={index} />
+      ) : (
+        <PlaceholderRow key={`row-${index}`} index={index} />
+      ),
+    );
   }
   const order = effectiveOrder(filters);
 

@@ -57,7 +57,11 @@ export function InstancesPage({ params }: { params: URLSearchParams }) {
           hasFilters(filters) ? (
             <p className="empty-state">
               No instance matches these filters.{' '}
-              <button type="button" className="link-button" onClick={() => setFilters({ ...filters, service: null, status: [], plugin: null, q: '' })}>
+              <button
+                type="button"
+                className="link-button"
+                onClick={() => setFilters({ ...filters, service: null, status: [], plugin: null, q: '' })}
+              >
                 Clear filters
               </button>
             </p>

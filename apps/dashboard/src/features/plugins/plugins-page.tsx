@@ -22,7 +22,13 @@ export function PluginsPage() {
       </p>
       <div className="plugin-matrices">
         {matrices.map((matrix) => (
-          <section key={matrix.plugin} className="panel" data-testid="plugin-matrix" data-plugin={matrix.plugin} aria-labelledby={`plugin-${matrix.plugin}`}>
+          <section
+            key={matrix.plugin}
+            className="panel"
+            data-testid="plugin-matrix"
+            data-plugin={matrix.plugin}
+            aria-labelledby={`plugin-${matrix.plugin}`}
+          >
             <h3 id={`plugin-${matrix.plugin}`}>
               <a href={routeHref('/', new URLSearchParams({ plugin: matrix.plugin }))}>{matrix.plugin}</a>{' '}
               {matrix.drift ? (
@@ -45,7 +51,10 @@ export function PluginsPage() {
                 </thead>
                 <tbody>
                   {matrix.services.map((row) => (
-                    <tr key={row.service} className={matrix.drift && Object.keys(row.byVersion).length > 1 ? 'matrix-row--mixed' : undefined}>
+                    <tr
+                      key={row.service}
+                      className={matrix.drift && Object.keys(row.byVersion).length > 1 ? 'matrix-row--mixed' : undefined}
+                    >
                       <th scope="row">{row.service}</th>
                       {matrix.versions.map((version) => {
                         const n = row.byVersion[version];

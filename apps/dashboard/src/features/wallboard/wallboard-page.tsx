@@ -29,7 +29,13 @@ export function WallboardPage() {
         {tiles.map((tile) => {
           const worst = worstStatus(tile);
           return (
-            <li key={tile.service} className={`tile tile--${worst}`} data-testid="service-tile" data-service={tile.service} data-status={worst}>
+            <li
+              key={tile.service}
+              className={`tile tile--${worst}`}
+              data-testid="service-tile"
+              data-service={tile.service}
+              data-status={worst}
+            >
               <a className="tile__link" href={routeHref('/', new URLSearchParams({ service: tile.service }))}>
                 <span className="tile__name">{tile.service}</span>
                 <span className="tile__status">{worst}</span>

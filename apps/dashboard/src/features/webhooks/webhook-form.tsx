@@ -49,7 +49,13 @@ export function WebhookForm({ initial, title, onSave, onCancel }: WebhookFormPro
       <div className="form-grid">
         <label className="field">
           <span className="field__label">Name</span>
-          <input required maxLength={100} data-testid="webhook-name" value={input.name} onChange={(e) => setInput({ ...input, name: e.target.value })} />
+          <input
+            required
+            maxLength={100}
+            data-testid="webhook-name"
+            value={input.name}
+            onChange={(e) => setInput({ ...input, name: e.target.value })}
+          />
         </label>
         <label className="field field--grow">
           <span className="field__label">URL</span>
@@ -65,7 +71,11 @@ export function WebhookForm({ initial, title, onSave, onCancel }: WebhookFormPro
         </label>
         <label className="field">
           <span className="field__label">Format</span>
-          <select data-testid="webhook-format" value={input.format} onChange={(e) => setInput({ ...input, format: e.target.value as WebhookFormat })}>
+          <select
+            data-testid="webhook-format"
+            value={input.format}
+            onChange={(e) => setInput({ ...input, format: e.target.value as WebhookFormat })}
+          >
             {WEBHOOK_FORMATS.map((format) => (
               <option key={format} value={format}>
                 {FORMAT_LABELS[format]}
@@ -75,7 +85,11 @@ export function WebhookForm({ initial, title, onSave, onCancel }: WebhookFormPro
         </label>
         <label className="field">
           <span className="field__label">Events at or above</span>
-          <select data-testid="webhook-level" value={input.minLevel} onChange={(e) => setInput({ ...input, minLevel: e.target.value as EventLevel })}>
+          <select
+            data-testid="webhook-level"
+            value={input.minLevel}
+            onChange={(e) => setInput({ ...input, minLevel: e.target.value as EventLevel })}
+          >
             {EVENT_LEVELS.map((level) => (
               <option key={level} value={level}>
                 {level}
@@ -85,10 +99,20 @@ export function WebhookForm({ initial, title, onSave, onCancel }: WebhookFormPro
         </label>
         <label className="field field--grow">
           <span className="field__label">Event types (empty: all)</span>
-          <input data-testid="webhook-types" placeholder="instance.lost, plugin." value={types} onChange={(e) => setTypes(e.target.value)} />
+          <input
+            data-testid="webhook-types"
+            placeholder="instance.lost, plugin."
+            value={types}
+            onChange={(e) => setTypes(e.target.value)}
+          />
         </label>
         <label className="toggle">
-          <input type="checkbox" data-testid="webhook-enabled" checked={input.enabled} onChange={(e) => setInput({ ...input, enabled: e.target.checked })} />
+          <input
+            type="checkbox"
+            data-testid="webhook-enabled"
+            checked={input.enabled}
+            onChange={(e) => setInput({ ...input, enabled: e.target.checked })}
+          />
           enabled
         </label>
       </div>

@@ -10,7 +10,13 @@ const stored = {
   enabled: true,
   createdAt: 1,
   updatedAt: 2,
-  delivery: { queued: 0, delivered: 3, failed: 1, dropped: 0, last: { time: 5, eventId: '9', ok: false, status: 500, attempts: 3, durationMs: 20 } },
+  delivery: {
+    queued: 0,
+    delivered: 3,
+    failed: 1,
+    dropped: 0,
+    last: { time: 5, eventId: '9', ok: false, status: 500, attempts: 3, durationMs: 20 },
+  },
 };
 
 describe('webhook answers', () => {
@@ -29,8 +35,12 @@ describe('webhook answers', () => {
   });
 
   it('names the field that does not match', () => {
-    expect(() => parseWebhookList({ webhooks: [{ ...stored, format: 'teams' }] })).toThrow(/^webhooks\.0\.format: .*"generic"\|"slack"\|"feishu"\|"dingtalk"/);
+    expect(() => parseWebhookList({ webhooks: [{ ...stored, format: 'teams' }] })).toThrow(
+      /^webhooks\.0\.format: .*"generic"\|"slack"\|"feishu"\|"dingtalk"/,
+    );
     expect(() => parseWebhookList([])).toThrow(/^\(body\): .*expected object/);
-    expect(() => parseWebhook({ ...stored, delivery: { ...stored.delivery, last: { time: 'now' } } })).toThrow(/delivery\.last\.time: .*expected number/);
+    expect(() => parseWebhook({ ...stored, delivery: { ...stored.delivery, last: { time: 'now' } } })).toThrow(
+      /delivery\.last\.time: .*expected number/,
+    );
   });
 });

@@ -22,7 +22,8 @@ import {
 const REFRESH_MS = 5_000;
 
 type Editing = { mode: 'closed' } | { mode: 'add' } | { mode: 'edit'; webhook: Webhook };
-type RowNote = { kind: 'testing' } | { kind: 'tested'; outcome: TestOutcome } | { kind: 'error'; message: string } | { kind: 'confirm-delete' };
+type RowNote =
+  { kind: 'testing' } | { kind: 'tested'; outcome: TestOutcome } | { kind: 'error'; message: string } | { kind: 'confirm-delete' };
 
 const message = (error: unknown) => (error instanceof ApiError ? error.message : String(error));
 
@@ -90,7 +91,13 @@ export function WebhooksPage() {
     <div className="page page--webhooks">
       <div className="toolbar">
         <p className="result-line">Events at or above a level are pushed to these URLs as they happen, retried when the target fails.</p>
-        <button type="button" className="button button--primary" data-testid="webhook-add" onClick={() => setEditing({ mode: 'add' })} disabled={editing.mode !== 'closed'}>
+        <button
+          type="button"
+          className="button button--primary"
+          data-testid="webhook-add"
+          onClick={() => setEditing({ mode: 'add' })}
+          disabled={editing.mode !== 'closed'}
+        >
           Add webhook
         </button>
       </div>
@@ -145,7 +152,9 @@ export function WebhooksPage() {
                           type="checkbox"
                           data-testid="webhook-toggle"
                           checked={webhook.enabled}
-                          onChange={(e) => void run(webhook.id, () => updateWebhook(webhook.id, { ...inputOf(webhook), enabled: e.target.checked }))}
+                          onChange={(e) =>
+                            void run(webhook.id, () => updateWebhook(webhook.id, { ...inputOf(webhook), enabled: e.target.checked }))
+                          }
                         />
                         <span>{webhook.enabled ? 'on' : 'off'}</span>
                       </label>
@@ -156,46 +165,68 @@ export function WebhooksPage() {
                       {delivery.queued > 0 && `, ${delivery.queued} queued`}
                       {delivery.last && (
                         <div className={delivery.last.ok ? 'muted' : 'outcome outcome--failed'}>
-                          last <RelativeTime time={delivery.last.time} />: {delivery.last.ok ? 'ok' : (delivery.last.error ?? `HTTP ${delivery.last.status}`)}
+                          last <RelativeTime time={delivery.last.time} />:{' '}
+                          {delivery.last.ok ? 'ok' : (delivery.last.error ?? `HTTP ${delivery.last.status}`)}
                         </div>
                       )}
                     </td>
                     <td>
                       <div className="actions">
-                      <button type="button" className="button" data-testid="webhook-test" disabled={rowNote?.kind === 'testing'} onClick={() => void test(webhook.id)}>
-                        Test
-                      </button>
-                      <button type="button" className="button" data-testid="webhook-edit" disabled={editing.mode !== 'closed'} onClick={() => setEditing({ mode: 'edit', webhook })}>
-                        Edit
-                      </button>
-                      {rowNote?.kind === 'confirm-delete' ? (
-                        <>
-                          <button type="button" className="button button--danger" onClick={() => void run(webhook.id, () => deleteWebhook(webhook.id))}>
-                            Delete {webhook.name}
-                          </button>
-                          <button type="button" className="button button--quiet" onClick={() => note(webhook.id, null)}>
-                            Keep
-                          </button>
-                        </>
-                      ) : (
-                        <button type="button" className="button button--quiet" onClick={() => note(webhook.id, { kind: 'confirm-delete' })}>
-                          Delete…
+                        <button
+                          type="button"
+                          className="button"
+                          data-testid="webhook-test"
+                          disabled={rowNote?.kind === 'testing'}
+                          onClick={() => void test(webhook.id)}
+                        >
+                          Test
                         </button>
-                      )}
-                      <div data-testid="webhook-note" aria-live="polite" className="small">
-                        {rowNote?.kind === 'testing' && <span className="outcome outcome--pending">sending a test message…</span>}
-                        {rowNote?.kind === 'tested' &&
-                          (rowNote.outcome.ok ? (
-                            <span className="outcome outcome--ok">
-                              test delivered{rowNote.outcome.status !== undefined && ` (HTTP ${rowNote.outcome.status})`} in {formatDuration(rowNote.outcome.durationMs)}
-                            </span>
-                          ) : (
-                            <span className="outcome outcome--failed">
-                              test failed: {rowNote.outcome.error ?? `HTTP ${rowNote.outcome.status}`}
-                            </span>
-                          ))}
-                        {rowNote?.kind === 'error' && <span className="outcome outcome--failed">{rowNote.message}</span>}
-                      </div>
+                        <button
+                          type="button"
+                          className="button"
+                          data-testid="webhook-edit"
+                          disabled={editing.mode !== 'closed'}
+                          onClick={() => setEditing({ mode: 'edit', webhook })}
+                        >
+                          Edit
+                        </button>
+                        {rowNote?.kind === 'confirm-delete' ? (
+                          <>
+                            <button
+                              type="button"
+                              className="button button--danger"
+                              onClick={() => void run(webhook.id, () => deleteWebhook(webhook.id))}
+                            >
+                              Delete {webhook.name}
+                            </button>
+                            <button type="button" className="button button--quiet" onClick={() => note(webhook.id, null)}>
+                              Keep
+                            </button>
+                          </>
+                        ) : (
+                          <button
+                            type="button"
+                            className="button button--quiet"
+                            onClick={() => note(webhook.id, { kind: 'confirm-delete' })}
+                          >
+                            Delete…
+                          </button>
+                        )}
+                        <div data-testid="webhook-note" aria-live="polite" className="small">
+                          {rowNote?.kind === 'testing' && <span className="outcome outcome--pending">sending a test message…</span>}
+                          {rowNote?.kind === 'tested' &&
+                            (rowNote.outcome.ok ? (
+                              <span className="outcome outcome--ok">
+                                test delivered{rowNote.outcome.status !== undefined && ` (HTTP ${rowNote.outcome.status})`} in{' '}
+                                {formatDuration(rowNote.outcome.durationMs)}
+                              </span>
+                            ) : (
+                              <span className="outcome outcome--failed">
+                                test failed: {rowNote.outcome.error ?? `HTTP ${rowNote.outcome.status}`}
+                              </span>
+                            ))}
+                          {rowNote?.kind === 'error' && <span className="outcome outcome--failed">{rowNote.message}</span>}
+                        </div>
                       </div>
                     </td>
                   </tr>
