@@ -61,7 +61,6 @@ export class BeatHandler {
         timings?.intervalMs ?? null,
         now,
         timings?.lostAfterMs ?? this.registry.lostAfter(beat.instanceId),
-        target,
       );
       if (slower !== null) {
         this.metrics.beatRejected();

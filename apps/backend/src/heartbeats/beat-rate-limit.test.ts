@@ -48,15 +48,4 @@ describe('BeatRateLimiter', () => {
     limiter.take('late', null, 120_000);
     expect(limiter.size).toBe(1);
   });
-
-  it('holds a known instance to the same rate through the bucket on its record, without a map entry', () => {
-    const limiter = new BeatRateLimiter();
-    const state = { rateTokens: Number.NaN, rateAt: 0 };
-    for (let i = 0; i < BEAT_BURST; i += 1) expect(limiter.take('a', 2000, 0, 15_000, state)).toBeNull();
-    expect(limiter.take('a', 2000, 0, 15_000, state)).toBe(2000);
-    expect(limiter.take('a', 2000, 500, 15_000, state)).toBeNull();
-    expect(limiter.take('a', 2000, 500, 15_000, state)).toBe(2000);
-    for (let t = 1_000; t < 60_000; t += 2000) expect(limiter.take('a', 2000, t, 15_000, state)).toBeNull();
-    expect(limiter.size).toBe(0);
-  });
 });

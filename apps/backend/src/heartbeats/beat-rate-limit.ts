@@ -14,14 +14,10 @@ interface Bucket {
   at: number;
 }
 
-/** A bucket kept by its owner (the registry's record of a known instance): NaN tokens = not started. */
-export interface RateState {
-  rateTokens: number;
-  rateAt: number;
-}
-
 /**
- * A token bucket per instance id (in memory, one Map lookup and some arithmetic per beat): each
+ * A token bucket per instance id, in a map of its own (one Map lookup and some arithmetic per beat;
+ * keeping the bucket on the registry's record instead saved nothing measurable, docs/benchmarks.md
+ * "Rate-limit buckets in their own map"): each
  * instance may burst BEAT_BURST beats, then BEAT_RATE_FACTOR beats per expected interval (the one
  * configured for it, else the protocol's smallest, MIN_HEARTBEAT_INTERVAL_MS). An instance beating
  * far faster (Nacos #4449) is refused; the others keep their own buckets and never notice.
@@ -37,25 +33,8 @@ export class BeatRateLimiter {
    * instance go lost, e.g. when a backend that was stalled works through a backlog of beats its
    * agents had long given up on, and refuses the live one that follows.
    */
-  take(
-    instanceId: string,
-    configuredIntervalMs: number | null,
-    now: number,
-    lostAfterMs = Number.POSITIVE_INFINITY,
-    state?: RateState,
-  ): number | null {
+  take(instanceId: string, configuredIntervalMs: number | null, now: number, lostAfterMs = Number.POSITIVE_INFINITY): number | null {
     const gapMs = Math.max(MIN_HEARTBEAT_INTERVAL_MS, (configuredIntervalMs ?? 0) / BEAT_RATE_FACTOR);
-    if (state !== undefined) {
-      // A known instance: its bucket lives on its record (no lookup).
-      const tokens = Number.isNaN(state.rateTokens) ? BEAT_BURST : Math.min(BEAT_BURST, state.rateTokens + (now - state.rateAt) / gapMs);
-      state.rateAt = now;
-      if (tokens >= 1) {
-        state.rateTokens = tokens - 1;
-        return null;
-      }
-      state.rateTokens = tokens;
-      return slowerInterval(configuredIntervalMs, lostAfterMs);
-    }
     let bucket = this.buckets.get(instanceId);
     if (bucket === undefined) {
       if (now - this.lastSweep > IDLE_MS) this.sweep(now);

@@ -5,16 +5,9 @@ import type { Timings } from './timings.js';
 /** The identity and settings of an instance, whatever protocol registered it. */
 export type InstanceInput = Omit<Instance, 'status' | 'registeredAt' | 'lastHeartbeatTime' | 'statusSince'>;
 
-/**
- * What the beat path needs of a known instance, from one lookup (`beatTarget`): its timings, and
- * its rate-limit bucket (beat-rate-limit.ts), kept on the record rather than in a map of its own.
- */
+/** What the beat path needs of a known instance, from one lookup (`beatTarget`): its timings. */
 export interface BeatTarget {
   readonly timings: Timings;
-  /** Tokens left in the instance's rate-limit bucket; NaN until its first beat is counted. */
-  rateTokens: number;
-  /** When the bucket was last filled up (epoch ms). */
-  rateAt: number;
 }
 
 /**
@@ -49,8 +42,6 @@ export function recordOf(instance: Instance, timings: Timings, slot: number): In
     held: false,
     leaseDeadline: 0,
     leaseSlot: NO_SLOT,
-    rateTokens: Number.NaN,
-    rateAt: 0,
   };
 }
 
