@@ -25,7 +25,8 @@ export const EVENTS_PATH = '/api/v1/events';
 /**
  * Instance statuses, as shown to users (a word, never only a colour): `healthy` beats on time;
  * `suspect` a beat is overdue (or self-preservation holds it); `lost` stopped beating;
- * `offline` said goodbye (deregistered); `unhealthy` a persistent instance failing its probes.
+ * `offline` said goodbye (deregistered); `unhealthy` a persistent instance failing its probes, or
+ * an agent's instance whose beats report its health `down`.
  */
 export const INSTANCE_STATUSES = ['healthy', 'suspect', 'lost', 'offline', 'unhealthy'] as const;
 
@@ -66,7 +67,39 @@ export const LIMITS = {
   eventAttributes: 32,
   commandsPerReply: 32,
   metadataEntries: 64,
+  healthIndicators: 32,
+  healthDetails: 16,
+  metricsFields: 32,
 } as const;
+
+/**
+ * The runtime metrics a beat carries, in this order, as one array of numbers (`metrics`; null
+ * where the agent could not sample a figure): compact enough for light beats. Units: `cpu` % of
+ * one core since the previous sample; `rss`, `heapUsed`, `heapLimit` bytes; `eventLoopDelay*` ms
+ * since the previous sample; `eventLoopUtilization` 0..1 since the previous sample; `gcPauseMs`
+ * ms spent in GC since the previous sample; `uptime` s of the process; `activeHandles` a count.
+ * A newer agent may append fields: readers take the ones they know and ignore the rest.
+ */
+export const METRIC_FIELDS = [
+  'cpu',
+  'rss',
+  'heapUsed',
+  'heapLimit',
+  'eventLoopDelayP50',
+  'eventLoopDelayP99',
+  'eventLoopDelayMax',
+  'eventLoopUtilization',
+  'gcPauseMs',
+  'uptime',
+  'activeHandles',
+] as const;
+
+/**
+ * What an instance says of its own health (a health indicator, and the instance as the worst
+ * of its indicators): `up` works; `degraded` works, impaired (still serves: its lease status stays
+ * `healthy`); `down` does not work (the backend shows the instance `unhealthy`).
+ */
+export const HEALTH_STATUSES = ['up', 'degraded', 'down'] as const;
 
 /** Bounds on the interval a backend may ask agents to beat at. */
 export const MIN_HEARTBEAT_INTERVAL_MS = 100;

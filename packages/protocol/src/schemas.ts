@@ -8,8 +8,10 @@ import {
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
   PLUGIN_COMMAND_TYPES,
+  METRIC_FIELDS,
   PROTOCOL_VERSION,
 } from './constants.js';
+import { beatMetricsSchema, healthReportSchema, instanceMetricsSchema } from './health.js';
 
 const name = z.string().min(1).max(LIMITS.nameLength);
 const epochMs = z.number().int().nonnegative();
@@ -118,17 +120,32 @@ export const fullBeatSchema = z.object({
   events: z.array(agentEventSchema).max(LIMITS.eventsPerBatch).optional(),
   /** Events the agent dropped since its previous batch because its queue was full. */
   dropped: z.number().int().nonnegative().optional(),
+  /** Runtime metrics sampled for this beat, in METRIC_FIELDS order (health.ts). */
+  metrics: beatMetricsSchema.optional(),
+  /** The instance's own health: the worst indicator and each indicator (health.ts). */
+  health: healthReportSchema.optional(),
 });
 
 /** A light beat: renews the lease of an instance the backend already knows. */
 export const lightBeatSchema = z.object({
   ...beatBase,
   kind: z.literal('light'),
+  /** Runtime metrics sampled for this beat, in METRIC_FIELDS order (health.ts). */
+  metrics: beatMetricsSchema.optional(),
 });
 
 type LightOrGoodbye = z.infer<typeof lightBeatSchema> | z.infer<typeof goodbyeBeatSchema>;
 
 const isEpochMs = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/** What `beatMetricsSchema` accepts, by hand: an array of finite non-negative numbers or nulls, of a length in range. */
+function isMetrics(value: unknown): value is (number | null)[] {
+  if (!Array.isArray(value) || value.length < METRIC_FIELDS.length || value.length > LIMITS.metricsFields) return false;
+  for (const figure of value) {
+    if (figure !== null && !(typeof figure === 'number' && figure >= 0 && figure !== Infinity)) return false;
+  }
+  return true;
+}
 
 /**
  * `heartbeatSchema.safeParse`, with a fast path for what agents send between changes (a light
@@ -138,9 +155,10 @@ const isEpochMs = (value: unknown): value is number => Number.isSafeInteger(valu
  */
 export function parseHeartbeat(body: unknown): ReturnType<typeof heartbeatSchema.safeParse> {
   if (typeof body === 'object' && body !== null) {
-    const { v, kind, instanceId, heartbeatTime, lastHeartbeatTime, events, dropped } = body as Record<string, unknown>;
+    const { v, kind, instanceId, heartbeatTime, lastHeartbeatTime, events, dropped, metrics } = body as Record<string, unknown>;
     if (
       (kind === 'light' || (kind === 'goodbye' && events === undefined && dropped === undefined)) &&
+      (metrics === undefined || (kind === 'light' && isMetrics(metrics))) &&
       v === PROTOCOL_VERSION &&
       typeof instanceId === 'string' &&
       instanceId.length >= 1 &&
@@ -151,8 +169,12 @@ export function parseHeartbeat(body: unknown): ReturnType<typeof heartbeatSchema
       // Exactly those five own fields (a parsed body nearly always): the body is the output as it is.
       let fields = 0;
       for (const key in body) if (Object.hasOwn(body, key)) fields++;
-      if (fields === 5 && Object.getPrototypeOf(body) === Object.prototype) return { success: true, data: body as LightOrGoodbye };
-      return { success: true, data: { v, instanceId, heartbeatTime, lastHeartbeatTime, kind } };
+      if (fields === (metrics === undefined ? 5 : 6) && Object.getPrototypeOf(body) === Object.prototype) {
+        return { success: true, data: body as LightOrGoodbye };
+      }
+      const data = { v, instanceId, heartbeatTime, lastHeartbeatTime, kind } as LightOrGoodbye;
+      if (metrics !== undefined) (data as { metrics?: unknown }).metrics = metrics;
+      return { success: true, data };
     }
   }
   return heartbeatSchema.safeParse(body);
@@ -226,8 +248,14 @@ export const instanceSchema = fullBeatSchema
     processId: true,
     events: true,
     dropped: true,
+    metrics: true,
+    health: true,
   })
   .extend({
+    /** The latest runtime metrics its beats carried; null when none did (an older agent, metrics off, Nacos). */
+    metrics: instanceMetricsSchema.nullable(),
+    /** What it last said of its own health; null when it never did. */
+    health: healthReportSchema.nullable(),
     source: z.enum(INSTANCE_SOURCES),
     /** Null when unknown (Nacos clients do not send it). */
     processId: z.number().int().positive().nullable(),

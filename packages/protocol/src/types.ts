@@ -27,7 +27,8 @@ import type {
   viewRequestSchema,
   viewSnapshotSchema,
 } from './schemas.js';
-import type { BEAT_RESULTS, EVENT_LEVELS, INSTANCE_SOURCES, INSTANCE_STATUSES } from './constants.js';
+import type { healthIndicatorSchema, healthReportSchema, instanceMetricsSchema } from './health.js';
+import type { BEAT_RESULTS, EVENT_LEVELS, HEALTH_STATUSES, INSTANCE_SOURCES, INSTANCE_STATUSES } from './constants.js';
 import type {
   WEBHOOK_FORMATS,
   deliveryStatsSchema,
@@ -72,6 +73,12 @@ export interface BeatSocketAnswer {
   status: number;
   body: BeatReply | BeatProblem;
 }
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
+export type HealthIndicator = z.infer<typeof healthIndicatorSchema>;
+export type HealthReport = z.infer<typeof healthReportSchema>;
+export type InstanceMetrics = z.infer<typeof instanceMetricsSchema>;
+/** A beat's `metrics`: figures in METRIC_FIELDS order, null where not sampled. */
+export type BeatMetrics = (number | null)[];
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 export type InstanceSource = (typeof INSTANCE_SOURCES)[number];
 export type Instance = z.infer<typeof instanceSchema>;

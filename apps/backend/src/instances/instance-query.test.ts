@@ -22,6 +22,8 @@ function instance(id: string, overrides: Partial<Instance> = {}): Instance {
     registeredAt: 0,
     lastHeartbeatTime: 0,
     statusSince: 0,
+    metrics: null,
+    health: null,
     ...overrides,
   };
 }

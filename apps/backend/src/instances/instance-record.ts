@@ -3,7 +3,7 @@ import { NO_SLOT, type Leased } from '../leases/lease-table.js';
 import type { Timings } from './timings.js';
 
 /** The identity and settings of an instance, whatever protocol registered it. */
-export type InstanceInput = Omit<Instance, 'status' | 'registeredAt' | 'lastHeartbeatTime' | 'statusSince'>;
+export type InstanceInput = Omit<Instance, 'status' | 'registeredAt' | 'lastHeartbeatTime' | 'statusSince' | 'metrics' | 'health'>;
 
 /** What the beat path needs of a known instance, from one lookup (`beatTarget`): its timings. */
 export interface BeatTarget {
@@ -78,6 +78,8 @@ export function instanceOf(
     registeredAt,
     lastHeartbeatTime,
     statusSince,
+    metrics: null,
+    health: null,
   };
 }
 

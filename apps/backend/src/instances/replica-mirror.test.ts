@@ -25,6 +25,8 @@ describe('ReplicaMirror (through the registry): what other replicas and the redi
         registeredAt: 0,
         lastHeartbeatTime: 0,
         statusSince: 0,
+        metrics: null,
+        health: null,
       });
     };
     const own = { 'preserved.heart.beat.interval': '100', 'preserved.heart.beat.timeout': String(30 * 86_400_000) };
@@ -51,6 +53,8 @@ describe('ReplicaMirror (through the registry): what other replicas and the redi
         registeredAt: 0,
         lastHeartbeatTime: 0,
         statusSince: 0,
+        metrics: null,
+        health: null,
       });
     }
     for (const id of fleet) registry.applyRemoteTransition(id, 'suspect', 10_000, LOST_AFTER, false);

@@ -22,6 +22,8 @@ function instance(instanceId: string, overrides: Partial<Instance> = {}): Instan
     registeredAt: 0,
     lastHeartbeatTime: 0,
     statusSince: 0,
+    metrics: null,
+    health: null,
     ...overrides,
   };
 }

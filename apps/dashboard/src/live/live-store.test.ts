@@ -24,6 +24,8 @@ function instance(instanceId: string, overrides: Partial<Instance> = {}): Instan
     registeredAt: NOW - 60_000,
     lastHeartbeatTime: NOW - 1_000,
     statusSince: NOW - 60_000,
+    metrics: null,
+    health: null,
     ...overrides,
   };
 }

@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import type { InstanceMetrics } from '@vigil/protocol';
+
+/** One instance's metrics as a beat brought them (issue 21). */
+export interface MetricsSample {
+  instanceId: string;
+  service: string;
+  metrics: InstanceMetrics;
+}
+
+/**
+ * Where the beat path hands each instance's new metrics to whoever follows them (alert rules), so
+ * that the registry knows nothing of its readers. Listeners run synchronously on the beat path:
+ * they must be cheap and must not throw (a throw is caught and counted, never fails the beat).
+ */
+@Injectable()
+export class MetricsFeed {
+  private readonly listeners: Array<(sample: MetricsSample) => void> = [];
+  private failures = 0;
+
+  subscribe(listener: (sample: MetricsSample) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
+  }
+
+  publish(sample: MetricsSample): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(sample);
+      } catch {
+        this.failures += 1;
+      }
+    }
+  }
+
+  /** Listener calls that threw (for /metrics and tests). */
+  get listenerFailures(): number {
+    return this.failures;
+  }
+}
