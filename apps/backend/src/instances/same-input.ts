@@ -1,8 +1,11 @@
 import type { Instance } from '@vigil/protocol';
 import type { InstanceInput } from './instance-record.js';
 
-/** Fields of an Instance that are the registry's (its lease), not what a beat or register reported. */
-const LEASE_FIELDS = new Set(['status', 'registeredAt', 'lastHeartbeatTime', 'statusSince']);
+/**
+ * Fields of an Instance that are the registry's (its lease, and what beats report of the moment:
+ * metrics and health), not the identity a full beat or register reported.
+ */
+const REGISTRY_FIELDS = new Set(['status', 'registeredAt', 'lastHeartbeatTime', 'statusSince', 'metrics', 'health']);
 
 /**
  * True when a reported identity is the one the instance has (every reported field equal, and no
@@ -10,7 +13,7 @@ const LEASE_FIELDS = new Set(['status', 'registeredAt', 'lastHeartbeatTime', 'st
  * field by field on every full beat, rather than through a fingerprint stored per instance.
  */
 export function sameInput(input: InstanceInput, instance: Instance): boolean {
-  return sameFields(input, instance, LEASE_FIELDS);
+  return sameFields(input, instance, REGISTRY_FIELDS);
 }
 
 /** Deep equality of JSON-like values (parsed bodies): key order does not matter, undefined = absent. */
