@@ -13,6 +13,10 @@
  *   --instances N           instances registered before the runs, beats cycle through them (50000)
  *   --connections N         wrk connections (64, as in TOOLCHAIN.md)
  *   --no-profile            skip the CPU profiles of both servers
+ *   --baseline DIR          also run another build of the backend (DIR: a worktree of another commit,
+ *                           built), over HTTP and the beat socket, in the same rotation, and print
+ *                           this build's beats per CPU-second relative to it (medians of the
+ *                           per-round ratios); the extra reference servers are left out
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,7 +55,11 @@ const rounds = args.number('rounds', 7, 1);
 const instances = args.number('instances', 50_000, 10_000);
 const connections = args.number('connections', 64);
 const profile = !args.has('no-profile') && !args.smoke;
-const extras = !args.smoke;
+const baselineDir = args.string('baseline', '');
+const extras = !args.smoke && !baselineDir;
+/** The baseline build's HTTP route and beat socket (--baseline). */
+const BASELINE = 'baseline backend';
+const BASELINE_SOCKET = 'baseline, beat socket';
 // No lease runs out during the bench: every run renews; no instance turns lost and back.
 const LONG_LEASE = { lostAfterMs: 3_600_000, removeAfterMs: 7_200_000 };
 
@@ -101,6 +109,13 @@ const servers = {
     env: { VIGIL_LOST_AFTER_MS: String(LONG_LEASE.lostAfterMs), VIGIL_REMOVE_AFTER_MS: String(LONG_LEASE.removeAfterMs) },
   }),
 };
+if (baselineDir) {
+  servers[BASELINE] = await startBackend({
+    main: join(baselineDir, 'apps', 'backend', 'dist', 'main.js'),
+    root: baselineDir,
+    env: { VIGIL_LOST_AFTER_MS: String(LONG_LEASE.lostAfterMs), VIGIL_REMOVE_AFTER_MS: String(LONG_LEASE.removeAfterMs) },
+  });
+}
 if (extras) {
   servers['bare, no validation'] = await startBare({
     flags: ['--no-validate', '--lost-after-ms', String(LONG_LEASE.lostAfterMs), '--remove-after-ms', String(LONG_LEASE.removeAfterMs)],
@@ -122,18 +137,23 @@ const wrk = (server, kind, seconds) =>
     serverPid: server.child.pid,
   });
 
-const socketLoad = (kind, seconds) =>
+const socketLoad = (server, kind, seconds) =>
   runSocketLoad({
-    url: `${servers.backend.url.replace('http', 'ws')}/api/v1/heartbeat/socket`,
+    url: `${server.url.replace('http', 'ws')}/api/v1/heartbeat/socket`,
     bodiesFile: files[kind],
     durationS: seconds,
     connections,
-    serverPid: servers.backend.child.pid,
+    serverPid: server.child.pid,
   });
-const run = (name, kind, seconds) => (name === SOCKET ? socketLoad(kind, seconds) : wrk(servers[name], kind, seconds));
+const run = (name, kind, seconds) =>
+  name === SOCKET
+    ? socketLoad(servers.backend, kind, seconds)
+    : name === BASELINE_SOCKET
+      ? socketLoad(servers[BASELINE], kind, seconds)
+      : wrk(servers[name], kind, seconds);
 
 // Warm-up: JIT and connection set-up, not measured.
-const rotation = [...Object.keys(servers), SOCKET];
+const rotation = [...Object.keys(servers), SOCKET, ...(baselineDir ? [BASELINE_SOCKET] : [])];
 for (const name of rotation) for (const kind of ['light', 'full']) await run(name, kind, warmupS);
 
 const results = {}; // results[subject][kind] = [run, ...]
@@ -249,6 +269,19 @@ console.log('medians over rounds; "x bare" columns are medians of the per-round 
 console.log(`per-round backend/bare ratios, beats/s: ${perRound('rps')}`);
 console.log(`per-round backend/bare ratios, beats per server CPU-second: ${perRound('perCpuS')}`);
 console.log(`raw beats/s ratio (light / full): ${fmt(ratio('light', 'backend', 'rps'), 2)} / ${fmt(ratio('full', 'backend', 'rps'), 2)}`);
+if (baselineDir) {
+  // This build against the baseline build, per CPU-second, route by route (medians of per-round ratios).
+  const vs = (kind, name, base) => median(pairRatiosOf(kind, name, 'perCpuS', base));
+  const line = (label, name, base) =>
+    `${label} light ${fmt(vs('light', name, base), 3)} (rounds ${pairRatiosOf('light', name, 'perCpuS', base)
+      .map((r) => fmt(r, 2))
+      .join(', ')}), full ${fmt(vs('full', name, base), 3)} (rounds ${pairRatiosOf('full', name, 'perCpuS', base)
+      .map((r) => fmt(r, 2))
+      .join(', ')})`;
+  console.log(`this build / baseline (${baselineDir}), beats per server CPU-second:`);
+  console.log(line('  HTTP route:', 'backend', BASELINE));
+  console.log(line('  beat socket:', SOCKET, BASELINE_SOCKET));
+}
 console.log(loadConditions(load0, load1));
 for (const server of Object.values(servers)) if (server.checkError) console.log(`warning: ${server.checkError}`);
 

@@ -134,6 +134,9 @@ export async function startBackend({
   core = cores.server,
   nodeArgs = [],
   readyPath = '/api/v1/instances',
+  // Another build of the backend (e.g. an older commit's worktree, for an A/B): its main.js and root.
+  main = backendMain,
+  root = repoRoot,
 } = {}) {
   requireBuilt();
   const port = await freePort();
@@ -142,10 +145,10 @@ export async function startBackend({
     ...nodeArgs,
     ...(probe ? ['--import', probeModule] : []),
     ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []),
-    backendMain,
+    main,
   ];
   const child = spawnNode(core, args, {
-    cwd: repoRoot,
+    cwd: root,
     env: {
       ...process.env,
       VIGIL_PORT: String(port),
