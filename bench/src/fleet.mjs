@@ -26,6 +26,8 @@
  *   --mirror           with --store redis: a second replica (on the load core) that takes no
  *                      beats and only mirrors the fleet: its CPU and RSS are the cost of each
  *                      extra replica, and its statuses must match
+ *   --no-metrics       beats without runtime metrics and health (agents send both by default: every
+ *                      beat carries a metrics array, full beats a health report)
  *   --smoke            1000 instances, 1 s interval, a few seconds, no docs
  */
 import { randomUUID } from 'node:crypto';
@@ -61,6 +63,7 @@ const connections = args.number('connections', 1_000, 100);
 const rampS = args.number('ramp', 30, 1);
 const checkS = args.number('check', 30, 1);
 const transport = args.string('transport', 'socket');
+const metrics = !args.has('no-metrics');
 if (transport !== 'socket' && transport !== 'http') throw new Error(`--transport must be socket or http, not ${transport}`);
 const store = args.string('store', 'memory');
 if (store !== 'memory' && store !== 'redis') throw new Error(`--store must be memory or redis, got ${store}`);
@@ -77,7 +80,7 @@ const load0 = loadNow();
 console.log(`bench:fleet  ${machine()}; ${pinning()}`);
 console.log(
   `${instances} instances, beat every ${intervalMs} ms +-10 %, over ${connections} ${transport === 'socket' ? 'beat sockets' : 'keep-alive HTTP connections'} (pipelined when beats coincide), ` +
-    `first beats spread over ${rampS} s; target ${fmt(target, 0)} beats/s; measured for ${durationS} s; ${store} store`,
+    `first beats spread over ${rampS} s; target ${fmt(target, 0)} beats/s; measured for ${durationS} s; ${store} store; ${metrics ? 'metrics in every beat' : 'no metrics'}`,
 );
 
 /** Redis's own figures for --store redis: bytes in use and CPU seconds (user + sys) so far. */
@@ -92,7 +95,7 @@ async function redisFigures(redis) {
  * registered (or the ramp plus one interval passed), returns per-second samples.
  */
 async function runAgainst(server, seconds, label, atEnd = async () => {}, over = 'http', midSteady = async () => {}) {
-  const fleet = await startFleet({ port: server.port, instances, connections, intervalMs, rampMs: rampS * 1000, transport: over });
+  const fleet = await startFleet({ port: server.port, instances, connections, intervalMs, rampMs: rampS * 1000, transport: over, metrics });
   const samples = [];
   const started = performance.now();
   const t0 = Date.now();
@@ -381,12 +384,12 @@ if (args.docs) {
   });
   const image = store === 'redis' ? 'fleet-redis.svg' : 'fleet.svg';
   writeFileSync(join(imagesDir, image), svg);
-  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${nodeArgs.length ? ` --node-args "${nodeArgs.join(' ')}"` : ''}${transport === 'http' ? ' --transport http' : ''}${store === 'redis' ? ' --store redis' : ''}${withMirror ? ' --mirror' : ''}`;
+  const cmd = `npm run bench:fleet -- --instances ${instances} --duration ${durationS}${nodeArgs.length ? ` --node-args "${nodeArgs.join(' ')}"` : ''}${transport === 'http' ? ' --transport http' : ''}${store === 'redis' ? ' --store redis' : ''}${withMirror ? ' --mirror' : ''}${metrics ? '' : ' --no-metrics'}`;
   writeLatest(
     store === 'redis' ? 'fleet-redis' : 'fleet',
     [
       `Latest full run: ${stamp()}, \`${cmd}\`; ${machine()}; ${pinning()}; ${loadConditions(load0, load1)}.`,
-      `${instances} instances, beat every ${intervalMs} ms +-10 %, ${connections} shared ${transport === 'socket' ? 'beat sockets' : 'keep-alive HTTP connections'}, first beats spread over ${rampS} s; ${store} store.`,
+      `${instances} instances, beat every ${intervalMs} ms +-10 %, ${connections} shared ${transport === 'socket' ? 'beat sockets' : 'keep-alive HTTP connections'}, first beats spread over ${rampS} s; ${store} store; ${metrics ? 'metrics in every beat, health in full beats' : 'no metrics'}.`,
       '',
       markdownTable(['backend, steady state', 'value', 'goal / reference'], rows),
       '',

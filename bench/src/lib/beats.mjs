@@ -37,20 +37,52 @@ export function plugins(changedAt) {
   ];
 }
 
-export function fullBody(id, index, time, lastTime, changedAt) {
-  return JSON.stringify({
+/**
+ * Runtime metrics as agents send them in every beat (METRIC_FIELDS order: cpu %, rss, heap used,
+ * heap limit bytes, event-loop delay p50/p99/max ms, utilization, GC ms, uptime s, handles):
+ * 64 plausible samples, JSON-encoded once, that simulated agents take turns with, so the
+ * backend sees changing figures and the load generator formats nothing per beat.
+ */
+export const METRICS_SAMPLES = Array.from({ length: 64 }, (_, k) => {
+  const wave = (k * 37) % 64;
+  return JSON.stringify([
+    Math.round(50 + wave * 13) / 10,
+    90_000_000 + wave * 1_048_576,
+    40_000_000 + wave * 524_288,
+    4_345_298_944,
+    Math.round(101 + wave) / 100,
+    Math.round(300 + wave * 9) / 100,
+    Math.round(1000 + wave * 23) / 100,
+    Math.round(50 + wave * 5) / 1000,
+    Math.round(wave * 7) / 100,
+    3600 + k * 5,
+    12 + (wave % 7),
+  ]);
+});
+
+/** A full beat; `metrics`: one of METRICS_SAMPLES (or none), `health`: a health report object (or none). */
+export function fullBody(id, index, time, lastTime, changedAt, metrics, health) {
+  const body = JSON.stringify({
     v: 1,
     kind: 'full',
     heartbeatTime: time,
     lastHeartbeatTime: lastTime,
     ...identity(id, index),
     plugins: plugins(changedAt),
+    ...(health && { health }),
   });
+  return metrics ? `${body.slice(0, -1)},"metrics":${metrics}}` : body;
 }
 
-export function lightBody(id, time, lastTime, kind = 'light') {
-  return `{"v":1,"kind":"${kind}","instanceId":"${id}","heartbeatTime":${time},"lastHeartbeatTime":${lastTime}}`;
+/** A light beat (or a goodbye, `kind`); `metrics`: one of METRICS_SAMPLES, or none. */
+export function lightBody(id, time, lastTime, kind = 'light', metrics) {
+  return metrics
+    ? `{"v":1,"kind":"${kind}","instanceId":"${id}","heartbeatTime":${time},"lastHeartbeatTime":${lastTime},"metrics":${metrics}}`
+    : `{"v":1,"kind":"${kind}","instanceId":"${id}","heartbeatTime":${time},"lastHeartbeatTime":${lastTime}}`;
 }
+
+/** The health report simulated agents send in full beats: one indicator, up. */
+export const HEALTH_UP = { status: 'up', indicators: { db: { status: 'up', details: { pool: '10' } } } };
 
 /** One complete HTTP/1.1 request for a beat body. */
 export function beatRequest(body, host = '127.0.0.1') {

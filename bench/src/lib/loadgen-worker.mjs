@@ -13,7 +13,7 @@
  * Messages out: ready, stats (every statsMs), registered, halted {from, to, lastAnsweredAt}, summary.
  */
 import { createHistogram } from 'node:perf_hooks';
-import { beatRequest, fullBody, instanceId, lightBody } from './beats.mjs';
+import { beatRequest, fullBody, HEALTH_UP, instanceId, lightBody, METRICS_SAMPLES } from './beats.mjs';
 import { BeatConnection } from './http-client.mjs';
 import { SocketBeatConnection } from './socket-client.mjs';
 
@@ -88,12 +88,14 @@ function fire(i, nowP) {
     changedAt[i] = epoch;
     changePending[i] = 0;
   }
+  // Metrics in every beat (as agents send by default), a different sample each beat.
+  const metrics = cfg.metrics ? METRICS_SAMPLES[(i + (epoch >>> 12)) & 63] : undefined;
   if (flags[i] & NEED_FULL) {
-    body = fullBody(id, cfg.indexBase + i, epoch, last, changedAt[i] || undefined);
+    body = fullBody(id, cfg.indexBase + i, epoch, last, changedAt[i] || undefined, metrics, cfg.metrics ? HEALTH_UP : undefined);
     flags[i] |= SENT_FULL;
     win.full++;
   } else {
-    body = lightBody(id, epoch, last);
+    body = lightBody(id, epoch, last, 'light', metrics);
     flags[i] &= ~SENT_FULL;
   }
   lastSentEpoch[i] = epoch;

@@ -22,6 +22,8 @@ export async function startFleet(options) {
     intervalMs = 5000,
     rampMs = intervalMs,
     changePerSecond = 0,
+    // Runtime metrics in every beat and a health report in full beats, as agents send by default.
+    metrics = true,
     workers = 1,
     run = (Date.now() ^ (process.pid << 8)) >>> 0,
     core = cores.load,
@@ -86,6 +88,7 @@ export async function startFleet(options) {
             rampMs,
             changePerSecond,
             transport,
+            metrics,
           },
         },
         'ready',
