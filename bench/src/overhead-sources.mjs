@@ -14,11 +14,16 @@
  * - with --strace, the system calls per request by name (`strace -f -c` attached to the service for
  *   one extra run of each variant; strace slows the service, the counts stay exact).
  *
+ * - with --counted, work counted rather than timed (a loaded machine does not blur it): each variant
+ *   once under callgrind with its cache simulation and system-call collection
+ *   (bench/src/lib/callgrind.mjs), per request: instructions, simulated first-level and last-level
+ *   cache misses, and system calls, for the main thread and the other threads.
+ *
  * Variants alternate round by round, each a fresh process warmed with wrk first; every figure is
  * per request, the median over rounds with its 95 % interval.
  *
  *   node bench/src/overhead-sources.mjs [--rounds 7] [--duration 5] [--warmup 3] [--connections 64]
- *                                       [--variants none,agent] [--strace] [--smoke]
+ *                                       [--variants none,agent] [--strace] [--counted [--cg-requests 5000]] [--smoke]
  * Variants: none (no agent), agent (agent, no plugins; beats every 5 s to a real backend),
  * plugins (agent + template + http-timing), beats-off (agent, no plugins, heartbeats off).
  */
@@ -27,6 +32,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
+import { callgrindInstalled, countInstructions } from './lib/callgrind.mjs';
 import { benchRoot, cores, repoRoot, sleep, spawnNode, spawnPinned, startBackend, stop, tempDir, waitForHttp } from './lib/processes.mjs';
 import { loadNow, machine, pinning } from './lib/report.mjs';
 import { fmt, median, medianCi } from './lib/stats.mjs';
@@ -38,6 +44,8 @@ const durationS = args.number('duration', 5, 1);
 const warmupS = args.number('warmup', 3, 1);
 const connections = args.number('connections', 64);
 const withStrace = args.bool('strace', false);
+const counted = args.bool('counted', false);
+const cgRequests = args.number('cg-requests', 5000, 500);
 const require = createRequire(import.meta.url);
 const register = require.resolve('@vigil/agent/register');
 const serviceFile = fileURLToPath(new URL('./apps/service.mjs', import.meta.url));
@@ -179,6 +187,36 @@ if (withStrace) {
     syscalls[name] = calls;
   }
 }
+// Work counted under callgrind: instructions, simulated cache misses and system calls per request.
+const work = {};
+if (counted) {
+  if (!callgrindInstalled()) throw new Error('--counted needs valgrind (callgrind)');
+  for (const name of names) {
+    const { nodeArgs, env } = ALL[name];
+    const c = await countInstructions({
+      nodeArgs,
+      script: serviceFile,
+      cwd,
+      // Beats every 600 s: time runs ~50x slower under valgrind; the first beat goes out in the warm-up.
+      env: { ...env, ...(nodeArgs.length ? { VIGIL_HEARTBEAT_INTERVAL: '600000' } : {}) },
+      warmup: cgRequests,
+      requests: cgRequests,
+      valgrindArgs: ['--cache-sim=yes', '--collect-systime=nsec'],
+    });
+    const per = (events) => {
+      const e = (k) => (events[k] ?? 0) / c.requests;
+      return {
+        instructions: e('Ir'),
+        'L1 misses': e('I1mr') + e('D1mr') + e('D1mw'),
+        'last-level misses': e('ILmr') + e('DLmr') + e('DLmw'),
+        'system calls': e('sysCount'),
+        'system call us': e('sysTime') / 1000,
+      };
+    };
+    work[name] = { main: per(c.events), others: per(c.otherEvents), scavenges: c.scavenges };
+    console.log(`counted ${name}: main ${JSON.stringify(work[name].main)}, others ${JSON.stringify(work[name].others)}`);
+  }
+}
 await stop(backend.child);
 
 const keys = [...new Set(names.flatMap((n) => results[n].flatMap((f) => Object.keys(f))))].sort((a, b) =>
@@ -192,6 +230,18 @@ const cell = (name, key) => {
 console.log(`\nper request, median of ${rounds} rounds [95 % interval]; load ${loadNow()}`);
 console.log(['figure', ...names].join(' | '));
 for (const key of keys) console.log([key, ...names.map((n) => cell(n, key))].join(' | '));
+if (counted) {
+  console.log(`\nwork counted per request under callgrind (${cgRequests} requests after as many unmeasured; cache simulated by valgrind)`);
+  console.log(['figure', ...names].join(' | '));
+  for (const thread of ['main', 'others']) {
+    for (const key of Object.keys(work[names[0]][thread])) {
+      console.log(
+        [`${thread === 'main' ? 'main thread' : 'other threads'} ${key}`, ...names.map((n) => fmt(work[n][thread][key], 2))].join(' | '),
+      );
+    }
+  }
+  console.log(['scavenges in the counted requests', ...names.map((n) => work[n].scavenges)].join(' | '));
+}
 if (withStrace) {
   console.log('\nsystem calls per request (strace -f -c, one run each)');
   const calls = [...new Set(names.flatMap((n) => Object.keys(syscalls[n])))].sort(

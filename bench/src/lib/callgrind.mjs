@@ -45,6 +45,9 @@ export async function countInstructions({
   warmup = 5000,
   requests = 5000,
   connections = 8,
+  // More valgrind flags, e.g. `--cache-sim=yes` (simulated cache misses) or `--collect-systime=nsec`
+  // (system calls and their time): their events are in `events` / `otherEvents` (totals per thread kind).
+  valgrindArgs = [],
 }) {
   const dir = tempDir('callgrind');
   const out = join(dir, 'callgrind.out');
@@ -52,6 +55,7 @@ export async function countInstructions({
     '--tool=callgrind',
     '--smc-check=all-non-file',
     '--separate-threads=yes',
+    ...valgrindArgs,
     `--callgrind-out-file=${out}`,
     process.execPath,
     ...nodeArgs,
@@ -89,12 +93,16 @@ export async function countInstructions({
   let main;
   let mainFile;
   let others = 0;
+  const otherEvents = {};
   for (const file of files) {
     const counts = readCounts(join(dir, file));
     if (file.endsWith('-01')) {
       main = counts;
       mainFile = join(dir, file);
-    } else others += counts.total;
+    } else {
+      others += counts.total;
+      for (const [event, value] of Object.entries(counts.events)) otherEvents[event] = (otherEvents[event] ?? 0) + value;
+    }
   }
   if (!main) throw new Error(`no callgrind dump of the main thread in ${dir}`);
   return {
@@ -105,6 +113,9 @@ export async function countInstructions({
     otherThreadsPerRequest: others / requests,
     allPerRequest: (main.total + others) / requests,
     scavenges: main.scavenges,
+    /** Every event's total (Ir, and with valgrindArgs D1mr, DLmr, sysCount...): the main thread's, the other threads'. */
+    events: main.events,
+    otherEvents,
     dir,
     /** The main thread's dump, and the pid (node's `--perf-basic-prof` writes /tmp/perf-<pid>.map). */
     mainFile,
@@ -122,6 +133,8 @@ export function readCounts(file) {
   let total = 0;
   let gc = 0;
   let scavenges = 0;
+  let eventNames = [];
+  const events = {};
   let caller = '';
   let callee;
   let pendingCall;
@@ -133,9 +146,18 @@ export function readCounts(file) {
       pendingCall = undefined;
       continue;
     }
+    if (line.startsWith('events: ')) {
+      eventNames = line.slice(8).trim().split(/\s+/);
+      continue;
+    }
     const summary = /^summary: (\d+)/.exec(line);
     if (summary) {
       total = Number(summary[1]);
+      line
+        .slice(9)
+        .trim()
+        .split(/\s+/)
+        .forEach((value, i) => (events[eventNames[i] ?? `e${i}`] = Number(value)));
       continue;
     }
     const fn = /^(c?fn)=\((\d+)\)(?: (.*))?$/.exec(line);
@@ -157,7 +179,7 @@ export function readCounts(file) {
       callee = undefined;
     }
   }
-  return { total, gc, scavenges };
+  return { total, gc, scavenges, events };
 }
 
 /**
