@@ -61,7 +61,9 @@ const observer = new PerformanceObserver(() => undefined);
 observer.observe({ entryTypes: ['gc'] });
 const withObserver = churnMs();
 observer.disconnect();
-console.log(`GC observer: allocation loop ${without.toFixed(1)} ms without, ${withObserver.toFixed(1)} ms with (${(((withObserver - without) / without) * 100).toFixed(1)} %)`);
+console.log(
+  `GC observer: allocation loop ${without.toFixed(1)} ms without, ${withObserver.toFixed(1)} ms with (${(((withObserver - without) / without) * 100).toFixed(1)} %)`,
+);
 
 // The delay histogram's timer wakes an idle process every DELAY_RESOLUTION_MS: CPU over 3 s idle.
 async function idleCpuMs() {

@@ -56,9 +56,9 @@ function expectValid(config: AgentConfig): void {
   expect(typeof config.heartbeatEnabled).toBe('boolean');
   expect(typeof config.eventsEnabled).toBe('boolean');
   expect(typeof config.metricsEnabled).toBe('boolean');
-  expect(Number.isInteger(config.healthTimeoutMs)).toBe(true);
-  expect(config.healthTimeoutMs).toBeGreaterThanOrEqual(HEALTH_TIMEOUT_RANGE_MS[0]);
-  expect(config.healthTimeoutMs).toBeLessThanOrEqual(HEALTH_TIMEOUT_RANGE_MS[1]);
+  const [shortest, longest] = HEALTH_TIMEOUT_RANGE_MS;
+  const timeout = config.healthTimeoutMs;
+  expect(Number.isInteger(timeout) && timeout >= shortest && timeout <= longest, `health.timeout ${timeout}`).toBe(true);
   for (const ms of [config.heartbeatIntervalMs, config.eventSendIntervalMs]) {
     expect(Number.isInteger(ms)).toBe(true);
     expect(ms).toBeGreaterThanOrEqual(MIN_HEARTBEAT_INTERVAL_MS);

@@ -1,4 +1,10 @@
-import { monitorEventLoopDelay, performance, PerformanceObserver, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import {
+  monitorEventLoopDelay,
+  performance,
+  PerformanceObserver,
+  type EventLoopUtilization,
+  type IntervalHistogram,
+} from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { METRIC_FIELDS } from '../protocol';
 import type { BeatMetrics } from '../protocol';
@@ -101,6 +107,10 @@ export class RuntimeMetrics {
   /**
    * p50, p99 and max of the delays since the previous sample, ms. No sample at all means the loop
    * never let the histogram's timer run since then: it has been late by at least the time elapsed.
+   * A blind spot, Node's: reset() also forgets when the timer last ran, so the timer's first run
+   * after a sample only notes the time; a block that starts within one resolution (20 ms) after
+   * a sample is not seen (measured on Node 20.20). That is 0.4 % of a 5 s interval; a separate
+   * JS timer would see it, at the cost of a JS callback every 20 ms in every service.
    */
   private readDelay(figures: Record<MetricField, number | null>, elapsedMs: number): void {
     const histogram = this.delay;

@@ -27,7 +27,10 @@ describe('AgentHealthService', () => {
     health.setIndicator('queue', () => ({ status: 'degraded', details: { backlog: 1200 } }));
     health.setIndicator('db', () => ({ status: 'up' }));
     const report = health.collect();
-    expect(report).toEqual({ status: 'degraded', indicators: { db: { status: 'up' }, queue: { status: 'degraded', details: { backlog: '1200' } } } });
+    expect(report).toEqual({
+      status: 'degraded',
+      indicators: { db: { status: 'up' }, queue: { status: 'degraded', details: { backlog: '1200' } } },
+    });
     // Sorted by name, so that an unchanged report serialises the same way (light beats depend on it).
     expect(Object.keys(report?.indicators ?? {})).toEqual(['db', 'queue']);
     health.setIndicator('cache', () => ({ status: 'down' }));
@@ -54,7 +57,10 @@ describe('AgentHealthService', () => {
       throw new Error('connection refused');
     });
     health.setIndicator('app', () => ({ status: 'up' }));
-    const expected = { status: 'down', indicators: { app: { status: 'up' }, db: { status: 'down', details: { error: 'connection refused' } } } };
+    const expected = {
+      status: 'down',
+      indicators: { app: { status: 'up' }, db: { status: 'down', details: { error: 'connection refused' } } },
+    };
     expect(health.collect()).toEqual(expected);
     expect(health.collect()).toEqual(expected);
     expect(warn).toHaveBeenCalledOnce();
@@ -84,20 +90,26 @@ describe('AgentHealthService', () => {
     expect(Object.keys(details)[0]).toBe('k00');
     expect(details.k00).toHaveLength(1024);
     expect(details.k01).toBe('1');
-    expect(String(warn.mock.calls[0]?.[0])).toMatch(/health indicator db details: value of k00 cut to 1024 characters; details: 5 entries dropped: at most 16/);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(
+      /health indicator db details: value of k00 cut to 1024 characters; details: 5 entries dropped: at most 16/,
+    );
   });
 
   it('carries the latest settled answer of a provider that answers with a promise, from the collection after it settles', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const health = new AgentHealthService();
     const answers = [deferred<IndicatorResult>(), deferred<IndicatorResult>()];
     let calls = 0;
-    health.setIndicator('db', () => (answers[calls++] as { promise: Promise<IndicatorResult> }).promise);
+    // After the two answers, a promise that never settles: the collections below may ask again.
+    health.setIndicator('db', () => answers[calls++]?.promise ?? new Promise<IndicatorResult>(() => undefined));
     expect(health.collect()).toBeUndefined();
     answers[0]?.resolve({ status: 'up' });
-    await vi.waitFor(() => expect(health.collect()).toEqual({ status: 'up', indicators: { db: { status: 'up' } } }));
+    await vi.waitFor(() => expect(health.collect()).toEqual({ status: 'up', indicators: { db: { status: 'up' } } }), { timeout: 10_000 });
     answers[1]?.reject(new Error('pool exhausted'));
-    await vi.waitFor(() =>
-      expect(health.collect()).toEqual({ status: 'down', indicators: { db: { status: 'down', details: { error: 'pool exhausted' } } } }),
+    await vi.waitFor(
+      () =>
+        expect(health.collect()).toEqual({ status: 'down', indicators: { db: { status: 'down', details: { error: 'pool exhausted' } } } }),
+      { timeout: 10_000 },
     );
   });
 
@@ -110,14 +122,17 @@ describe('AgentHealthService', () => {
     health.setIndicator('db', () => answers[calls++] as Promise<IndicatorResult>);
     health.setIndicator('app', () => ({ status: 'up' }));
     expect(health.collect()).toEqual({ status: 'up', indicators: { app: { status: 'up' } } });
-    await vi.waitFor(() =>
-      expect(health.collect()?.indicators.db).toEqual({ status: 'down', details: { error: 'timed out after 50 ms' } }),
+    await vi.waitFor(
+      () => expect(health.collect()?.indicators.db).toEqual({ status: 'down', details: { error: 'timed out after 50 ms' } }),
+      { timeout: 10_000 },
     );
     expect(calls).toBe(1);
     expect(String(warn.mock.calls[0]?.[0])).toBe('health indicator db timed out after 50 ms (health.timeout); down until it answers');
     slow.resolve({ status: 'degraded', details: { slow: 'yes' } });
     // The collection that sees the late answer also asks again (the second promise never settles).
-    await vi.waitFor(() => expect(health.collect()?.indicators.db).toEqual({ status: 'degraded', details: { slow: 'yes' } }));
+    await vi.waitFor(() => expect(health.collect()?.indicators.db).toEqual({ status: 'degraded', details: { slow: 'yes' } }), {
+      timeout: 10_000,
+    });
     expect(calls).toBe(2);
   });
 
