@@ -55,7 +55,7 @@ const server = http.createServer((req, res) => {
   } else if (req.method === 'POST' && url.pathname === '/demo/load') {
     const seconds = Number(url.searchParams.get('seconds') ?? 10);
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) {
-      json(res, 400, { error: 'seconds must be a number from 0 to 600' });
+      json(res, 400, { error: 'seconds must be a number above 0, at most 600' });
       return;
     }
     load(seconds);

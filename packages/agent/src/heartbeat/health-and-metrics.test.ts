@@ -4,6 +4,7 @@
  */
 import { METRIC_FIELDS } from '../protocol';
 import type { FullBeat, Heartbeat, HealthReport } from '../protocol';
+import { metricsOf, parseHeartbeat } from '@vigil/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendLink } from '../backend/backend-link';
 import { BeatSocketLink } from '../backend/beat-socket';
@@ -53,6 +54,13 @@ function beat(standIn: StandIn, health: AgentHealthService, metrics?: RuntimeMet
 
 const isFull = (beat: Heartbeat): beat is FullBeat => beat.kind === 'full';
 
+/** What the backend makes of a beat: the protocol's own parser (a beat it refuses fails here, naming the field). */
+function parsed(beat: Heartbeat): Heartbeat {
+  const result = parseHeartbeat(beat);
+  if (!result.success) throw new Error(`the backend would refuse ${JSON.stringify(beat)}: ${result.error.message}`);
+  return result.data as Heartbeat;
+}
+
 describe('beats with health and metrics', () => {
   it('carry a metrics sample in every beat, full and light, on the beat socket', async () => {
     const standIn = await backend();
@@ -73,6 +81,10 @@ describe('beats with health and metrics', () => {
     }
     // No health indicator set: no health in any beat.
     expect(beats.some((sent) => 'health' in sent)).toBe(false);
+    // The backend's parser keeps every figure, light beats' included; its API names them.
+    for (const sent of beats) expect((parsed(sent) as { metrics?: unknown }).metrics).toEqual((sent as { metrics?: unknown }).metrics);
+    const light = beats.find((sent) => sent.kind === 'light') as { metrics: (number | null)[] };
+    expect(metricsOf(light.metrics, 1).rss).toBe(light.metrics[METRIC_FIELDS.indexOf('rss')]);
   });
 
   it('sends no metrics without a sampler (metrics.enable=false)', async () => {
@@ -105,6 +117,7 @@ describe('beats with health and metrics', () => {
       indicators: { db: { status: 'down', details: { error: 'ECONNREFUSED', host: 'db-1' } } },
     });
     expect(beats.slice(fullAfter + 1).every((sent) => sent.kind === 'light')).toBe(true);
+    expect((parsed(beats[fullAfter] as Heartbeat) as FullBeat).health).toEqual((beats[fullAfter] as FullBeat).health);
   });
 
   it('keeps beating while a provider hangs or throws, and reports both down', async () => {
@@ -141,6 +154,7 @@ describe('beats with health and metrics', () => {
         }),
       { timeout: 10_000 },
     );
+    for (const sent of standIn.beats()) parsed(sent);
     // Every beat was answered and none failed: light beats between the two full ones.
     expect(standIn.beats().filter((sent) => sent.kind === 'light').length).toBeGreaterThan(0);
   });
