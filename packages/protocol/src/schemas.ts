@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   BEAT_RESULTS,
   EVENT_LEVELS,
+  HEALTH_STATUSES,
   INSTANCE_SOURCES,
   INSTANCE_STATUSES,
   LIMITS,
@@ -11,7 +12,7 @@ import {
   METRIC_FIELDS,
   PROTOCOL_VERSION,
 } from './constants.js';
-import { beatMetricsSchema, healthReportSchema, instanceMetricsSchema } from './health.js';
+import { METRIC_SORT_KEYS, beatMetricsSchema, healthReportSchema, healthStatusSchema, instanceMetricsSchema } from './health.js';
 
 const name = z.string().min(1).max(LIMITS.nameLength);
 const epochMs = z.number().int().nonnegative();
@@ -301,9 +302,18 @@ export const eventListSchema = z.object({
 
 /**
  * Sort keys of the instance list, for `GET /api/v1/instances` and for a dashboard's view. Time
- * sorts default to newest first, names to A-Z.
+ * sorts default to newest first, names to A-Z, metrics (METRIC_SORT_KEYS) to the highest first;
+ * instances without metrics sort last in either order.
  */
-export const INSTANCE_SORT_KEYS = ['service', 'lastHeartbeatTime', 'registeredAt', 'hostName', 'status', 'appName'] as const;
+export const INSTANCE_SORT_KEYS = [
+  'service',
+  'lastHeartbeatTime',
+  'registeredAt',
+  'hostName',
+  'status',
+  'appName',
+  ...METRIC_SORT_KEYS,
+] as const;
 
 /** Most rows a dashboard's window may hold: a screenful and a scroll margin, never the fleet. */
 export const MAX_WINDOW_ROWS = 500;
@@ -323,6 +333,8 @@ export const instanceWindowSchema = z.object({
   service: viewText.optional(),
   app: viewText.optional(),
   status: z.array(instanceStatusSchema).min(1).max(INSTANCE_STATUSES.length).optional(),
+  /** What the instances last said of their own health (instances that never said match none). */
+  health: z.array(healthStatusSchema).min(1).max(HEALTH_STATUSES.length).optional(),
   plugin: viewText.optional(),
   /** Text search over host name, IPs, instance id and service. */
   q: viewText.optional(),
@@ -394,6 +406,11 @@ export const deltaSchema = z.object({
   removed: z.array(z.string()),
   /** Instance id -> lastHeartbeatTime, for window or watched rows whose beats changed nothing else. */
   beats: z.record(z.string(), epochMs),
+  /**
+   * Instance id -> its latest metrics, for window or watched rows whose beats brought metrics and
+   * changed nothing else (their time is in `beats`): a row's figures without the whole instance.
+   */
+  metrics: z.record(z.string(), instanceMetricsSchema).optional(),
   /** The fleet counts, when they changed. */
   counts: fleetCountsSchema.optional(),
   /** Services whose counts changed. */
