@@ -101,4 +101,3 @@ export const metricsHistorySchema = z.object({
   samples: z.array(metricsSampleSchema),
   resolutionMs: z.number().int().positive(),
 });
-

@@ -12,13 +12,15 @@ import type {
   nacosCoordinatesSchema,
   goodbyeBeatSchema,
   pluginCommandSchema,
-  deltaSchema,
   fullBeatSchema,
   heartbeatSchema,
   instanceListSchema,
   instanceSchema,
   lightBeatSchema,
   pluginInfoSchema,
+} from './schemas.js';
+import type {
+  deltaSchema,
   fleetCountsSchema,
   instanceWindowSchema,
   pluginUsageSchema,
@@ -26,8 +28,14 @@ import type {
   subscribeReplySchema,
   viewRequestSchema,
   viewSnapshotSchema,
-} from './schemas.js';
-import type { healthIndicatorSchema, healthReportSchema, instanceMetricsSchema, metricsHistorySchema, metricsSampleSchema } from './health.js';
+} from './views.js';
+import type {
+  healthIndicatorSchema,
+  healthReportSchema,
+  instanceMetricsSchema,
+  metricsHistorySchema,
+  metricsSampleSchema,
+} from './health.js';
 import type { BEAT_RESULTS, EVENT_LEVELS, HEALTH_STATUSES, INSTANCE_SOURCES, INSTANCE_STATUSES } from './constants.js';
 import type {
   WEBHOOK_FORMATS,

@@ -9,10 +9,10 @@ const T0 = 1_000 * BUCKET_MS;
 const metrics = (cpu: number | null, p99: number, rss = 200e6) => metricsOf([cpu, rss, 50e6, 2e9, 1, p99, p99 * 2, 0.25, 3, 60, 12], 0);
 
 describe('BucketedHistory', () => {
-  it('keeps any figure within 0.04 % in two bytes, from ratios to terabytes', () => {
+  it('keeps any figure in two bytes within 0.04 % of 1 + its value, from ratios to terabytes', () => {
     for (const value of [0, 0.001, 0.25, 1, 37.5, 512, 123_456_789, 2 ** 40, 8e15]) {
       const back = decodeFigure(encodeFigure(value));
-      expect(Math.abs(back - value)).toBeLessThanOrEqual(value * 0.0004 + 1e-6);
+      expect(Math.abs(back - value)).toBeLessThanOrEqual((1 + value) * 0.0004);
     }
     expect(encodeFigure(2 ** 70)).toBe(0xfffe);
   });

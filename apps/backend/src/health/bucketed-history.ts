@@ -13,10 +13,10 @@ const SLOT_CODES = BUCKETS * HISTORY_FIELD_COUNT;
 
 /** The code of "not sampled". */
 const NONE = 0xffff;
-/** Codes per doubling of `1 + value`: 2 bytes hold any figure up to 2^64 within 0.034 %. */
+/** Codes per doubling of `1 + value`: 2 bytes hold any figure up to 2^64, off by at most 0.034 % of `1 + value`. */
 const STEPS = 1024;
 
-/** A non-negative figure as 16 bits, on a log scale: bytes, ms, % and ratios alike, relative error <= 0.034 %. */
+/** A non-negative figure as 16 bits, on a log scale: bytes, ms, % and ratios alike, off by at most 0.034 % of `1 + value` (0.0003 for a ratio). */
 export function encodeFigure(value: number): number {
   return Math.min(NONE - 1, Math.round(Math.log2(1 + value) * STEPS));
 }

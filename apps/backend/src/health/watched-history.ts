@@ -33,7 +33,12 @@ export class WatchedHistory {
     let ring = this.rings.get(instanceId);
     if (ring) this.rings.delete(instanceId);
     else {
-      ring = { times: new Float64Array(WATCHED_SAMPLES), figures: new Float64Array(WATCHED_SAMPLES * HISTORY_FIELD_COUNT), head: 0, count: 0 };
+      ring = {
+        times: new Float64Array(WATCHED_SAMPLES),
+        figures: new Float64Array(WATCHED_SAMPLES * HISTORY_FIELD_COUNT),
+        head: 0,
+        count: 0,
+      };
       if (this.rings.size >= MAX_WATCHED) this.rings.delete(this.rings.keys().next().value!);
     }
     this.rings.set(instanceId, ring);

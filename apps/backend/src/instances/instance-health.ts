@@ -72,7 +72,9 @@ export function revivalEventsOf(from: InstanceStatus, before: HealthReport | nul
   if (aliveStatus(after) === 'unhealthy') {
     const attributes: Record<string, string> = { from };
     const names = indicatorAttributes(after!, 'down', attributes);
-    return [{ level: 'important', type: 'instance.unhealthy', message: `${again}, and reports its health down${listed(names)}`, attributes }];
+    return [
+      { level: 'important', type: 'instance.unhealthy', message: `${again}, and reports its health down${listed(names)}`, attributes },
+    ];
   }
   const events: HealthEvent[] = [{ level: 'normal', type: 'instance.recovered', message: again, attributes: { from } }];
   const change = healthEventOf(before, after);

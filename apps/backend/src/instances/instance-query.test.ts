@@ -59,7 +59,8 @@ describe('queryInstances', () => {
       instance('busy', { metrics: figures(95, 100, 3) }),
       instance('mid', { metrics: figures(40, 500, 700) }),
     ];
-    const by = (query: Record<string, string>) => queryInstances(loaded, instanceQuerySchema.parse(query)).instances.map((i) => i.instanceId);
+    const by = (query: Record<string, string>) =>
+      queryInstances(loaded, instanceQuerySchema.parse(query)).instances.map((i) => i.instanceId);
     expect(by({ sort: 'cpu' })).toEqual(['busy', 'mid', 'idle', 'old-agent']);
     expect(by({ sort: 'cpu', order: 'asc' })).toEqual(['idle', 'mid', 'busy', 'old-agent']);
     expect(by({ sort: 'rss' })).toEqual(['idle', 'mid', 'busy', 'old-agent']);

@@ -1,4 +1,13 @@
-import type { BeatMetrics, BeatResult, HealthReport, HealthStatus, Heartbeat, Instance, InstanceStatus, MetricsSample } from '@vigil/protocol';
+import type {
+  BeatMetrics,
+  BeatResult,
+  HealthReport,
+  HealthStatus,
+  Heartbeat,
+  Instance,
+  InstanceStatus,
+  MetricsSample,
+} from '@vigil/protocol';
 import { takeMetrics } from '../health/latest-metrics.js';
 import { ExpiryGuard } from './expiry-guard.js';
 import { agentInstanceOf, type BeatTarget, type InstanceRecord, type InstanceInput } from './instance-record.js';

@@ -108,7 +108,13 @@ describe('ViewGroups', () => {
   });
 
   it('sorted by CPU, wants every beat and queries the window again as the figures move', () => {
-    for (const [id, cpu] of [['a', 10], ['b', 20], ['c', 30], ['d', 40]] as const) registry.applyBeat({ ...light(id), metrics: figures(cpu) }, 50);
+    for (const [id, cpu] of [
+      ['a', 10],
+      ['b', 20],
+      ['c', 30],
+      ['d', 40],
+    ] as const)
+      registry.applyBeat({ ...light(id), metrics: figures(cpu) }, 50);
     batcher.take();
     const { group, window } = views.join({ window: { sort: 'cpu', offset: 0, limit: 2 }, watch: [] }, 0);
     expect(window?.instances.map((i) => i.instanceId)).toEqual(['d', 'c']);

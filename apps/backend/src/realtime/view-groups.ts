@@ -49,7 +49,8 @@ export type ViewDelta = Pick<Delta, 'window' | 'upserts' | 'removed' | 'beats' |
  * Sorted by last heartbeat or by a metric, every renewal of a listed instance may move it, and
  * the registry writes those into the objects the rows already are, so comparing tells nothing.
  */
-const movesWithBeats = (query: InstanceQuery | null): boolean => query !== null && (query.sort === 'lastHeartbeatTime' || isMetricSort(query.sort));
+const movesWithBeats = (query: InstanceQuery | null): boolean =>
+  query !== null && (query.sort === 'lastHeartbeatTime' || isMetricSort(query.sort));
 
 /** Does the instance pass the view's filters? The REST query decides, so both always agree. */
 function matches(query: InstanceQuery, instance: Instance): boolean {
@@ -59,9 +60,7 @@ function matches(query: InstanceQuery, instance: Instance): boolean {
 /** True when a changed row keeps its place: the sort key and the tie-breakers are unchanged. */
 function samePlace(query: InstanceQuery, row: Instance, next: Instance): boolean {
   const { sort } = query;
-  return (
-    !isMetricSort(sort) && row[sort] === next[sort] && row.service === next.service && row.hostName === next.hostName
-  );
+  return !isMetricSort(sort) && row[sort] === next[sort] && row.service === next.service && row.hostName === next.hostName;
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {
