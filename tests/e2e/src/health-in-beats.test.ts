@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventList, Instance } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, repoRoot, startBackend, startProcess, waitFor, type Backend, type Proc } from './harness.js';
+import { killAll, startBackend, startProcess, waitFor, type Backend, type Proc } from './harness.js';
 
 /**
  * Health and load in every beat (issue 21), with real processes: the built backend, and a
@@ -56,6 +56,8 @@ server.listen(0, '127.0.0.1', () => console.log('app listening on ' + server.add
 function startService(backendUrl: string): Proc & { port: () => number | undefined } {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-health-'));
   mkdirSync(join(dir, 'vigil'));
+  // No plugin: the application's own indicator is the only one.
+  mkdirSync(join(dir, 'no-plugins'));
   writeFileSync(
     join(dir, 'vigil', 'config.properties'),
     [
@@ -63,8 +65,7 @@ function startService(backendUrl: string): Proc & { port: () => number | undefin
       'app.name=e2e',
       `heartbeat.interval=${INTERVAL_MS}`,
       `backend.url=${backendUrl}`,
-      `plugins.dir=${join(repoRoot, 'plugins')}`,
-      'plugins=',
+      `plugins.dir=${join(dir, 'no-plugins')}`,
       'health.timeout=300',
       '',
     ].join('\n'),
