@@ -3,7 +3,7 @@ import type { InstanceMetrics } from '@vigil/protocol';
 
 /**
  * One instance's metrics as a beat brought them (issue 21). `metrics` is the instance's own
- * metrics object, which its next beat writes into (health/latest-metrics.ts): read what you need
+ * metrics view, which reads the latest figures (health/metrics-table.ts): read what you need
  * during the call, copy what you keep.
  */
 export interface MetricsSample {
