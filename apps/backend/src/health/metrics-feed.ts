@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { InstanceMetrics } from '@vigil/protocol';
 
-/** One instance's metrics as a beat brought them (issue 21). */
+/**
+ * One instance's metrics as a beat brought them (issue 21). `metrics` is the instance's own
+ * metrics view, which reads the latest figures (health/metrics-table.ts): read what you need
+ * during the call; to keep a copy, take the fields one by one (a spread or
+ * `structuredClone` of the view copies none of its figures, which are getters).
+ */
 export interface MetricsSample {
   instanceId: string;
   service: string;
@@ -24,6 +29,11 @@ export class MetricsFeed {
       const index = this.listeners.indexOf(listener);
       if (index >= 0) this.listeners.splice(index, 1);
     };
+  }
+
+  /** True when someone subscribed: the beat path builds no sample otherwise. */
+  get listening(): boolean {
+    return this.listeners.length > 0;
   }
 
   publish(sample: MetricsSample): void {

@@ -1,5 +1,6 @@
 import type { Instance, InstanceStatus } from '@vigil/protocol';
 import type { ExpiryGuard } from './expiry-guard.js';
+import { aliveStatus } from './instance-health.js';
 import { instanceOf } from './instance-record.js';
 import type { InstanceTable } from './instance-table.js';
 import type { LeaseMachine } from './lease-machine.js';
@@ -25,11 +26,23 @@ export class ReplicaMirror {
   /** An instance another replica registered or changed, as it was sent. */
   upsert(remote: Instance): void {
     const pooled = this.table.strings.internInput(remote);
-    const instance = instanceOf(pooled, pooled.status, pooled.registeredAt, pooled.lastHeartbeatTime, pooled.statusSince);
+    const record = this.table.get(remote.instanceId);
+    // Its metrics view is kept across versions, as for a local instance; the figures sent are
+    // taken when newer (a beat mirrored from the feed may be newer than the instance sent).
+    const instance = instanceOf(
+      pooled,
+      pooled.status,
+      pooled.registeredAt,
+      pooled.lastHeartbeatTime,
+      pooled.statusSince,
+      record?.instance.metrics ?? null,
+      remote.health ?? null,
+    );
     const timings = timingsOf(instance.metadata, this.options.timings);
-    const record = this.table.get(instance.instanceId);
     if (!record) {
-      this.guard.tally(this.table.add(instance, timings), 1);
+      const added = this.table.add(instance, timings);
+      this.table.takeRemoteMetrics(added, remote.metrics ?? null);
+      this.guard.tally(added, 1);
       this.listeners.change({ type: 'upsert', instance });
       return;
     }
@@ -37,23 +50,30 @@ export class ReplicaMirror {
     this.guard.tally(record, -1);
     record.timings = timings;
     this.table.replace(record, instance);
+    this.table.takeRemoteMetrics(record, remote.metrics ?? null);
     this.guard.tally(record, 1);
     if (becameLost) this.guard.noteLost(record, instance.statusSince);
     this.listeners.change({ type: 'upsert', instance });
   }
 
-  /** A plain beat another replica took; an instance mirrored as overdue is healthy again. */
+  /**
+   * A plain beat another replica took (its metrics already taken by the registry); an instance
+   * mirrored as overdue is alive again: healthy, or unhealthy while its health is down.
+   */
   beat(instanceId: string, time: number): void {
     const record = this.table.get(instanceId);
     if (!record || time < record.instance.lastHeartbeatTime) return;
     this.table.arrivals.push(record.slot, time);
     record.held = false;
-    record.instance.lastHeartbeatTime = time;
-    if (record.instance.ephemeral && record.instance.status !== 'healthy') {
-      this.machine.transition(record, 'healthy', time);
+    const { instance } = record;
+    instance.lastHeartbeatTime = time;
+    const alive = aliveStatus(instance.health);
+    if (instance.ephemeral && instance.status !== alive) {
+      this.machine.transition(record, alive, time);
       return;
     }
-    this.listeners.change({ type: 'beat', instanceId, time });
+    const metrics = instance.metrics !== null && instance.metrics.sampledAt === time ? instance.metrics : null;
+    this.listeners.change({ type: 'beat', instanceId, time, metrics });
   }
 
   /**

@@ -17,7 +17,7 @@ export function sameInput(input: InstanceInput, instance: Instance): boolean {
 }
 
 /** Deep equality of JSON-like values (parsed bodies): key order does not matter, undefined = absent. */
-function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) || Array.isArray(b)) {
