@@ -2,5 +2,6 @@ export * from './constants.js';
 export * from './schemas.js';
 export * from './health.js';
 export * from './webhooks.js';
+export * from './rules.js';
 export type * from './types.js';
 export * from './auth.js';

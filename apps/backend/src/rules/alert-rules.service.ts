@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  InternalServerErrorException,
+  NotFoundException,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import type { EventRecord } from '@vigil/protocol';
+import type { Logger } from 'pino';
+import { CLOCK, type Clock } from '../common/clock.js';
+import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
+import { EventsService } from '../events/events.service.js';
+import { MetricsFeed } from '../health/metrics-feed.js';
+import { InstanceRegistry, type RegistryChange } from '../instances/instance-registry.js';
+import { createLogger } from '../logger.js';
+import { MAX_ALERT_RULES, type AlertRule, type AlertRuleSettings, type StoredAlertRule } from './alert-rule-schema.js';
+import { ALERT_RULE_STORE, type AlertRuleStore } from './alert-rule-store.js';
+import { alertEvent } from './rule-events.js';
+import { RuleEvaluator } from './rule-evaluator.js';
+
+/** How often breaches of instances whose metrics stopped coming are looked for. */
+export const SWEEP_MS = 5_000;
+
+/**
+ * An instance whose samples stopped for this many of its lost-after periods, while it is not lost
+ * (its beats carry no metrics any more, or go to another replica), has its alerts cleared.
+ */
+const STALE_LOST_AFTERS = 2;
+
+/**
+ * Alert rules: settings (saved to the data dir, or Redis) and their evaluation on every metrics
+ * sample this backend receives. A change is applied only once it is saved, so what the API shows
+ * is what a restart brings back.
+ */
+@Injectable()
+export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
+  private rules = new Map<string, StoredAlertRule>();
+  private readonly evaluator: RuleEvaluator;
+  private readonly log: Logger;
+  private unsubscribe: Array<() => void> = [];
+  /** Changes run one after another, so two saves never race to write different lists. */
+  private lastChange: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @Inject(ALERT_RULE_STORE) private readonly store: AlertRuleStore,
+    @Inject(MetricsFeed) private readonly feed: Pick<MetricsFeed, 'subscribe'>,
+    @Inject(InstanceRegistry) private readonly registry: Pick<InstanceRegistry, 'onChange' | 'lostAfter'>,
+    @Inject(EventsService) events: Pick<EventsService, 'record'>,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(VIGIL_CONFIG) config: VigilConfig,
+  ) {
+    this.log = createLogger(config.logLevel).child({ component: 'alert-rules' });
+    this.evaluator = new RuleEvaluator((transition) => {
+      events.record(alertEvent(transition) satisfies Omit<EventRecord, 'id'>);
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    const { rules, problem } = await this.store.load();
+    if (problem) this.log.error({ path: this.store.path }, problem);
+    this.apply(rules);
+    this.unsubscribe.push(
+      this.feed.subscribe((sample) => this.evaluator.sample(sample)),
+      this.registry.onChange((change) => this.instanceChanged(change)),
+    );
+    if (this.store.watch) this.unsubscribe.push(this.store.watch((saved) => void this.change(async () => this.apply(saved))));
+    if (rules.length > 0) this.log.info({ path: this.store.path, rules: rules.length }, 'alert rules loaded');
+  }
+
+  onModuleDestroy(): void {
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    void this.store.close?.();
+  }
+
+  list(): AlertRule[] {
+    return [...this.rules.values()].map((rule) => this.view(rule));
+  }
+
+  get(id: string): AlertRule {
+    return this.view(this.known(id));
+  }
+
+  async create(settings: AlertRuleSettings): Promise<AlertRule> {
+    return this.change(async () => {
+      if (this.rules.size >= MAX_ALERT_RULES) {
+        throw new BadRequestException({ error: 'too many alert rules', issues: [`(body): at most ${MAX_ALERT_RULES} alert rules`] });
+      }
+      const now = this.clock.now();
+      const rule: StoredAlertRule = { id: randomUUID(), ...settings, createdAt: now, updatedAt: now };
+      await this.save([...this.rules.values(), rule]);
+      return this.view(rule);
+    });
+  }
+
+  /** Replaces every setting of a rule (docs/alert-rules.md says what a change does to its alerts). */
+  async update(id: string, settings: AlertRuleSettings): Promise<AlertRule> {
+    return this.change(async () => {
+      const current = this.known(id);
+      const rule: StoredAlertRule = { id, ...settings, createdAt: current.createdAt, updatedAt: this.clock.now() };
+      await this.save([...this.rules.values()].map((r) => (r.id === id ? rule : r)));
+      return this.view(rule);
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.change(async () => {
+      this.known(id);
+      await this.save([...this.rules.values()].filter((r) => r.id !== id));
+    });
+  }
+
+  /** Clears the alerts of instances whose samples stopped coming (scheduled; tests call it directly). */
+  @Interval(SWEEP_MS)
+  sweep(): void {
+    this.evaluator.sweep(this.clock.now(), (instanceId) => STALE_LOST_AFTERS * this.registry.lostAfter(instanceId));
+  }
+
+  /** (rule, instance) pairs in a breach or firing now: the evaluator's whole state. */
+  get breaches(): number {
+    return this.evaluator.breaches;
+  }
+
+  private instanceChanged(change: RegistryChange): void {
+    if (change.type === 'removed') this.evaluator.instanceGone(change.instanceId, 'instance removed', this.clock.now());
+    else if (change.type === 'upsert' && (change.instance.status === 'lost' || change.instance.status === 'offline')) {
+      this.evaluator.instanceGone(change.instance.instanceId, `instance ${change.instance.status}`, this.clock.now());
+    }
+  }
+
+  /** Saves the rules, then applies them (a failed save changes nothing and answers 500). */
+  private async save(rules: StoredAlertRule[]): Promise<void> {
+    try {
+      await this.store.save(rules);
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.log.error({ path: this.store.path, reason }, 'cannot save alert rules: the change was not applied');
+      throw new InternalServerErrorException({ error: 'cannot save alert rules', path: this.store.path, reason });
+    }
+    this.apply(rules);
+  }
+
+  private apply(rules: StoredAlertRule[]): void {
+    this.rules = new Map(rules.map((rule) => [rule.id, rule]));
+    this.evaluator.setRules(rules, this.clock.now());
+  }
+
+  private known(id: string): StoredAlertRule {
+    const rule = this.rules.get(id);
+    if (!rule) throw new NotFoundException({ error: 'unknown alert rule', issues: [`id: no alert rule ${id}`] });
+    return rule;
+  }
+
+  private view(rule: StoredAlertRule): AlertRule {
+    return { ...rule, firing: this.evaluator.firing(rule.id) };
+  }
+
+  private change<T>(apply: () => Promise<T>): Promise<T> {
+    const result = this.lastChange.then(apply);
+    this.lastChange = result.catch(() => undefined);
+    return result;
+  }
+}
