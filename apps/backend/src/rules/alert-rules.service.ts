@@ -9,7 +9,6 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import type { EventRecord } from '@vigil/protocol';
 import type { Logger } from 'pino';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
@@ -54,9 +53,7 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
     @Inject(VIGIL_CONFIG) config: VigilConfig,
   ) {
     this.log = createLogger(config.logLevel).child({ component: 'alert-rules' });
-    this.evaluator = new RuleEvaluator((transition) => {
-      events.record(alertEvent(transition) satisfies Omit<EventRecord, 'id'>);
-    });
+    this.evaluator = new RuleEvaluator((transition) => events.record(alertEvent(transition)));
   }
 
   async onModuleInit(): Promise<void> {
@@ -124,10 +121,13 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
     return this.evaluator.breaches;
   }
 
+  /** Called for every change of the registry, beats included: cheap unless the instance just left. */
   private instanceChanged(change: RegistryChange): void {
     if (change.type === 'removed') this.evaluator.instanceGone(change.instanceId, 'instance removed', this.clock.now());
-    else if (change.type === 'upsert' && (change.instance.status === 'lost' || change.instance.status === 'offline')) {
-      this.evaluator.instanceGone(change.instance.instanceId, `instance ${change.instance.status}`, this.clock.now());
+    else if (change.type === 'upsert' && change.instance.status === 'lost') {
+      this.evaluator.instanceGone(change.instance.instanceId, 'instance lost', this.clock.now());
+    } else if (change.type === 'upsert' && change.instance.status === 'offline') {
+      this.evaluator.instanceGone(change.instance.instanceId, 'instance offline', this.clock.now());
     }
   }
 

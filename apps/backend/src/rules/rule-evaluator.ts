@@ -100,6 +100,7 @@ export class RuleEvaluator {
 
   /** Judges one sample against every enabled rule whose scope holds its instance. */
   sample(sample: MetricsSample): void {
+    if (this.active.size === 0) return;
     const scoped = this.byService.get(sample.service);
     if (this.everyService.length === 0 && scoped === undefined) return;
     let state = this.instances.get(sample.instanceId);
