@@ -61,7 +61,11 @@ async function startReceiver(): Promise<{ url: string; received: EventRecord[]; 
 }
 
 async function post<T>(backend: Backend, path: string, body: unknown): Promise<T> {
-  const response = await fetch(`${backend.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${backend.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(response.status, await response.clone().text()).toBe(201);
   return (await response.json()) as T;
 }
@@ -77,7 +81,10 @@ describe('an alert rule on a real service', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    backend = await startBackend({ VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true', VIGIL_DATA_DIR: mkdtempSync(join(tmpdir(), 'vigil-e2e-alerts-data-')) });
+    backend = await startBackend({
+      VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
+      VIGIL_DATA_DIR: mkdtempSync(join(tmpdir(), 'vigil-e2e-alerts-data-')),
+    });
   });
   afterAll(() => {
     killAll();
@@ -111,21 +118,37 @@ describe('an alert rule on a real service', () => {
       30_000,
     );
     // Quiet beats: a few intervals without an alert.
-    await waitFor('three quiet beats', async () => {
-      const current = await backend.instance(instance.instanceId);
-      return current?.metrics && current.metrics.sampledAt >= instance.metrics!.sampledAt + 3 * INTERVAL_MS ? current : undefined;
-    }, 30_000);
+    await waitFor(
+      'three quiet beats',
+      async () => {
+        const current = await backend.instance(instance.instanceId);
+        return current?.metrics && current.metrics.sampledAt >= instance.metrics!.sampledAt + 3 * INTERVAL_MS ? current : undefined;
+      },
+      30_000,
+    );
     expect(await alertEvents(backend, instance.instanceId)).toEqual([]);
 
     await fetch(`http://127.0.0.1:${port}/block`);
-    const fired = await waitFor('alert.fired', async () => (await alertEvents(backend, instance.instanceId)).find((e) => e.type === 'alert.fired'), 30_000);
-    expect(fired).toMatchObject({ level: 'important', service: 'blocky', attributes: { rule: rule.id, ruleName: 'loop blocked', metric: 'eventLoopDelayP99', threshold: '200' } });
+    const fired = await waitFor(
+      'alert.fired',
+      async () => (await alertEvents(backend, instance.instanceId)).find((e) => e.type === 'alert.fired'),
+      30_000,
+    );
+    expect(fired).toMatchObject({
+      level: 'important',
+      service: 'blocky',
+      attributes: { rule: rule.id, ruleName: 'loop blocked', metric: 'eventLoopDelayP99', threshold: '200' },
+    });
     expect(Number(fired.attributes.value)).toBeGreaterThan(200);
     const listed = (await (await fetch(`${backend.url}/api/v1/alert-rules/${rule.id}`)).json()) as AlertRule;
     expect(listed.firing).toBe(1);
 
     await fetch(`http://127.0.0.1:${port}/unblock`);
-    const cleared = await waitFor('alert.cleared', async () => (await alertEvents(backend, instance.instanceId)).find((e) => e.type === 'alert.cleared'), 30_000);
+    const cleared = await waitFor(
+      'alert.cleared',
+      async () => (await alertEvents(backend, instance.instanceId)).find((e) => e.type === 'alert.cleared'),
+      30_000,
+    );
     expect(cleared).toMatchObject({ level: 'normal', attributes: { rule: rule.id, reason: 'recovered' } });
     expect(Number(cleared.attributes.value)).toBeLessThanOrEqual(200);
     expect((await alertEvents(backend, instance.instanceId)).map((e) => e.type)).toEqual(['alert.fired', 'alert.cleared']);

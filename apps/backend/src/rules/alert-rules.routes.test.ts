@@ -87,9 +87,22 @@ describe('alert rules API', () => {
     expect((await call(app, 'GET', '')).json()).toEqual({ rules: [rule] });
     expect((await call(app, 'GET', `/${rule.id}`)).json()).toEqual(rule);
 
-    const replaced = await call(app, 'PUT', `/${rule.id}`, loopRule({ name: 'CPU hot', metric: 'cpu', threshold: 90, forBeats: undefined, forMs: 60_000, service: 'orders' }));
+    const replaced = await call(
+      app,
+      'PUT',
+      `/${rule.id}`,
+      loopRule({ name: 'CPU hot', metric: 'cpu', threshold: 90, forBeats: undefined, forMs: 60_000, service: 'orders' }),
+    );
     expect(replaced.statusCode, replaced.body).toBe(200);
-    expect(replaced.json()).toMatchObject({ id: rule.id, name: 'CPU hot', metric: 'cpu', forBeats: null, forMs: 60_000, service: 'orders', createdAt: rule.createdAt });
+    expect(replaced.json()).toMatchObject({
+      id: rule.id,
+      name: 'CPU hot',
+      metric: 'cpu',
+      forBeats: null,
+      forMs: 60_000,
+      service: 'orders',
+      createdAt: rule.createdAt,
+    });
 
     expect((await call(app, 'DELETE', `/${rule.id}`)).statusCode).toBe(204);
     for (const [method, payload] of [['GET'], ['PUT', loopRule()], ['DELETE']] as const) {
@@ -203,7 +216,13 @@ describe('alert rules at work', () => {
 
     publish(app, 'i-1', 20);
     const cleared = await events(app, 'alert.cleared');
-    expect(cleared).toEqual([expect.objectContaining({ level: 'normal', instanceId: 'i-1', attributes: expect.objectContaining({ value: '20', reason: 'recovered' }) })]);
+    expect(cleared).toEqual([
+      expect.objectContaining({
+        level: 'normal',
+        instanceId: 'i-1',
+        attributes: expect.objectContaining({ value: '20', reason: 'recovered' }),
+      }),
+    ]);
     expect((await call(app, 'GET', `/${rule.id}`)).json()).toMatchObject({ firing: 0 });
 
     await until('the webhook to receive both alert events', async () => (received.length >= 2 ? true : undefined));
@@ -237,6 +256,10 @@ describe('alert rules at work', () => {
     publish(app, 'staying', 900);
     expect(await events(app, 'alert.fired')).toHaveLength(3);
     await call(app, 'DELETE', `/${rule.id}`);
-    expect((await events(app, 'alert.cleared')).map((e) => e.attributes.reason)).toEqual(['rule deleted', 'rule disabled', 'instance offline']);
+    expect((await events(app, 'alert.cleared')).map((e) => e.attributes.reason)).toEqual([
+      'rule deleted',
+      'rule disabled',
+      'instance offline',
+    ]);
   });
 });

@@ -41,6 +41,8 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
   private readonly evaluator: RuleEvaluator;
   private readonly log: Logger;
   private unsubscribe: Array<() => void> = [];
+  /** Set while some rule is enabled: with none, the beat path builds no sample for us. */
+  private unsubscribeFeed: (() => void) | null = null;
   /** Changes run one after another, so two saves never race to write different lists. */
   private lastChange: Promise<unknown> = Promise.resolve();
 
@@ -60,16 +62,14 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
     const { rules, problem } = await this.store.load();
     if (problem) this.log.error({ path: this.store.path }, problem);
     this.apply(rules);
-    this.unsubscribe.push(
-      this.feed.subscribe((sample) => this.evaluator.sample(sample)),
-      this.registry.onChange((change) => this.instanceChanged(change)),
-    );
+    this.unsubscribe.push(this.registry.onChange((change) => this.instanceChanged(change)));
     if (this.store.watch) this.unsubscribe.push(this.store.watch((saved) => void this.change(async () => this.apply(saved))));
     if (rules.length > 0) this.log.info({ path: this.store.path, rules: rules.length }, 'alert rules loaded');
   }
 
   onModuleDestroy(): void {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
+    this.unsubscribeFeed?.();
     void this.store.close?.();
   }
 
@@ -146,6 +146,12 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
   private apply(rules: StoredAlertRule[]): void {
     this.rules = new Map(rules.map((rule) => [rule.id, rule]));
     this.evaluator.setRules(rules, this.clock.now());
+    const judging = rules.some((rule) => rule.enabled);
+    if (judging && !this.unsubscribeFeed) this.unsubscribeFeed = this.feed.subscribe((sample) => this.evaluator.sample(sample));
+    if (!judging && this.unsubscribeFeed) {
+      this.unsubscribeFeed();
+      this.unsubscribeFeed = null;
+    }
   }
 
   private known(id: string): StoredAlertRule {

@@ -172,7 +172,12 @@ describe('alert rule evaluation', () => {
   });
 
   it('on a rule change: deleting, disabling or changing what it judges clears its alerts and starts over; a rename keeps them', () => {
-    const rules = [rule({ id: 'a', forBeats: 1 }), rule({ id: 'b', forBeats: 1 }), rule({ id: 'c', forBeats: 1 }), rule({ id: 'd', forBeats: 1 })];
+    const rules = [
+      rule({ id: 'a', forBeats: 1 }),
+      rule({ id: 'b', forBeats: 1 }),
+      rule({ id: 'c', forBeats: 1 }),
+      rule({ id: 'd', forBeats: 1 }),
+    ];
     const h = harness(rules);
     h.sample({ eventLoopDelayP99: 900 });
     expect(h.transitions).toHaveLength(4);
@@ -215,16 +220,47 @@ describe('alert events', () => {
       message: 'alert "CPU hot": cpu 97.123 > 90 for 1 min',
       instanceId: 'i-1',
       service: 'orders',
-      attributes: { rule: 'r-loop', ruleName: 'CPU hot', metric: 'cpu', comparison: '>', value: '97.123', threshold: '90', service: 'orders' },
+      attributes: {
+        rule: 'r-loop',
+        ruleName: 'CPU hot',
+        metric: 'cpu',
+        comparison: '>',
+        value: '97.123',
+        threshold: '90',
+        service: 'orders',
+      },
     });
-    const cleared = alertEvent({ kind: 'cleared', rule: rule(), instanceId: 'i-1', service: 'orders', value: 12, time: T0, reason: 'recovered' });
+    const cleared = alertEvent({
+      kind: 'cleared',
+      rule: rule(),
+      instanceId: 'i-1',
+      service: 'orders',
+      value: 12,
+      time: T0,
+      reason: 'recovered',
+    });
     expect(cleared).toMatchObject({
       level: 'normal',
       type: 'alert.cleared',
       message: 'alert "loop stuck" cleared: eventLoopDelayP99 12 no longer > 500',
-      attributes: { rule: 'r-loop', ruleName: 'loop stuck', metric: 'eventLoopDelayP99', value: '12', threshold: '500', reason: 'recovered' },
+      attributes: {
+        rule: 'r-loop',
+        ruleName: 'loop stuck',
+        metric: 'eventLoopDelayP99',
+        value: '12',
+        threshold: '500',
+        reason: 'recovered',
+      },
     });
-    const lost = alertEvent({ kind: 'cleared', rule: rule(), instanceId: 'i-1', service: 'orders', value: 900, time: T0, reason: 'instance lost' });
+    const lost = alertEvent({
+      kind: 'cleared',
+      rule: rule(),
+      instanceId: 'i-1',
+      service: 'orders',
+      value: 900,
+      time: T0,
+      reason: 'instance lost',
+    });
     expect(lost.message).toBe('alert "loop stuck" cleared: instance lost');
   });
 });

@@ -86,7 +86,12 @@ export class RuleEvaluator {
     }
     for (const rule of rules) {
       if (rule.enabled && !this.active.has(rule.id)) {
-        this.active.set(rule.id, { rule, read: metricReader(rule.metric), breaches: breachTest(rule.comparison, rule.threshold), firing: 0 });
+        this.active.set(rule.id, {
+          rule,
+          read: metricReader(rule.metric),
+          breaches: breachTest(rule.comparison, rule.threshold),
+          firing: 0,
+        });
       }
     }
     this.everyService = [];
