@@ -19,6 +19,10 @@ export interface AlertRuleStore {
   save(rules: StoredAlertRule[]): Promise<void>;
   /** Rules another replica saved (shared stores only), whole, after each of its saves. */
   watch?(listener: (rules: StoredAlertRule[]) => void): () => void;
+  /** Shared stores: publishes how many instances each rule fires for on this replica (rule id -> count). */
+  shareFiring?(counts: Record<string, number>, now: number): Promise<void>;
+  /** Shared stores: the other live replicas' counts, summed by rule id. */
+  othersFiring?(now: number): Promise<Map<string, number>>;
   close?(): Promise<void>;
 }
 

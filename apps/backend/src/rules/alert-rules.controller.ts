@@ -20,8 +20,8 @@ export class AlertRulesController {
   @Get()
   @Operation('Every alert rule, with the number of instances it fires for now')
   @ZodResponse(200, 'The rules, oldest first', alertRuleListSchema, 'AlertRuleList')
-  list(): { rules: AlertRule[] } {
-    return { rules: this.rules.list() };
+  async list(): Promise<{ rules: AlertRule[] }> {
+    return { rules: await this.rules.list() };
   }
 
   @Post()
@@ -38,7 +38,7 @@ export class AlertRulesController {
   @Operation('One alert rule')
   @ZodResponse(200, 'The rule', alertRuleSchema, 'AlertRule')
   @Responses(UNKNOWN)
-  get(@Param('id') id: string): AlertRule {
+  get(@Param('id') id: string): Promise<AlertRule> {
     return this.rules.get(id);
   }
 

@@ -4,11 +4,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { AlertRule } from '@vigil/protocol';
+import { metricsOf, type AlertRule } from '@vigil/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { loadConfig } from '../config/vigil-config.js';
+import { MetricsFeed } from '../health/metrics-feed.js';
+import { AlertRulesService } from './alert-rules.service.js';
 
 /**
  * Alert rules with the redis store: two backends (replicas) on one Redis see the same rules, a
@@ -81,5 +83,39 @@ describe('alert rules on Redis', () => {
 
     const c = await replica();
     expect((await rules(c)).map((r) => [r.name, r.threshold])).toEqual([['CPU warm', 70]]);
+  });
+
+  it('answers firing for the whole fleet on every replica: each judges its own beats and shares its counts', async () => {
+    const a = await replica();
+    const b = await replica();
+    const created = await a.inject({
+      method: 'POST',
+      url: '/api/v1/alert-rules',
+      payload: { ...body('CPU hot'), forMs: null, forBeats: 1 },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json() as AlertRule;
+    await until('B to have the rule', async () => ((await rules(b)).some((r) => r.id === id) ? true : undefined));
+    const cpu = (app: NestFastifyApplication, instanceId: string, value: number) =>
+      app
+        .get(MetricsFeed)
+        .publish({ instanceId, service: 'orders', metrics: metricsOf([value, 1, 1, 2, 1, 1, 1, 0, 0, 1, 1], Date.now()) });
+    const firing = async (app: NestFastifyApplication) => (await rules(app)).find((r) => r.id === id)?.firing;
+
+    cpu(a, 'on-a', 99);
+    cpu(b, 'on-b-1', 99);
+    cpu(b, 'on-b-2', 99);
+    expect([await firing(a), await firing(b)]).toEqual([1, 2]); // each its own, before sharing
+    await a.get(AlertRulesService).sweep();
+    await b.get(AlertRulesService).sweep();
+    expect([await firing(a), await firing(b)]).toEqual([3, 3]);
+
+    cpu(b, 'on-b-1', 10);
+    await b.get(AlertRulesService).sweep();
+    expect([await firing(a), await firing(b)]).toEqual([2, 2]);
+    // A replica that stops takes its alerts out of the count.
+    await b.close();
+    apps.splice(apps.indexOf(b), 1);
+    expect(await firing(a)).toBe(1);
   });
 });

@@ -24,6 +24,9 @@ import { RuleEvaluator } from './rule-evaluator.js';
 /** How often breaches of instances whose metrics stopped coming are looked for. */
 export const SWEEP_MS = 5_000;
 
+/** A replica shares its firing counts when they change, and at least this often (a sign of life: FIRING_STALE_MS). */
+const FIRING_REFRESH_MS = 10_000;
+
 /**
  * An instance whose samples stopped for this many of its lost-after periods, while it is not lost
  * (its beats carry no metrics any more, or go to another replica), has its alerts cleared.
@@ -43,6 +46,8 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
   private unsubscribe: Array<() => void> = [];
   /** Set while some rule is enabled: with none, the beat path builds no sample for us. */
   private unsubscribeFeed: (() => void) | null = null;
+  /** The firing counts last shared (shared stores), and when. */
+  private shared = { json: '', at: 0 };
   /** Changes run one after another, so two saves never race to write different lists. */
   private lastChange: Promise<unknown> = Promise.resolve();
 
@@ -73,12 +78,14 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
     void this.store.close?.();
   }
 
-  list(): AlertRule[] {
-    return [...this.rules.values()].map((rule) => this.view(rule));
+  async list(): Promise<AlertRule[]> {
+    const others = await this.othersFiring();
+    return [...this.rules.values()].map((rule) => this.view(rule, others));
   }
 
-  get(id: string): AlertRule {
-    return this.view(this.known(id));
+  async get(id: string): Promise<AlertRule> {
+    const rule = this.known(id);
+    return this.view(rule, await this.othersFiring());
   }
 
   async create(settings: AlertRuleSettings): Promise<AlertRule> {
@@ -89,7 +96,7 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
       const now = this.clock.now();
       const rule: StoredAlertRule = { id: randomUUID(), ...settings, createdAt: now, updatedAt: now };
       await this.save([...this.rules.values(), rule]);
-      return this.view(rule);
+      return this.view(rule, null);
     });
   }
 
@@ -99,7 +106,7 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
       const current = this.known(id);
       const rule: StoredAlertRule = { id, ...settings, createdAt: current.createdAt, updatedAt: this.clock.now() };
       await this.save([...this.rules.values()].map((r) => (r.id === id ? rule : r)));
-      return this.view(rule);
+      return this.view(rule, await this.othersFiring());
     });
   }
 
@@ -110,10 +117,15 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** Clears the alerts of instances whose samples stopped coming (scheduled; tests call it directly). */
+  /**
+   * Clears the alerts of instances whose samples stopped coming, and (shared stores) tells the
+   * other replicas how many instances each rule fires for here. Scheduled; tests call it directly.
+   */
   @Interval(SWEEP_MS)
-  sweep(): void {
-    this.evaluator.sweep(this.clock.now(), (instanceId) => STALE_LOST_AFTERS * this.registry.lostAfter(instanceId));
+  sweep(): Promise<void> {
+    const now = this.clock.now();
+    this.evaluator.sweep(now, (instanceId) => STALE_LOST_AFTERS * this.registry.lostAfter(instanceId));
+    return this.shareFiring(now);
   }
 
   /** (rule, instance) pairs in a breach or firing now: the evaluator's whole state. */
@@ -160,8 +172,33 @@ export class AlertRulesService implements OnModuleInit, OnModuleDestroy {
     return rule;
   }
 
-  private view(rule: StoredAlertRule): AlertRule {
-    return { ...rule, firing: this.evaluator.firing(rule.id) };
+  /** `firing`: this replica's live count, plus the other replicas' last shared ones. */
+  private view(rule: StoredAlertRule, others: Map<string, number> | null): AlertRule {
+    return { ...rule, firing: this.evaluator.firing(rule.id) + (others?.get(rule.id) ?? 0) };
+  }
+
+  private async shareFiring(now: number): Promise<void> {
+    if (!this.store.shareFiring) return;
+    const counts = this.evaluator.firingCounts();
+    const json = JSON.stringify(counts);
+    // Unchanged: refreshed now and then while something fires (an empty entry needs no sign of life).
+    if (json === this.shared.json && (json === '{}' || now - this.shared.at < FIRING_REFRESH_MS)) return;
+    try {
+      await this.store.shareFiring(counts, now);
+      this.shared = { json, at: now };
+    } catch {
+      // Redis away: the next sweep tries again (the fleet store's log reports the outage).
+    }
+  }
+
+  /** The other replicas' firing counts; null without a shared store, or while Redis does not answer. */
+  private async othersFiring(): Promise<Map<string, number> | null> {
+    if (!this.store.othersFiring) return null;
+    try {
+      return await this.store.othersFiring(this.clock.now());
+    } catch {
+      return null;
+    }
   }
 
   private change<T>(apply: () => Promise<T>): Promise<T> {

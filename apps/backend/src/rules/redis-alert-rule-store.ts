@@ -5,17 +5,23 @@ import { connectRedis, type RedisClient, type RedisTarget } from '../store/redis
 import { storedAlertRuleSchema, type StoredAlertRule } from './alert-rule-schema.js';
 import type { AlertRuleStore, RuleLoadResult } from './alert-rule-store.js';
 
+/** A replica's firing counts older than this are a dead replica's: not counted, and deleted. */
+export const FIRING_STALE_MS = 30_000;
+
 /**
  * Alert rules in Redis, for the redis store, laid out as the webhook settings are: one hash field
  * per rule (a save writes only what changed, so two replicas creating rules at once keep both),
  * and a pub/sub message after each save so the other replicas reload at once; they also reload
  * after every reconnection, in case they missed one. Every replica judges the beats it receives,
- * so every replica needs the same rules.
+ * so every replica needs the same rules; and each publishes how many instances each rule fires
+ * for there, so that any replica answers a rule's `firing` for the whole fleet.
  */
 export class RedisAlertRuleStore implements AlertRuleStore {
   readonly path: string;
   private readonly key: string;
   private readonly channel: string;
+  /** Hash of each replica's firing counts: field replica id, value `{ at, counts }`. */
+  private readonly firingKey: string;
   private readonly replicaId = randomUUID();
   private readonly redis: RedisClient;
   private readonly subscriber: RedisClient;
@@ -30,6 +36,7 @@ export class RedisAlertRuleStore implements AlertRuleStore {
   ) {
     this.key = `{${prefix}}:alert-rules`;
     this.channel = `{${prefix}}:alert-rules-changed`;
+    this.firingKey = `{${prefix}}:alert-firing`;
     const host = new URL(target.url.split(',')[0]!.trim());
     this.path = `${host.protocol}//${host.host} ${this.key}`;
     // Saves fail fast while Redis is away (the API answers 500, as for a full disk).
@@ -74,7 +81,29 @@ export class RedisAlertRuleStore implements AlertRuleStore {
     this.known = next;
   }
 
+  async shareFiring(counts: Record<string, number>, now: number): Promise<void> {
+    await this.redis.hset(this.firingKey, this.replicaId, JSON.stringify({ at: now, counts }));
+  }
+
+  async othersFiring(now: number): Promise<Map<string, number>> {
+    const fields = await this.redis.hgetall(this.firingKey);
+    const sums = new Map<string, number>();
+    const stale: string[] = [];
+    for (const [replica, json] of Object.entries(fields)) {
+      if (replica === this.replicaId) continue;
+      const entry = parseFiring(json);
+      if (!entry || now - entry.at > FIRING_STALE_MS) {
+        stale.push(replica);
+        continue;
+      }
+      for (const [rule, count] of Object.entries(entry.counts)) sums.set(rule, (sums.get(rule) ?? 0) + count);
+    }
+    if (stale.length > 0) await this.redis.hdel(this.firingKey, ...stale).catch(() => undefined);
+    return sums;
+  }
+
   async close(): Promise<void> {
+    await this.redis.hdel(this.firingKey, this.replicaId).catch(() => undefined);
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -108,6 +137,16 @@ export class RedisAlertRuleStore implements AlertRuleStore {
     } catch {
       // Redis away: the next reconnection reloads.
     }
+  }
+}
+
+function parseFiring(json: string): { at: number; counts: Record<string, number> } | null {
+  try {
+    const entry = JSON.parse(json) as { at?: unknown; counts?: unknown };
+    if (typeof entry.at !== 'number' || typeof entry.counts !== 'object' || entry.counts === null) return null;
+    return { at: entry.at, counts: entry.counts as Record<string, number> };
+  } catch {
+    return null;
   }
 }
 

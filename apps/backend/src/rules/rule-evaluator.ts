@@ -141,6 +141,13 @@ export class RuleEvaluator {
     return this.active.get(ruleId)?.firing ?? 0;
   }
 
+  /** Instances each enabled rule fires for now, for the rules that fire for any. */
+  firingCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [id, active] of this.active) if (active.firing > 0) counts[id] = active.firing;
+    return counts;
+  }
+
   /** (rule, instance) pairs kept: breaching now or firing. */
   get breaches(): number {
     let count = 0;
