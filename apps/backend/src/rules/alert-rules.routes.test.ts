@@ -159,6 +159,33 @@ describe('alert rules API', () => {
     expect((await call(app, 'POST', '', loopRule({ name: 'fits again' }))).statusCode).toBe(201);
   });
 
+  it('is guarded as the rest of the API: 401 without the API token once tokens are set, 403 for a cross-site browser change', async () => {
+    const token = 'api-token-0123456789abc';
+    const { app } = await start({ VIGIL_API_TOKENS: token });
+    const bearer = { authorization: `Bearer ${token}` };
+    expect((await app.inject({ method: 'GET', url: '/api/v1/alert-rules' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/api/v1/alert-rules', payload: loopRule() })).statusCode).toBe(401);
+    const crossSite = await app.inject({
+      method: 'POST',
+      url: '/api/v1/alert-rules',
+      headers: { 'sec-fetch-site': 'cross-site', cookie: 'vigil_session=whatever' },
+      payload: loopRule(),
+    });
+    expect(crossSite.statusCode).toBe(403);
+    expect(crossSite.json()).toMatchObject({ error: 'cross-site request refused' });
+    const allowed = await app.inject({ method: 'POST', url: '/api/v1/alert-rules', headers: bearer, payload: loopRule() });
+    expect(allowed.statusCode, allowed.body).toBe(201);
+    const listed = await app.inject({ method: 'GET', url: '/api/v1/alert-rules', headers: bearer });
+    expect((listed.json() as { rules: AlertRule[] }).rules).toHaveLength(1);
+  });
+
+  it('refuses a body over 16 KiB with 413 before reading it', async () => {
+    const { app } = await start();
+    const refused = await call(app, 'POST', '', loopRule({ name: 'x'.repeat(17 * 1024) }));
+    expect(refused.statusCode).toBe(413);
+    expect((await call(app, 'GET', '')).json()).toEqual({ rules: [] });
+  });
+
   it('keeps rules across a restart on the same data dir', async () => {
     const first = await start();
     const kept = (await call(first.app, 'POST', '', loopRule({ service: 'orders', enabled: false }))).json() as AlertRule;
