@@ -1,15 +1,10 @@
-import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { metricsOf, type AlertRule } from '@vigil/protocol';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.js';
-import { loadConfig } from '../config/vigil-config.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MetricsFeed } from '../health/metrics-feed.js';
+import { testApps } from '../test-support/test-app-fixtures.js';
 import { AlertRulesService } from './alert-rules.service.js';
 
 /**
@@ -20,10 +15,7 @@ import { AlertRulesService } from './alert-rules.service.js';
 const REDIS_URL = process.env.VIGIL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `vigil-test-rules-${randomUUID().slice(0, 8)}`;
 
-const apps: NestFastifyApplication[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
+const apps = testApps('alert-rules-redis');
 afterAll(async () => {
   const redis = new Redis(REDIS_URL);
   const keys = await redis.keys(`{${PREFIX}}:*`);
@@ -31,20 +23,9 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function replica(): Promise<NestFastifyApplication> {
-  const env = {
-    VIGIL_DATA_DIR: mkdtempSync(join(tmpdir(), 'vigil-alert-rules-redis-')),
-    VIGIL_LOG_LEVEL: 'fatal',
-    VIGIL_STORE: 'redis',
-    VIGIL_REDIS_URL: REDIS_URL,
-    VIGIL_REDIS_PREFIX: PREFIX,
-  };
-  const app = await createApp(loadConfig(env));
-  apps.push(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return app;
-}
+/** One replica: a backend on the shared Redis, with a data dir of its own. */
+const replica = (): Promise<NestFastifyApplication> =>
+  apps.start({ VIGIL_STORE: 'redis', VIGIL_REDIS_URL: REDIS_URL, VIGIL_REDIS_PREFIX: PREFIX });
 
 const rules = async (app: NestFastifyApplication): Promise<AlertRule[]> =>
   ((await app.inject({ method: 'GET', url: '/api/v1/alert-rules' })).json() as { rules: AlertRule[] }).rules;
@@ -114,8 +95,8 @@ describe('alert rules on Redis', () => {
     await b.get(AlertRulesService).sweep();
     expect([await firing(a), await firing(b)]).toEqual([2, 2]);
     // A replica that stops takes its alerts out of the count.
+    apps.release(b);
     await b.close();
-    apps.splice(apps.indexOf(b), 1);
     expect(await firing(a)).toBe(1);
   });
 });

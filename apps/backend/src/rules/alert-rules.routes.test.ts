@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,9 +6,8 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { metricsOf, type AlertRule, type EventRecord } from '@vigil/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.js';
-import { loadConfig } from '../config/vigil-config.js';
 import { MetricsFeed } from '../health/metrics-feed.js';
+import { testApps } from '../test-support/test-app-fixtures.js';
 import { MAX_ALERT_RULES } from './alert-rule-schema.js';
 
 /**
@@ -18,20 +16,11 @@ import { MAX_ALERT_RULES } from './alert-rule-schema.js';
  * as the beat path does, events read back from the events API.
  */
 
-const apps: NestFastifyApplication[] = [];
+const apps = testApps('alert-rules');
 const servers: Server[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
+afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
-
-async function start(env: Record<string, string> = {}, dir = mkdtempSync(join(tmpdir(), 'vigil-alert-rules-'))) {
-  const app = await createApp(loadConfig({ VIGIL_DATA_DIR: dir, VIGIL_LOG_LEVEL: 'fatal', ...env }));
-  apps.push(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return { app, dir };
-}
 
 const loopRule = (overrides: Record<string, unknown> = {}) => ({
   name: 'loop stuck',
@@ -70,7 +59,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 describe('alert rules API', () => {
   it('creates (201, defaults filled), lists, gets, replaces and deletes (204) a rule; an unknown id is 404 naming id', async () => {
-    const { app } = await start();
+    const app = await apps.start();
     const created = await call(app, 'POST', '', loopRule());
     expect(created.statusCode, created.body).toBe(201);
     const rule = created.json() as AlertRule;
@@ -114,7 +103,7 @@ describe('alert rules API', () => {
   });
 
   it('answers 400 naming the field for each bad setting, and saves nothing', async () => {
-    const { app } = await start();
+    const app = await apps.start();
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [loopRule({ name: '' }), /^name: /],
       [loopRule({ name: 'x'.repeat(129) }), /^name: /],
@@ -145,7 +134,7 @@ describe('alert rules API', () => {
   });
 
   it(`refuses rule ${MAX_ALERT_RULES + 1} with 400 naming the limit; deleting one makes room`, async () => {
-    const { app } = await start();
+    const app = await apps.start();
     let last = '';
     for (let i = 0; i < MAX_ALERT_RULES; i++) {
       const created = await call(app, 'POST', '', loopRule({ name: `rule ${i}` }));
@@ -161,7 +150,7 @@ describe('alert rules API', () => {
 
   it('is guarded as the rest of the API: 401 without the API token once tokens are set, 403 for a cross-site browser change', async () => {
     const token = 'api-token-0123456789abc';
-    const { app } = await start({ VIGIL_API_TOKENS: token });
+    const app = await apps.start({ VIGIL_API_TOKENS: token });
     const bearer = { authorization: `Bearer ${token}` };
     expect((await app.inject({ method: 'GET', url: '/api/v1/alert-rules' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/api/v1/alert-rules', payload: loopRule() })).statusCode).toBe(401);
@@ -180,19 +169,20 @@ describe('alert rules API', () => {
   });
 
   it('refuses a body over 16 KiB with 413 before reading it', async () => {
-    const { app } = await start();
+    const app = await apps.start();
     const refused = await call(app, 'POST', '', loopRule({ name: 'x'.repeat(17 * 1024) }));
     expect(refused.statusCode).toBe(413);
     expect((await call(app, 'GET', '')).json()).toEqual({ rules: [] });
   });
 
   it('keeps rules across a restart on the same data dir', async () => {
-    const first = await start();
-    const kept = (await call(first.app, 'POST', '', loopRule({ service: 'orders', enabled: false }))).json() as AlertRule;
-    await first.app.close();
-    apps.splice(apps.indexOf(first.app), 1);
-    const second = await start({}, first.dir);
-    expect((await call(second.app, 'GET', '')).json()).toEqual({ rules: [kept] });
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-alert-rules-restart-'));
+    const first = await apps.start({ VIGIL_DATA_DIR: dir });
+    const kept = (await call(first, 'POST', '', loopRule({ service: 'orders', enabled: false }))).json() as AlertRule;
+    apps.release(first);
+    await first.close();
+    const second = await apps.start({ VIGIL_DATA_DIR: dir });
+    expect((await call(second, 'GET', '')).json()).toEqual({ rules: [kept] });
   });
 });
 
@@ -209,7 +199,7 @@ describe('alert rules at work', () => {
     });
     servers.push(receiver);
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const { app } = await start({ VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true' });
+    const app = await apps.start({ VIGIL_WEBHOOK_ALLOW_PRIVATE: 'true' });
     const hook = await app.inject({
       method: 'POST',
       url: '/api/v1/webhooks',
@@ -259,28 +249,51 @@ describe('alert rules at work', () => {
     ]);
   });
 
-  it('clears when the instance says goodbye, and when the rule is disabled or deleted', async () => {
-    const { app } = await start();
-    const rule = (await call(app, 'POST', '', loopRule({ forBeats: 1 }))).json() as AlertRule;
-    const now = Date.now();
-    const beat = { v: 1, heartbeatTime: now, lastHeartbeatTime: null };
+  it('judges the metrics real beats carry; clears when the instance says goodbye, and when the rule is disabled or deleted', async () => {
+    const app = await apps.start();
+    const rule = (await call(app, 'POST', '', loopRule({ forBeats: 2 }))).json() as AlertRule;
+    let time = Date.now();
+    const figures = (p99: number) => [5, 100e6, 40e6, 400e6, 1, p99, p99 + 10, 0.1, 0, 60, 4];
     const identity = { service: 'orders', appName: 'orders', artifact: 'orders', appType: 'node', hostName: 'h', ip: ['10.0.0.1'] };
-    const full = { ...beat, kind: 'full', ...identity, processId: 42, dynamicInstall: false, version: '0.1.0', plugins: [] };
+    const beat = async (payload: Record<string, unknown>) => {
+      const answer = await app.inject({
+        method: 'PUT',
+        url: '/api/v1/heartbeat',
+        payload: { v: 1, heartbeatTime: ++time, lastHeartbeatTime: time - 1, ...payload },
+      });
+      expect(answer.statusCode, answer.body).toBe(200);
+    };
     for (const instanceId of ['leaving', 'staying']) {
-      expect((await app.inject({ method: 'PUT', url: '/api/v1/heartbeat', payload: { ...full, instanceId } })).statusCode).toBe(200);
-      publish(app, instanceId, 900);
+      await beat({
+        kind: 'full',
+        instanceId,
+        ...identity,
+        processId: 42,
+        dynamicInstall: false,
+        version: '0.1.0',
+        plugins: [],
+        metrics: figures(900),
+      });
+      expect(await events(app, 'alert.fired')).toHaveLength(instanceId === 'leaving' ? 0 : 1);
+      await beat({ kind: 'light', instanceId, metrics: figures(950) });
     }
+    expect((await events(app, 'alert.fired')).map((e) => [e.instanceId, e.attributes.value])).toEqual([
+      ['staying', '950'],
+      ['leaving', '950'],
+    ]);
     expect((await call(app, 'GET', `/${rule.id}`)).json()).toMatchObject({ firing: 2 });
 
-    const bye = { v: 1, kind: 'goodbye', instanceId: 'leaving', heartbeatTime: now + 10, lastHeartbeatTime: now };
-    expect((await app.inject({ method: 'PUT', url: '/api/v1/heartbeat', payload: bye })).statusCode).toBe(200);
+    await beat({ kind: 'goodbye', instanceId: 'leaving' });
     expect((await events(app, 'alert.cleared')).map((e) => [e.instanceId, e.attributes.reason])).toEqual([['leaving', 'instance offline']]);
 
-    expect((await call(app, 'PUT', `/${rule.id}`, loopRule({ forBeats: 1, enabled: false }))).json()).toMatchObject({ firing: 0 });
+    const disabled = await call(app, 'PUT', `/${rule.id}`, loopRule({ forBeats: 1, enabled: false }));
+    expect(disabled.json()).toMatchObject({ firing: 0 });
+    expect(app.get(MetricsFeed).listening).toBe(false); // no enabled rule: the beat path builds no sample
     expect((await events(app, 'alert.cleared')).map((e) => e.attributes.reason)).toEqual(['rule disabled', 'instance offline']);
     // Enabled again, it fires afresh; deleted, it clears.
     await call(app, 'PUT', `/${rule.id}`, loopRule({ forBeats: 1 }));
-    publish(app, 'staying', 900);
+    expect(app.get(MetricsFeed).listening).toBe(true);
+    await beat({ kind: 'light', instanceId: 'staying', metrics: figures(900) });
     expect(await events(app, 'alert.fired')).toHaveLength(3);
     await call(app, 'DELETE', `/${rule.id}`);
     expect((await events(app, 'alert.cleared')).map((e) => e.attributes.reason)).toEqual([

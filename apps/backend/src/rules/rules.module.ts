@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { VIGIL_CONFIG, type VigilConfig } from '../config/vigil-config.js';
 import { EventsModule } from '../events/events.module.js';
-import { MetricsFeed } from '../health/metrics-feed.js';
+import { HealthModule } from '../health/health.module.js';
 import { RegistryModule } from '../instances/registry.module.js';
 import { createLogger } from '../logger.js';
 import { ALERT_RULE_STORE, AlertRuleFile, type AlertRuleStore } from './alert-rule-store.js';
@@ -12,11 +12,10 @@ import { RedisAlertRuleStore } from './redis-alert-rule-store.js';
 
 /** Alert rules: saved in `<dataDir>/alert-rules.json` (in Redis with the redis store), judged on every metrics sample. */
 @Module({
-  imports: [EventsModule, RegistryModule],
+  imports: [EventsModule, HealthModule, RegistryModule],
   controllers: [AlertRulesController],
   providers: [
     AlertRulesService,
-    MetricsFeed,
     {
       provide: ALERT_RULE_STORE,
       useFactory: (config: VigilConfig): AlertRuleStore =>
