@@ -158,5 +158,5 @@ describe('an alert rule on a real service', () => {
       ['alert.fired', instance.instanceId, rule.id],
       ['alert.cleared', instance.instanceId, rule.id],
     ]);
-  });
+  }, 120_000);
 });
