@@ -25,8 +25,22 @@ interface Figures {
   elu?: number;
 }
 
+/** The beat's `metrics`; the uptime moves with every beat, as a real agent's does, so no two samples are equal. */
 function wire(f: Figures): number[] {
-  return [f.cpu, f.rss, f.heapUsed ?? 40 * MIB, f.heapLimit ?? 2048 * MIB, f.p50 ?? 1, f.p99, f.max ?? f.p99 * 1.5, f.elu ?? 0.2, 0, 60, 10];
+  const uptime = process.uptime();
+  return [
+    f.cpu,
+    f.rss,
+    f.heapUsed ?? 40 * MIB,
+    f.heapLimit ?? 2048 * MIB,
+    f.p50 ?? 1,
+    f.p99,
+    f.max ?? f.p99 * 1.5,
+    f.elu ?? 0.2,
+    0,
+    uptime,
+    10,
+  ];
 }
 
 async function put(backend: Backend, body: unknown): Promise<void> {
@@ -125,15 +139,25 @@ describe('dashboard: health and load', () => {
 
   it('shows CPU, memory, loop delay and health in the rows, sorts by them on the backend, and filters by health', async () => {
     const service = 'e2e-sort';
-    await fleet.start('low', service, { cpu: 5, rss: 300 * MIB, p99: 50 }, {
-      status: 'degraded',
-      indicators: { cache: { status: 'degraded', details: { hitRate: '0.2' } }, db: { status: 'up' } },
-    });
+    await fleet.start(
+      'low',
+      service,
+      { cpu: 5, rss: 300 * MIB, p99: 50 },
+      {
+        status: 'degraded',
+        indicators: { cache: { status: 'degraded', details: { hitRate: '0.2' } }, db: { status: 'up' } },
+      },
+    );
     await fleet.start('high', service, { cpu: 90, rss: 100 * MIB, p99: 5 });
-    await fleet.start('mid', service, { cpu: 40, rss: 200 * MIB, p99: 900 }, {
-      status: 'down',
-      indicators: { db: { status: 'down', details: { error: 'ECONNREFUSED 10.0.0.9:5432' } }, cache: { status: 'up' } },
-    });
+    await fleet.start(
+      'mid',
+      service,
+      { cpu: 40, rss: 200 * MIB, p99: 900 },
+      {
+        status: 'down',
+        indicators: { db: { status: 'down', details: { error: 'ECONNREFUSED 10.0.0.9:5432' } }, cache: { status: 'up' } },
+      },
+    );
     await fleet.start('none', service, null);
 
     const { page, errors } = await openPage(browser, `${backend.url}/#/?service=${service}`);
@@ -192,10 +216,15 @@ describe('dashboard: health and load', () => {
   it('charts the metrics history in the detail view and extends it live, with the health indicators and their details', async () => {
     const id = 'detail-1';
     const service = 'e2e-detail';
-    await fleet.start(id, service, { cpu: 10, rss: 150 * MIB, p99: 12, heapUsed: 60 * MIB }, {
-      status: 'up',
-      indicators: { db: { status: 'up', details: { pool: '10/10' } } },
-    });
+    await fleet.start(
+      id,
+      service,
+      { cpu: 10, rss: 150 * MIB, p99: 12, heapUsed: 60 * MIB },
+      {
+        status: 'up',
+        indicators: { db: { status: 'up', details: { pool: '10/10' } } },
+      },
+    );
     const { page, errors } = await openPage(browser, `${backend.url}/#/instances/${id}`);
     await page.getByTestId('instance-detail').waitFor();
     for (const name of ['cpu', 'memory', 'loop-delay', 'loop-utilization']) {
@@ -207,7 +236,9 @@ describe('dashboard: health and load', () => {
     await expect.poll(samples).toBeGreaterThanOrEqual(before + 5);
     fleet.set(id, { cpu: 77, rss: 150 * MIB, p99: 640, heapUsed: 60 * MIB });
     await expect.poll(() => chart(page, 'cpu').getByTestId('metric-latest').textContent()).toBe('CPU 77 %');
-    await expect.poll(() => chart(page, 'loop-delay').getByTestId('metric-latest').textContent()).toBe('p50 1.0 ms, p99 640 ms, max 960 ms');
+    await expect
+      .poll(() => chart(page, 'loop-delay').getByTestId('metric-latest').textContent())
+      .toBe('p50 1.0 ms, p99 640 ms, max 960 ms');
     expect(await chart(page, 'memory').getByTestId('metric-latest').textContent()).toBe(
       'RSS 150 MiB, heap used 60.0 MiB, heap limit 2.00 GiB',
     );
@@ -265,8 +296,11 @@ describe('dashboard: health and load', () => {
     await page.screenshot({ path: join(screenshots, 'rules.png'), fullPage: true });
 
     const stored = async () =>
-      ((await (await fetch(`${backend.url}/api/v1/alert-rules`)).json()) as { rules: { name: string; threshold: number; enabled: boolean }[] })
-        .rules[0];
+      (
+        (await (await fetch(`${backend.url}/api/v1/alert-rules`)).json()) as {
+          rules: { name: string; threshold: number; enabled: boolean }[];
+        }
+      ).rules[0];
     expect(await stored()).toMatchObject({ name: 'Loop stuck', threshold: 200, enabled: true });
     await rule.getByTestId('rule-toggle').click();
     await expect.poll(() => rule.getByTestId('rule-toggle').isChecked()).toBe(false);

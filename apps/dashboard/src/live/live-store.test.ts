@@ -1,4 +1,12 @@
-import { metricsOf, type Delta, type EventRecord, type FleetCounts, type Instance, type ViewRequest, type ViewSnapshot } from '@vigil/protocol';
+import {
+  metricsOf,
+  type Delta,
+  type EventRecord,
+  type FleetCounts,
+  type Instance,
+  type ViewRequest,
+  type ViewSnapshot,
+} from '@vigil/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { createLiveStore, FLEET_VIEW } from './live-store';
 

@@ -6,10 +6,10 @@ import {
   pluginCommandSchema,
   type EventRecord,
   type Instance,
+  type MetricsSample,
   type PluginCommand,
 } from '@vigil/protocol';
 import { requestJson, withSchema } from '../../api/http';
-import type { MetricSample } from './metric-series';
 
 /** `GET /api/v1/instances/:id`. */
 export interface InstanceDetail {
@@ -44,7 +44,7 @@ export async function fetchPluginEvents(id: string, signal: AbortSignal): Promis
 }
 
 /** `GET /api/v1/instances/:id/metrics`: the instance's metrics history, oldest first. */
-export async function fetchMetricsHistory(id: string, signal: AbortSignal): Promise<MetricSample[]> {
+export async function fetchMetricsHistory(id: string, signal: AbortSignal): Promise<MetricsSample[]> {
   return (await requestJson(`${path(id)}/metrics`, withSchema(metricsHistorySchema), { signal })).samples;
 }
 

@@ -1,12 +1,19 @@
 import { useMemo } from 'react';
+import type { MetricsSample } from '@vigil/protocol';
 import { UplotChart } from '../../components/uplot-chart';
-import { chartColumns, latestText, METRIC_CHARTS, type MetricChart, type MetricSample } from './metric-series';
+import { chartColumns, latestText, METRIC_CHARTS, type MetricChart } from './metric-series';
 
-function Chart({ chart, samples }: { chart: MetricChart; samples: readonly MetricSample[] }) {
+function Chart({ chart, samples }: { chart: MetricChart; samples: readonly MetricsSample[] }) {
   const data = useMemo(() => chartColumns(samples, chart), [samples, chart]);
   const titleId = `chart-${chart.id}-title`;
   return (
-    <figure className="metric-chart" data-testid="metric-chart" data-chart={chart.id} data-samples={samples.length} aria-labelledby={titleId}>
+    <figure
+      className="metric-chart"
+      data-testid="metric-chart"
+      data-chart={chart.id}
+      data-samples={samples.length}
+      aria-labelledby={titleId}
+    >
       <figcaption>
         <h4 id={titleId}>{chart.title}</h4>
         <span className="metric-chart__latest" data-testid="metric-latest" aria-live="off">
@@ -22,7 +29,7 @@ function Chart({ chart, samples }: { chart: MetricChart; samples: readonly Metri
 }
 
 /** CPU, memory, event-loop delay and utilization over the instance's history, extended live. */
-export function MetricCharts({ samples }: { samples: readonly MetricSample[] }) {
+export function MetricCharts({ samples }: { samples: readonly MetricsSample[] }) {
   if (samples.length === 0) {
     return (
       <p className="muted" data-testid="metrics-none">

@@ -1,10 +1,10 @@
-import { metricsOf } from '@vigil/protocol';
+import { metricsOf, type MetricsSample } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
-import { chartColumns, historySpan, latestText, METRIC_CHARTS, MIN_HISTORY_SPAN_MS, sampleOf, withLiveSample, type MetricSample } from './metric-series';
+import { chartColumns, historySpan, latestText, METRIC_CHARTS, MIN_HISTORY_SPAN_MS, sampleOf, withLiveSample } from './metric-series';
 
 const MIN = 60_000;
 
-function sample(t: number, cpu: number | null = 10): MetricSample {
+function sample(t: number, cpu: number | null = 10): MetricsSample {
   return {
     t,
     cpu,

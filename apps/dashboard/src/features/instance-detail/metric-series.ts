@@ -1,33 +1,21 @@
-import type { InstanceMetrics } from '@vigil/protocol';
+import type { InstanceMetrics, MetricsSample } from '@vigil/protocol';
 import { formatBytes, formatMs, formatPercent } from '../../utils/format-metrics';
 
-/** One point of an instance's metrics history (`GET /api/v1/instances/:id/metrics`); `t` is backend epoch ms. */
-export interface MetricSample {
-  t: number;
-  cpu: number | null;
-  rss: number | null;
-  heapUsed: number | null;
-  heapLimit: number | null;
-  eventLoopDelayP50: number | null;
-  eventLoopDelayP99: number | null;
-  eventLoopDelayMax: number | null;
-  eventLoopUtilization: number | null;
-}
-
-type Figure = Exclude<keyof MetricSample, 't'>;
+/** A figure of a history point (`GET /api/v1/instances/:id/metrics`; `t` is backend epoch ms). */
+type Figure = Exclude<keyof MetricsSample, 't'>;
 
 /** The history covers at least this much; live samples extend it and push out the oldest beyond it. */
 export const MIN_HISTORY_SPAN_MS = 30 * 60_000;
 
 /** A live update of the watched instance as a history point. */
-export function sampleOf(metrics: InstanceMetrics): MetricSample {
+export function sampleOf(metrics: InstanceMetrics): MetricsSample {
   const { sampledAt, cpu, rss, heapUsed, heapLimit, eventLoopDelayP50, eventLoopDelayP99, eventLoopDelayMax, eventLoopUtilization } =
     metrics;
   return { t: sampledAt, cpu, rss, heapUsed, heapLimit, eventLoopDelayP50, eventLoopDelayP99, eventLoopDelayMax, eventLoopUtilization };
 }
 
 /** How far back the loaded history goes (at least the minimum), so live samples keep the chart as wide as it started. */
-export function historySpan(samples: readonly MetricSample[]): number {
+export function historySpan(samples: readonly MetricsSample[]): number {
   const first = samples[0];
   const last = samples.at(-1);
   return Math.max(MIN_HISTORY_SPAN_MS, first && last ? last.t - first.t : 0);
@@ -37,7 +25,7 @@ export function historySpan(samples: readonly MetricSample[]): number {
  * The history with a live sample appended, when it is newer than the newest point (a snapshot
  * after a reconnect may repeat one), and the points older than `spanMs` before it dropped.
  */
-export function withLiveSample(samples: readonly MetricSample[], metrics: InstanceMetrics, spanMs: number): readonly MetricSample[] {
+export function withLiveSample(samples: readonly MetricsSample[], metrics: InstanceMetrics, spanMs: number): readonly MetricsSample[] {
   const last = samples.at(-1);
   if (last !== undefined && metrics.sampledAt <= last.t) return samples;
   const from = metrics.sampledAt - spanMs;
@@ -98,7 +86,7 @@ export const METRIC_CHARTS: readonly MetricChart[] = [
 ];
 
 /** uPlot's columns for a chart: times in ms, then one column of (scaled) figures per line, null where none was sampled. */
-export function chartColumns(samples: readonly MetricSample[], chart: MetricChart): [number[], ...(number | null)[][]] {
+export function chartColumns(samples: readonly MetricsSample[], chart: MetricChart): [number[], ...(number | null)[][]] {
   const scale = chart.scale ?? 1;
   return [
     samples.map((s) => s.t),
@@ -112,7 +100,7 @@ export function chartColumns(samples: readonly MetricSample[], chart: MetricChar
 }
 
 /** The latest value of each line as text, for readers who cannot see the chart: `p50 1.2 ms, p99 8.0 ms, max 12.5 ms`. */
-export function latestText(samples: readonly MetricSample[], chart: MetricChart): string {
+export function latestText(samples: readonly MetricsSample[], chart: MetricChart): string {
   const last = samples.at(-1);
   if (last === undefined) return 'no samples yet';
   const scale = chart.scale ?? 1;

@@ -1,12 +1,10 @@
 import { useEffect, useState } from 'react';
-import type { InstanceMetrics } from '@vigil/protocol';
+import type { InstanceMetrics, MetricsSample } from '@vigil/protocol';
 import { fetchMetricsHistory } from './detail-api';
-import { historySpan, withLiveSample, type MetricSample } from './metric-series';
+import { historySpan, withLiveSample } from './metric-series';
 
 export type MetricsHistoryState =
-  | { state: 'loading' }
-  | { state: 'failed'; message: string }
-  | { state: 'loaded'; samples: readonly MetricSample[]; spanMs: number };
+  { state: 'loading' } | { state: 'failed'; message: string } | { state: 'loaded'; samples: readonly MetricsSample[]; spanMs: number };
 
 /**
  * The instance's metrics history for the charts: loaded from the API (again on every snapshot,

@@ -1,6 +1,7 @@
 import {
   HEALTH_STATUSES,
   INSTANCE_SORT_KEYS,
+  METRIC_SORT_KEYS,
   INSTANCE_STATUSES,
   type HealthStatus,
   type InstanceSortKey,
@@ -18,7 +19,7 @@ export interface InstanceFilters {
   /** Text over host, IPs, instance id and service. */
   q: string;
   sort: InstanceSortKey;
-  /** Null: the default (newest first for times, highest first for metrics, A-Z for names). */
+  /** Null: the backend's default (newest first for times, highest first for metrics, A-Z for names). */
   order: 'asc' | 'desc' | null;
 }
 
@@ -31,9 +32,6 @@ export const DEFAULT_FILTERS: InstanceFilters = {
   sort: 'service',
   order: null,
 };
-
-/** Columns of runtime metrics: the busiest first by default, and instances without metrics last either way (the backend's rule). */
-const METRIC_SORTS: readonly InstanceSortKey[] = ['cpu', 'rss', 'eventLoopDelayP99'];
 
 function isStatus(value: string): value is InstanceStatus {
   return (INSTANCE_STATUSES as readonly string[]).includes(value);
@@ -91,13 +89,14 @@ export function withoutFilters(filters: InstanceFilters): InstanceFilters {
   return { ...filters, service: null, status: [], health: [], plugin: null, q: '' };
 }
 
-/**
- * The order a sort shows when none is given: newest first for times, A-Z for names (as the
- * backend does), highest first for metrics (the window always sends that one: see `windowOf`).
- */
+function isMetricSort(sort: InstanceSortKey): boolean {
+  return (METRIC_SORT_KEYS as readonly string[]).includes(sort);
+}
+
+/** The order a sort shows when none is given, as the backend does: newest first for times, highest first for metrics, A-Z for names. */
 export function effectiveOrder(filters: InstanceFilters): 'asc' | 'desc' {
   if (filters.order) return filters.order;
-  return filters.sort === 'lastHeartbeatTime' || filters.sort === 'registeredAt' || METRIC_SORTS.includes(filters.sort) ? 'desc' : 'asc';
+  return filters.sort === 'lastHeartbeatTime' || filters.sort === 'registeredAt' || isMetricSort(filters.sort) ? 'desc' : 'asc';
 }
 
 /** Sorting by a column: a second click on the same column reverses it. */
@@ -109,8 +108,6 @@ export function sortedBy(filters: InstanceFilters, sort: InstanceSortKey): Insta
 /** The socket view of these filters over rows `offset .. offset + limit`. */
 export function windowOf(filters: InstanceFilters, offset: number, limit: number): InstanceWindow {
   const q = filters.q.trim();
-  // A metric sort says its order: the busiest first is this page's default, whatever the API's is.
-  const order = filters.order ?? (METRIC_SORTS.includes(filters.sort) ? effectiveOrder(filters) : null);
   return {
     ...(filters.service && { service: filters.service }),
     ...(filters.status.length > 0 && { status: filters.status }),
@@ -118,7 +115,7 @@ export function windowOf(filters: InstanceFilters, offset: number, limit: number
     ...(filters.plugin && { plugin: filters.plugin }),
     ...(q && { q: q.slice(0, 256) }),
     sort: filters.sort,
-    ...(order && { order }),
+    ...(filters.order && { order: filters.order }),
     offset,
     limit,
   };

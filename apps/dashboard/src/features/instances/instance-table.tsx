@@ -24,7 +24,12 @@ const COLUMNS: { label: string; className: string; sort?: InstanceSortKey; title
   { label: 'Host', className: 'col-host', sort: 'hostName' },
   { label: 'CPU', className: 'col-cpu', sort: 'cpu', title: 'CPU since the previous beat, % of one core' },
   { label: 'Memory', className: 'col-memory', sort: 'rss', title: 'Resident set size; the bar is the heap used of its limit' },
-  { label: 'Loop p99', className: 'col-loop', sort: 'eventLoopDelayP99', title: 'Event-loop delay since the previous beat, 99th percentile' },
+  {
+    label: 'Loop p99',
+    className: 'col-loop',
+    sort: 'eventLoopDelayP99',
+    title: 'Event-loop delay since the previous beat, 99th percentile',
+  },
   { label: 'IPs', className: 'col-ips' },
   { label: 'PID', className: 'col-pid' },
   { label: 'Agent', className: 'col-version' },

@@ -65,11 +65,7 @@ export function InstancesPage({ params }: { params: URLSearchParams }) {
           hasFilters(filters) ? (
             <p className="empty-state">
               No instance matches these filters.{' '}
-              <button
-                type="button"
-                className="link-button"
-                onClick={() => setFilters(withoutFilters(filters))}
-              >
+              <button type="button" className="link-button" onClick={() => setFilters(withoutFilters(filters))}>
                 Clear filters
               </button>
             </p>

@@ -2,10 +2,9 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { EVENT_LEVELS, type EventLevel } from '@vigil/protocol';
 import { ApiError } from '../../api/http';
 import { issuesByField } from '../../api/field-issues';
-import { ALERT_METRICS, type AlertMetric, type Comparison, type RuleInput } from './rules-api';
+import { ALERT_COMPARISONS, ALERT_METRICS, type AlertComparison, type AlertMetric, type RuleInput } from './rules-api';
 import { METRIC_INFO, thresholdForField, thresholdFromField } from './rule-metrics';
 
-const COMPARISONS: readonly Comparison[] = ['>', '>=', '<', '<='];
 const FIELDS = ['name', 'metric', 'comparison', 'threshold', 'forBeats', 'forMs', 'level', 'service', 'enabled'];
 
 export const NEW_RULE: RuleInput = {
@@ -29,25 +28,35 @@ interface RuleFormProps {
   onCancel: () => void;
 }
 
-/** The backend's words about one field, under it. */
-function FieldIssues({ issues, testId }: { issues: readonly string[] | undefined; testId: string }) {
+/** The backend's words about one field, under it (the field's input points at it with `aria-describedby`). */
+function FieldIssues({ issues, field }: { issues: readonly string[] | undefined; field: string }) {
   if (!issues || issues.length === 0) return null;
   return (
-    <span className="field__error" role="alert" data-testid={testId}>
+    <span className="field__error" role="alert" id={`rule-${field}-issues`} data-testid={`rule-error-${field}`}>
       {issues.join('; ')}
     </span>
   );
 }
 
-function Field({ label, children, issues, field, grow }: { label: string; children: ReactNode; issues?: string[]; field: string; grow?: boolean }) {
+/** A labelled field: `children` is its input, with the id `rule-<field>`. */
+function Field(props: { label: string; children: ReactNode; issues?: string[]; field: string; grow?: boolean }) {
   return (
-    <label className={`field${grow ? ' field--grow' : ''}`}>
-      <span className="field__label">{label}</span>
-      {children}
-      <FieldIssues issues={issues} testId={`rule-error-${field}`} />
-    </label>
+    <div className={`field${props.grow ? ' field--grow' : ''}`}>
+      <label className="field__label" htmlFor={`rule-${props.field}`}>
+        {props.label}
+      </label>
+      {props.children}
+      <FieldIssues issues={props.issues} field={props.field} />
+    </div>
   );
 }
+
+/** The id and description of a field's input. */
+const control = (field: string, invalid: boolean) => ({
+  id: `rule-${field}`,
+  'aria-describedby': invalid ? `rule-${field}-issues` : undefined,
+  'aria-invalid': invalid || undefined,
+});
 
 /**
  * Adds or edits one alert rule. The form checks nothing itself (`noValidate`): the backend's
@@ -56,7 +65,7 @@ function Field({ label, children, issues, field, grow }: { label: string; childr
 export function RuleForm({ initial, title, services, onSave, onCancel }: RuleFormProps) {
   const [name, setName] = useState(initial.name);
   const [metric, setMetric] = useState<AlertMetric>(initial.metric);
-  const [comparison, setComparison] = useState<Comparison>(initial.comparison);
+  const [comparison, setComparison] = useState<AlertComparison>(initial.comparison);
   const [threshold, setThreshold] = useState(thresholdForField(initial.metric, initial.threshold));
   const [durationKind, setDurationKind] = useState<'beats' | 'seconds'>(initial.forMs !== null ? 'seconds' : 'beats');
   const [duration, setDuration] = useState(String(initial.forMs !== null ? initial.forMs / 1000 : (initial.forBeats ?? '')));
@@ -85,8 +94,8 @@ export function RuleForm({ initial, title, services, onSave, onCancel }: RuleFor
         enabled,
       });
     } catch (e) {
-      const refused = e instanceof ApiError && e.issues.length > 0;
-      setIssues(refused ? issuesByField(e.issues, FIELDS) : new Map([['', [e instanceof Error ? e.message : String(e)]]]));
+      if (e instanceof ApiError && e.issues.length > 0) setIssues(issuesByField(e.issues, FIELDS));
+      else setIssues(new Map([['', [e instanceof Error ? e.message : String(e)]]]));
       setSaving(false);
     }
   };
@@ -94,20 +103,25 @@ export function RuleForm({ initial, title, services, onSave, onCancel }: RuleFor
   const durationIssues = [...(issues.get('forBeats') ?? []), ...(issues.get('forMs') ?? [])];
   const info = METRIC_INFO[metric];
   return (
-    <form
-      className="panel rule-form"
-      noValidate
-      onSubmit={(e) => void submit(e)}
-      aria-labelledby="rule-form-title"
-      data-testid="rule-form"
-    >
+    <form className="panel rule-form" noValidate onSubmit={(e) => void submit(e)} aria-labelledby="rule-form-title" data-testid="rule-form">
       <h3 id="rule-form-title">{title}</h3>
       <div className="form-grid">
         <Field label="Name" field="name" issues={issues.get('name')} grow>
-          <input data-testid="rule-name" value={name} placeholder="Event loop stuck" onChange={(e) => setName(e.target.value)} />
+          <input
+            data-testid="rule-name"
+            {...control('name', issues.has('name'))}
+            value={name}
+            placeholder="Event loop stuck"
+            onChange={(e) => setName(e.target.value)}
+          />
         </Field>
         <Field label="Metric" field="metric" issues={issues.get('metric')}>
-          <select data-testid="rule-metric" value={metric} onChange={(e) => setMetric(e.target.value as AlertMetric)}>
+          <select
+            data-testid="rule-metric"
+            {...control('metric', issues.has('metric'))}
+            value={metric}
+            onChange={(e) => setMetric(e.target.value as AlertMetric)}
+          >
             {ALERT_METRICS.map((m) => (
               <option key={m} value={m}>
                 {METRIC_INFO[m].label}
@@ -116,8 +130,13 @@ export function RuleForm({ initial, title, services, onSave, onCancel }: RuleFor
           </select>
         </Field>
         <Field label="Is" field="comparison" issues={issues.get('comparison')}>
-          <select data-testid="rule-comparison" value={comparison} onChange={(e) => setComparison(e.target.value as Comparison)}>
-            {COMPARISONS.map((c) => (
+          <select
+            data-testid="rule-comparison"
+            {...control('comparison', issues.has('comparison'))}
+            value={comparison}
+            onChange={(e) => setComparison(e.target.value as AlertComparison)}
+          >
+            {ALERT_COMPARISONS.map((c) => (
               <option key={c} value={c}>
                 {c}
               </option>
@@ -125,13 +144,20 @@ export function RuleForm({ initial, title, services, onSave, onCancel }: RuleFor
           </select>
         </Field>
         <Field label={`Threshold (${info.unit})`} field="threshold" issues={issues.get('threshold')}>
-          <input data-testid="rule-threshold" inputMode="decimal" value={threshold} onChange={(e) => setThreshold(e.target.value)} />
+          <input
+            data-testid="rule-threshold"
+            {...control('threshold', issues.has('threshold'))}
+            inputMode="decimal"
+            value={threshold}
+            onChange={(e) => setThreshold(e.target.value)}
+          />
         </Field>
         <fieldset className="field">
           <legend className="field__label">For</legend>
           <span className="field__pair">
             <input
               data-testid="rule-duration"
+              {...control('duration', durationIssues.length > 0)}
               aria-label={durationKind === 'beats' ? 'Beats in a row' : 'Seconds'}
               inputMode="decimal"
               value={duration}
@@ -147,10 +173,15 @@ export function RuleForm({ initial, title, services, onSave, onCancel }: RuleFor
               <option value="seconds">seconds</option>
             </select>
           </span>
-          <FieldIssues issues={durationIssues} testId="rule-error-duration" />
+          <FieldIssues issues={durationIssues} field="duration" />
         </fieldset>
         <Field label="Level" field="level" issues={issues.get('level')}>
-          <select data-testid="rule-level" value={level} onChange={(e) => setLevel(e.target.value as EventLevel)}>
+          <select
+            data-testid="rule-level"
+            {...control('level', issues.has('level'))}
+            value={level}
+            onChange={(e) => setLevel(e.target.value as EventLevel)}
+          >
             {EVENT_LEVELS.map((l) => (
               <option key={l} value={l}>
                 {l}
@@ -159,7 +190,13 @@ export function RuleForm({ initial, title, services, onSave, onCancel }: RuleFor
           </select>
         </Field>
         <Field label="Service (empty: every service)" field="service" issues={issues.get('service')}>
-          <input data-testid="rule-service" list="rule-services" value={service} onChange={(e) => setService(e.target.value)} />
+          <input
+            data-testid="rule-service"
+            {...control('service', issues.has('service'))}
+            list="rule-services"
+            value={service}
+            onChange={(e) => setService(e.target.value)}
+          />
           <datalist id="rule-services">
             {services.map((s) => (
               <option key={s} value={s} />
@@ -171,7 +208,7 @@ export function RuleForm({ initial, title, services, onSave, onCancel }: RuleFor
           enabled
         </label>
       </div>
-      <FieldIssues issues={issues.get('')} testId="rule-form-error" />
+      <FieldIssues issues={issues.get('')} field="form" />
       <div className="form-actions">
         <button type="submit" className="button button--primary" disabled={saving} data-testid="rule-save">
           {saving ? 'Saving…' : 'Save'}

@@ -1,22 +1,30 @@
-import { ALERT_METRICS, alertRuleListSchema, alertRuleSchema, type EventLevel } from '@vigil/protocol';
+import {
+  ALERT_RULES_PATH,
+  alertRuleListSchema,
+  alertRuleSchema,
+  type AlertComparison,
+  type AlertMetric,
+  type AlertRule,
+  type EventLevel,
+} from '@vigil/protocol';
 import { requestJson, withSchema } from '../../api/http';
 
-/** REST path of the alert rules. */
-const PATH = '/api/v1/alert-rules';
+export { ALERT_COMPARISONS, ALERT_METRICS } from '@vigil/protocol';
+export type { AlertComparison, AlertMetric, AlertRule } from '@vigil/protocol';
 
+const PATH = ALERT_RULES_PATH;
 export const parseRule = withSchema(alertRuleSchema);
 export const parseRuleList = withSchema(alertRuleListSchema);
 
-export type AlertRule = ReturnType<typeof parseRule>;
-export type AlertMetric = AlertRule['metric'];
-export type Comparison = AlertRule['comparison'];
-export { ALERT_METRICS };
-
-/** What a create or an update sends: every setting, exactly one of `forBeats` and `forMs` set. */
+/**
+ * What a create or an update sends: every setting (a PUT replaces them all). The form sends what
+ * the user typed even when it is not valid (a threshold that is not a number goes as null), so
+ * that the backend's 400 names the field.
+ */
 export interface RuleInput {
   name: string;
   metric: AlertMetric;
-  comparison: Comparison;
+  comparison: AlertComparison;
   threshold: number | null;
   forBeats: number | null;
   forMs: number | null;

@@ -79,8 +79,8 @@ export function RulesPage() {
     <div className="page page--rules">
       <div className="toolbar">
         <p className="result-line">
-          A rule fires for an instance whose metric crosses its threshold for long enough, and clears when it is back: each is an
-          event (<code>alert.fired</code>, <code>alert.cleared</code>) that <a href={routeHref('/webhooks')}>webhooks</a> carry.
+          A rule fires for an instance whose metric crosses its threshold for long enough, and clears when it is back: each is an event (
+          <code>alert.fired</code>, <code>alert.cleared</code>) that <a href={routeHref('/webhooks')}>webhooks</a> carry.
         </p>
         <button
           type="button"
@@ -148,7 +148,9 @@ export function RulesPage() {
                       </label>
                     </td>
                     <td data-testid="rule-firing" className={rule.firing > 0 ? 'outcome outcome--failed' : 'muted'}>
-                      {rule.firing === 0 ? 'no instance' : `${rule.firing.toLocaleString('en')} ${rule.firing === 1 ? 'instance' : 'instances'}`}
+                      {rule.firing === 0
+                        ? 'no instance'
+                        : `${rule.firing.toLocaleString('en')} ${rule.firing === 1 ? 'instance' : 'instances'}`}
                     </td>
                     <td>
                       <div className="actions">
