@@ -5,6 +5,7 @@ import { AccessModule } from './access/access.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { VigilConfig } from './config/vigil-config.js';
 import { EventsModule } from './events/events.module.js';
+import { HealthModule } from './health/health.module.js';
 import { HeartbeatsModule } from './heartbeats/heartbeats.module.js';
 import { InstancesModule } from './instances/instances.module.js';
 import { LeasesModule } from './leases/leases.module.js';
@@ -23,6 +24,7 @@ export class AppModule {
         AccessModule,
         ScheduleModule.forRoot(),
         HeartbeatsModule,
+        HealthModule,
         InstancesModule,
         LeasesModule,
         EventsModule,

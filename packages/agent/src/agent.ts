@@ -12,9 +12,12 @@ import { installShutdownHooks } from './lifecycle/shutdown-hooks';
 import { announce, describeError, listenToLog, logger } from './logger';
 import { Instrumentation } from './plugins/instrumentation';
 import type { ModuleHooks } from './plugins/module-hooks';
+import { RuntimeMetrics } from './metrics/runtime-metrics';
 import { PluginControl } from './plugins/plugin-control';
 import { loadPlugins } from './plugins/plugin-loader';
+import { AgentHealthService } from './services/agent-health-service';
 import { AgentHeartbeatService } from './services/agent-heartbeat-service';
+import { HealthService } from './services/health-service';
 import { HeartbeatService } from './services/heartbeat-service';
 import { registerService } from './services/service-manager';
 import { AGENT_VERSION } from './version';
@@ -62,6 +65,8 @@ export function start(moduleHooks: ModuleHooks): void {
 
   const heartbeat = new AgentHeartbeatService(AGENT_VERSION);
   registerService(HeartbeatService, heartbeat);
+  const health = new AgentHealthService(config.healthTimeoutMs);
+  registerService(HealthService, health);
   const instrumentation = new Instrumentation({
     appRoot: process.cwd(),
     syncBuiltinExports: () => moduleHooks.syncBuiltinExports(),
@@ -72,6 +77,7 @@ export function start(moduleHooks: ModuleHooks): void {
     appRoot: process.cwd(),
     agentVersion: AGENT_VERSION,
     heartbeat,
+    health,
     instrumentation,
     events,
   });
@@ -85,8 +91,8 @@ export function start(moduleHooks: ModuleHooks): void {
   });
 
   const identity = createIdentity(config, AGENT_VERSION);
-  const control = new PluginControl(instrumentation, heartbeat, events);
-  const describe = () => describeInstance(identity, heartbeat.collectPlugins());
+  const control = new PluginControl(instrumentation, heartbeat, events, health);
+  const describe = () => describeInstance(identity, heartbeat.collectPlugins(), health.collect());
   const pluginNames = plugins.map((plugin) => plugin.name).join(',') || 'none';
   const backend = config.heartbeatEnabled ? config.backendUrls.join(',') : 'disabled';
   const started =
@@ -156,6 +162,8 @@ function connect(parts: {
     keepAliveMs: Math.round(config.heartbeatIntervalMs * 1.5),
     ...credentials,
   });
+  // Sampling starts with the beats: each beat's figures cover the time since the one before.
+  const metrics = config.metricsEnabled ? new RuntimeMetrics() : undefined;
   const heartbeat: HeartbeatSender = new HeartbeatSender({
     link:
       config.heartbeatTransport === 'websocket'
@@ -168,6 +176,7 @@ function connect(parts: {
     instanceId: identity.instanceId,
     intervalMs: config.heartbeatIntervalMs,
     describe: parts.describe,
+    ...(metrics !== undefined && { sampleMetrics: () => metrics.sample() }),
     onCommands: (commands) => parts.control.apply(commands),
     // The first full beat carries the first events (agent.started...): a quiet agent then sends
     // no batch, no request on a second connection.

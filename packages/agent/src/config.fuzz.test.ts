@@ -9,7 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { LIMITS, MAX_HEARTBEAT_INTERVAL_MS, MIN_HEARTBEAT_INTERVAL_MS } from './protocol';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, LOG_LEVELS, envVariableFor, loadConfig, type AgentConfig } from './config';
+import { CONFIG_KEYS, HEALTH_TIMEOUT_RANGE_MS, LOG_LEVELS, envVariableFor, loadConfig, type AgentConfig } from './config';
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'vigil-config-fuzz-'));
 mkdirSync(path.join(cwd, 'vigil'));
@@ -55,6 +55,10 @@ const key = fc.oneof(fc.constantFrom(...CONFIG_KEYS), fc.string({ maxLength: 20 
 function expectValid(config: AgentConfig): void {
   expect(typeof config.heartbeatEnabled).toBe('boolean');
   expect(typeof config.eventsEnabled).toBe('boolean');
+  expect(typeof config.metricsEnabled).toBe('boolean');
+  const [shortest, longest] = HEALTH_TIMEOUT_RANGE_MS;
+  const timeout = config.healthTimeoutMs;
+  expect(Number.isInteger(timeout) && timeout >= shortest && timeout <= longest, `health.timeout ${timeout}`).toBe(true);
   for (const ms of [config.heartbeatIntervalMs, config.eventSendIntervalMs]) {
     expect(Number.isInteger(ms)).toBe(true);
     expect(ms).toBeGreaterThanOrEqual(MIN_HEARTBEAT_INTERVAL_MS);
@@ -99,9 +103,9 @@ describe('config parser under random input', () => {
   it('names the key of every bad value it replaced by its default', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom('heartbeat.interval', 'event.send.interval'),
+        fc.constantFrom('heartbeat.interval', 'event.send.interval', 'health.timeout'),
         fc.oneof(
-          fc.constantFrom('-1', '99', '1e3', 'NaN', '3600001', ''),
+          fc.constantFrom('-1', '9', '1e3', 'NaN', '3600001', ''),
           fc.string({ minLength: 1, maxLength: 10 }).filter((s) => !/^\s*\d+\s*$/.test(s)),
         ),
         (name, bad) => {

@@ -35,6 +35,8 @@ describe('loadConfig', () => {
       pluginsDir: path.join(cwd, 'vigil', 'plugins'),
       plugins: undefined,
       logLevel: 'warn',
+      metricsEnabled: true,
+      healthTimeoutMs: 2000,
     });
   });
 
@@ -77,6 +79,8 @@ describe('loadConfig', () => {
         'plugins.dir=../../plugins',
         'plugins=template, @acme/vigil-plugin-db',
         'log.level=DEBUG',
+        'metrics.enable=false',
+        'health.timeout=500',
       ].join('\n'),
     });
     const { config, warnings } = loadConfig({ env: {}, cwd });
@@ -96,6 +100,8 @@ describe('loadConfig', () => {
       pluginsDir: path.resolve(cwd, 'vigil', '../../plugins'),
       plugins: ['template', '@acme/vigil-plugin-db'],
       logLevel: 'debug',
+      metricsEnabled: false,
+      healthTimeoutMs: 500,
     });
   });
 
@@ -110,6 +116,9 @@ describe('loadConfig', () => {
     expect(config.artifact).toBe('from-env');
     expect(config.appName).toBe('shop');
     expect(config.plugins).toEqual([]);
+    const health = loadConfig({ env: { VIGIL_METRICS_ENABLE: 'FALSE', VIGIL_HEALTH_TIMEOUT: '750' }, cwd }).config;
+    expect(health.metricsEnabled).toBe(false);
+    expect(health.healthTimeoutMs).toBe(750);
   });
 
   it('names env variables after the key', () => {
@@ -150,6 +159,10 @@ describe('loadConfig', () => {
     ['plugins', '../escape', 'plugins', undefined],
     ['plugins', '@acme/../../escape', 'plugins', undefined],
     ['app.name', 'x'.repeat(257), 'appName', 'default'],
+    ['metrics.enable', 'off', 'metricsEnabled', true],
+    ['health.timeout', '9', 'healthTimeoutMs', 2000],
+    ['health.timeout', '600001', 'healthTimeoutMs', 2000],
+    ['health.timeout', '2s', 'healthTimeoutMs', 2000],
   ] as const)('falls back to the default for %s=%s, with a warning naming key and value', (key, value, field, fallback) => {
     const cwd = project({ properties: `${key}=${value}\n` });
     const { config, warnings } = loadConfig({ env: {}, cwd });

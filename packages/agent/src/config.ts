@@ -34,6 +34,8 @@ export const CONFIG_KEYS = [
   'log.level',
   'agent.token',
   'backend.tls.ca',
+  'metrics.enable',
+  'health.timeout',
 ] as const;
 
 /** Keys whose values are secrets: never in a log line. */
@@ -71,6 +73,10 @@ export interface AgentConfig {
   agentToken: string | undefined;
   /** `backend.tls.ca`: PEM file of the CA that signed an https backend's certificate (else the system's CAs). Absolute. */
   backendTlsCa: string | undefined;
+  /** `metrics.enable`: runtime metrics in every beat (off: no sampler at all, no `metrics` field) */
+  metricsEnabled: boolean;
+  /** `health.timeout`, ms: how long a health indicator's promise may take before it counts as `down` */
+  healthTimeoutMs: number;
 }
 
 export interface LoadedConfig {
@@ -83,6 +89,12 @@ export interface LoadedConfig {
 
 /** Default of `event.send.interval`: events are not urgent, but a command's outcome should show soon. */
 export const DEFAULT_EVENT_SEND_INTERVAL_MS = 1000;
+
+/** Default of `health.timeout`: a provider slower than this is as good as down. */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 2000;
+
+/** Bounds of `health.timeout`, ms. */
+export const HEALTH_TIMEOUT_RANGE_MS = [10, 600_000] as const;
 
 /** `heartbeat.interval` -> `VIGIL_HEARTBEAT_INTERVAL` */
 export function envVariableFor(key: string): string {
@@ -152,6 +164,13 @@ export function loadConfig({ env, cwd }: { env: NodeJS.ProcessEnv; cwd: string }
       logLevel: read('log.level', parseLogLevel, 'warn', LOG_LEVELS.join(', ')),
       agentToken: read('agent.token', parseToken, undefined, 'printable ASCII without spaces or commas'),
       backendTlsCa: read('backend.tls.ca', (raw) => readableFile(path.resolve(configDir, raw)), undefined, 'a readable PEM file'),
+      metricsEnabled: read('metrics.enable', parseBoolean, true, 'true or false'),
+      healthTimeoutMs: read(
+        'health.timeout',
+        parseHealthTimeout,
+        DEFAULT_HEALTH_TIMEOUT_MS,
+        `an integer number of ms from ${HEALTH_TIMEOUT_RANGE_MS[0]} to ${HEALTH_TIMEOUT_RANGE_MS[1]}`,
+      ),
     },
   };
 }
@@ -180,6 +199,12 @@ function parseInterval(raw: string): number | undefined {
   if (!/^\d+$/.test(raw)) return undefined;
   const ms = Number(raw);
   return ms >= MIN_HEARTBEAT_INTERVAL_MS && ms <= MAX_HEARTBEAT_INTERVAL_MS ? ms : undefined;
+}
+
+function parseHealthTimeout(raw: string): number | undefined {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const ms = Number(raw);
+  return ms >= HEALTH_TIMEOUT_RANGE_MS[0] && ms <= HEALTH_TIMEOUT_RANGE_MS[1] ? ms : undefined;
 }
 
 function parseUrls(raw: string): [string, ...string[]] | undefined {

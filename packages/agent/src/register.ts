@@ -11,7 +11,7 @@
  *   require-in-the-middle, `import` through import-in-the-middle's loader hook, registered only
  *   for the modules some plugin targets: in-thread with `module.registerHooks()` where Node
  *   supports it (22.22.3, 24.11.1 and later), else off-thread with `module.register()`;
- * - every `@vigil/agent` a plugin asks for is this agent, even where it has a copy of its own.
+ * - every `@vigil/agent` a plugin or the service asks for is this agent, even where it has a copy of its own.
  */
 import Module, { isBuiltin, register, syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
@@ -165,8 +165,9 @@ function warnOfOtherCopy(): boolean {
 
 /**
  * Every `@vigil/agent` the process asks for is this agent, whether or not the asker (a plugin
- * kept anywhere, as Sermant's plugins don't bundle the framework either; or one that carries its
- * own copy in its node_modules) could resolve one of its own: the agent's state is one per
+ * kept anywhere, as Sermant's plugins don't bundle the framework either; one that carries its
+ * own copy in its node_modules; or the service's own code, fetching the HealthService from the
+ * copy it installed) could resolve one of its own: the agent's state is one per
  * process, and a copy of another version would offer another API under the same name.
  * - `require('@vigil/agent')`: resolved to this agent's entry, before Node looks anywhere.
  * - `import ... from '@vigil/agent'` (an ES module plugin): Node resolves it itself, to a copy if

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS, METRIC_FIELDS } from './constants.js';
-import { healthReportSchema, instanceMetricsSchema, metricsOf } from './health.js';
+import { healthReportSchema, instanceMetricsSchema, metricsHistorySchema, metricsOf } from './health.js';
 import { describeIssues, heartbeatSchema, parseHeartbeat } from './schemas.js';
+import { deltaSchema, instanceWindowSchema } from './views.js';
 
 const figures = [12.5, 104_857_600, 52_428_800, 4_345_298_944, 1.2, 3.4, 10.1, 0.12, 3.2, 3600, null];
 const light = { v: 1, kind: 'light', instanceId: 'i-1', heartbeatTime: 1_790_000_010_000, lastHeartbeatTime: 1_790_000_005_000 };
@@ -79,5 +80,37 @@ describe('metrics and health in beats', () => {
     expect(Object.keys(metrics)).toEqual([...METRIC_FIELDS, 'sampledAt']);
     expect(Object.keys(instanceMetricsSchema.shape)).toEqual([...METRIC_FIELDS, 'sampledAt']);
     expect(metrics).toMatchObject({ cpu: 12.5, rss: 104_857_600, eventLoopDelayP99: 3.4, activeHandles: null, sampledAt: 5 });
+  });
+});
+
+describe('metrics and health in the API and the views', () => {
+  it('takes a history of samples oldest first with the resolution of its aggregates; a figure may be null', () => {
+    const sample = {
+      t: 120_000,
+      cpu: 3,
+      rss: 1,
+      heapUsed: 1,
+      heapLimit: 2,
+      eventLoopDelayP50: 0.1,
+      eventLoopDelayP99: 2,
+      eventLoopDelayMax: 9,
+      eventLoopUtilization: null,
+    };
+    const history = { instanceId: 'i-1', samples: [sample], resolutionMs: 120_000 };
+    expect(metricsHistorySchema.parse(history)).toEqual(history);
+    expect(metricsHistorySchema.safeParse({ ...history, samples: [{ ...sample, cpu: -1 }] }).success).toBe(false);
+  });
+
+  it('lets a window sort by a metric and filter by reported health, naming a bad value', () => {
+    const window = { sort: 'eventLoopDelayP99', health: ['down', 'degraded'], offset: 0, limit: 50 };
+    expect(instanceWindowSchema.parse(window)).toEqual(window);
+    const bad = instanceWindowSchema.safeParse({ ...window, health: ['sick'] });
+    expect(bad.success || describeIssues(bad.error)[0]).toMatch(/^health\.0: /);
+  });
+
+  it("carries a row's metrics in a delta, by instance id", () => {
+    const delta = { upserts: [], removed: [], beats: { a: 10 }, metrics: { a: metricsOf(figures, 10) }, events: [], serverTime: 11 };
+    expect(deltaSchema.parse(delta)).toEqual(delta);
+    expect(deltaSchema.safeParse({ ...delta, metrics: { a: { cpu: 1 } } }).success).toBe(false);
   });
 });

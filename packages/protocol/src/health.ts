@@ -72,3 +72,32 @@ export function metricsOf(figures: readonly (number | null)[], sampledAt: number
     sampledAt,
   };
 }
+
+/** Instance-list sort keys that read the latest metrics (instances without metrics sort last, in either order). */
+export const METRIC_SORT_KEYS = ['cpu', 'rss', 'eventLoopDelayP99'] as const;
+
+/** One point of an instance's metrics history (figures as in `instanceMetricsSchema`; null: not sampled then). */
+export const metricsSampleSchema = z.object({
+  /** Backend clock, epoch ms: the start of the bucket an aggregate covers, or the arrival of the beat a fine sample came with. */
+  t: z.number().int().nonnegative(),
+  cpu: figure,
+  rss: figure,
+  heapUsed: figure,
+  heapLimit: figure,
+  eventLoopDelayP50: figure,
+  eventLoopDelayP99: figure,
+  eventLoopDelayMax: figure,
+  eventLoopUtilization: figure,
+});
+
+/**
+ * `GET /api/v1/instances/:id/metrics`: at least the last 30 minutes, oldest first. Every instance
+ * has per-bucket aggregates (`resolutionMs` wide: the mean of each figure, the worst for the
+ * event-loop delay p99 and max); an instance a dashboard watches has a sample per beat from when
+ * the watching began, after the aggregates (docs/backend.md, Metrics history).
+ */
+export const metricsHistorySchema = z.object({
+  instanceId: z.string(),
+  samples: z.array(metricsSampleSchema),
+  resolutionMs: z.number().int().positive(),
+});

@@ -1,5 +1,6 @@
 export * from './constants.js';
 export * from './schemas.js';
+export * from './views.js';
 export * from './health.js';
 export * from './webhooks.js';
 export type * from './types.js';

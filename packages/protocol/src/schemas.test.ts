@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from './constants.js';
-import {
-  beatReplySchema,
-  deltaSchema,
-  describeIssues,
-  eventBatchSchema,
-  fullBeatSchema,
-  heartbeatSchema,
-  parseHeartbeat,
-  MAX_WATCHED_INSTANCES,
-  MAX_WINDOW_ROWS,
-  viewRequestSchema,
-} from './schemas.js';
+import { beatReplySchema, describeIssues, eventBatchSchema, fullBeatSchema, heartbeatSchema, parseHeartbeat } from './schemas.js';
+import { deltaSchema, MAX_WATCHED_INSTANCES, MAX_WINDOW_ROWS, viewRequestSchema } from './views.js';
 
 const goodFull = {
   v: 1,

@@ -12,13 +12,15 @@ import type {
   nacosCoordinatesSchema,
   goodbyeBeatSchema,
   pluginCommandSchema,
-  deltaSchema,
   fullBeatSchema,
   heartbeatSchema,
   instanceListSchema,
   instanceSchema,
   lightBeatSchema,
   pluginInfoSchema,
+} from './schemas.js';
+import type {
+  deltaSchema,
   fleetCountsSchema,
   instanceWindowSchema,
   pluginUsageSchema,
@@ -26,8 +28,14 @@ import type {
   subscribeReplySchema,
   viewRequestSchema,
   viewSnapshotSchema,
-} from './schemas.js';
-import type { healthIndicatorSchema, healthReportSchema, instanceMetricsSchema } from './health.js';
+} from './views.js';
+import type {
+  healthIndicatorSchema,
+  healthReportSchema,
+  instanceMetricsSchema,
+  metricsHistorySchema,
+  metricsSampleSchema,
+} from './health.js';
 import type { BEAT_RESULTS, EVENT_LEVELS, HEALTH_STATUSES, INSTANCE_SOURCES, INSTANCE_STATUSES } from './constants.js';
 import type {
   WEBHOOK_FORMATS,
@@ -77,6 +85,8 @@ export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 export type HealthIndicator = z.infer<typeof healthIndicatorSchema>;
 export type HealthReport = z.infer<typeof healthReportSchema>;
 export type InstanceMetrics = z.infer<typeof instanceMetricsSchema>;
+export type MetricsSample = z.infer<typeof metricsSampleSchema>;
+export type MetricsHistory = z.infer<typeof metricsHistorySchema>;
 /** A beat's `metrics`: figures in METRIC_FIELDS order, null where not sampled. */
 export type BeatMetrics = (number | null)[];
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];

@@ -6,8 +6,8 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.js';
+import { describe, expect, it } from 'vitest';
+import { testApps } from '../test-support/test-app-fixtures.js';
 import type { Clock } from '../common/clock.js';
 import { loadConfig } from '../config/vigil-config.js';
 import { LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_MS } from './auth.service.js';
@@ -15,18 +15,8 @@ import { LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_MS } from './auth.service.js';
 /** The login limit as clients meet it: real routes through Fastify (`app.inject`), the peer address set per request. */
 
 const PASSWORD = 'correct horse battery staple';
-const apps: NestFastifyApplication[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-async function start(env: NodeJS.ProcessEnv = {}, clock?: Clock): Promise<NestFastifyApplication> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-login-'));
-  const app = await createApp(loadConfig({ VIGIL_DATA_DIR: dir, VIGIL_LOG_LEVEL: 'fatal', VIGIL_ADMIN_PASSWORD: PASSWORD, ...env }), clock);
-  apps.push(app);
-  await app.init();
-  return app;
-}
+const apps = testApps('login');
+const start = (env: NodeJS.ProcessEnv = {}, clock?: Clock) => apps.start({ VIGIL_ADMIN_PASSWORD: PASSWORD, ...env }, clock);
 
 function login(app: NestFastifyApplication, password: string, remoteAddress: string, headers: Record<string, string> = {}) {
   return app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress, headers, payload: { password } });

@@ -1,12 +1,8 @@
 import 'reflect-metadata';
-import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.js';
-import { loadConfig } from '../config/vigil-config.js';
+import { describe, expect, it } from 'vitest';
+import { testApps } from '../test-support/test-app-fixtures.js';
 import { LOGIN_FAILURES_ALLOWED } from './auth.service.js';
 
 /**
@@ -22,19 +18,7 @@ import { LOGIN_FAILURES_ALLOWED } from './auth.service.js';
 const PASSWORD = 'correct horse battery staple';
 const AGENT = 'agent-token-0123456789abc';
 
-const apps: NestFastifyApplication[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-async function start(env: NodeJS.ProcessEnv = {}): Promise<NestFastifyApplication> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-real-ip-'));
-  const app = await createApp(loadConfig({ VIGIL_DATA_DIR: dir, VIGIL_LOG_LEVEL: 'fatal', ...env }));
-  apps.push(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return app;
-}
+const { start } = testApps('real-ip');
 
 interface Answer {
   status: number;

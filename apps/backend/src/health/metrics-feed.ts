@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { InstanceMetrics } from '@vigil/protocol';
 
-/** One instance's metrics as a beat brought them (issue 21). */
+/**
+ * One instance's metrics as a beat brought them (issue 21). `metrics` is the instance's own
+ * metrics object, which its next beat writes into (health/latest-metrics.ts): read what you need
+ * during the call, copy what you keep.
+ */
 export interface MetricsSample {
   instanceId: string;
   service: string;
@@ -24,6 +28,11 @@ export class MetricsFeed {
       const index = this.listeners.indexOf(listener);
       if (index >= 0) this.listeners.splice(index, 1);
     };
+  }
+
+  /** True when someone subscribed: the beat path builds no sample otherwise. */
+  get listening(): boolean {
+    return this.listeners.length > 0;
   }
 
   publish(sample: MetricsSample): void {

@@ -4,7 +4,7 @@ import { inScope } from '../access/access.hooks.js';
 import type { AgentScope } from '../access/credentials.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { EventsService } from '../events/events.service.js';
-import { InstanceAdmission, instanceBytes } from '../instances/instance-admission.js';
+import { InstanceAdmission, healthBytes, instanceBytes } from '../instances/instance-admission.js';
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { PluginCommandQueue } from '../instances/plugin-commands.js';
 import { MetricsService } from '../ops/metrics.service.js';
@@ -74,7 +74,7 @@ export class BeatHandler {
       const refusal = this.admission.admit(
         beat.instanceId,
         target !== undefined,
-        instanceBytes(beat.plugins, beat.metadata),
+        instanceBytes(beat.plugins, beat.metadata) + healthBytes(beat.health),
         scope ?? address ?? '',
         now,
       );

@@ -1,31 +1,15 @@
 import 'reflect-metadata';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { EventList } from '@vigil/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.js';
-import { loadConfig } from '../config/vigil-config.js';
+import { describe, expect, it } from 'vitest';
+import { testApps } from '../test-support/test-app-fixtures.js';
 
 /**
  * A goodbye carrying the agent's last events (docs/protocol.md, Goodbye): real routes through
  * Fastify (`app.inject`), as an agent on loopback sends them.
  */
 
-const apps: NestFastifyApplication[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-async function start(env: Record<string, string> = {}): Promise<NestFastifyApplication> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-goodbye-events-'));
-  const app = await createApp(loadConfig({ VIGIL_DATA_DIR: dir, VIGIL_LOG_LEVEL: 'fatal', ...env }));
-  apps.push(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return app;
-}
+const { start } = testApps('goodbye-events');
 
 const now = Date.now();
 

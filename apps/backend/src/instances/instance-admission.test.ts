@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/vigil-config.js';
-import { InstanceAdmission, instanceBytes } from './instance-admission.js';
+import { InstanceAdmission, healthBytes, instanceBytes } from './instance-admission.js';
 import { InstanceRegistry, type InstanceInput, type RegistryEvent } from './instance-registry.js';
 import { registryOptions } from './registry.module.js';
 
@@ -71,6 +71,13 @@ describe('InstanceAdmission', () => {
     expect(register('a-0', tokenA)).toBeNull();
     registry.remove('a-0', 1);
     expect(register('a-3', tokenA)).toBeNull();
+  });
+
+  it("counts a full beat's health report in its width, as its indicators and details take memory", () => {
+    const db = { status: 'down', details: { error: 'x'.repeat(500) } } as const;
+    expect(healthBytes(undefined)).toBe(0);
+    expect(healthBytes({ status: 'down', indicators: { db } })).toBeGreaterThan(1_000);
+    expect(healthBytes({ status: 'down', indicators: { db, db2: db } })).toBeGreaterThan(2_000);
   });
 
   it('refuses an instance wider than instanceMaxBytes with 413 naming VIGIL_INSTANCE_MAX_BYTES, known or new', () => {

@@ -1,4 +1,4 @@
-import type { PluginInfo } from '@vigil/protocol';
+import type { HealthReport, PluginInfo } from '@vigil/protocol';
 import type { InstanceRegistry, RegistryEvent } from './instance-registry.js';
 
 /**
@@ -36,6 +36,15 @@ export function instanceBytes(plugins: readonly PluginInfo[], metadata: Readonly
     bytes += PLUGIN_OVERHEAD_BYTES + 2 * (plugin.name.length + plugin.version.length) + entriesBytes(plugin.extInfo);
   }
   return bytes + entriesBytes(metadata);
+}
+
+/** The same estimate for a full beat's health report: its indicators and their details, as the instance keeps them. */
+export function healthBytes(health: HealthReport | undefined): number {
+  let bytes = 0;
+  for (const name in health?.indicators) {
+    bytes += ENTRY_OVERHEAD_BYTES + 2 * name.length + entriesBytes(health.indicators[name]?.details);
+  }
+  return bytes;
 }
 
 function entriesBytes(entries: Readonly<Record<string, string>> | undefined): number {

@@ -1,4 +1,4 @@
-import type { Instance } from '@vigil/protocol';
+import { metricsOf, type Instance } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
 import { countInstances, instanceQuerySchema, queryInstances } from './instance-query.js';
 
@@ -51,6 +51,35 @@ describe('queryInstances', () => {
     expect(ids({ q: 'HOST-A' })).toEqual(['a']);
   });
 
+  it('sorts by a metric, highest first unless asked otherwise, instances without metrics last in either order', () => {
+    const figures = (cpu: number, rss: number, p99: number) => metricsOf([cpu, rss, 1, 1, 1, p99, p99, 0.1, 0, 1, 1], 0);
+    const loaded = [
+      instance('idle', { metrics: figures(2, 900, 40) }),
+      instance('old-agent'),
+      instance('busy', { metrics: figures(95, 100, 3) }),
+      instance('mid', { metrics: figures(40, 500, 700) }),
+    ];
+    const by = (query: Record<string, string>) =>
+      queryInstances(loaded, instanceQuerySchema.parse(query)).instances.map((i) => i.instanceId);
+    expect(by({ sort: 'cpu' })).toEqual(['busy', 'mid', 'idle', 'old-agent']);
+    expect(by({ sort: 'cpu', order: 'asc' })).toEqual(['idle', 'mid', 'busy', 'old-agent']);
+    expect(by({ sort: 'rss' })).toEqual(['idle', 'mid', 'busy', 'old-agent']);
+    expect(by({ sort: 'eventLoopDelayP99', order: 'asc' })).toEqual(['busy', 'idle', 'mid', 'old-agent']);
+  });
+
+  it('filters by the health instances report; those that never said match no health filter', () => {
+    const reported = [
+      instance('down', { health: { status: 'down', indicators: { db: { status: 'down' } } } }),
+      instance('degraded', { health: { status: 'degraded', indicators: {} } }),
+      instance('up', { health: { status: 'up', indicators: {} } }),
+      instance('silent'),
+    ];
+    const by = (health: string) => queryInstances(reported, instanceQuerySchema.parse({ health })).instances.map((i) => i.instanceId);
+    expect(by('down')).toEqual(['down']);
+    expect(by('down,degraded')).toEqual(['degraded', 'down']);
+    expect(by('up')).toEqual(['up']);
+  });
+
   it('pages with a total of all matches', () => {
     expect(queryInstances(fleet, instanceQuerySchema.parse({ offset: '1', limit: '1' }))).toMatchObject({
       total: 3,
@@ -59,9 +88,9 @@ describe('queryInstances', () => {
   });
 
   it('refuses bad parameters, naming them', () => {
-    const result = instanceQuerySchema.safeParse({ status: 'sleeping', limit: '-1', sort: 'pid' });
+    const result = instanceQuerySchema.safeParse({ status: 'sleeping', limit: '-1', sort: 'pid', health: 'fine' });
     expect(result.success).toBe(false);
-    expect(result.error?.issues.map((i) => i.path[0]).sort()).toEqual(['limit', 'sort', 'status']);
+    expect(result.error?.issues.map((i) => i.path[0]).sort()).toEqual(['health', 'limit', 'sort', 'status']);
   });
 
   it('counts apps, services and instances by status', () => {

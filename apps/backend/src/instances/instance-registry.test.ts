@@ -45,8 +45,8 @@ describe('InstanceRegistry: beats in, instances, changes and counts out', () => 
     registry.applyBeat(fullBeat(), 5_000);
     registry.applyBeat(lightBeat(), 10_000);
     expect(changes).toEqual([
-      { type: 'beat', instanceId: 'i-1', time: 5_000 },
-      { type: 'beat', instanceId: 'i-1', time: 10_000 },
+      { type: 'beat', instanceId: 'i-1', time: 5_000, metrics: null },
+      { type: 'beat', instanceId: 'i-1', time: 10_000, metrics: null },
     ]);
     registry.applyBeat(fullBeat({ plugins: [{ name: 'template', version: '1.2.0', extInfo: { status: 'stopping' } }] }), 15_000);
     expect(changes.at(-1)).toMatchObject({

@@ -1,4 +1,14 @@
-import type { BeatResult, Heartbeat, Instance, InstanceStatus } from '@vigil/protocol';
+import type {
+  BeatMetrics,
+  BeatResult,
+  HealthReport,
+  HealthStatus,
+  Heartbeat,
+  Instance,
+  InstanceStatus,
+  MetricsSample,
+} from '@vigil/protocol';
+import { takeMetrics } from '../health/latest-metrics.js';
 import { ExpiryGuard } from './expiry-guard.js';
 import { agentInstanceOf, type BeatTarget, type InstanceRecord, type InstanceInput } from './instance-record.js';
 import { InstanceTable } from './instance-table.js';
@@ -37,7 +47,9 @@ export interface LeaseState {
  * - `ExpiryGuard`: stall compensation and self-preservation, so the registry never expires a
  *   fleet because of its own fault or the network's;
  * - `pluginEvents`: what a changed full beat logs about plugins (plugin-diff.ts);
- * - `ReplicaMirror`: the `applyRemote*` side, for the redis store.
+ * - `ReplicaMirror`: the `applyRemote*` side, for the redis store;
+ * - the metrics a beat brings: the instance's latest (written in place, health/latest-metrics.ts)
+ *   and its history (the table's `MetricsHistory`), then `onMetrics` listeners (alert rules).
  * Pure logic: time is passed in, so tests drive it exactly.
  */
 export class InstanceRegistry {
@@ -83,6 +95,11 @@ export class InstanceRegistry {
     return this.listeners.onEvent(listener);
   }
 
+  /** Every beat taken here that brought metrics, once applied: the instance, its `metrics` the new ones. */
+  onMetrics(listener: (instance: Instance) => void): () => void {
+    return this.listeners.onMetrics(listener);
+  }
+
   list(): Instance[] {
     return Array.from(this.table.values(), (record) => record.instance);
   }
@@ -94,6 +111,24 @@ export class InstanceRegistry {
   /** Recent arrival times of an instance's beats, oldest first. */
   history(instanceId: string): readonly number[] {
     return this.table.history(instanceId);
+  }
+
+  /** The instance's metrics history at `now`, oldest first (undefined when unknown). */
+  metricsHistory(instanceId: string, now: number): MetricsSample[] | undefined {
+    const record = this.table.get(instanceId);
+    return record && this.table.metrics.samples(record.slot, instanceId, now);
+  }
+
+  /** Keeps a metrics sample per beat of these instances from now on: someone is looking at them. */
+  followMetrics(instanceIds: Iterable<string>): void {
+    for (const id of instanceIds) if (this.table.get(id)) this.table.metrics.follow(id);
+  }
+
+  /** Instances by what they last said of their health (`unknown`: never said), for a fleet-level gauge. */
+  countByHealth(): Record<HealthStatus | 'unknown', number> {
+    const counts = { up: 0, degraded: 0, down: 0, unknown: 0 };
+    for (const { instance } of this.table.values()) counts[instance.health?.status ?? 'unknown']++;
+    return counts;
   }
 
   /** A known instance as the beat path needs it (pass it back to `applyBeat`); undefined when unknown. */
@@ -116,32 +151,55 @@ export class InstanceRegistry {
    * its instance in the same synchronous step, to spare a second lookup.
    */
   applyBeat(beat: Heartbeat, now: number, target?: BeatTarget): BeatResult {
-    if (beat.kind === 'full') return this.upsert(agentInstanceOf(beat), now);
+    if (beat.kind === 'full') return this.upsert(agentInstanceOf(beat), now, beat.health ?? null, beat.metrics);
     const record = (target as InstanceRecord | undefined) ?? this.table.get(beat.instanceId);
     if (!record) return 'unknown';
     if (beat.kind === 'goodbye') {
       this.machine.deregister(record, now);
       return 'offline';
     }
+    if (beat.metrics === undefined) {
+      this.machine.renew(record, now, false);
+      return 'renewed';
+    }
+    this.sample(record, beat.metrics, now);
     this.machine.renew(record, now, false);
+    this.listeners.metrics(record.instance);
     return 'renewed';
   }
 
-  /** Registers or refreshes an instance (full agent beat, Nacos register or beat with body). */
-  upsert(input: InstanceInput, now: number): 'registered' | 'renewed' {
-    const record = this.table.get(input.instanceId);
+  /**
+   * Registers or refreshes an instance (full agent beat, Nacos register or beat with body). An
+   * agent's full beat also says what the instance's health is (`health`: null when it says
+   * nothing) and may bring its metrics; a Nacos client's says neither (undefined).
+   */
+  upsert(input: InstanceInput, now: number, health?: HealthReport | null, figures?: BeatMetrics): 'registered' | 'renewed' {
+    let record = this.table.get(input.instanceId);
+    const result = record ? 'renewed' : 'registered';
     if (!record) {
-      this.machine.register(this.table.strings.internInput(input), now);
-      return 'registered';
+      const metrics = figures === undefined ? null : takeMetrics(null, figures, now);
+      record = this.machine.register(this.table.strings.internInput(input), now, metrics, health ?? null);
+      if (metrics !== null) this.table.metrics.record(record.slot, input.instanceId, metrics, now);
+    } else {
+      if (figures !== undefined) this.sample(record, figures, now);
+      const changed = !sameInput(input, record.instance);
+      if (changed) {
+        const previous = record.instance;
+        this.machine.reidentify(record, input);
+        for (const event of pluginEvents(previous, input.plugins, now, this.table.extInfoChanges)) this.listeners.event(event);
+      }
+      this.machine.renew(record, now, changed, health);
     }
-    const changed = !sameInput(input, record.instance);
-    if (changed) {
-      const previous = record.instance;
-      this.machine.reidentify(record, input);
-      for (const event of pluginEvents(previous, input.plugins, now, this.table.extInfoChanges)) this.listeners.event(event);
-    }
-    this.machine.renew(record, now, changed);
-    return 'renewed';
+    if (figures !== undefined) this.listeners.metrics(record.instance);
+    return result;
+  }
+
+  /** A beat's metrics become the instance's latest (in place) and go into its history. */
+  private sample(record: InstanceRecord, figures: BeatMetrics, now: number): void {
+    const { instance } = record;
+    const metrics = takeMetrics(instance.metrics, figures, now);
+    instance.metrics = metrics;
+    this.table.metrics.record(record.slot, instance.instanceId, metrics, now);
   }
 
   /** Renews a known instance's lease (light beat, Nacos light beat); false when unknown. */
@@ -213,8 +271,14 @@ export class InstanceRegistry {
     this.mirror.upsert(remote);
   }
 
-  /** Mirrors a plain beat another replica took; an instance mirrored as overdue is healthy again. */
-  applyRemoteBeat(instanceId: string, time: number): void {
+  /**
+   * Mirrors a plain beat another replica took, with the metrics it brought (their history is
+   * kept here too; `onMetrics` is not told: the replica that took the beat told its own); an
+   * instance mirrored as overdue is alive again.
+   */
+  applyRemoteBeat(instanceId: string, time: number, figures?: BeatMetrics): void {
+    const record = this.table.get(instanceId);
+    if (record && figures !== undefined && time >= record.instance.lastHeartbeatTime) this.sample(record, figures, time);
     this.mirror.beat(instanceId, time);
   }
 

@@ -1,4 +1,5 @@
 import type { Instance, InstanceStatus } from '@vigil/protocol';
+import { MetricsHistory } from '../health/metrics-history.js';
 import { ArrivalLog } from './arrival-log.js';
 import { ExtInfoChangeRate } from './ext-info-change-rate.js';
 import { recordOf, type InstanceRecord } from './instance-record.js';
@@ -8,7 +9,7 @@ import type { Timings } from './timings.js';
 /**
  * The known instances: their records by id, the counts by status the gauges and `/readyz`
  * read without a scan, and the per-instance side tables kept outside the records (the arrival
- * log's rings, the ext-info change rate) with the string pool their strings go through.
+ * log's rings, the ext-info change rate, the metrics history) with the string pool their strings go through.
  * Storage only: what a beat or a deadline does to a record is the lease machine's.
  */
 export class InstanceTable {
@@ -16,6 +17,8 @@ export class InstanceTable {
   readonly arrivals: ArrivalLog;
   readonly strings = new StringPool();
   readonly extInfoChanges = new ExtInfoChangeRate();
+  /** The metrics history of every instance, by the slot of its arrival log. */
+  readonly metrics = new MetricsHistory();
   readonly counts: Record<InstanceStatus, number> = { healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0 };
   private ephemeral = 0;
 
@@ -74,6 +77,7 @@ export class InstanceTable {
     this.records.delete(instance.instanceId);
     this.extInfoChanges.forget(instance.instanceId);
     this.arrivals.release(record.slot);
+    this.metrics.release(record.slot, instance.instanceId);
     this.counts[instance.status]--;
     if (instance.ephemeral) this.ephemeral--;
   }

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   INSTANCES_PATH,
@@ -7,12 +7,16 @@ import {
   fleetCountsSchema,
   instanceListSchema,
   instanceSchema,
+  metricsHistorySchema,
   pluginCommandSchema,
   type InstanceList,
+  type MetricsHistory,
   type PluginCommand,
 } from '@vigil/protocol';
 import { z } from 'zod';
+import { CLOCK, type Clock } from '../common/clock.js';
 import { parseOr400 } from '../common/validation.js';
+import { BUCKET_MS } from '../health/metrics-history.js';
 import { EventsService } from '../events/events.service.js';
 import { INVALID, Operation, Responses, ZodQuery, ZodResponse } from '../openapi/zod-api.js';
 import { countInstances, instanceQuerySchema, queryInstances } from './instance-query.js';
@@ -42,6 +46,7 @@ export class InstancesController {
     private readonly registry: InstanceRegistry,
     private readonly events: EventsService,
     private readonly commands: PluginCommandService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get()
@@ -76,6 +81,23 @@ export class InstancesController {
       beatArrivals: this.registry.history(id),
       events: this.events.query({ instanceId: id, offset: 0, limit: 20 }).events,
     };
+  }
+
+  @Get(':id/metrics')
+  @Operation("An instance's metrics over at least the last 30 minutes, oldest first")
+  @ZodResponse(
+    200,
+    'Aggregates every `resolutionMs` for every instance; a sample per beat after them for an instance a dashboard watches (or this route was asked for)',
+    metricsHistorySchema,
+    'MetricsHistory',
+  )
+  @Responses({ 404: 'Unknown instance' })
+  metrics(@Param('id') id: string): MetricsHistory {
+    const samples = this.registry.metricsHistory(id, this.clock.now());
+    if (!samples) throw new NotFoundException({ error: 'unknown instance', issues: [`id: no instance ${id}`] });
+    // Someone is looking at it: its next beats are kept one by one.
+    this.registry.followMetrics([id]);
+    return { instanceId: id, samples, resolutionMs: BUCKET_MS };
   }
 
   @Post(':id/plugins/:plugin/disable')

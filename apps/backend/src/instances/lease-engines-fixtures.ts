@@ -4,7 +4,7 @@
  * replica's mirror (redis store). Not built into dist (tsconfig.build.json leaves out `*-fixtures.ts`).
  */
 import { randomUUID } from 'node:crypto';
-import type { InstanceStatus } from '@vigil/protocol';
+import type { HealthReport, InstanceStatus } from '@vigil/protocol';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { CLAIM_SCRIPT, SYNC_SCRIPT, fleetKeys, type FleetKeys } from '../store/redis-scripts.js';
@@ -29,17 +29,19 @@ export async function redisReachable(): Promise<boolean> {
 
 export type Ids = string | string[];
 /** What happens at `at` (ms; every time a multiple of the 20 ms tick, as the ticker's are). */
-export type Step = { at: number } & (
-  | { full: Ids; metadata?: Record<string, string> }
-  | { beat: Ids }
-  | { goodbye: string }
-  | { deregister: string }
-  /** A persistent instance registers (as Nacos registers one): no lease. */
-  | { persistent: string }
-  /** No tick (no claim) for this long from `at`: the backend, or every replica, stalled. */
-  | { stall: number }
-  | { check: Record<string, InstanceStatus | 'gone'> }
-);
+export type Step = { at: number } &
+  /** A full beat; `health`: what it reports of the instance's health (none when absent). */
+  (
+    | { full: Ids; metadata?: Record<string, string>; health?: HealthReport }
+    | { beat: Ids }
+    | { goodbye: string }
+    | { deregister: string }
+    /** A persistent instance registers (as Nacos registers one): no lease. */
+    | { persistent: string }
+    /** No tick (no claim) for this long from `at`: the backend, or every replica, stalled. */
+    | { stall: number }
+    | { check: Record<string, InstanceStatus | 'gone'> }
+  );
 
 export interface Scenario {
   name: string;
@@ -273,7 +275,8 @@ export async function run(engine: Engine, scenario: Scenario): Promise<string[]>
     await engine.advanceTo(step.at);
     const { registry } = engine;
     if ('full' in step)
-      for (const id of idsOf(step.full)) registry.applyBeat(fullBeat({ instanceId: id, metadata: step.metadata }), step.at);
+      for (const id of idsOf(step.full))
+        registry.applyBeat(fullBeat({ instanceId: id, metadata: step.metadata, health: step.health }), step.at);
     else if ('beat' in step) for (const id of idsOf(step.beat)) expect(registry.applyBeat(lightBeat(id), step.at)).toBe('renewed');
     else if ('goodbye' in step) registry.applyBeat({ ...lightBeat(step.goodbye), kind: 'goodbye' }, step.at);
     else if ('deregister' in step) registry.remove(step.deregister, step.at);

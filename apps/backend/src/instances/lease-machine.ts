@@ -1,7 +1,8 @@
-import type { InstanceStatus } from '@vigil/protocol';
+import type { HealthReport, InstanceMetrics, InstanceStatus } from '@vigil/protocol';
 import { LeaseTable } from '../leases/lease-table.js';
 import type { ArrivalLog } from './arrival-log.js';
 import type { ExpiryGuard } from './expiry-guard.js';
+import { aliveStatus, healthEventOf, revivalEventsOf, sameHealth, type HealthEvent } from './instance-health.js';
 import { instanceOf, type InstanceInput, type InstanceRecord } from './instance-record.js';
 import type { InstanceTable } from './instance-table.js';
 import { LEASE_EVENT_TYPES, removedFor, silentFor } from './lease-events.js';
@@ -20,7 +21,9 @@ export const LEASE_SLOT_MS = 10;
  * (`healthy`); an overdue beat makes it `suspect`; a lease that runs out makes it `lost`, unless
  * the guard holds it as `suspect` for a further timeout (self-preservation); a goodbye makes it
  * `offline` at once; a lost or offline instance is removed `removeAfterMs` after its last beat.
- * Persistent instances have no lease: probes set them `healthy` or `unhealthy`.
+ * Persistent instances have no lease: probes set them `healthy` or `unhealthy`. An ephemeral
+ * instance whose beats report its health `down` is `unhealthy` while it beats (instance-health.ts),
+ * and goes `lost` without a suspect phase when it stops.
  *
  * Each record has one deadline in the lease table, for its next transition. The redis store
  * runs the same machine in Lua (store/redis-scripts.ts); lease-scenarios.test.ts holds both to
@@ -47,14 +50,18 @@ export class LeaseMachine {
     return this.leases.deadlineOf(record);
   }
 
-  /** A new instance (its strings already pooled): healthy, on a lease if ephemeral. */
-  register(input: InstanceInput, now: number): void {
-    const instance = instanceOf(input, 'healthy', now, now, now);
+  /** A new instance (its strings already pooled): healthy (unhealthy if its health is down), on a lease if ephemeral. */
+  register(input: InstanceInput, now: number, metrics: InstanceMetrics | null, health: HealthReport | null): InstanceRecord {
+    const status = input.ephemeral ? aliveStatus(health) : 'healthy';
+    const instance = instanceOf(input, status, now, now, now, metrics, health);
     const record = this.table.add(instance, timingsOf(input.metadata, this.options.timings));
     this.guard.tally(record, 1);
     if (input.ephemeral) this.scheduleNext(record);
     this.listeners.change({ type: 'upsert', instance });
     this.listeners.event({ time: now, level: 'normal', type: 'instance.registered', message: 'registered', instance });
+    const reported = healthEventOf(null, health);
+    if (reported !== null) this.logHealth(record, reported, now);
+    return record;
   }
 
   /**
@@ -70,7 +77,15 @@ export class LeaseMachine {
     const nacos = 'nacos' in input ? next.nacos : previous.nacos;
     this.table.replace(
       record,
-      instanceOf({ ...next, nacos }, previous.status, previous.registeredAt, previous.lastHeartbeatTime, previous.statusSince),
+      instanceOf(
+        { ...next, nacos },
+        previous.status,
+        previous.registeredAt,
+        previous.lastHeartbeatTime,
+        previous.statusSince,
+        previous.metrics,
+        previous.health,
+      ),
     );
     this.guard.tally(record, 1);
     if (!input.ephemeral) this.leases.cancel(record);
@@ -78,33 +93,35 @@ export class LeaseMachine {
 
   /**
    * A beat at `now`: the hot path. A plain beat writes the time on the record, reports a `beat`
-   * and moves the deadline (a lazy move in the lease table); only a revival or a changed
-   * identity builds a new Instance.
+   * (with the instance's metrics when this beat brought them) and moves the deadline (a lazy move
+   * in the lease table); only a change of status (a revival, a health report going down or up
+   * again), of identity or of health builds a new Instance. `reported`: the health a full beat
+   * carried (null: none); a light beat (undefined) leaves the last report in force.
    */
-  renew(record: InstanceRecord, now: number, changed: boolean): void {
+  renew(record: InstanceRecord, now: number, changed: boolean, reported?: HealthReport | null): void {
     const current = record.instance;
     this.arrivals.push(record.slot, now);
     record.held = false;
+    const before = current.health;
+    const healthChanged = reported !== undefined && !sameHealth(reported, before);
+    const health = reported === undefined || !healthChanged ? before : reported;
+    const alive = aliveStatus(health);
     // Persistent instances are judged by probes, not beats; a beat only refreshes them.
-    const revive = current.ephemeral && current.status !== 'healthy';
-    if (revive) {
+    if (current.ephemeral && current.status !== alive) {
       const from = current.status;
       current.lastHeartbeatTime = now;
-      this.transition(record, 'healthy', now);
-      this.listeners.event({
-        time: now,
-        level: 'normal',
-        type: 'instance.recovered',
-        message: `beats again after being ${from}`,
-        instance: record.instance,
-        attributes: { from },
-      });
-    } else if (changed) {
-      record.instance = instanceOf(current, current.status, current.registeredAt, now, current.statusSince);
+      this.transition(record, alive, now, health);
+      const events = from === 'healthy' || from === 'unhealthy' ? [healthEventOf(before, health)] : revivalEventsOf(from, before, health);
+      for (const event of events) if (event !== null) this.logHealth(record, event, now);
+    } else if (changed || healthChanged) {
+      record.instance = instanceOf(current, current.status, current.registeredAt, now, current.statusSince, current.metrics, health);
       this.listeners.change({ type: 'upsert', instance: record.instance });
+      const event = healthChanged ? healthEventOf(before, health) : null;
+      if (event !== null) this.logHealth(record, event, now);
     } else {
       current.lastHeartbeatTime = now;
-      this.listeners.change({ type: 'beat', instanceId: current.instanceId, time: now });
+      const metrics = current.metrics !== null && current.metrics.sampledAt === now ? current.metrics : null;
+      this.listeners.change({ type: 'beat', instanceId: current.instanceId, time: now, metrics });
     }
     if (current.ephemeral) this.scheduleNext(record);
   }
@@ -118,11 +135,14 @@ export class LeaseMachine {
     this.leases.schedule(record, record.instance.lastHeartbeatTime + record.timings.removeAfterMs);
   }
 
-  /** Sets a record's status (counts, self-preservation share and dashboards follow). */
-  transition(record: InstanceRecord, status: InstanceStatus, since: number): void {
+  /** Sets a record's status, and its health when a beat reported one (counts, self-preservation share and dashboards follow). */
+  transition(record: InstanceRecord, status: InstanceStatus, since: number, health = record.instance.health): void {
     this.guard.tally(record, -1);
     const current = record.instance;
-    this.table.replace(record, instanceOf(current, status, current.registeredAt, current.lastHeartbeatTime, since));
+    this.table.replace(
+      record,
+      instanceOf(current, status, current.registeredAt, current.lastHeartbeatTime, since, current.metrics, health),
+    );
     this.guard.tally(record, 1);
     this.listeners.change({ type: 'upsert', instance: record.instance });
   }
@@ -161,11 +181,23 @@ export class LeaseMachine {
     this.guard.settle(now, true);
   }
 
-  /** Schedules the next transition of a healthy ephemeral instance: suspect if an interval is known, else lost. */
+  private logHealth(record: InstanceRecord, event: HealthEvent, now: number): void {
+    this.listeners.event({ time: now, ...event, instance: record.instance });
+  }
+
+  /**
+   * Schedules the next transition of a beating ephemeral instance: suspect if an interval is
+   * known, else lost; an unhealthy one goes lost without a suspect phase (it said it is down:
+   * being overdue adds nothing a user needs before the lease ends).
+   */
   private scheduleNext(record: InstanceRecord): void {
     const last = record.instance.lastHeartbeatTime;
     const lostAt = last + record.timings.lostAfterMs;
     record.leaseEnd = lostAt;
+    if (record.instance.status === 'unhealthy') {
+      this.leases.schedule(record, lostAt);
+      return;
+    }
     const interval = record.timings.intervalMs ?? this.arrivals.estimatedInterval(record.slot);
     // k missed intervals, but never less than one interval plus a second: sub-second hiccups
     // (a busy host, a GC) are not worth a warning.
@@ -196,6 +228,11 @@ export class LeaseMachine {
         return;
       case 'suspect':
         this.expire(record, deadline, now);
+        return;
+      case 'unhealthy':
+        // A persistent instance has no deadline; an agent's (its health down) has only its lease's end.
+        if (deadline < record.leaseEnd) this.leases.schedule(record, record.leaseEnd);
+        else this.expire(record, deadline, now);
         return;
       default:
         if (now < removeAt) {

@@ -2,7 +2,7 @@
  * One lease specification, two engines. The lease state machine runs in memory (the registry's
  * LeaseMachine, on its lease table) and, in redis mode, in Lua (the claim script of
  * store/redis-scripts.ts, over a deadline-sorted set, with the registry as the replica's mirror).
- * Every scenario below is a list of steps (beats, goodbyes, deregistrations, stalls, checks) and
+ * Every scenario below is a list of steps (beats, health reports, goodbyes, deregistrations, stalls, checks) and
  * the timeline it must produce: status transitions and events, at the time each is observed.
  * Both engines run every scenario and must produce that timeline exactly.
  *
@@ -45,6 +45,11 @@ const beats = (ids: string[], from: number, to: number, every = 5_000): Step[] =
   for (let at = from; at <= to; at += every) steps.push(at === 0 ? { at, full: ids } : { at, beat: ids });
   return steps;
 };
+
+/** What a full beat may say of the instance's health (issue 21). */
+const DOWN = { status: 'down', indicators: { db: { status: 'down', details: { error: 'ECONNREFUSED' } } } } as const;
+const DEGRADED = { status: 'degraded', indicators: { cache: { status: 'degraded' } } } as const;
+const UP = { status: 'up', indicators: { db: { status: 'up' } } } as const;
 
 const SCENARIOS: Scenario[] = [
   {
@@ -247,6 +252,78 @@ const SCENARIOS: Scenario[] = [
       '40000 instance.lost {i}: no beat for 30000 ms',
       '610000 {i} removed',
       '610000 instance.removed {i}: removed (lost)',
+    ],
+  },
+  {
+    name: 'a beat reporting its health down: unhealthy within that beat; up again: healthy, with instance.recovered',
+    steps: [
+      { at: 0, full: 'i-1' },
+      { at: 5_000, full: 'i-1', health: DOWN },
+      { at: 5_000, check: { 'i-1': 'unhealthy' } },
+      { at: 10_000, full: 'i-1', health: UP },
+      { at: 10_000, check: { 'i-1': 'healthy' } },
+    ],
+    until: 12_000,
+    timeline: [
+      '0 instance.registered i-1: registered',
+      '5000 i-1 -> unhealthy since 5000',
+      '5000 instance.unhealthy i-1: reports its health down (db)',
+      '10000 i-1 -> healthy since 10000',
+      '10000 instance.recovered i-1: reports its health up again',
+    ],
+  },
+  {
+    name: 'silence while unhealthy: lost at the lease end, no suspect phase; a beat before removal: unhealthy again (still down)',
+    steps: [
+      { at: 0, full: 'i-1' },
+      { at: 5_000, full: 'i-1', health: DOWN },
+      { at: 10_000, beat: 'i-1' },
+      { at: 24_980, check: { 'i-1': 'unhealthy' } },
+      { at: 30_000, beat: 'i-1' },
+    ],
+    until: 32_000,
+    timeline: [
+      '0 instance.registered i-1: registered',
+      '5000 i-1 -> unhealthy since 5000',
+      '5000 instance.unhealthy i-1: reports its health down (db)',
+      '25000 i-1 -> lost since 25000',
+      '25000 instance.lost i-1: no beat for 15000 ms',
+      '30000 i-1 -> unhealthy since 30000',
+      '30000 instance.unhealthy i-1: beats again after being lost, and reports its health down (db)',
+    ],
+  },
+  {
+    name: 'registered down: unhealthy from its first beat; a goodbye: offline at once',
+    steps: [
+      { at: 1_000, full: 'i-1', health: DOWN },
+      { at: 2_000, goodbye: 'i-1' },
+      { at: 3_000, check: { 'i-1': 'offline' } },
+    ],
+    until: 5_000,
+    timeline: [
+      '1000 instance.registered i-1: registered',
+      '1000 instance.unhealthy i-1: reports its health down (db)',
+      '2000 i-1 -> offline since 2000',
+      '2000 instance.offline i-1: said goodbye',
+    ],
+  },
+  {
+    name: 'degraded keeps the instance healthy (it still serves), with instance.degraded; from down to degraded: healthy again',
+    steps: [
+      { at: 0, full: 'i-1' },
+      { at: 5_000, full: 'i-1', health: DEGRADED },
+      { at: 5_000, check: { 'i-1': 'healthy' } },
+      { at: 8_000, full: 'i-1', health: DOWN },
+      { at: 10_000, full: 'i-1', health: DEGRADED },
+    ],
+    until: 12_000,
+    timeline: [
+      '0 instance.registered i-1: registered',
+      '5000 instance.degraded i-1: reports its health degraded (cache)',
+      '8000 i-1 -> unhealthy since 8000',
+      '8000 instance.unhealthy i-1: reports its health down (db)',
+      '10000 i-1 -> healthy since 10000',
+      '10000 instance.degraded i-1: reports its health degraded (cache)',
     ],
   },
   {

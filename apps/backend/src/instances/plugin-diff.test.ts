@@ -77,7 +77,7 @@ describe('diffPlugins', () => {
   });
 
   it('words each difference as an event of the instance as it was', () => {
-    const previous = instanceOf(agentInstanceOf(fullBeat({ plugins: [template] })), 'healthy', 0, 0, 0);
+    const previous = instanceOf(agentInstanceOf(fullBeat({ plugins: [template] })), 'healthy', 0, 0, 0, null, null);
     const events = pluginEvents(previous, [{ ...template, version: '2.0.0' }], 5, new ExtInfoChangeRate());
     expect(events).toEqual([
       {

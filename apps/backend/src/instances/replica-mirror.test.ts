@@ -1,3 +1,4 @@
+import type { HealthReport, Instance } from '@vigil/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { InstanceRegistry, RegistryEvent } from './instance-registry.js';
 import { fullBeat, LOST_AFTER, RegistryDriver } from './registry-fixtures.js';
@@ -68,6 +69,35 @@ describe('ReplicaMirror (through the registry): what other replicas and the redi
     for (const id of fleet.slice(1)) registry.applyRemoteBeat(id, LOST_AFTER + 200);
     registry.settleSelfPreservation(LOST_AFTER + 220);
     expect(registry.selfPreserving).toBe(false);
+    expect(events).toEqual([]);
+  });
+
+  it("takes another replica's health with the instance and its metrics with each beat: unhealthy stays unhealthy on a beat", () => {
+    const down: HealthReport = { status: 'down', indicators: { db: { status: 'down' } } };
+    const { v: _v, kind: _kind, heartbeatTime: _h, lastHeartbeatTime: _l, ...identity } = fullBeat({ instanceId: 'i-1' });
+    const remote: Instance = {
+      ...identity,
+      source: 'agent',
+      ephemeral: true,
+      metadata: {},
+      status: 'unhealthy',
+      registeredAt: 0,
+      lastHeartbeatTime: 0,
+      statusSince: 0,
+      metrics: null,
+      health: down,
+    };
+    registry.applyRemoteUpsert(remote);
+    registry.applyRemoteBeat('i-1', 5_000, [40, 1e8, 2e7, 4e9, 1, 2, 3, 0.5, 0, 10, 4]);
+    expect(registry.get('i-1')).toMatchObject({ status: 'unhealthy', health: down, metrics: { cpu: 40, sampledAt: 5_000 } });
+    expect(registry.metricsHistory('i-1', 5_000)?.map((s) => Math.round(s.cpu!))).toEqual([40]);
+    // Lost, then a beat through another replica: back to unhealthy (its report is still down), not healthy.
+    registry.applyRemoteTransition('i-1', 'lost', 20_000, 20_000, false);
+    registry.applyRemoteBeat('i-1', 21_000);
+    expect(registry.get('i-1')?.status).toBe('unhealthy');
+    // An older copy of the instance does not take back newer metrics.
+    registry.applyRemoteUpsert({ ...remote, metrics: { ...registry.get('i-1')!.metrics!, cpu: 1, sampledAt: 1_000 } });
+    expect(registry.get('i-1')?.metrics?.cpu).toBe(40);
     expect(events).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import type { Instance, InstanceStatus } from '@vigil/protocol';
 import type { ExpiryGuard } from './expiry-guard.js';
+import { aliveStatus } from './instance-health.js';
 import { instanceOf } from './instance-record.js';
 import type { InstanceTable } from './instance-table.js';
 import type { LeaseMachine } from './lease-machine.js';
@@ -25,7 +26,20 @@ export class ReplicaMirror {
   /** An instance another replica registered or changed, as it was sent. */
   upsert(remote: Instance): void {
     const pooled = this.table.strings.internInput(remote);
-    const instance = instanceOf(pooled, pooled.status, pooled.registeredAt, pooled.lastHeartbeatTime, pooled.statusSince);
+    // Its metrics object is kept across versions (beats write into it), as for a local instance,
+    // and keeps the newer figures: a beat mirrored from the feed may be newer than the instance sent.
+    const own = this.table.get(remote.instanceId)?.instance.metrics ?? null;
+    const sent = remote.metrics ?? null;
+    const metrics = own === null ? sent : sent !== null && sent.sampledAt > own.sampledAt ? Object.assign(own, sent) : own;
+    const instance = instanceOf(
+      pooled,
+      pooled.status,
+      pooled.registeredAt,
+      pooled.lastHeartbeatTime,
+      pooled.statusSince,
+      metrics,
+      remote.health ?? null,
+    );
     const timings = timingsOf(instance.metadata, this.options.timings);
     const record = this.table.get(instance.instanceId);
     if (!record) {
@@ -42,18 +56,24 @@ export class ReplicaMirror {
     this.listeners.change({ type: 'upsert', instance });
   }
 
-  /** A plain beat another replica took; an instance mirrored as overdue is healthy again. */
+  /**
+   * A plain beat another replica took (its metrics already taken by the registry); an instance
+   * mirrored as overdue is alive again: healthy, or unhealthy while its health is down.
+   */
   beat(instanceId: string, time: number): void {
     const record = this.table.get(instanceId);
     if (!record || time < record.instance.lastHeartbeatTime) return;
     this.table.arrivals.push(record.slot, time);
     record.held = false;
-    record.instance.lastHeartbeatTime = time;
-    if (record.instance.ephemeral && record.instance.status !== 'healthy') {
-      this.machine.transition(record, 'healthy', time);
+    const { instance } = record;
+    instance.lastHeartbeatTime = time;
+    const alive = aliveStatus(instance.health);
+    if (instance.ephemeral && instance.status !== alive) {
+      this.machine.transition(record, alive, time);
       return;
     }
-    this.listeners.change({ type: 'beat', instanceId, time });
+    const metrics = instance.metrics !== null && instance.metrics.sampledAt === time ? instance.metrics : null;
+    this.listeners.change({ type: 'beat', instanceId, time, metrics });
   }
 
   /**

@@ -1,8 +1,11 @@
 import type { Instance } from '@vigil/protocol';
 import type { InstanceInput } from './instance-record.js';
 
-/** Fields of an Instance that are the registry's (its lease), not what a beat or register reported. */
-const LEASE_FIELDS = new Set(['status', 'registeredAt', 'lastHeartbeatTime', 'statusSince']);
+/**
+ * Fields of an Instance that are not its identity: the registry's (its lease), and what beats say
+ * of its state (metrics, health), which the lease machine compares on its own.
+ */
+const LEASE_FIELDS = new Set(['status', 'registeredAt', 'lastHeartbeatTime', 'statusSince', 'metrics', 'health']);
 
 /**
  * True when a reported identity is the one the instance has (every reported field equal, and no
@@ -14,7 +17,7 @@ export function sameInput(input: InstanceInput, instance: Instance): boolean {
 }
 
 /** Deep equality of JSON-like values (parsed bodies): key order does not matter, undefined = absent. */
-function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) || Array.isArray(b)) {

@@ -57,6 +57,8 @@ describe('NacosNamingService', () => {
       registeredAt: now,
       lastHeartbeatTime: now,
       statusSince: now,
+      metrics: null,
+      health: null,
     });
   });
 
@@ -228,6 +230,21 @@ describe('NacosNamingService', () => {
     const page = servicePage(p({ pageNo: '1', pageSize: '10' }));
     expect(naming.services(page, { servicePrefix: 'orders-' })).toEqual({ count: 2, doms: ['orders-a', 'orders-b'] });
     expect(naming.services(page, { servicePrefix: '' })).toEqual({ count: 4, doms: ['orders-a', 'orders-b', 'ordersx', 'payments-a'] });
+  });
+
+  it('answers an unhealthy instance healthy: false, leaves it out with healthyOnly, and healthy: true once it recovers', () => {
+    naming.register(registration(p({ ...register, ephemeral: 'false' })));
+    naming.register(registration(p({ ...register, ip: '10.0.0.2', ephemeral: 'false' })));
+    registry.setProbeResult('10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders', false, now);
+    expect(registry.get('10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders')?.status).toBe('unhealthy');
+    const hosts = () => naming.list(listQuery(p({ serviceName: 'orders' }))).hosts.map((h) => [h.ip, h.healthy, h.valid]);
+    expect(hosts()).toEqual([
+      ['10.0.0.1', false, false],
+      ['10.0.0.2', true, true],
+    ]);
+    expect(naming.list(listQuery(p({ serviceName: 'orders', healthyOnly: 'true' }))).hosts.map((h) => h.ip)).toEqual(['10.0.0.2']);
+    registry.setProbeResult('10.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders', true, now);
+    expect(hosts()[0]).toEqual(['10.0.0.1', true, true]);
   });
 
   it('reports status UP and the Nacos counts', () => {

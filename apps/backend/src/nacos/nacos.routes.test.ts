@@ -1,11 +1,7 @@
 import 'reflect-metadata';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.js';
-import { loadConfig } from '../config/vigil-config.js';
+import { describe, expect, it } from 'vitest';
+import { testApps } from '../test-support/test-app-fixtures.js';
 
 /**
  * The Nacos API's token as clients send it (docs/nacos.md, Access): Nacos's `accessToken`
@@ -17,21 +13,8 @@ const ANY = 'any-nacos-token-0123456789';
 const SCOPED = 'scoped-nacos-token-0123456789';
 const ELSEWHERE = '192.0.2.44';
 
-const apps: NestFastifyApplication[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-async function start(): Promise<NestFastifyApplication> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-nacos-routes-'));
-  const app = await createApp(
-    loadConfig({ VIGIL_DATA_DIR: dir, VIGIL_LOG_LEVEL: 'fatal', VIGIL_AGENT_TOKENS: `${ANY},${SCOPED}:orders-` }),
-  );
-  apps.push(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return app;
-}
+const apps = testApps('nacos-routes');
+const start = () => apps.start({ VIGIL_AGENT_TOKENS: `${ANY},${SCOPED}:orders-` });
 
 type Carrier = 'accessToken parameter' | 'Authorization: Bearer';
 

@@ -60,6 +60,15 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       },
     });
     new Gauge({
+      name: 'vigil_instances_by_health',
+      help: 'Known instances, by what they last said of their own health (unknown: never said); fleet-level, no per-instance labels',
+      labelNames: ['health'],
+      registers: [this.registry],
+      collect() {
+        for (const [health, count] of Object.entries(instances.countByHealth())) this.set({ health }, count);
+      },
+    });
+    new Gauge({
       name: 'vigil_self_preservation',
       help: '1 while self-preservation holds overdue instances instead of expiring them',
       registers: [this.registry],

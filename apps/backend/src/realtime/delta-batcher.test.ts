@@ -68,11 +68,11 @@ describe('DeltaBatcher', () => {
 
   it('keeps plain renewals as beat times, unless the instance is sent whole anyway', () => {
     const batcher = new DeltaBatcher([instance('a'), instance('b')]);
-    expect(batcher.add({ type: 'beat', instanceId: 'a', time: 5 })).toBeNull();
-    batcher.add({ type: 'beat', instanceId: 'a', time: 7 });
-    batcher.add({ type: 'beat', instanceId: 'b', time: 5 });
+    expect(batcher.add({ type: 'beat', instanceId: 'a', time: 5, metrics: null })).toBeNull();
+    batcher.add({ type: 'beat', instanceId: 'a', time: 7, metrics: null });
+    batcher.add({ type: 'beat', instanceId: 'b', time: 5, metrics: null });
     batcher.add({ type: 'upsert', instance: instance('b', { status: 'suspect' }) });
-    batcher.add({ type: 'beat', instanceId: 'b', time: 9 });
+    batcher.add({ type: 'beat', instanceId: 'b', time: 9, metrics: null });
 
     const batch = batcher.take();
     expect(batch?.beats).toEqual(new Map([['a', 7]]));

@@ -1,4 +1,4 @@
-import type { EventRecord, Instance } from '@vigil/protocol';
+import type { EventRecord, Instance, InstanceMetrics } from '@vigil/protocol';
 import type { RegistryChange } from '../instances/instance-registry.js';
 
 /** Events carried by one delta at most; the events API has them all. */
@@ -19,6 +19,8 @@ export interface ChangeBatch {
   changes: Map<string, InstanceChange>;
   /** Instance id -> lastHeartbeatTime, for beats that changed nothing else. */
   beats: Map<string, number>;
+  /** Instance id -> its metrics, for those of the beats that brought metrics. */
+  metrics: Map<string, InstanceMetrics>;
   /** New events, oldest first, at most the newest `MAX_EVENTS_PER_DELTA`. */
   events: EventRecord[];
 }
@@ -33,6 +35,7 @@ export class DeltaBatcher {
   private readonly known = new Map<string, Instance>();
   private changes = new Map<string, InstanceChange>();
   private beats = new Map<string, number>();
+  private metrics = new Map<string, InstanceMetrics>();
   private events: EventRecord[] = [];
 
   constructor(initial: Iterable<Instance>) {
@@ -43,7 +46,10 @@ export class DeltaBatcher {
   add(change: RegistryChange): InstanceChange | null {
     if (change.type === 'beat') {
       // A changed instance is sent whole, and the registry updates its beat time in place.
-      if (!this.changes.has(change.instanceId)) this.beats.set(change.instanceId, change.time);
+      if (!this.changes.has(change.instanceId)) {
+        this.beats.set(change.instanceId, change.time);
+        if (change.metrics !== null) this.metrics.set(change.instanceId, change.metrics);
+      }
       return null;
     }
     const id = change.type === 'upsert' ? change.instance.instanceId : change.instanceId;
@@ -52,6 +58,7 @@ export class DeltaBatcher {
     if (after) this.known.set(id, after);
     else this.known.delete(id);
     this.beats.delete(id);
+    this.metrics.delete(id);
     const pending = this.changes.get(id);
     if (!pending) {
       this.changes.set(id, { before, after });
@@ -76,9 +83,10 @@ export class DeltaBatcher {
    */
   take(withEvents = true): ChangeBatch | null {
     if (this.changes.size === 0 && this.beats.size === 0 && (!withEvents || this.events.length === 0)) return null;
-    const batch: ChangeBatch = { changes: this.changes, beats: this.beats, events: withEvents ? this.events : [] };
+    const batch: ChangeBatch = { changes: this.changes, beats: this.beats, metrics: this.metrics, events: withEvents ? this.events : [] };
     this.changes = new Map();
     this.beats = new Map();
+    this.metrics = new Map();
     if (withEvents) this.events = [];
     return batch;
   }

@@ -126,6 +126,8 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       void socket.leave(previous.room);
     }
     const now = this.clock.now();
+    // A watched instance (the detail view) gets a metrics sample per beat from now on, for its charts.
+    this.registry.followMetrics(parsed.data.watch);
     const { group, window, watched } = this.views.join(parsed.data, now);
     socket.data.group = group;
     if (group) void socket.join(group.room);

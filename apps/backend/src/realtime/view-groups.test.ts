@@ -29,6 +29,7 @@ function fullBeat(instanceId: string, overrides: Partial<FullBeat> = {}): FullBe
 
 const goodbye = (instanceId: string) => ({ v: 1, kind: 'goodbye', instanceId, heartbeatTime: 0, lastHeartbeatTime: 0 }) as const;
 const light = (instanceId: string) => ({ v: 1, kind: 'light', instanceId, heartbeatTime: 0, lastHeartbeatTime: 0 }) as const;
+const figures = (cpu: number) => [cpu, 1e8, 1e7, 1e9, 1, 2, 3, 0.2, 0, 10, 5];
 
 describe('ViewGroups', () => {
   let registry: InstanceRegistry;
@@ -91,6 +92,45 @@ describe('ViewGroups', () => {
     registry.applyBeat(light('a'), 100);
     registry.applyBeat(light('d'), 100);
     expect(views.flush(batcher.take(), 200).get(group!)).toEqual({ upserts: [], removed: [], beats: { a: 100 } });
+  });
+
+  it('sends the metrics of rows on screen whose beats brought them, beside their beat times, not the whole instance', () => {
+    const { group } = views.join(byHost, 0);
+    registry.applyBeat({ ...light('a'), metrics: figures(42) }, 100);
+    registry.applyBeat(light('b'), 100);
+    registry.applyBeat({ ...light('d'), metrics: figures(7) }, 100);
+    expect(views.flush(batcher.take(), 200).get(group!)).toEqual({
+      upserts: [],
+      removed: [],
+      beats: { a: 100, b: 100 },
+      metrics: { a: expect.objectContaining({ cpu: 42, sampledAt: 100 }) },
+    });
+  });
+
+  it('sorted by CPU, wants every beat and queries the window again as the figures move', () => {
+    for (const [id, cpu] of [
+      ['a', 10],
+      ['b', 20],
+      ['c', 30],
+      ['d', 40],
+    ] as const)
+      registry.applyBeat({ ...light(id), metrics: figures(cpu) }, 50);
+    batcher.take();
+    const { group, window } = views.join({ window: { sort: 'cpu', offset: 0, limit: 2 }, watch: [] }, 0);
+    expect(window?.instances.map((i) => i.instanceId)).toEqual(['d', 'c']);
+    expect(views.wantsBeat('a')).toBe(true);
+    registry.applyBeat({ ...light('a'), metrics: figures(99) }, 100);
+    views.flush(batcher.take(), 200);
+    expect(views.flush(null, REFRESH_MS).get(group!)?.window).toEqual({ total: 4, ids: ['a', 'd'] });
+  });
+
+  it('filters a window by reported health: an instance reporting down enters a health=down view', () => {
+    const { group } = views.join({ window: { health: ['down'], sort: 'hostName', offset: 0, limit: 10 }, watch: [] }, 0);
+    registry.applyBeat(fullBeat('c', { health: { status: 'down', indicators: { db: { status: 'down' } } } }), 100);
+    views.flush(batcher.take(), 200);
+    const delta = views.flush(null, REFRESH_MS).get(group!);
+    expect(delta?.window).toEqual({ total: 1, ids: ['c'] });
+    expect(delta?.upserts.map((i) => [i.instanceId, i.status, i.health?.status])).toEqual([['c', 'unhealthy', 'down']]);
   });
 
   it('re-queries a window whose membership may have changed at most once per refresh period', () => {

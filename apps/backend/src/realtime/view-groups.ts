@@ -1,5 +1,5 @@
-import type { Delta, Instance, ViewRequest, ViewSnapshot } from '@vigil/protocol';
-import { queryInstances, type InstanceQuery } from '../instances/instance-query.js';
+import type { Delta, Instance, InstanceMetrics, ViewRequest, ViewSnapshot } from '@vigil/protocol';
+import { isMetricSort, queryInstances, type InstanceQuery } from '../instances/instance-query.js';
 import type { ChangeBatch } from './delta-batcher.js';
 
 /** Where views read instances from (the registry). */
@@ -43,7 +43,14 @@ export interface ViewGroup {
 }
 
 /** The part of a delta that depends on the view. */
-export type ViewDelta = Pick<Delta, 'window' | 'upserts' | 'removed' | 'beats'>;
+export type ViewDelta = Pick<Delta, 'window' | 'upserts' | 'removed' | 'beats' | 'metrics'>;
+
+/**
+ * Sorted by last heartbeat or by a metric, every renewal of a listed instance may move it, and
+ * the registry writes those into the objects the rows already are, so comparing tells nothing.
+ */
+const movesWithBeats = (query: InstanceQuery | null): boolean =>
+  query !== null && (query.sort === 'lastHeartbeatTime' || isMetricSort(query.sort));
 
 /** Does the instance pass the view's filters? The REST query decides, so both always agree. */
 function matches(query: InstanceQuery, instance: Instance): boolean {
@@ -52,7 +59,8 @@ function matches(query: InstanceQuery, instance: Instance): boolean {
 
 /** True when a changed row keeps its place: the sort key and the tie-breakers are unchanged. */
 function samePlace(query: InstanceQuery, row: Instance, next: Instance): boolean {
-  return row[query.sort] === next[query.sort] && row.service === next.service && row.hostName === next.hostName;
+  const { sort } = query;
+  return !isMetricSort(sort) && row[sort] === next[sort] && row.service === next.service && row.hostName === next.hostName;
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {
@@ -82,12 +90,12 @@ export class ViewGroups {
 
   /**
    * True when some view needs to hear of a plain beat of this instance: one that watches it or
-   * lists it, or one sorted by last heartbeat (every renewal may move its rows). Beats nobody
-   * shows are not batched at all: with no dashboard open, a beat costs the realtime side nothing.
+   * lists it, or one sorted by last heartbeat or a metric (every renewal may move its rows). Beats
+   * nobody shows are not batched at all: with no dashboard open, a beat costs the realtime side nothing.
    */
   wantsBeat(instanceId: string): boolean {
     for (const group of this.groups.values()) {
-      if (group.query?.sort === 'lastHeartbeatTime' || group.watch.has(instanceId) || group.rows.has(instanceId)) return true;
+      if (movesWithBeats(group.query) || group.watch.has(instanceId) || group.rows.has(instanceId)) return true;
     }
     return false;
   }
@@ -101,9 +109,24 @@ export class ViewGroups {
     const watch = [...new Set(view.watch)].sort();
     if (view.window === null && watch.length === 0) return { group: null, window: null, watched: [] };
     // The socket's window and the REST query are one type: a sort key only one side knows does not compile.
-    const query: InstanceQuery | null = view.window && { ...view.window, status: view.window.status && [...view.window.status].sort() };
+    const query: InstanceQuery | null = view.window && {
+      ...view.window,
+      status: view.window.status && [...view.window.status].sort(),
+      health: view.window.health && [...view.window.health].sort(),
+    };
     const key = JSON.stringify([
-      query && [query.service, query.app, query.status, query.plugin, query.q, query.sort, query.order, query.offset, query.limit],
+      query && [
+        query.service,
+        query.app,
+        query.status,
+        query.health,
+        query.plugin,
+        query.q,
+        query.sort,
+        query.order,
+        query.offset,
+        query.limit,
+      ],
       watch,
     ]);
     let group = this.groups.get(key);
@@ -145,21 +168,32 @@ export class ViewGroups {
       const upserts = new Map<string, Instance>();
       const removed: string[] = [];
       const beats = new Map<string, number>();
-      if (batch) this.apply(group, batch, upserts, removed, beats);
+      const metrics = new Map<string, InstanceMetrics>();
+      if (batch) this.apply(group, batch, upserts, removed, beats, metrics);
       const window = this.refreshIfDue(group, now, upserts);
+      // A row sent whole carries its metrics.
+      for (const id of upserts.keys()) metrics.delete(id);
       if (window || upserts.size > 0 || removed.length > 0 || beats.size > 0) {
         deltas.set(group, {
           ...(window && { window }),
           upserts: [...upserts.values()],
           removed,
           beats: Object.fromEntries(beats),
+          ...(metrics.size > 0 && { metrics: Object.fromEntries(metrics) }),
         });
       }
     }
     return deltas;
   }
 
-  private apply(group: ViewGroup, batch: ChangeBatch, upserts: Map<string, Instance>, removed: string[], beats: Map<string, number>): void {
+  private apply(
+    group: ViewGroup,
+    batch: ChangeBatch,
+    upserts: Map<string, Instance>,
+    removed: string[],
+    beats: Map<string, number>,
+    metrics: Map<string, InstanceMetrics>,
+  ): void {
     const { query } = group;
     for (const [id, { before, after }] of batch.changes) {
       if (group.watch.has(id)) {
@@ -177,15 +211,19 @@ export class ViewGroups {
         group.rows.set(id, after);
         upserts.set(id, after);
       }
-      // Sorted by last heartbeat, a change that came with a renewal may move the row even where
-      // `samePlace` cannot tell: a renewal writes the time into the record the row already is.
-      if (!row || !after || !matchesNow || query.sort === 'lastHeartbeatTime' || !samePlace(query, row, after)) group.dirty = true;
+      // Sorted by last heartbeat or a metric, a change that came with a renewal may move the row
+      // even where `samePlace` cannot tell: a renewal writes into the record the row already is.
+      if (!row || !after || !matchesNow || movesWithBeats(query) || !samePlace(query, row, after)) group.dirty = true;
     }
-    const byBeatTime = query?.sort === 'lastHeartbeatTime';
+    const byBeat = movesWithBeats(query);
     for (const [id, time] of batch.beats) {
-      if (group.watch.has(id) || group.rows.has(id)) beats.set(id, time);
-      // Sorted by last heartbeat, every renewal of a listed instance moves it.
-      if (byBeatTime && !group.dirty) {
+      if (group.watch.has(id) || group.rows.has(id)) {
+        beats.set(id, time);
+        const figures = batch.metrics.get(id);
+        if (figures !== undefined) metrics.set(id, figures);
+      }
+      // Sorted by last heartbeat or a metric, every renewal of a listed instance may move it.
+      if (byBeat && query && !group.dirty) {
         const instance = this.source.get(id);
         if (instance && matches(query, instance)) group.dirty = true;
       }

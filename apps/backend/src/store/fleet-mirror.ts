@@ -1,4 +1,4 @@
-import type { Instance, InstanceStatus, PluginCommand } from '@vigil/protocol';
+import type { BeatMetrics, Instance, InstanceStatus, PluginCommand } from '@vigil/protocol';
 import type { EventsService } from '../events/events.service.js';
 import type { InstanceRegistry } from '../instances/instance-registry.js';
 import type { PluginCommandQueue } from '../instances/plugin-commands.js';
@@ -44,8 +44,8 @@ export class FleetMirror implements FleetChangeHandler {
     this.registry.applyRemoteUpsert(instance);
   }
 
-  beat(instanceId: string, lastBeat: number): void {
-    this.registry.applyRemoteBeat(instanceId, lastBeat);
+  beat(instanceId: string, lastBeat: number, metrics?: BeatMetrics): void {
+    this.registry.applyRemoteBeat(instanceId, lastBeat, metrics);
   }
 
   remove(instanceId: string): void {

@@ -30,7 +30,7 @@ function recorder(): { calls: unknown[][]; handler: FleetChangeHandler } {
   const calls: unknown[][] = [];
   const handler: FleetChangeHandler = {
     upsert: (value) => calls.push(['upsert', value]),
-    beat: (id, lastBeat) => calls.push(['beat', id, lastBeat]),
+    beat: (id, lastBeat, metrics) => calls.push(metrics ? ['beat', id, lastBeat, metrics] : ['beat', id, lastBeat]),
     remove: (id) => calls.push(['remove', id]),
     commands: (id, queue) => calls.push(['commands', id, queue]),
     transition: (id, status, since, leaseEnd, held) => calls.push(['transition', id, status, since, leaseEnd, held]),
@@ -75,6 +75,25 @@ describe('the redis store codec', () => {
       ['beat', 'i-2', 900],
       ['remove', 'i-3'],
       ['commands', 'i-4', undefined],
+    ]);
+  });
+
+  it("carries a beat's metrics figures to the other replicas beside its lease (the sync script ignores them)", () => {
+    const figures = [12.5, 1e8, 2e7, 4e9, 0.4, 3, 9, 0.2, 1, 60, 7];
+    const batch = new SyncBatch();
+    batch.beat('i-1', lease, figures);
+    batch.beat('i-2', lease);
+    expect(JSON.parse(batch.toJson()).b[0]).toEqual([
+      'i-1',
+      { s: 'healthy', since: 100, b: 900, e: 3_900, x: 600_900, l: 3_000, h: 0 },
+      2_900,
+      figures,
+    ]);
+    const { calls, handler } = recorder();
+    readSyncBatch(batch.toJson(), handler);
+    expect(calls).toEqual([
+      ['beat', 'i-1', 900, figures],
+      ['beat', 'i-2', 900],
     ]);
   });
 

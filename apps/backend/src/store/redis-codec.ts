@@ -1,4 +1,4 @@
-import type { EventRecord, Instance, InstanceStatus, PluginCommand } from '@vigil/protocol';
+import type { BeatMetrics, EventRecord, Instance, InstanceStatus, PluginCommand } from '@vigil/protocol';
 import type { LeaseState } from '../instances/instance-registry.js';
 
 /**
@@ -21,10 +21,14 @@ interface WireLease {
   h: 0 | 1;
 }
 
-/** The sync script's batch: `u` whole instances, `b` leases only (beats), `r` removals, `q` plugin command queues. */
+/**
+ * The sync script's batch: `u` whole instances, `b` leases only (beats) with the instance's latest
+ * metrics figures when it has some (METRIC_FIELDS order; the script ignores them, the other
+ * replicas' mirrors take them from the feed), `r` removals, `q` plugin command queues.
+ */
 interface WireBatch {
   u: Array<[id: string, instance: string, lease: WireLease, next: number | null]>;
-  b: Array<[id: string, lease: WireLease, next: number | null]>;
+  b: Array<[id: string, lease: WireLease, next: number | null, metrics?: BeatMetrics]>;
   r: string[];
   q?: Array<[id: string, commands: string | null]>;
 }
@@ -44,7 +48,7 @@ export interface StoredLease {
 /** What a replica does with changes decoded from Redis: apply them to its mirror. */
 export interface FleetChangeHandler {
   upsert(instance: Instance): void;
-  beat(instanceId: string, lastBeat: number): void;
+  beat(instanceId: string, lastBeat: number, metrics?: BeatMetrics): void;
   remove(instanceId: string): void;
   /** The instance's pending plugin commands, as the writer left them (none: undefined). */
   commands(instanceId: string, queue: PluginCommand[] | undefined): void;
@@ -84,8 +88,8 @@ export class SyncBatch {
     this.count++;
   }
 
-  beat(instanceId: string, lease: LeaseState): void {
-    this.ops.b.push([instanceId, wireLease(lease), lease.next]);
+  beat(instanceId: string, lease: LeaseState, metrics?: BeatMetrics): void {
+    this.ops.b.push(metrics ? [instanceId, wireLease(lease), lease.next, metrics] : [instanceId, wireLease(lease), lease.next]);
     this.count++;
   }
 
@@ -128,7 +132,7 @@ function wireLease(lease: LeaseState): WireLease {
 export function readSyncBatch(json: string, handler: FleetChangeHandler): void {
   const ops = JSON.parse(json) as WireBatch;
   for (const [, instance, lease] of ops.u) handler.upsert(instanceWithLease(instance, lease));
-  for (const [id, lease] of ops.b) handler.beat(id, lease.b);
+  for (const [id, lease, , metrics] of ops.b) handler.beat(id, lease.b, metrics);
   for (const id of ops.r) handler.remove(id);
   for (const [id, queue] of ops.q ?? []) handler.commands(id, queue ? decodeCommands(queue) : undefined);
 }

@@ -84,7 +84,9 @@ return unknown
  *
  * The same state machine as the in-memory registry: healthy -> suspect at the suspect
  * deadline, -> lost at the lease's end (or held as suspect once for a further timeout by
- * self-preservation), lost/offline -> removed at the removal time. When no replica claimed for
+ * self-preservation), unhealthy (its beats report its health down) -> lost at the lease's end
+ * with no suspect phase, lost/offline -> removed at the removal time. (The beats themselves, and
+ * with them healthy <-> unhealthy, are the replica's that takes them, written with the sync script.) When no replica claimed for
  * longer than the stall threshold (Redis was down, or every replica stalled), every deadline is
  * first extended by the gap, as the registry does for a stall of its own: nothing expires
  * because nobody could renew it.
@@ -146,7 +148,9 @@ for i = 1, #dueNow, 2 do
       redis.call('ZADD', due, l.e, id)
       event({ level = 'normal', type = '${LEASE_EVENT_TYPES.suspect}', message = ${luaSentence(silentFor, 'deadline - l.b')},
         instanceId = id, service = service, attributes = {} })
-    elseif l.s == 'healthy' or l.s == 'suspect' then
+    elseif l.s == 'unhealthy' and deadline < l.e then
+      redis.call('ZADD', due, l.e, id)
+    elseif l.s == 'healthy' or l.s == 'suspect' or l.s == 'unhealthy' then
       if hold and l.h ~= 1 then
         l.h = 1
         l.e = deadline + l.l

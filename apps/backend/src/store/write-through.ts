@@ -1,4 +1,5 @@
 import type { EventRecord } from '@vigil/protocol';
+import { figuresOf } from '../health/latest-metrics.js';
 import type { InstanceRegistry, RegistryChange } from '../instances/instance-registry.js';
 import type { PluginCommandQueue } from '../instances/plugin-commands.js';
 import type { FleetLink } from './fleet-link.js';
@@ -134,7 +135,7 @@ export class WriteThrough {
     const lease = this.registry.leaseStateOf(id);
     if (kind === 'removed' || !instance || !lease) batch.remove(id);
     else if (kind === 'instance') batch.upsert(id, instance, lease);
-    else batch.beat(id, lease);
+    else batch.beat(id, lease, instance.metrics && instance.metrics.sampledAt === lease.lastBeat ? figuresOf(instance.metrics) : undefined);
   }
 
   /** One sync call; the ids it wrote leave `changes`, so a failure later keeps only what was not written. */

@@ -1,11 +1,7 @@
 import 'reflect-metadata';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.js';
-import { loadConfig } from '../config/vigil-config.js';
+import { describe, expect, it } from 'vitest';
+import { testApps } from '../test-support/test-app-fixtures.js';
 import { MAX_WEBHOOKS } from './webhook-schema.js';
 
 /**
@@ -16,19 +12,7 @@ import { MAX_WEBHOOKS } from './webhook-schema.js';
 
 const PUBLIC_URL = 'http://93.184.216.34/hook';
 
-const apps: NestFastifyApplication[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-async function start(env: NodeJS.ProcessEnv = {}): Promise<NestFastifyApplication> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-webhook-routes-'));
-  const app = await createApp(loadConfig({ VIGIL_DATA_DIR: dir, VIGIL_LOG_LEVEL: 'fatal', ...env }));
-  apps.push(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return app;
-}
+const { start } = testApps('webhook-routes');
 
 const settings = (overrides: Record<string, unknown> = {}) => ({
   name: 'ops',

@@ -1,5 +1,5 @@
 import { HEARTBEAT_PATH, MAX_HEARTBEAT_INTERVAL_MS } from '../protocol';
-import type { GoodbyeBeat, PluginCommand } from '../protocol';
+import type { BeatMetrics, GoodbyeBeat, PluginCommand } from '../protocol';
 import type { BackendLink, BackendRequest } from '../backend/backend-link';
 import { describeError, logger } from '../logger';
 import { parseBeatReply } from './beat-reply';
@@ -46,6 +46,8 @@ export interface HeartbeatSenderOptions {
   intervalMs: number;
   /** The current full-beat content; called before every beat. */
   describe: () => BeatContent;
+  /** This beat's runtime metrics, sampled right after `describe` (none when metrics are off); must not throw. */
+  sampleMetrics?: () => BeatMetrics;
   /** Receives the commands of each reply that carries some. */
   onCommands: (commands: PluginCommand[]) => void;
   /** The agent's queued events, for full beats to carry (none when events are off). */
@@ -72,7 +74,7 @@ interface Farewell {
 
 /**
  * Beats on a timer, one at a time, and decides full vs light. A light beat is sent while the
- * content (identity, host, plugins, ext-info) equals that of the last full beat the backend
+ * content (identity, host, plugins, ext-info, health) equals that of the last full beat the backend
  * acknowledged; a full beat when it changed, after any failure, and right away when the backend
  * answers `unknown` to a light beat (it restarted and forgot us). The backend may set the
  * interval in any reply. Nothing is queued while the backend is down: each attempt sends the
@@ -81,6 +83,7 @@ interface Farewell {
 export class HeartbeatSender {
   private readonly link: HeartbeatSenderOptions['link'];
   private readonly describe: () => BeatContent;
+  private readonly sampleMetrics: (() => BeatMetrics) | undefined;
   private readonly onCommands: (commands: PluginCommand[]) => void;
   private readonly events: BeatEvents | undefined;
   private readonly instanceId: string;
@@ -107,6 +110,7 @@ export class HeartbeatSender {
     this.instanceId = options.instanceId;
     this.interval = options.intervalMs;
     this.describe = options.describe;
+    this.sampleMetrics = options.sampleMetrics;
     this.onCommands = options.onCommands;
     this.events = options.events;
   }
@@ -217,7 +221,8 @@ export class HeartbeatSender {
       const times = { heartbeatTime: Date.now(), lastHeartbeatTime: this.lastHeartbeatTime };
       this.lastHeartbeatTime = times.heartbeatTime;
       carried = full ? this.events?.take() : undefined;
-      const beat = full ? toFullBeat(content, times, carried) : toLightBeat(content.instanceId, times);
+      const metrics = this.sampleMetrics?.();
+      const beat = full ? toFullBeat(content, times, carried, metrics) : toLightBeat(content.instanceId, times, metrics);
       const answer = await this.link.send('PUT', HEARTBEAT_PATH, beat, Math.min(this.interval, MAX_BEAT_TIMEOUT_MS));
       eventsTaken =
         answer.status >= 200 && answer.status <= 299 && (answer.body as { eventsTaken?: unknown } | undefined)?.eventsTaken === true;

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import { LIMITS, PROTOCOL_VERSION } from '../protocol';
-import type { FullBeat, GoodbyeBeat, LightBeat, PluginInfo } from '../protocol';
+import type { BeatMetrics, FullBeat, GoodbyeBeat, HealthReport, LightBeat, PluginInfo } from '../protocol';
 import type { AgentConfig } from '../config';
 
-/** A full beat without its times: what must be unchanged for a light beat to be enough. */
-export type BeatContent = Omit<FullBeat, 'v' | 'kind' | 'heartbeatTime' | 'lastHeartbeatTime'>;
+/**
+ * A full beat without its times and metrics: what must be unchanged for a light beat to be enough
+ * (identity, host, plugins and their ext-info, health). Metrics change every beat, and every beat
+ * carries them, light ones too.
+ */
+export type BeatContent = Omit<FullBeat, 'v' | 'kind' | 'heartbeatTime' | 'lastHeartbeatTime' | 'metrics'>;
 
 /** The part of the content fixed for the agent's lifetime. */
-export type BeatIdentity = Omit<BeatContent, 'hostName' | 'ip' | 'plugins'>;
+export type BeatIdentity = Omit<BeatContent, 'hostName' | 'ip' | 'plugins' | 'health'>;
 
 export interface BeatTimes {
   heartbeatTime: number;
@@ -31,24 +35,40 @@ export function createIdentity(config: AgentConfig, agentVersion: string): BeatI
   };
 }
 
-/** The current content: host name and addresses are re-read every time, since both can change. */
-export function describeInstance(identity: BeatIdentity, plugins: PluginInfo[]): BeatContent {
-  return { ...identity, hostName: hostname().slice(0, LIMITS.hostNameLength), ip: ipv4Addresses(), plugins };
+/**
+ * The current content: host name and addresses are re-read every time, since both can change;
+ * `health` is there once some indicator answered.
+ */
+export function describeInstance(identity: BeatIdentity, plugins: PluginInfo[], health?: HealthReport): BeatContent {
+  return {
+    ...identity,
+    hostName: hostname().slice(0, LIMITS.hostNameLength),
+    ip: ipv4Addresses(),
+    plugins,
+    ...(health !== undefined && { health }),
+  };
 }
 
-/** A full beat; with `events`, carrying the agent's queued events (see BeatEvents). */
-export function toFullBeat(content: BeatContent, times: BeatTimes, events?: Pick<FullBeat, 'events' | 'dropped'>): FullBeat {
+/** A full beat; with `events`, carrying the agent's queued events (see BeatEvents); with `metrics`, this beat's sample. */
+export function toFullBeat(
+  content: BeatContent,
+  times: BeatTimes,
+  events?: Pick<FullBeat, 'events' | 'dropped'>,
+  metrics?: BeatMetrics,
+): FullBeat {
   return {
     v: PROTOCOL_VERSION,
     kind: 'full',
     ...times,
     ...content,
     ...(events !== undefined && { events: events.events, dropped: events.dropped }),
+    ...(metrics !== undefined && { metrics }),
   };
 }
 
-export function toLightBeat(instanceId: string, times: BeatTimes): LightBeat {
-  return { v: PROTOCOL_VERSION, kind: 'light', instanceId, ...times };
+/** A light beat: the instance, the times, and this beat's metrics sample when metrics are on. */
+export function toLightBeat(instanceId: string, times: BeatTimes, metrics?: BeatMetrics): LightBeat {
+  return { v: PROTOCOL_VERSION, kind: 'light', instanceId, ...times, ...(metrics !== undefined && { metrics }) };
 }
 
 export function toGoodbyeBeat(instanceId: string, times: BeatTimes): GoodbyeBeat {

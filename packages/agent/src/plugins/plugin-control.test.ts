@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentEvents } from '../events/agent-events';
 import { EventQueue } from '../events/event-queue';
 import { logger } from '../logger';
+import { AgentHealthService } from '../services/agent-health-service';
 import { AgentHeartbeatService } from '../services/agent-heartbeat-service';
 import { Instrumentation } from './instrumentation';
 import { PluginControl } from './plugin-control';
@@ -24,8 +25,9 @@ describe('PluginControl', () => {
     const heartbeat = new AgentHeartbeatService('0.0.0-test');
     heartbeat.addPlugin('loud', '1.0.0');
     const queue = new EventQueue(20);
-    const control = new PluginControl(instrumentation, heartbeat, new AgentEvents(queue));
-    return { lib, heartbeat, queue, control };
+    const health = new AgentHealthService();
+    const control = new PluginControl(instrumentation, heartbeat, new AgentEvents(queue), health);
+    return { lib, heartbeat, health, queue, control };
   }
 
   it('disables and enables a plugin, reporting each outcome with the command id', () => {
@@ -59,6 +61,18 @@ describe('PluginControl', () => {
         attributes: { commandId: 'c3', plugin: 'loud' },
       },
     ]);
+  });
+
+  it("leaves a disabled plugin's health indicators out of the instance's health, and counts them again once it is enabled", () => {
+    const { health, control } = setUp();
+    health.forPlugin('loud').setIndicator('loud', () => ({ status: 'down', details: { reason: 'too loud' } }));
+    health.setIndicator('app', () => ({ status: 'up' }));
+    const down = { status: 'down', indicators: { app: { status: 'up' }, loud: { status: 'down', details: { reason: 'too loud' } } } };
+    expect(health.collect()).toEqual(down);
+    control.apply([{ id: 'c1', type: 'plugin.disable', plugin: 'loud' }]);
+    expect(health.collect()).toEqual({ status: 'up', indicators: { app: { status: 'up' } } });
+    control.apply([{ id: 'c2', type: 'plugin.enable', plugin: 'loud' }]);
+    expect(health.collect()).toEqual(down);
   });
 
   it('reports a command for a plugin it does not have as failed', () => {

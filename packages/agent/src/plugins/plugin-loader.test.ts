@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentEvents } from '../events/agent-events';
 import { EventQueue } from '../events/event-queue';
 import { logger } from '../logger';
+import { AgentHealthService } from '../services/agent-health-service';
 import { AgentHeartbeatService } from '../services/agent-heartbeat-service';
 import { HeartbeatService } from '../services/heartbeat-service';
 import { registerService, ServiceManager } from '../services/service-manager';
@@ -17,6 +18,7 @@ const fakeLibDir = path.join(fixtures, 'fake-lib');
 
 function setUp(): {
   heartbeat: AgentHeartbeatService;
+  health: AgentHealthService;
   instrumentation: Instrumentation;
   queue: EventQueue;
   events: AgentEvents;
@@ -25,7 +27,7 @@ function setUp(): {
   registerService(HeartbeatService, heartbeat);
   const instrumentation = new Instrumentation({ appRoot: fixtures, syncBuiltinExports: () => undefined });
   const queue = new EventQueue(100);
-  return { heartbeat, instrumentation, queue, events: new AgentEvents(queue) };
+  return { heartbeat, health: new AgentHealthService(), instrumentation, queue, events: new AgentEvents(queue) };
 }
 
 const eventsIn = (queue: EventQueue): AgentEvent[] => queue.take(100).events;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { LIMITS } from '../protocol';
 import type { AgentEvents } from '../events/agent-events';
 import { describeError, logger } from '../logger';
+import type { AgentHealthService } from '../services/agent-health-service';
 import { AGENT_PSEUDO_PLUGIN, type AgentHeartbeatService } from '../services/agent-heartbeat-service';
 import { hasService, registerService } from '../services/service-manager';
 import { isPackageName, pluginDefinitionFrom, type PluginDefinition } from './define-plugin';
@@ -27,6 +28,7 @@ export interface LoadPluginsOptions {
   /** This agent's version, checked against a plugin's `peerDependencies['@vigil/agent']`. */
   agentVersion: string;
   heartbeat: AgentHeartbeatService;
+  health: AgentHealthService;
   instrumentation: Instrumentation;
   events: AgentEvents;
 }
@@ -51,13 +53,13 @@ interface PluginManifest extends LoadedPlugin {
  * heartbeat service.
  */
 export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
-  const { dir, names, appRoot, agentVersion, heartbeat, instrumentation, events } = options;
+  const { dir, names, appRoot, agentVersion, heartbeat, health, instrumentation, events } = options;
   const loaded: LoadedPlugin[] = [];
   const taken = new Set([AGENT_PSEUDO_PLUGIN]);
   for (const wanted of names ?? listFolders(dir)) {
     let location: string | undefined;
     let manifest: LoadedPlugin | undefined;
-    /** Whether the plugin's own code ran, and may have set ext-info under its name. */
+    /** Whether the plugin's own code ran, and may have set ext-info or health indicators under its name. */
     let ran = false;
     try {
       const found = locatePlugin(wanted, dir, appRoot);
@@ -76,7 +78,10 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
       events.report('normal', 'plugin.loaded', `plugin ${name} ${version} loaded`, { plugin: name, version });
     } catch (error) {
       const name = manifest?.name ?? wanted;
-      if (ran) heartbeat.discardExtInfo(name);
+      if (ran) {
+        heartbeat.discardExtInfo(name);
+        health.discardIndicatorsOf(name);
+      }
       const where = location === undefined ? '' : ` (${location})`;
       const message = `plugin ${name}${where} skipped: ${describeLoadError(error)}`;
       events.report('important', 'plugin.failed', message, { plugin: name }, error);
