@@ -12,6 +12,7 @@ import { LeasesModule } from './leases/leases.module.js';
 import { NacosModule } from './nacos/nacos.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { RealtimeModule } from './realtime/realtime.module.js';
+import { RulesModule } from './rules/rules.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
@@ -32,6 +33,7 @@ export class AppModule {
         OpsModule,
         WebhooksModule,
         NacosModule,
+        RulesModule,
       ],
     };
   }

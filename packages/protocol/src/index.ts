@@ -3,5 +3,6 @@ export * from './schemas.js';
 export * from './views.js';
 export * from './health.js';
 export * from './webhooks.js';
+export * from './rules.js';
 export type * from './types.js';
 export * from './auth.js';

@@ -46,6 +46,7 @@ import type {
   webhookSchema,
   webhookTestOutcomeSchema,
 } from './webhooks.js';
+import type { ALERT_COMPARISONS, ALERT_METRICS, alertRuleInputSchema, alertRuleListSchema, alertRuleSchema } from './rules.js';
 
 export type PluginInfo = z.infer<typeof pluginInfoSchema>;
 export type FullBeat = z.infer<typeof fullBeatSchema>;
@@ -122,3 +123,8 @@ export type DeliveryStats = z.infer<typeof deliveryStatsSchema>;
 export type Webhook = z.infer<typeof webhookSchema>;
 export type WebhookList = z.infer<typeof webhookListSchema>;
 export type WebhookTestOutcome = z.infer<typeof webhookTestOutcomeSchema>;
+export type AlertMetric = (typeof ALERT_METRICS)[number];
+export type AlertComparison = (typeof ALERT_COMPARISONS)[number];
+export type AlertRuleInput = z.input<typeof alertRuleInputSchema>;
+export type AlertRule = z.infer<typeof alertRuleSchema>;
+export type AlertRuleList = z.infer<typeof alertRuleListSchema>;
