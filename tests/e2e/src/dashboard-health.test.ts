@@ -275,6 +275,7 @@ describe('dashboard: health and load', () => {
     // The backend refuses a rule without a threshold, and says so beside that field.
     await expect.poll(() => page.getByTestId('rule-error-threshold').textContent()).not.toBe('');
     expect(await page.getByTestId('rule-error-name').count()).toBe(0);
+    await page.screenshot({ path: join(screenshots, 'rules-refused.png') });
 
     await page.getByTestId('rule-threshold').fill('500');
     await page.getByTestId('rule-save').click();

@@ -39,6 +39,8 @@ export function UplotChart({ lines, data, format, height = 170 }: UplotChartProp
         height,
         // Times are epoch ms, as the API gives them.
         ms: 1,
+        // The legend names the lines; the latest values are in the chart's caption, as text.
+        legend: { live: false },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         series: [
           {},
