@@ -17,6 +17,9 @@ describe('metric figures as text', () => {
     expect(formatMs(12.46)).toBe('12.5 ms');
     expect(formatMs(2040.4)).toBe('2,040 ms');
     expect(formatMs(null)).toBe('–');
+    // An axis starts at a plain zero.
+    expect(formatMs(0)).toBe('0 ms');
+    expect(formatPercent(0)).toBe('0 %');
   });
 
   it('takes heap used as a share of the limit only when both are known', () => {

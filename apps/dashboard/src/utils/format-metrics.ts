@@ -19,12 +19,14 @@ export function formatBytes(bytes: number | null): string {
 /** A percentage: `0.4 %`, `87 %`, `250 %` (CPU counts one core as 100 %, so it can pass 100). */
 export function formatPercent(percent: number | null): string {
   if (percent === null) return NONE;
+  if (percent === 0) return '0 %';
   return `${percent < 10 ? percent.toFixed(1) : Math.round(percent)} %`;
 }
 
 /** Event-loop delays: `0.42 ms`, `12.5 ms`, `2,040 ms`. */
 export function formatMs(ms: number | null): string {
   if (ms === null) return NONE;
+  if (ms === 0) return '0 ms';
   if (ms < 1) return `${ms.toFixed(2)} ms`;
   if (ms < 100) return `${ms.toFixed(1)} ms`;
   return `${Math.round(ms).toLocaleString('en')} ms`;
