@@ -5,6 +5,7 @@ import 'uplot/dist/uPlot.min.css';
 export interface UplotLine {
   label: string;
   stroke: string;
+  dash?: number[];
 }
 
 interface UplotChartProps {
@@ -48,6 +49,7 @@ export function UplotChart({ lines, data, format, height = 170 }: UplotChartProp
             label: line.label,
             stroke: line.stroke,
             width: 1.5,
+            ...(line.dash && { dash: line.dash }),
             value: (_u: uPlot, value: number | null) => format(value),
           })),
         ],

@@ -38,6 +38,8 @@ export interface ChartLine {
   label: string;
   /** A canvas colour that reads on the light and the dark theme alike. */
   stroke: string;
+  /** Dashed: a limit rather than a measurement. */
+  dash?: number[];
 }
 
 export interface MetricChart {
@@ -62,7 +64,7 @@ export const METRIC_CHARTS: readonly MetricChart[] = [
     lines: [
       { figure: 'rss', label: 'RSS', stroke: BLUE },
       { figure: 'heapUsed', label: 'heap used', stroke: AMBER },
-      { figure: 'heapLimit', label: 'heap limit', stroke: RED },
+      { figure: 'heapLimit', label: 'heap limit', stroke: RED, dash: [6, 4] },
     ],
     format: formatBytes,
   },
