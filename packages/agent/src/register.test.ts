@@ -98,6 +98,11 @@ describe('register', () => {
       expect(first.instanceId).toMatch(/^[0-9a-f-]{36}$/);
       const at = beats.findIndex(started);
       expect((beats[at] as FullBeat).plugins).toEqual([{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }]);
+      // The template's health indicator, set in the same hook, rides the same beat.
+      expect((beats[at] as FullBeat).health).toEqual({
+        status: 'up',
+        indicators: { template: { status: 'up', details: { listeningSince: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } } },
+      });
       for (const later of beats.slice(at + 1)) {
         expect(later).toMatchObject({ kind: 'light', instanceId: first.instanceId });
       }

@@ -28,10 +28,15 @@ async function backend(): Promise<StandIn> {
   return standIn;
 }
 
-/** Beats every 100 ms over the beat socket, carrying `health` and, with `metrics`, a real sample. */
-function beat(standIn: StandIn, health: AgentHealthService, metrics?: RuntimeMetrics): HeartbeatSender {
+/** Beats every 100 ms over the beat socket (the default) or HTTP only, carrying `health` and, with `metrics`, a real sample. */
+function beat(
+  standIn: StandIn,
+  health: AgentHealthService,
+  metrics?: RuntimeMetrics,
+  transport: 'socket' | 'http' = 'socket',
+): HeartbeatSender {
   const http = new BackendLink([standIn.url], { keepAliveMs: 1000 });
-  const link = new BeatSocketLink(http, { retryMinMs: 100, retryMaxMs: 1000, openWaitMs: 2000 });
+  const link = transport === 'http' ? http : new BeatSocketLink(http, { retryMinMs: 100, retryMaxMs: 1000, openWaitMs: 2000 });
   const sender = new HeartbeatSender({
     link,
     instanceId: 'instance-1',
@@ -62,13 +67,20 @@ function parsed(beat: Heartbeat): Heartbeat {
 }
 
 describe('beats with health and metrics', () => {
-  it('carry a metrics sample in every beat, full and light, on the beat socket', async () => {
+  it.each(['socket', 'http'] as const)('carry a metrics sample in every beat and the health in full ones, over %s', async (transport) => {
     const standIn = await backend();
-    beat(standIn, new AgentHealthService(), new RuntimeMetrics());
+    const health = new AgentHealthService();
+    health.setIndicator('db', () => ({ status: 'degraded', details: { pingMs: 800 } }));
+    beat(standIn, health, new RuntimeMetrics(), transport);
     await vi.waitFor(() => expect(standIn.beats().length).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
-    expect(standIn.received.at(-1)?.via).toBe('socket');
+    expect(standIn.received.at(-1)?.via).toBe(transport);
     const beats = standIn.beats();
     expect(beats.map((b) => b.kind).slice(0, 3)).toEqual(['full', 'light', 'light']);
+    expect((beats[0] as FullBeat).health).toEqual({
+      status: 'degraded',
+      indicators: { db: { status: 'degraded', details: { pingMs: '800' } } },
+    });
+    expect(beats.slice(1).some((sent) => 'health' in sent)).toBe(false);
     for (const sent of beats) {
       const metrics = (sent as { metrics?: (number | null)[] }).metrics;
       expect(metrics).toHaveLength(METRIC_FIELDS.length);
@@ -79,10 +91,9 @@ describe('beats with health and metrics', () => {
       expect(figure('uptime')).toBeGreaterThanOrEqual(0);
       for (const value of metrics ?? []) expect(value === null || (Number.isFinite(value) && value >= 0)).toBe(true);
     }
-    // No health indicator set: no health in any beat.
-    expect(beats.some((sent) => 'health' in sent)).toBe(false);
-    // The backend's parser keeps every figure, light beats' included; its API names them.
+    // The backend's parser keeps every figure, light beats' included, and the health; its API names the figures.
     for (const sent of beats) expect((parsed(sent) as { metrics?: unknown }).metrics).toEqual((sent as { metrics?: unknown }).metrics);
+    expect((parsed(beats[0] as Heartbeat) as FullBeat).health).toEqual((beats[0] as FullBeat).health);
     const light = beats.find((sent) => sent.kind === 'light') as { metrics: (number | null)[] };
     expect(metricsOf(light.metrics, 1).rss).toBe(light.metrics[METRIC_FIELDS.indexOf('rss')]);
   });
@@ -92,6 +103,8 @@ describe('beats with health and metrics', () => {
     beat(standIn, new AgentHealthService());
     await vi.waitFor(() => expect(standIn.beats().length).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
     expect(standIn.beats().some((sent) => 'metrics' in sent)).toBe(false);
+    // No health indicator set: no health either.
+    expect(standIn.beats().some((sent) => 'health' in sent)).toBe(false);
   });
 
   it('beats in full on the beat after the health changed, carrying it, and light again after', async () => {
