@@ -1,4 +1,3 @@
-import { metricsOf } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
 import { BUCKET_MS, BucketedHistory, decodeFigure, encodeFigure } from './bucketed-history.js';
 
@@ -6,7 +5,7 @@ const MINUTE = 60_000;
 /** A time well past the epoch, at the start of a bucket. */
 const T0 = 1_000 * BUCKET_MS;
 
-const metrics = (cpu: number | null, p99: number, rss = 200e6) => metricsOf([cpu, rss, 50e6, 2e9, 1, p99, p99 * 2, 0.25, 3, 60, 12], 0);
+const metrics = (cpu: number | null, p99: number, rss = 200e6) => [cpu, rss, 50e6, 2e9, 1, p99, p99 * 2, 0.25, 3, 60, 12];
 
 describe('BucketedHistory', () => {
   it('keeps any figure in two bytes within 0.04 % of 1 + its value, from ratios to terabytes', () => {

@@ -7,7 +7,7 @@ import { MetricsFeed } from './metrics-feed.js';
  * What beats say of an instance's load, for the features that follow it (alert rules): the
  * `MetricsFeed`, fed by the registry with every beat taken here that brought metrics. Import
  * this module to subscribe. (The latest metrics and their history live with the instances:
- * latest-metrics.ts, metrics-history.ts, kept by the registry.)
+ * metrics-table.ts, metrics-history.ts, kept by the registry.)
  */
 @Module({
   imports: [RegistryModule],

@@ -1,6 +1,6 @@
 import type { InstanceMetrics, MetricsSample } from '@vigil/protocol';
 
-/** The figures a metrics history keeps, in this order (the fields of a `MetricsSample` besides `t`). */
+/** The figures a metrics history keeps, in this order (the fields of a `MetricsSample` besides `t`): the first of METRIC_FIELDS, in the same order, so a beat's figures are read by index. */
 export const HISTORY_FIELDS = [
   'cpu',
   'rss',

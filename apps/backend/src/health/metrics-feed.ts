@@ -3,8 +3,9 @@ import type { InstanceMetrics } from '@vigil/protocol';
 
 /**
  * One instance's metrics as a beat brought them (issue 21). `metrics` is the instance's own
- * metrics object, which its next beat writes into (health/latest-metrics.ts): read what you need
- * during the call, copy what you keep.
+ * metrics view, which reads the latest figures (health/metrics-table.ts): read what you need
+ * during the call; to keep a copy, take the fields one by one (a spread or
+ * `structuredClone` of the view copies none of its figures, which are getters).
  */
 export interface MetricsSample {
   instanceId: string;

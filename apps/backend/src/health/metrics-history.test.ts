@@ -1,11 +1,10 @@
-import { metricsOf } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
 import { BUCKET_MS } from './bucketed-history.js';
 import { MetricsHistory } from './metrics-history.js';
 import { MAX_WATCHED, WATCHED_SAMPLES } from './watched-history.js';
 
 const T0 = 1_000 * BUCKET_MS;
-const at = (cpu: number) => metricsOf([cpu, 1, 1, 1, 1, 1, 1, 0.5, 0, 1, 1], 0);
+const at = (cpu: number) => [cpu, 1, 1, 1, 1, 1, 1, 0.5, 0, 1, 1];
 
 describe('MetricsHistory', () => {
   it('answers aggregates only for an instance nobody watches', () => {

@@ -1,4 +1,4 @@
-import type { InstanceMetrics, MetricsSample } from '@vigil/protocol';
+import type { BeatMetrics, MetricsSample } from '@vigil/protocol';
 import { BUCKET_MS, BUCKETS, BucketedHistory } from './bucketed-history.js';
 import { WatchedHistory } from './watched-history.js';
 
@@ -15,10 +15,10 @@ export class MetricsHistory {
   private readonly buckets = new BucketedHistory();
   private readonly watched = new WatchedHistory();
 
-  /** A beat's metrics, at `now` (backend clock). */
-  record(slot: number, instanceId: string, metrics: InstanceMetrics, now: number): void {
-    this.buckets.record(slot, metrics, now);
-    this.watched.record(instanceId, metrics, now);
+  /** A beat's figures (METRIC_FIELDS order), at `now` (backend clock). */
+  record(slot: number, instanceId: string, figures: BeatMetrics, now: number): void {
+    this.buckets.record(slot, figures, now);
+    this.watched.record(instanceId, figures, now);
   }
 
   /** Keep a sample per beat of this instance from now on (a dashboard watches it). */

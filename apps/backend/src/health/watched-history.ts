@@ -1,4 +1,4 @@
-import type { InstanceMetrics, MetricsSample } from '@vigil/protocol';
+import type { BeatMetrics, MetricsSample } from '@vigil/protocol';
 import { HISTORY_FIELD_COUNT, sampleOf } from './history-fields.js';
 
 /** Beats a watched instance's ring holds: an hour at the default 5 s interval. */
@@ -48,8 +48,8 @@ export class WatchedHistory {
     return this.rings.has(instanceId);
   }
 
-  /** Adds a beat's metrics when the instance has a ring (one map lookup, and none while nobody watches anything). */
-  record(instanceId: string, m: InstanceMetrics, now: number): void {
+  /** Adds a beat's figures when the instance has a ring (one map lookup, and none while nobody watches anything). */
+  record(instanceId: string, figures: BeatMetrics, now: number): void {
     if (this.rings.size === 0) return;
     const ring = this.rings.get(instanceId);
     if (!ring) return;
@@ -57,16 +57,8 @@ export class WatchedHistory {
     if (ring.count < WATCHED_SAMPLES) ring.count++;
     else ring.head = (ring.head + 1) % WATCHED_SAMPLES;
     ring.times[at] = now;
-    const f = ring.figures;
     const base = at * HISTORY_FIELD_COUNT;
-    f[base] = m.cpu ?? NaN;
-    f[base + 1] = m.rss ?? NaN;
-    f[base + 2] = m.heapUsed ?? NaN;
-    f[base + 3] = m.heapLimit ?? NaN;
-    f[base + 4] = m.eventLoopDelayP50 ?? NaN;
-    f[base + 5] = m.eventLoopDelayP99 ?? NaN;
-    f[base + 6] = m.eventLoopDelayMax ?? NaN;
-    f[base + 7] = m.eventLoopUtilization ?? NaN;
+    for (let i = 0; i < HISTORY_FIELD_COUNT; i++) ring.figures[base + i] = figures[i] ?? NaN;
   }
 
   /** The instance's samples since `since`, oldest first (none without a ring). */

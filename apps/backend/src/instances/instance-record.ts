@@ -48,8 +48,8 @@ export function recordOf(instance: Instance, timings: Timings, slot: number): In
 /**
  * Every Instance the registry holds is built here: one object literal with every field, always
  * in this order, so that all instances share one hidden class. `metrics` is the instance's one
- * metrics object, passed on from version to version of the instance and written in place by each
- * beat that brings metrics (health/latest-metrics.ts). Built by spreading (`{ ...input,
+ * metrics view (health/metrics-table.ts), passed on from version to version of the instance; the
+ * beats that bring metrics write into the table it reads. Built by spreading (`{ ...input,
  * status }`), each instance got a hidden class and descriptor array of its own: ~600 B per
  * instance (a heap snapshot of 30,000 showed 31,000 descriptor arrays).
  */

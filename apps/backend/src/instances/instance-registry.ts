@@ -8,7 +8,6 @@ import type {
   InstanceStatus,
   MetricsSample,
 } from '@vigil/protocol';
-import { takeMetrics } from '../health/latest-metrics.js';
 import { ExpiryGuard } from './expiry-guard.js';
 import { agentInstanceOf, type BeatTarget, type InstanceRecord, type InstanceInput } from './instance-record.js';
 import { InstanceTable } from './instance-table.js';
@@ -48,8 +47,8 @@ export interface LeaseState {
  *   fleet because of its own fault or the network's;
  * - `pluginEvents`: what a changed full beat logs about plugins (plugin-diff.ts);
  * - `ReplicaMirror`: the `applyRemote*` side, for the redis store;
- * - the metrics a beat brings: the instance's latest (written in place, health/latest-metrics.ts)
- *   and its history (the table's `MetricsHistory`), then `onMetrics` listeners (alert rules).
+ * - the metrics a beat brings: the instance's latest and its history (the table's side tables,
+ *   health/metrics-table.ts and metrics-history.ts), then `onMetrics` listeners (alert rules).
  * Pure logic: time is passed in, so tests drive it exactly.
  */
 export class InstanceRegistry {
@@ -116,12 +115,12 @@ export class InstanceRegistry {
   /** The instance's metrics history at `now`, oldest first (undefined when unknown). */
   metricsHistory(instanceId: string, now: number): MetricsSample[] | undefined {
     const record = this.table.get(instanceId);
-    return record && this.table.metrics.samples(record.slot, instanceId, now);
+    return record && this.table.metricsHistory.samples(record.slot, instanceId, now);
   }
 
   /** Keeps a metrics sample per beat of these instances from now on: someone is looking at them. */
   followMetrics(instanceIds: Iterable<string>): void {
-    for (const id of instanceIds) if (this.table.get(id)) this.table.metrics.follow(id);
+    for (const id of instanceIds) if (this.table.get(id)) this.table.metricsHistory.follow(id);
   }
 
   /** Instances by what they last said of their health (`unknown`: never said), for a fleet-level gauge. */
@@ -162,7 +161,7 @@ export class InstanceRegistry {
       this.machine.renew(record, now, false);
       return 'renewed';
     }
-    this.sample(record, beat.metrics, now);
+    this.table.sample(record, beat.metrics, now);
     this.machine.renew(record, now, false);
     this.listeners.metrics(record.instance);
     return 'renewed';
@@ -177,11 +176,9 @@ export class InstanceRegistry {
     let record = this.table.get(input.instanceId);
     const result = record ? 'renewed' : 'registered';
     if (!record) {
-      const metrics = figures === undefined ? null : takeMetrics(null, figures, now);
-      record = this.machine.register(this.table.strings.internInput(input), now, metrics, health ?? null);
-      if (metrics !== null) this.table.metrics.record(record.slot, input.instanceId, metrics, now);
+      record = this.machine.register(this.table.strings.internInput(input), now, figures, health ?? null);
     } else {
-      if (figures !== undefined) this.sample(record, figures, now);
+      if (figures !== undefined) this.table.sample(record, figures, now);
       const changed = !sameInput(input, record.instance);
       if (changed) {
         const previous = record.instance;
@@ -192,14 +189,6 @@ export class InstanceRegistry {
     }
     if (figures !== undefined) this.listeners.metrics(record.instance);
     return result;
-  }
-
-  /** A beat's metrics become the instance's latest (in place) and go into its history. */
-  private sample(record: InstanceRecord, figures: BeatMetrics, now: number): void {
-    const { instance } = record;
-    const metrics = takeMetrics(instance.metrics, figures, now);
-    instance.metrics = metrics;
-    this.table.metrics.record(record.slot, instance.instanceId, metrics, now);
   }
 
   /** Renews a known instance's lease (light beat, Nacos light beat); false when unknown. */
@@ -278,7 +267,7 @@ export class InstanceRegistry {
    */
   applyRemoteBeat(instanceId: string, time: number, figures?: BeatMetrics): void {
     const record = this.table.get(instanceId);
-    if (record && figures !== undefined && time >= record.instance.lastHeartbeatTime) this.sample(record, figures, time);
+    if (record && figures !== undefined && time >= record.instance.lastHeartbeatTime) this.table.sample(record, figures, time);
     this.mirror.beat(instanceId, time);
   }
 

@@ -1,5 +1,6 @@
-import type { Instance, InstanceStatus } from '@vigil/protocol';
+import type { BeatMetrics, Instance, InstanceMetrics, InstanceStatus } from '@vigil/protocol';
 import { MetricsHistory } from '../health/metrics-history.js';
+import { MetricsTable } from '../health/metrics-table.js';
 import { ArrivalLog } from './arrival-log.js';
 import { ExtInfoChangeRate } from './ext-info-change-rate.js';
 import { recordOf, type InstanceRecord } from './instance-record.js';
@@ -17,8 +18,9 @@ export class InstanceTable {
   readonly arrivals: ArrivalLog;
   readonly strings = new StringPool();
   readonly extInfoChanges = new ExtInfoChangeRate();
-  /** The metrics history of every instance, by the slot of its arrival log. */
-  readonly metrics = new MetricsHistory();
+  /** The latest metrics and the metrics history of every instance, by the slot of its arrival log. */
+  readonly latestMetrics = new MetricsTable();
+  readonly metricsHistory = new MetricsHistory();
   readonly counts: Record<InstanceStatus, number> = { healthy: 0, suspect: 0, lost: 0, offline: 0, unhealthy: 0 };
   private ephemeral = 0;
 
@@ -71,13 +73,31 @@ export class InstanceTable {
     record.instance = instance;
   }
 
+  /**
+   * A beat's figures at `now` become the instance's latest metrics (its `metrics`, a view of the
+   * table made on the first) and go into its history.
+   */
+  sample(record: InstanceRecord, figures: BeatMetrics, now: number): void {
+    this.latestMetrics.write(record.slot, figures, now);
+    this.metricsHistory.record(record.slot, record.instance.instanceId, figures, now);
+    if (record.instance.metrics === null) record.instance.metrics = this.latestMetrics.view(record.slot);
+  }
+
+  /** Metrics another replica sent with the instance: taken when newer than what this one has (not into the history). */
+  takeRemoteMetrics(record: InstanceRecord, metrics: InstanceMetrics | null): void {
+    if (metrics === null || metrics.sampledAt <= (record.instance.metrics?.sampledAt ?? -1)) return;
+    this.latestMetrics.writeObject(record.slot, metrics);
+    if (record.instance.metrics === null) record.instance.metrics = this.latestMetrics.view(record.slot);
+  }
+
   /** Drops a record and what the side tables hold for it. */
   drop(record: InstanceRecord): void {
     const { instance } = record;
     this.records.delete(instance.instanceId);
     this.extInfoChanges.forget(instance.instanceId);
     this.arrivals.release(record.slot);
-    this.metrics.release(record.slot, instance.instanceId);
+    this.latestMetrics.release(record.slot);
+    this.metricsHistory.release(record.slot, instance.instanceId);
     this.counts[instance.status]--;
     if (instance.ephemeral) this.ephemeral--;
   }

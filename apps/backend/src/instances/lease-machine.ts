@@ -1,4 +1,4 @@
-import type { HealthReport, InstanceMetrics, InstanceStatus } from '@vigil/protocol';
+import type { BeatMetrics, HealthReport, InstanceStatus } from '@vigil/protocol';
 import { LeaseTable } from '../leases/lease-table.js';
 import type { ArrivalLog } from './arrival-log.js';
 import type { ExpiryGuard } from './expiry-guard.js';
@@ -50,11 +50,15 @@ export class LeaseMachine {
     return this.leases.deadlineOf(record);
   }
 
-  /** A new instance (its strings already pooled): healthy (unhealthy if its health is down), on a lease if ephemeral. */
-  register(input: InstanceInput, now: number, metrics: InstanceMetrics | null, health: HealthReport | null): InstanceRecord {
+  /**
+   * A new instance (its strings already pooled): healthy (unhealthy if its health is down), on a
+   * lease if ephemeral, with the metrics its first beat brought.
+   */
+  register(input: InstanceInput, now: number, figures: BeatMetrics | undefined, health: HealthReport | null): InstanceRecord {
     const status = input.ephemeral ? aliveStatus(health) : 'healthy';
-    const instance = instanceOf(input, status, now, now, now, metrics, health);
+    const instance = instanceOf(input, status, now, now, now, null, health);
     const record = this.table.add(instance, timingsOf(input.metadata, this.options.timings));
+    if (figures !== undefined) this.table.sample(record, figures, now);
     this.guard.tally(record, 1);
     if (input.ephemeral) this.scheduleNext(record);
     this.listeners.change({ type: 'upsert', instance });

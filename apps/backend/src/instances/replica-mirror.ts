@@ -26,24 +26,23 @@ export class ReplicaMirror {
   /** An instance another replica registered or changed, as it was sent. */
   upsert(remote: Instance): void {
     const pooled = this.table.strings.internInput(remote);
-    // Its metrics object is kept across versions (beats write into it), as for a local instance,
-    // and keeps the newer figures: a beat mirrored from the feed may be newer than the instance sent.
-    const own = this.table.get(remote.instanceId)?.instance.metrics ?? null;
-    const sent = remote.metrics ?? null;
-    const metrics = own === null ? sent : sent !== null && sent.sampledAt > own.sampledAt ? Object.assign(own, sent) : own;
+    const record = this.table.get(remote.instanceId);
+    // Its metrics view is kept across versions, as for a local instance; the figures sent are
+    // taken when newer (a beat mirrored from the feed may be newer than the instance sent).
     const instance = instanceOf(
       pooled,
       pooled.status,
       pooled.registeredAt,
       pooled.lastHeartbeatTime,
       pooled.statusSince,
-      metrics,
+      record?.instance.metrics ?? null,
       remote.health ?? null,
     );
     const timings = timingsOf(instance.metadata, this.options.timings);
-    const record = this.table.get(instance.instanceId);
     if (!record) {
-      this.guard.tally(this.table.add(instance, timings), 1);
+      const added = this.table.add(instance, timings);
+      this.table.takeRemoteMetrics(added, remote.metrics ?? null);
+      this.guard.tally(added, 1);
       this.listeners.change({ type: 'upsert', instance });
       return;
     }
@@ -51,6 +50,7 @@ export class ReplicaMirror {
     this.guard.tally(record, -1);
     record.timings = timings;
     this.table.replace(record, instance);
+    this.table.takeRemoteMetrics(record, remote.metrics ?? null);
     this.guard.tally(record, 1);
     if (becameLost) this.guard.noteLost(record, instance.statusSince);
     this.listeners.change({ type: 'upsert', instance });

@@ -157,5 +157,31 @@ describe('the redis store', () => {
       expect(lost(a.events.recorded)).toHaveLength(1);
       await expect.poll(() => lost(b.events.recorded)).toHaveLength(1);
     });
+
+    it("carries a beat's health report and metrics to the other replica: unhealthy there too, its figures and their history", async () => {
+      const start = clock.now();
+      const health = { status: 'down', indicators: { db: { status: 'down', details: { error: 'ECONNREFUSED' } } } } as const;
+      a.registry.applyBeat({ ...fullBeat('i-2', start), health, metrics: [5, 1e8, 1e7, 4e9, 1, 2, 3, 0.1, 0, 10, 4] }, start);
+      await tickA();
+      await expect.poll(() => b.registry.get('i-2')?.status).toBe('unhealthy');
+      expect(b.registry.get('i-2')?.health).toEqual(health);
+      clock.time += 200;
+      a.registry.applyBeat(
+        {
+          v: 1,
+          kind: 'light',
+          instanceId: 'i-2',
+          heartbeatTime: 0,
+          lastHeartbeatTime: 0,
+          metrics: [77, 1e8, 1e7, 4e9, 1, 2, 3, 0.9, 0, 11, 4],
+        },
+        clock.now(),
+      );
+      await tickA();
+      await expect.poll(() => b.registry.get('i-2')?.metrics?.cpu).toBe(77);
+      expect(b.registry.get('i-2')?.metrics?.sampledAt).toBe(clock.now());
+      expect(b.registry.get('i-2')?.status).toBe('unhealthy');
+      expect(b.registry.metricsHistory('i-2', clock.now())?.at(-1)?.eventLoopUtilization).toBeCloseTo(0.9, 3);
+    });
   });
 });

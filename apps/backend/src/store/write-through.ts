@@ -1,5 +1,5 @@
 import type { EventRecord } from '@vigil/protocol';
-import { figuresOf } from '../health/latest-metrics.js';
+import { figuresOf } from '../health/metrics-table.js';
 import type { InstanceRegistry, RegistryChange } from '../instances/instance-registry.js';
 import type { PluginCommandQueue } from '../instances/plugin-commands.js';
 import type { FleetLink } from './fleet-link.js';
