@@ -7,6 +7,7 @@ import { EventsPage } from './features/events/events-page';
 import { InstanceDetailPage } from './features/instance-detail/instance-detail-page';
 import { InstancesPage } from './features/instances/instances-page';
 import { PluginsPage } from './features/plugins/plugins-page';
+import { RulesPage } from './features/rules/rules-page';
 import { WallboardPage } from './features/wallboard/wallboard-page';
 import { WebhooksPage } from './features/webhooks/webhooks-page';
 import { useLive } from './live/live-context';
@@ -17,6 +18,7 @@ const NAV: { path: string; label: string }[] = [
   { path: '/plugins', label: 'Plugins' },
   { path: '/wallboard', label: 'Wallboard' },
   { path: '/events', label: 'Events' },
+  { path: '/rules', label: 'Rules' },
   { path: '/webhooks', label: 'Webhooks' },
 ];
 
@@ -32,6 +34,8 @@ function page(route: Route): { section: string; content: ReactNode } {
       return { section: route.path, content: <WallboardPage /> };
     case '/events':
       return { section: route.path, content: <EventsPage params={route.params} /> };
+    case '/rules':
+      return { section: route.path, content: <RulesPage /> };
     case '/webhooks':
       return { section: route.path, content: <WebhooksPage /> };
     default:

@@ -7,6 +7,7 @@ import { connectLiveStore } from './live/connection';
 import { LiveStoreContext } from './live/live-context';
 import { createLiveStore } from './live/live-store';
 import './styles.css';
+import './styles-health.css';
 
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root element');

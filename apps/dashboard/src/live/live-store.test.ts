@@ -1,4 +1,12 @@
-import type { Delta, EventRecord, FleetCounts, Instance, ViewRequest, ViewSnapshot } from '@vigil/protocol';
+import {
+  metricsOf,
+  type Delta,
+  type EventRecord,
+  type FleetCounts,
+  type Instance,
+  type ViewRequest,
+  type ViewSnapshot,
+} from '@vigil/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { createLiveStore, FLEET_VIEW } from './live-store';
 
@@ -134,6 +142,31 @@ describe('live store', () => {
     // A beat never moves the time backwards, and what was handed out is never mutated.
     expect(after.rows.get('a')).toBe(before.rows.get('a'));
     expect(before.rows.get('c')?.lastHeartbeatTime).toBe(NOW - 1_000);
+  });
+
+  it('changes only the metrics of rows whose metrics alone changed, never to an older sample', () => {
+    const { store } = withTable();
+    const before = store.getState().window!;
+    const busy = metricsOf([95, 200e6, 50e6, 2e9, 1, 480, 900, 0.9, 3, 60, 12], NOW + 1_000);
+    store.applyDelta(delta({ metrics: { b: busy }, beats: { b: NOW + 1_000 } }));
+    const after = store.getState().window!;
+    expect(after.rows.get('b')).toEqual({ ...before.rows.get('b'), lastHeartbeatTime: NOW + 1_000, metrics: busy });
+    expect(after.rows.get('a')).toBe(before.rows.get('a'));
+
+    const stale = metricsOf([5, 100e6, 20e6, 2e9, 1, 2, 3, 0.1, 0, 59, 12], NOW);
+    store.applyDelta(delta({ metrics: { b: stale } }));
+    expect(store.getState().window!.rows.get('b')?.metrics?.cpu).toBe(95);
+  });
+
+  it('keeps a watched instance’s metrics live', () => {
+    const { store } = setup();
+    const view: ViewRequest = { window: null, watch: ['a'] };
+    store.setView(view);
+    store.applySubscribeReply(view, snapshot({ watched: [instance('a')] }));
+    const sample = metricsOf([12, 90e6, 30e6, 2e9, 1, 5, 9, 0.2, 1, 30, 8], NOW + 500);
+    store.applyDelta(delta({ metrics: { a: sample, elsewhere: sample } }));
+    expect(store.getState().watched.get('a')?.metrics).toEqual(sample);
+    expect(store.getState().watched.has('elsewhere')).toBe(false);
   });
 
   it('takes the window membership and total from the delta, dropping rows that left', () => {

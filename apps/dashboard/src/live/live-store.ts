@@ -6,6 +6,7 @@ import {
   type EventRecord,
   type FleetCounts,
   type Instance,
+  type InstanceMetrics,
   type InstanceWindow,
   type PluginUsage,
   type ServiceSummary,
@@ -116,6 +117,17 @@ function sameFilters(a: InstanceWindow | null, b: InstanceWindow | null): boolea
 function withBeat(instance: Instance, time: number): Instance {
   // A beat never moves the time backwards (an upsert in the same delta may carry a later one).
   return time > instance.lastHeartbeatTime ? { ...instance, lastHeartbeatTime: time } : instance;
+}
+
+function withMetrics(instance: Instance, metrics: InstanceMetrics): Instance {
+  // Like a beat, a sample never replaces a later one (an upsert in the same delta may carry it).
+  return instance.metrics !== null && instance.metrics.sampledAt >= metrics.sampledAt ? instance : { ...instance, metrics };
+}
+
+/** A row with the beat time and metrics a delta has for it. */
+function refreshed(instance: Instance, time: number | undefined, metrics: InstanceMetrics | undefined): Instance {
+  const beaten = time === undefined ? instance : withBeat(instance, time);
+  return metrics === undefined ? beaten : withMetrics(beaten, metrics);
 }
 
 /**
@@ -252,11 +264,13 @@ export function createLiveStore(options: LiveStoreOptions = {}): LiveStore {
 /** Applies the part of a delta that belongs to the view: window membership, rows, watched instances. */
 function applyViewChanges(
   current: LiveState,
-  { window: membership, upserts, removed, beats }: Pick<Delta, 'window' | 'upserts' | 'removed' | 'beats'>,
+  { window: membership, upserts, removed, beats, metrics = {} }: Pick<Delta, 'window' | 'upserts' | 'removed' | 'beats' | 'metrics'>,
 ): LiveState {
   let next = current;
-  const beatEntries = Object.entries(beats);
-  if (next.window && (membership || upserts.length > 0 || beatEntries.length > 0)) {
+  // Rows whose beat or metrics changed, and nothing else.
+  const touched = new Set([...Object.keys(beats), ...Object.keys(metrics)]);
+  const refresh = (instance: Instance) => refreshed(instance, beats[instance.instanceId], metrics[instance.instanceId]);
+  if (next.window && (membership || upserts.length > 0 || touched.size > 0)) {
     const ids = membership?.ids ?? next.window.ids;
     const listed = new Set(ids);
     const rows = new Map<string, Instance>();
@@ -266,20 +280,20 @@ function applyViewChanges(
       if (row) rows.set(id, row);
     }
     for (const instance of upserts) if (listed.has(instance.instanceId)) rows.set(instance.instanceId, instance);
-    for (const [id, time] of beatEntries) {
+    for (const id of touched) {
       const row = rows.get(id);
-      if (row) rows.set(id, withBeat(row, time));
+      if (row) rows.set(id, refresh(row));
     }
     next = { ...next, window: { ...next.window, total: membership?.total ?? next.window.total, ids, rows } };
   }
   const watchedIds = new Set(next.view.watch);
-  if (watchedIds.size > 0 && (upserts.length > 0 || removed.length > 0 || beatEntries.length > 0)) {
+  if (watchedIds.size > 0 && (upserts.length > 0 || removed.length > 0 || touched.size > 0)) {
     const watched = new Map(next.watched);
     for (const instance of upserts) if (watchedIds.has(instance.instanceId)) watched.set(instance.instanceId, instance);
     for (const id of removed) watched.delete(id);
-    for (const [id, time] of beatEntries) {
+    for (const id of touched) {
       const instance = watched.get(id);
-      if (instance) watched.set(id, withBeat(instance, time));
+      if (instance) watched.set(id, refresh(instance));
     }
     next = { ...next, watched };
   }

@@ -2,9 +2,11 @@ import {
   eventListSchema,
   eventRecordSchema,
   instanceSchema,
+  metricsHistorySchema,
   pluginCommandSchema,
   type EventRecord,
   type Instance,
+  type MetricsSample,
   type PluginCommand,
 } from '@vigil/protocol';
 import { requestJson, withSchema } from '../../api/http';
@@ -39,6 +41,11 @@ export function fetchInstanceDetail(id: string, signal: AbortSignal): Promise<In
 export async function fetchPluginEvents(id: string, signal: AbortSignal): Promise<EventRecord[]> {
   const params = new URLSearchParams({ instanceId: id, type: 'plugin.', limit: '200' });
   return (await requestJson(`/api/v1/events?${params}`, withSchema(eventListSchema), { signal })).events;
+}
+
+/** `GET /api/v1/instances/:id/metrics`: the instance's metrics history, oldest first. */
+export async function fetchMetricsHistory(id: string, signal: AbortSignal): Promise<MetricsSample[]> {
+  return (await requestJson(`${path(id)}/metrics`, withSchema(metricsHistorySchema), { signal })).samples;
 }
 
 export type PluginAction = 'disable' | 'enable';

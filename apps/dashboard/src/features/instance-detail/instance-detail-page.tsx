@@ -11,7 +11,10 @@ import { mergeEvents } from '../../utils/merge-events';
 import { withArrival } from './beat-gaps';
 import { BeatSparkline } from './beat-sparkline';
 import { fetchInstanceDetail, fetchPluginEvents } from './detail-api';
+import { HealthPanel } from './health-panel';
+import { MetricCharts } from './metric-charts';
 import { PluginPanel } from './plugin-panel';
+import { useMetricsHistory } from './use-metrics-history';
 
 /** Beat arrivals the sparkline shows, as many as the backend keeps. */
 const ARRIVALS_KEPT = 32;
@@ -47,6 +50,7 @@ export function InstanceDetailPage({ id }: { id: string }) {
   const epoch = useLive((s) => s.epoch);
   const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
   const [liveEvents, setLiveEvents] = useState<readonly EventRecord[]>([]);
+  const history = useMetricsHistory(id, epoch, live?.metrics);
 
   useEffect(
     () =>
@@ -123,6 +127,22 @@ export function InstanceDetailPage({ id }: { id: string }) {
         </span>
         {removed && <span className="outcome outcome--failed">removed from the backend: this is its last known state</span>}
       </header>
+
+      <section className="panel" aria-labelledby="health-title">
+        <h3 id="health-title">Health</h3>
+        <HealthPanel health={instance.health} />
+      </section>
+
+      <section className="panel" aria-labelledby="load-title" data-testid="load-panel">
+        <h3 id="load-title">Load</h3>
+        {history.state === 'loading' && <p className="muted">Loading metrics…</p>}
+        {history.state === 'failed' && (
+          <p className="outcome outcome--failed" role="alert">
+            Cannot load the metrics history: {history.message}
+          </p>
+        )}
+        {history.state === 'loaded' && <MetricCharts samples={history.samples} />}
+      </section>
 
       <div className="detail-grid">
         <section className="panel" aria-labelledby="heartbeat-title">

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { INSTANCE_STATUSES, type InstanceStatus } from '@vigil/protocol';
-import { hasFilters, type InstanceFilters } from './instance-filters';
+import { INSTANCE_STATUSES, type HealthStatus, type InstanceStatus } from '@vigil/protocol';
+import { HEALTH_FILTER_ORDER, hasFilters, withoutFilters, type InstanceFilters } from './instance-filters';
 
 interface InstanceFilterBarProps {
   filters: InstanceFilters;
@@ -42,6 +42,14 @@ export function InstanceFilterBar({ filters, services, plugins, onChange }: Inst
         : INSTANCE_STATUSES.filter((s) => s === status || filters.status.includes(s)),
     });
 
+  const toggleHealth = (health: HealthStatus) =>
+    onChange({
+      ...filters,
+      health: filters.health.includes(health)
+        ? filters.health.filter((h) => h !== health)
+        : HEALTH_FILTER_ORDER.filter((h) => h === health || filters.health.includes(h)),
+    });
+
   return (
     <form className="filter-bar" role="search" aria-label="Filter instances" onSubmit={(e) => e.preventDefault()}>
       <label className="field">
@@ -70,6 +78,20 @@ export function InstanceFilterBar({ filters, services, plugins, onChange }: Inst
               onChange={() => toggleStatus(status)}
             />
             {status}
+          </label>
+        ))}
+      </fieldset>
+      <fieldset className="field status-filter">
+        <legend className="field__label">Health</legend>
+        {HEALTH_FILTER_ORDER.map((health) => (
+          <label key={health} className={`toggle toggle--health-${health}`}>
+            <input
+              type="checkbox"
+              data-testid={`filter-health-${health}`}
+              checked={filters.health.includes(health)}
+              onChange={() => toggleHealth(health)}
+            />
+            {health}
           </label>
         ))}
       </fieldset>
@@ -103,7 +125,7 @@ export function InstanceFilterBar({ filters, services, plugins, onChange }: Inst
         type="button"
         className="button button--quiet"
         disabled={!hasFilters(filters)}
-        onClick={() => onChange({ ...filters, service: null, status: [], plugin: null, q: '' })}
+        onClick={() => onChange(withoutFilters(filters))}
       >
         Clear filters
       </button>

@@ -1,11 +1,13 @@
 import { memo } from 'react';
 import type { Instance } from '@vigil/protocol';
+import { HealthBadge } from '../../components/health-badge';
 import { RelativeTime } from '../../components/relative-time';
 import { StatusBadge } from '../../components/status-badge';
 import { routeHref } from '../../routing/hash-route';
+import { LoadCells } from './load-cells';
 import { ROW_HEIGHT } from './window-range';
 
-export const COLUMN_COUNT = 10;
+export const COLUMN_COUNT = 14;
 
 // Chips hold no state and plugin names need not be unique, so list position is their key.
 
@@ -25,6 +27,9 @@ export const InstanceRow = memo(function InstanceRow({ instance, index }: { inst
       <td data-testid="status">
         <StatusBadge status={instance.status} />
       </td>
+      <td className="truncate" data-testid="health">
+        <HealthBadge health={instance.health} />
+      </td>
       <td className="truncate" title={instance.service}>
         {instance.service}
       </td>
@@ -39,6 +44,7 @@ export const InstanceRow = memo(function InstanceRow({ instance, index }: { inst
           {instance.hostName}
         </a>
       </td>
+      <LoadCells metrics={instance.metrics} />
       <td className="truncate numeric" title={ips}>
         {ips || '—'}
       </td>

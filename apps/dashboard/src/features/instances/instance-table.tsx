@@ -16,11 +16,20 @@ interface InstanceTableProps {
   empty: ReactNode;
 }
 
-const COLUMNS: { label: string; className: string; sort?: InstanceSortKey }[] = [
+const COLUMNS: { label: string; className: string; sort?: InstanceSortKey; title?: string }[] = [
   { label: 'Status', className: 'col-status', sort: 'status' },
+  { label: 'Health', className: 'col-health', title: 'What the instance says of its own health, and the failing indicators' },
   { label: 'Service', className: 'col-service', sort: 'service' },
   { label: 'App', className: 'col-app', sort: 'appName' },
   { label: 'Host', className: 'col-host', sort: 'hostName' },
+  { label: 'CPU', className: 'col-cpu', sort: 'cpu', title: 'CPU since the previous beat, % of one core' },
+  { label: 'Memory', className: 'col-memory', sort: 'rss', title: 'Resident set size; the bar is the heap used of its limit' },
+  {
+    label: 'Loop p99',
+    className: 'col-loop',
+    sort: 'eventLoopDelayP99',
+    title: 'Event-loop delay since the previous beat, 99th percentile',
+  },
   { label: 'IPs', className: 'col-ips' },
   { label: 'PID', className: 'col-pid' },
   { label: 'Agent', className: 'col-version' },
@@ -85,7 +94,12 @@ export function InstanceTable({ filters, loaded, onSort, onFirstVisibleRow, empt
             {COLUMNS.map((column) => {
               const active = column.sort !== undefined && filters.sort === column.sort;
               return (
-                <th key={column.label} scope="col" aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : undefined}>
+                <th
+                  key={column.label}
+                  scope="col"
+                  title={column.title}
+                  aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : undefined}
+                >
                   {column.sort ? (
                     <button type="button" className="sort-button" onClick={() => onSort(column.sort!)} data-testid={`sort-${column.sort}`}>
                       {column.label}

@@ -3,7 +3,15 @@ import type { InstanceSortKey, InstanceStatus } from '@vigil/protocol';
 import { useLive, useLiveView } from '../../live/live-context';
 import { navigate } from '../../routing/hash-route';
 import { CountCards } from '../overview/count-cards';
-import { filtersFromParams, hasFilters, paramsFromFilters, sortedBy, windowOf, type InstanceFilters } from './instance-filters';
+import {
+  filtersFromParams,
+  hasFilters,
+  paramsFromFilters,
+  sortedBy,
+  windowOf,
+  withoutFilters,
+  type InstanceFilters,
+} from './instance-filters';
 import { InstanceFilterBar } from './instance-filter-bar';
 import { InstanceTable } from './instance-table';
 import { WINDOW_ROWS, windowOffsetFor } from './window-range';
@@ -57,11 +65,7 @@ export function InstancesPage({ params }: { params: URLSearchParams }) {
           hasFilters(filters) ? (
             <p className="empty-state">
               No instance matches these filters.{' '}
-              <button
-                type="button"
-                className="link-button"
-                onClick={() => setFilters({ ...filters, service: null, status: [], plugin: null, q: '' })}
-              >
+              <button type="button" className="link-button" onClick={() => setFilters(withoutFilters(filters))}>
                 Clear filters
               </button>
             </p>

@@ -6,8 +6,12 @@ import { byHealth, SEVERITY, worstStatus } from './service-health';
 
 const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${n === 1 ? word : `${word}s`}`;
 
+/** The alarms, counted over the fleet in large type, zero included: "0 unhealthy" is news too. */
+const ALARMS = ['unhealthy', 'lost', 'suspect'] as const;
+
 /**
- * `/wallboard`: one tile per service, coloured by its worst instance, with counts by status,
+ * `/wallboard`: the fleet's unhealthy, lost and suspect instances counted, then one tile per
+ * service, coloured by its worst instance, with counts by status,
  * in type large enough to read from across a room (Spring Boot Admin's wallboard is the model).
  */
 export function WallboardPage() {
@@ -25,6 +29,16 @@ export function WallboardPage() {
         {plural(counts.services, 'service')}, {plural(counts.instances, 'instance')}
         {troubled > 0 ? ` — ${troubled} ${troubled === 1 ? 'service needs' : 'services need'} attention` : ' — all healthy'}
       </p>
+      <ul className="wallboard-alarms" aria-label="Instances in trouble">
+        {ALARMS.map((status) => (
+          <li key={status} className={`wallboard-alarm${counts.byStatus[status] > 0 ? ` wallboard-alarm--${status}` : ''}`}>
+            <a href={routeHref('/', new URLSearchParams({ status }))} data-testid={`wallboard-${status}`}>
+              <span className="wallboard-alarm__value">{counts.byStatus[status].toLocaleString('en')}</span>
+              <span className="wallboard-alarm__label">{status}</span>
+            </a>
+          </li>
+        ))}
+      </ul>
       <ul className="wallboard">
         {tiles.map((tile) => {
           const worst = worstStatus(tile);
