@@ -36,8 +36,14 @@ export const INSTANCE_SOURCES = ['agent', 'nacos'] as const;
 /** Event levels, most severe first (Sermant's). */
 export const EVENT_LEVELS = ['emergency', 'important', 'normal'] as const;
 
-/** Commands the backend sends to an agent in a beat reply. */
-export const PLUGIN_COMMAND_TYPES = ['plugin.disable', 'plugin.enable'] as const;
+/**
+ * Commands the backend sends to an agent in a beat reply: switch a loaded plugin off or on, and
+ * (issue 22) install a plugin into the running service, uninstall it, or upgrade it to a version.
+ */
+export const PLUGIN_COMMAND_TYPES = ['plugin.disable', 'plugin.enable', 'plugin.install', 'plugin.uninstall', 'plugin.upgrade'] as const;
+
+/** Types a plugin's declared setting may have (dynamic configuration, issue 22). */
+export const PLUGIN_SETTING_TYPES = ['string', 'number', 'boolean', 'string[]'] as const;
 
 /**
  * Answers to a beat: a full beat registers or renews; a light beat for an unknown instance gets
@@ -70,6 +76,9 @@ export const LIMITS = {
   healthIndicators: 32,
   healthDetails: 16,
   metricsFields: 32,
+  pluginSettings: 64,
+  settingValueLength: 4096,
+  settingListItems: 64,
 } as const;
 
 /**

@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
 } from './constants.js';
 import { beatMetricsSchema, healthReportSchema, instanceMetricsSchema } from './health.js';
+import { configDeliverySchema, settingDeclarationsSchema } from './plugin-ops.js';
 
 const name = z.string().min(1).max(LIMITS.nameLength);
 const epochMs = z.number().int().nonnegative();
@@ -60,6 +61,12 @@ export const pluginInfoSchema = z.object({
   extInfo: extInfoSchema,
   /** false: switched off at run time by a command (its interceptors unwrapped). Absent: running. */
   enabled: z.boolean().optional(),
+  /** The settings the plugin declares (dynamic configuration, plugin-ops.ts); absent: none. */
+  settings: settingDeclarationsSchema.optional(),
+  /** The configuration version the plugin runs with (0 or absent: its config file and defaults). */
+  configVersion: z.number().int().nonnegative().optional(),
+  /** A configuration version its `onChange` refused (rolled back on this instance); absent: none. */
+  configRejected: z.number().int().positive().optional(),
 });
 
 /** Fields both beat kinds carry. */
@@ -186,6 +193,8 @@ export const pluginCommandSchema = z.object({
   id: z.string().min(1).max(LIMITS.idLength),
   type: z.enum(PLUGIN_COMMAND_TYPES),
   plugin: z.string().min(1).max(LIMITS.nameLength),
+  /** `plugin.install` / `plugin.upgrade`: the version to load (absent: the one the agent finds). */
+  version: z.string().min(1).max(64).optional(),
 });
 
 export const beatReplySchema = z.object({
@@ -198,6 +207,8 @@ export const beatReplySchema = z.object({
   commands: z.array(pluginCommandSchema).max(LIMITS.commandsPerReply).optional(),
   /** True when the full beat's `events` were recorded (absent: the agent sends them as a batch). */
   eventsTaken: z.literal(true).optional(),
+  /** New configuration for some of the agent's plugins (plugin-ops.ts). */
+  config: z.array(configDeliverySchema).max(LIMITS.plugins).optional(),
 });
 
 /** `POST /api/v1/events`: a batch of an agent's events. */

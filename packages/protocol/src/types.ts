@@ -29,6 +29,7 @@ import type {
   viewRequestSchema,
   viewSnapshotSchema,
 } from './views.js';
+import type { configDeliverySchema, settingDeclarationSchema, settingValueSchema, settingValuesSchema } from './plugin-ops.js';
 import type {
   healthIndicatorSchema,
   healthReportSchema,
@@ -36,7 +37,14 @@ import type {
   metricsHistorySchema,
   metricsSampleSchema,
 } from './health.js';
-import type { BEAT_RESULTS, EVENT_LEVELS, HEALTH_STATUSES, INSTANCE_SOURCES, INSTANCE_STATUSES } from './constants.js';
+import type {
+  BEAT_RESULTS,
+  EVENT_LEVELS,
+  HEALTH_STATUSES,
+  PLUGIN_SETTING_TYPES,
+  INSTANCE_SOURCES,
+  INSTANCE_STATUSES,
+} from './constants.js';
 import type {
   WEBHOOK_FORMATS,
   deliveryStatsSchema,
@@ -82,6 +90,11 @@ export interface BeatSocketAnswer {
   status: number;
   body: BeatReply | BeatProblem;
 }
+export type SettingValue = z.infer<typeof settingValueSchema>;
+export type SettingValues = z.infer<typeof settingValuesSchema>;
+export type SettingDeclaration = z.infer<typeof settingDeclarationSchema>;
+export type ConfigDelivery = z.infer<typeof configDeliverySchema>;
+export type PluginSettingType = (typeof PLUGIN_SETTING_TYPES)[number];
 export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 export type HealthIndicator = z.infer<typeof healthIndicatorSchema>;
 export type HealthReport = z.infer<typeof healthReportSchema>;
