@@ -77,6 +77,8 @@ const register = require.resolve('@vigil/agent/register');
 const requireTimer = fileURLToPath(new URL('./lib/require-timer.cjs', import.meta.url));
 const subj0 = 'with agent + 2 plugins';
 const none = 'agent, no plugins';
+/** The same without runtime metrics (metrics.enable=false): what the metrics sampler adds (issue 21). */
+const noMetrics = 'agent, no plugins, no metrics';
 requireWrk();
 const load0 = loadNow();
 
@@ -104,6 +106,7 @@ const variants = {
 const helloVariants = {
   'without agent': variants['without agent'],
   [none]: { nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_PLUGINS: '' } },
+  [noMetrics]: { nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_PLUGINS: '', VIGIL_METRICS_ENABLE: 'false' } },
   'with agent + 2 plugins': variants['with agent + 2 plugins'],
 };
 // The realistic service: the agent with the HTTP plugin only (the template plugin only says hello at listen).
@@ -364,6 +367,7 @@ const describeLoss = (l) =>
 const verdict = (value, goal) => (!Number.isFinite(value) ? 'n/a' : value <= goal ? 'met' : 'missed');
 const noPluginsLoss = lossOf(results, none, base);
 const pluginsLoss = lossOf(results, subj, base);
+const metricsLoss = lossOf(results, none, noMetrics);
 const pgLoss = pg ? lossOf(pg.results, 'pg: agent + http-timing', 'pg: without agent') : undefined;
 const countOf = (v, key) => median(counts[v].map((c) => c[key]));
 const addedPct = (v, key) => 100 * (countOf(v, key) / countOf(base, key) - 1);
@@ -396,6 +400,18 @@ const goalRows = [
     describeLoss(noPluginsLoss),
     `<= ${GOALS.noPluginsPct} %`,
     verdict(noPluginsLoss.median, GOALS.noPluginsPct),
+  ],
+  [
+    'runtime metrics (agent, no plugins, metrics on vs off): throughput loss per service CPU-s [95 % CI]; instructions/request',
+    `${describeLoss(metricsLoss)}; ${countsSkipped ?? `${fmt(countOf(noMetrics, 'outsideGcPerRequest'), 0)} -> ${fmt(countOf(none, 'outsideGcPerRequest'), 0)}`}`,
+    'no added loss',
+    !Number.isFinite(metricsLoss.median)
+      ? 'n/a'
+      : metricsLoss.ci[0] <= 0 && metricsLoss.ci[1] >= 0
+        ? 'met (interval holds 0)'
+        : metricsLoss.median <= 0
+          ? 'met'
+          : 'missed',
   ],
   [
     'hello-world, template + http-timing: throughput loss per service CPU-s [95 % CI]',
