@@ -42,4 +42,22 @@ describe('parseBeatReply', () => {
     expect(problems).toHaveLength(4);
     expect(parseBeatReply({ result: 'renewed', serverTime: 1, commands: {} }).problems).toEqual(['commands ignored: not an array']);
   });
+
+  it('takes the configuration deliveries of well-formed shape, leaving their values for the plugins to check', () => {
+    const delivery = { plugin: 'template', version: 3, values: { greeting: 'Bonjour', paths: ['/a'] } };
+    const config = [
+      delivery,
+      { plugin: 'template', version: 0, values: {} },
+      { plugin: 'template', version: 1.5, values: {} },
+      { plugin: '', version: 2, values: {} },
+      { plugin: 'template', version: 2, values: ['greeting'] },
+      { plugin: 'template', version: 2 },
+    ];
+    const { reply, problems } = parseBeatReply({ result: 'renewed', serverTime: 1, config });
+    expect(reply.config).toEqual([delivery]);
+    expect(problems).toHaveLength(5);
+    expect(problems[0]).toBe('config[1] ignored: {"plugin":"template","version":0,"values":{}}');
+    expect(parseBeatReply({ result: 'renewed', serverTime: 1, config: {} }).problems).toEqual(['config ignored: not an array']);
+    expect(parseBeatReply({ result: 'renewed', serverTime: 1 }).reply).not.toHaveProperty('config');
+  });
 });
