@@ -67,7 +67,7 @@ export function valueProblem(type: SettingType, value: unknown): string | undefi
 /**
  * A value written as text (a settings file's properties): a number as a JS number literal, a
  * boolean as true/false (any case), a list as comma-separated items (trimmed, empty ones dropped:
- * an empty text is an empty list). Undefined, with the reason, when the text is no such value.
+ * an empty text is an empty list). The problem instead when the text is no such value.
  */
 export function parseSettingText(type: SettingType, text: string): { value: SettingValue } | { problem: string } {
   switch (type) {
@@ -135,12 +135,11 @@ export function sameValue(a: SettingValue | undefined, b: SettingValue | undefin
   return a === b;
 }
 
+/** A value as a problem names it: strings quoted and cut, numbers and booleans as they are, others by kind. */
 function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'a list';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

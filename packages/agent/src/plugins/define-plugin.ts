@@ -40,7 +40,7 @@ export interface PluginDefinition {
   services?: ServiceDeclaration[];
   /**
    * The settings the plugin reads through `ServiceManager.getService(ConfigService)`, by name:
-   * type, default, description. Shown on the dashboard, and checked there and by the agent.
+   * type, default, description. Full beats carry them: the backend checks new values against them.
    */
   settings?: SettingDeclarations;
 }

@@ -213,7 +213,8 @@ describe('AgentConfigService', () => {
       }),
     );
     const first = deliver('tunable', 10, { limit: 1 });
-    await vi.waitFor(() => expect(seen).toEqual([1]));
+    // Listeners are called synchronously; the first is now waiting on `held`.
+    expect(seen).toEqual([1]);
     const later = [deliver('tunable', 11, { limit: 2 }), deliver('tunable', 12, { limit: 3 })];
     release();
     await Promise.all([first, ...later]);
