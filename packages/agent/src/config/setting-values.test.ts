@@ -33,6 +33,10 @@ describe('checkSettingDeclarations', () => {
     [{ 'has space': { type: 'string' } }, /^settings\.has space: a setting's name/],
     [{ note: { type: 'string', description: 7 } }, /^settings\.note\.description must be a string/],
     [Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`s${i}`, { type: 'string' }])), /^settings: at most 64 settings, got 65$/],
+    [
+      Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`s${i}`, { type: 'string', default: 'x'.repeat(4000) }])),
+      /^settings: \d+ bytes as JSON, at most 16384 \(full beats carry them\)/,
+    ],
   ])('refuses %j, naming what is wrong', (settings, message) => {
     expect(() => checkSettingDeclarations(settings)).toThrow(message);
   });

@@ -8,6 +8,13 @@ export type SettingValues = Readonly<Record<string, SettingValue>>;
 const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
 /**
+ * Most a plugin's declarations may weigh as JSON. Every full beat carries them, and the backend
+ * refuses an instance over 64 KiB (VIGIL_INSTANCE_MAX_BYTES) whole: one plugin's long defaults
+ * must not cost the instance its beats.
+ */
+export const MAX_SETTINGS_JSON_BYTES = 16 * 1024;
+
+/**
  * A plugin definition's `settings`, checked by hand (the agent loads no validation library) to
  * the protocol's limits, so the beat carrying them is never refused: throws naming what is wrong
  * (`settings.greeting.type must be one of ...`), which fails the plugin's load.
@@ -39,6 +46,10 @@ export function checkSettingDeclarations(value: unknown): SettingDeclarations {
     }
     if (description !== undefined) entry.description = description;
     checked[name] = Object.freeze(entry);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(checked));
+  if (bytes > MAX_SETTINGS_JSON_BYTES) {
+    throw new TypeError(`settings: ${bytes} bytes as JSON, at most ${MAX_SETTINGS_JSON_BYTES} (full beats carry them): shorten defaults and descriptions`);
   }
   return Object.freeze(checked);
 }
