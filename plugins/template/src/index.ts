@@ -2,7 +2,8 @@
  * Vigil's template plugin, after Sermant's heartbeat example: when the service starts listening
  * it says its greeting (`Good morning!` unless configured otherwise), reports `status=started` in
  * the heartbeat and a health indicator `template` that is `up`. Its one setting, `greeting`,
- * changes at run time: set it in `vigil/plugins/template.properties`, or from the backend.
+ * changes at run time: set it in `vigil/plugins/template.properties`, or from the backend (an
+ * empty greeting is refused).
  */
 import { ConfigService, definePlugin, HealthService, HeartbeatService, ServiceManager, type SettingDeclarations } from '@vigil/agent';
 
@@ -20,9 +21,13 @@ const config = ServiceManager.getService<ConfigService<typeof settings>>(ConfigS
 /** When the service first listened. */
 let listeningSince: string | undefined;
 
-// A new greeting applies from the next listen; say so now, so its arrival shows in the service's output.
+// A new greeting applies from the next listen; say so now, so its arrival shows in the service's
+// output. Throwing refuses it: the agent puts the previous greeting back (calling this again with
+// it) and tells the backend, which shows the change refused on this instance.
 config.onChange((values, changed) => {
-  if (changed.includes('greeting')) console.log(`template: greeting is now ${JSON.stringify(values.greeting)}`);
+  if (!changed.includes('greeting')) return;
+  if (values.greeting.trim() === '') throw new Error('the greeting cannot be empty');
+  console.log(`template: greeting is now ${JSON.stringify(values.greeting)}`);
 });
 
 export default definePlugin({
