@@ -59,7 +59,7 @@ export class PluginSettings {
             names.map((name) => {
               const { type, default: value, description } = declarations[name] as SettingDeclarations[string];
               const copy = Array.isArray(value) ? [...(value as string[])] : (value as string | number | boolean | undefined);
-              return [name, { type, ...(copy !== undefined && { default: copy }), ...(description !== undefined && { description }) }];
+              return [name, { type, ...(copy !== undefined && { default: copy }), ...(description !== undefined && { description }) }] as const;
             }),
           );
   }
