@@ -31,7 +31,7 @@ describe('parseBeatReply', () => {
     const good = (index: number) => ({ id: `c${index}`, type: 'plugin.disable', plugin: 'template', note: 'dropped' });
     const commands = [
       { id: '', type: 'plugin.disable', plugin: 'template' },
-      { id: 'c', type: 'plugin.uninstall', plugin: 'template' },
+      { id: 'c', type: 'plugin.reinstall', plugin: 'template' },
       { id: 'c', type: 'plugin.disable', plugin: 'x'.repeat(257) },
       'plugin.disable',
       ...Array.from({ length: 40 }, (_, index) => good(index)),

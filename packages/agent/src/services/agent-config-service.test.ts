@@ -209,16 +209,16 @@ describe('AgentConfigService', () => {
     load('tunable', tunable, (view) =>
       view.onChange(async (values) => {
         seen.push(values.limit as number);
-        if (values.limit === 1) await held;
+        if (values.limit === 5) await held;
       }),
     );
-    const first = deliver('tunable', 10, { limit: 1 });
+    const first = deliver('tunable', 10, { limit: 5 });
     // Listeners are called synchronously; the first is now waiting on `held`.
-    expect(seen).toEqual([1]);
-    const later = [deliver('tunable', 11, { limit: 2 }), deliver('tunable', 12, { limit: 3 })];
+    expect(seen).toEqual([5]);
+    const later = [deliver('tunable', 11, { limit: 6 }), deliver('tunable', 12, { limit: 7 })];
     release();
     await Promise.all([first, ...later]);
-    expect(seen).toEqual([1, 3]);
+    expect(seen).toEqual([5, 7]);
     expect(eventsOf('plugin.config-applied').map((event) => event.attributes?.version)).toEqual(['10', '12']);
   });
 
