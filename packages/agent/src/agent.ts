@@ -98,7 +98,11 @@ export function start(moduleHooks: ModuleHooks): void {
   const identity = createIdentity(config, AGENT_VERSION);
   const control = new PluginControl(instrumentation, heartbeat, events, health);
   const describe = () =>
-    describeInstance(identity, withPluginConfig(heartbeat.collectPlugins(), (name) => pluginConfig.reportOf(name)), health.collect());
+    describeInstance(
+      identity,
+      withPluginConfig(heartbeat.collectPlugins(), (name) => pluginConfig.reportOf(name)),
+      health.collect(),
+    );
   const pluginNames = plugins.map((plugin) => plugin.name).join(',') || 'none';
   const backend = config.heartbeatEnabled ? config.backendUrls.join(',') : 'disabled';
   const started =

@@ -33,8 +33,19 @@ function appDir(backendUrl: string): string {
   writeFileSync(path.join(dir, 'app.mjs'), app);
   const plugins = path.join(dir, 'vigil', 'plugins');
   mkdirSync(plugins, { recursive: true });
-  const properties = { 'service.name': 'config-app', 'backend.url': backendUrl, 'heartbeat.interval': 100, 'event.send.interval': 100, plugins: 'template,tunable,bare' };
-  writeFileSync(path.join(dir, 'vigil', 'config.properties'), Object.entries(properties).map(([key, value]) => `${key}=${value}\n`).join(''));
+  const properties = {
+    'service.name': 'config-app',
+    'backend.url': backendUrl,
+    'heartbeat.interval': 100,
+    'event.send.interval': 100,
+    plugins: 'template,tunable,bare',
+  };
+  writeFileSync(
+    path.join(dir, 'vigil', 'config.properties'),
+    Object.entries(properties)
+      .map(([key, value]) => `${key}=${value}\n`)
+      .join(''),
+  );
   symlinkSync(templateDir, path.join(plugins, 'template'));
   symlinkSync(path.join(fixtures, 'plugins', 'tunable'), path.join(plugins, 'tunable'));
   symlinkSync(path.join(fixtures, 'plugins', 'bare'), path.join(plugins, 'bare'));
@@ -96,9 +107,12 @@ describe('plugin settings in a running service', () => {
       },
       { timeout: 10_000 },
     );
-    await vi.waitFor(() => expect(entry('tunable')).toMatchObject({ configVersion: 7, extInfo: { mode: 'busy', limit: '9', seen: 'busy/9' } }), {
-      timeout: 10_000,
-    });
+    await vi.waitFor(
+      () => expect(entry('tunable')).toMatchObject({ configVersion: 7, extInfo: { mode: 'busy', limit: '9', seen: 'busy/9' } }),
+      {
+        timeout: 10_000,
+      },
+    );
     expect(entry('template')).toMatchObject({ configVersion: 3 });
     await vi.waitFor(() => expect(eventsOf('plugin.config-applied')).toHaveLength(2), { timeout: 10_000 });
     expect(eventsOf('plugin.config-applied').map((event) => event.attributes)).toEqual([

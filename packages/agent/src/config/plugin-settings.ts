@@ -59,7 +59,10 @@ export class PluginSettings {
             names.map((name) => {
               const { type, default: value, description } = declarations[name] as SettingDeclarations[string];
               const copy = Array.isArray(value) ? [...(value as string[])] : (value as string | number | boolean | undefined);
-              return [name, { type, ...(copy !== undefined && { default: copy }), ...(description !== undefined && { description }) }] as const;
+              return [
+                name,
+                { type, ...(copy !== undefined && { default: copy }), ...(description !== undefined && { description }) },
+              ] as const;
             }),
           );
   }
@@ -76,7 +79,8 @@ export class PluginSettings {
   }
 
   onChange(listener: ConfigListener): () => void {
-    if (typeof listener !== 'function') throw new TypeError('onChange expects a function, called with the new values and the names that changed');
+    if (typeof listener !== 'function')
+      throw new TypeError('onChange expects a function, called with the new values and the names that changed');
     // Each subscription is its own, even of the same function twice.
     const entry: ConfigListener = (values, changed) => listener(values, changed);
     if (!this.detached) this.listeners.add(entry);
@@ -101,7 +105,10 @@ export class PluginSettings {
     try {
       await this.apply(delivery);
     } catch (error) {
-      logger.warn({ err: error }, `config version ${delivery.version} of plugin ${this.pluginName} could not be applied: ${describeError(error)}`);
+      logger.warn(
+        { err: error },
+        `config version ${delivery.version} of plugin ${this.pluginName} could not be applied: ${describeError(error)}`,
+      );
     } finally {
       this.applying = false;
     }
@@ -128,7 +135,9 @@ export class PluginSettings {
     this.values = Object.freeze({ ...this.base, ...kept });
     this.version = previous.version;
     if (dropped.length > 0) {
-      logger.warn(`plugin ${this.pluginName}: config version ${this.version} values left out, not settings of this version: ${dropped.join(', ')}`);
+      logger.warn(
+        `plugin ${this.pluginName}: config version ${this.version} values left out, not settings of this version: ${dropped.join(', ')}`,
+      );
     }
   }
 
@@ -150,7 +159,8 @@ export class PluginSettings {
 
   private async apply({ version, values: sent }: ConfigDelivery): Promise<void> {
     const declarations = this.declarations;
-    if (declarations === undefined || this.wire === undefined) return this.refuse(version, `plugin ${this.pluginName} declares no settings`);
+    if (declarations === undefined || this.wire === undefined)
+      return this.refuse(version, `plugin ${this.pluginName} declares no settings`);
     const { problems, unknown } = checkValues(declarations, sent);
     if (problems.length > 0) return this.refuse(version, problems.join('; '));
     const delivered: Record<string, SettingValue> = {};
@@ -164,7 +174,8 @@ export class PluginSettings {
     if (failure !== undefined) {
       this.values = previous;
       const again = await this.tell(previous, changed);
-      if (again !== undefined) logger.warn(`plugin ${this.pluginName}: onChange ${again} while being given back the values of version ${this.version}`);
+      if (again !== undefined)
+        logger.warn(`plugin ${this.pluginName}: onChange ${again} while being given back the values of version ${this.version}`);
       return this.refuse(version, `onChange ${failure}`);
     }
     this.version = version;
@@ -172,17 +183,27 @@ export class PluginSettings {
     this.delivered = Object.freeze(delivered);
     const what = changed.length === 0 ? 'no value changed' : `changed: ${changed.join(', ')}`;
     const ignored = unknown.length === 0 ? '' : `; not settings of this plugin, ignored: ${unknown.join(', ')}`;
-    this.context.events.report('normal', 'plugin.config-applied', `plugin ${this.pluginName} config version ${version} applied (${what}${ignored})`, {
-      plugin: this.pluginName,
-      version,
-      ...(unknown.length > 0 && { ignored: unknown.join(',') }),
-    });
+    this.context.events.report(
+      'normal',
+      'plugin.config-applied',
+      `plugin ${this.pluginName} config version ${version} applied (${what}${ignored})`,
+      {
+        plugin: this.pluginName,
+        version,
+        ...(unknown.length > 0 && { ignored: unknown.join(',') }),
+      },
+    );
   }
 
   private refuse(version: number, reason: string): void {
     this.rejected = version;
     const message = `plugin ${this.pluginName} config version ${version} refused, version ${this.version} kept: ${reason}`;
-    this.context.events.report('important', 'plugin.config-rejected', message, { plugin: this.pluginName, version, reason, kept: this.version });
+    this.context.events.report('important', 'plugin.config-rejected', message, {
+      plugin: this.pluginName,
+      version,
+      reason,
+      kept: this.version,
+    });
   }
 
   /** Calls every listener with `values`; the first failure, in words (`threw: ...`), or undefined when all went well. */

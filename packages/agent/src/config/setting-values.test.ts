@@ -44,7 +44,9 @@ describe('checkSettingDeclarations', () => {
   it('fails the load of a plugin whose definition declares bad settings, and leaves a definition without settings as it was', () => {
     expect(() => pluginDefinitionFrom({ settings: { limit: { type: 'integer' } } })).toThrow(/^settings\.limit\.type must be one of/);
     expect(pluginDefinitionFrom({})).toEqual({ interceptors: [], services: [] });
-    expect(pluginDefinitionFrom({ settings: { limit: { type: 'number', default: 3 } } }).settings).toEqual({ limit: { type: 'number', default: 3 } });
+    expect(pluginDefinitionFrom({ settings: { limit: { type: 'number', default: 3 } } }).settings).toEqual({
+      limit: { type: 'number', default: 3 },
+    });
   });
 });
 
@@ -78,10 +80,16 @@ describe('checkValues', () => {
   it('names every value of the wrong type, and tells apart the names that are not settings', () => {
     expect(checkValues(declarations, { header: 'x', slowMs: 5, paths: [], other: 1 })).toEqual({ problems: [], unknown: ['other'] });
     expect(checkValues(declarations, { header: 1, slowMs: 'fast', paths: 'a,b' })).toEqual({
-      problems: ['values.header: expected a string, got 1', 'values.slowMs: expected a number, got "fast"', 'values.paths: expected a list of strings, got "a,b"'],
+      problems: [
+        'values.header: expected a string, got 1',
+        'values.slowMs: expected a number, got "fast"',
+        'values.paths: expected a list of strings, got "a,b"',
+      ],
       unknown: [],
     });
-    expect(checkValues(declarations, { paths: Array.from({ length: 65 }, () => 'p') }).problems).toEqual(['values.paths: at most 64 items']);
+    expect(checkValues(declarations, { paths: Array.from({ length: 65 }, () => 'p') }).problems).toEqual([
+      'values.paths: at most 64 items',
+    ]);
     expect(checkValues(declarations, { toString: 'x' }).unknown).toEqual(['toString']);
   });
 });

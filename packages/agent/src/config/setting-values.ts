@@ -27,7 +27,9 @@ export function checkSettingDeclarations(value: unknown): SettingDeclarations {
   for (const name of names) {
     const where = `settings.${name}`;
     if (!SETTING_NAME.test(name) || name.length > LIMITS.extInfoKeyLength) {
-      throw new TypeError(`${where}: a setting's name starts with a letter and holds only letters, digits, _ . - (at most ${LIMITS.extInfoKeyLength})`);
+      throw new TypeError(
+        `${where}: a setting's name starts with a letter and holds only letters, digits, _ . - (at most ${LIMITS.extInfoKeyLength})`,
+      );
     }
     const declaration = value[name];
     if (!isPlainObject(declaration)) throw new TypeError(`${where} must be an object ({ type, default?, description? })`);
@@ -49,7 +51,9 @@ export function checkSettingDeclarations(value: unknown): SettingDeclarations {
   }
   const bytes = Buffer.byteLength(JSON.stringify(checked));
   if (bytes > MAX_SETTINGS_JSON_BYTES) {
-    throw new TypeError(`settings: ${bytes} bytes as JSON, at most ${MAX_SETTINGS_JSON_BYTES} (full beats carry them): shorten defaults and descriptions`);
+    throw new TypeError(
+      `settings: ${bytes} bytes as JSON, at most ${MAX_SETTINGS_JSON_BYTES} (full beats carry them): shorten defaults and descriptions`,
+    );
   }
   return Object.freeze(checked);
 }
@@ -93,7 +97,9 @@ export function parseSettingText(type: SettingType, text: string): { value: Sett
     }
     case 'boolean': {
       const lower = text.trim().toLowerCase();
-      return lower === 'true' || lower === 'false' ? { value: lower === 'true' } : { problem: `expected true or false, got ${JSON.stringify(text)}` };
+      return lower === 'true' || lower === 'false'
+        ? { value: lower === 'true' }
+        : { problem: `expected true or false, got ${JSON.stringify(text)}` };
     }
     case 'string[]': {
       const items = text
@@ -120,7 +126,10 @@ export function defaultsOf(declarations: SettingDeclarations): SettingValues {
  * (`values.slowMs: expected a number, got "fast"`); names the plugin does not declare are
  * returned apart, as `unknown`, for the caller to leave out.
  */
-export function checkValues(declarations: SettingDeclarations, values: Readonly<Record<string, unknown>>): { problems: string[]; unknown: string[] } {
+export function checkValues(
+  declarations: SettingDeclarations,
+  values: Readonly<Record<string, unknown>>,
+): { problems: string[]; unknown: string[] } {
   const problems: string[] = [];
   const unknown: string[] = [];
   for (const [name, value] of Object.entries(values)) {

@@ -52,6 +52,8 @@ describe('readSettingsFile', () => {
   it('warns when the file is there but cannot be read', () => {
     const dir = settingsDir({});
     mkdirSync(path.join(dir, 'template.properties'));
-    expect(readSettingsFile(dir, 'template', declarations).warning).toMatch(/^settings of plugin template: .*template\.properties cannot be read \(EISDIR/);
+    expect(readSettingsFile(dir, 'template', declarations).warning).toMatch(
+      /^settings of plugin template: .*template\.properties cannot be read \(EISDIR/,
+    );
   });
 });

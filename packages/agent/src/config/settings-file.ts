@@ -36,7 +36,9 @@ export function readSettingsFile(settingsDir: string, pluginName: string, declar
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    const warning = missing ? undefined : `settings of plugin ${pluginName}: ${file} cannot be read (${(error as Error).message}); using the defaults`;
+    const warning = missing
+      ? undefined
+      : `settings of plugin ${pluginName}: ${file} cannot be read (${(error as Error).message}); using the defaults`;
     return { file, values: {}, warning };
   }
   // Without the `path` flag dot-properties returns a flat key -> string map.

@@ -271,7 +271,13 @@ describe('HeartbeatSender', () => {
       return configVersion === 3 ? answer : { ...answer, body: { ...(answer.body as object), config: [delivery] } };
     });
     const received: ConfigDelivery[][] = [];
-    const template = () => ({ name: 'template', version: '1.2.0', extInfo: {}, settings: { greeting: { type: 'string' as const } }, configVersion });
+    const template = () => ({
+      name: 'template',
+      version: '1.2.0',
+      extInfo: {},
+      settings: { greeting: { type: 'string' as const } },
+      configVersion,
+    });
     send([standIn.url], {
       describe: () => content({ plugins: [template()] }),
       onConfig: (deliveries) => {

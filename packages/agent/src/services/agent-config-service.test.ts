@@ -72,7 +72,11 @@ describe('AgentConfigService', () => {
         name: 'tunable',
         version: '1.0.0',
         extInfo: {},
-        settings: { mode: { type: 'string', default: 'calm', description: 'how it behaves' }, limit: { type: 'number', default: 1 }, tags: { type: 'string[]' } },
+        settings: {
+          mode: { type: 'string', default: 'calm', description: 'how it behaves' },
+          limit: { type: 'number', default: 1 },
+          tags: { type: 'string[]' },
+        },
         configVersion: 0,
       },
     ]);
@@ -90,7 +94,9 @@ describe('AgentConfigService', () => {
         early = error;
       }
     });
-    expect(String(early)).toMatch(/the settings of plugin tunable are known once its definition has loaded: read them in its hooks or onChange listeners/);
+    expect(String(early)).toMatch(
+      /the settings of plugin tunable are known once its definition has loaded: read them in its hooks or onChange listeners/,
+    );
     expect(config.get('mode')).toBe('calm');
     expect(calls).toEqual([]);
   });
@@ -244,7 +250,9 @@ describe('AgentConfigService', () => {
     await deliver('tunable', 5, { mode: 'busy', limit: 2 });
     const after = recording();
     // Version B declares mode only: the value of limit has nowhere to go.
-    const upgraded = load('tunable', checkSettingDeclarations({ mode: { type: 'string', default: 'calm' } }), (view) => view.onChange(after.listener));
+    const upgraded = load('tunable', checkSettingDeclarations({ mode: { type: 'string', default: 'calm' } }), (view) =>
+      view.onChange(after.listener),
+    );
     expect(upgraded.getAll()).toEqual({ mode: 'busy' });
     expect(service.reportOf('tunable')).toEqual({ settings: { mode: { type: 'string', default: 'calm' } }, configVersion: 5 });
     await deliver('tunable', 6, { mode: 'quiet' });
@@ -271,7 +279,9 @@ describe('AgentConfigService', () => {
 
   it("says that it holds plugins' settings when called outside any plugin", () => {
     const { service } = setUp();
-    expect(() => ServiceManager.getService(ConfigService).get('mode')).toThrow(/fetch it with ServiceManager\.getService\(ConfigService\) in a plugin's code/);
+    expect(() => ServiceManager.getService(ConfigService).get('mode')).toThrow(
+      /fetch it with ServiceManager\.getService\(ConfigService\) in a plugin's code/,
+    );
     expect(ServiceManager.getService(ConfigService)).toBe(service);
   });
 });
