@@ -174,9 +174,9 @@ export class PluginConfigService implements OnModuleInit, OnModuleDestroy {
         if (outcome === 'saved') {
           this.keep(next);
           this.plan(scope.service);
-          const change = next.history[next.history.length - 1]!;
-          this.events.record(changedEvent(scope, change, this.clock.now()));
-          return change;
+          const made = next.history[next.history.length - 1]!;
+          this.events.record(changedEvent(scope, made, this.clock.now()));
+          return made;
         }
         if (this.keep(outcome)) this.plan(scope.service);
         if (attempt >= SAVE_ATTEMPTS) {
