@@ -8,7 +8,7 @@ import { declaredSettings } from './config-validation.js';
  */
 
 /** The service's values, and every instance of it running the plugin with what it applied. */
-export function serviceView(service: string, plugin: string, document: ConfigDocument | undefined, running: Instance[]): PluginConfig {
+export function serviceView(service: string, plugin: string, document: ConfigDocument | undefined, instances: Instance[]): PluginConfig {
   const base = document?.base ?? null;
   const values = base?.values ?? {};
   return {
@@ -18,10 +18,10 @@ export function serviceView(service: string, plugin: string, document: ConfigDoc
     version: base?.version ?? 0,
     values,
     effective: values,
-    settings: declaredSettings(running, plugin).settings,
+    settings: declaredSettings(instances, plugin).settings,
     updatedAt: base?.updatedAt ?? null,
     updatedBy: base?.updatedBy ?? null,
-    applied: running.map((instance) => appliedOf(instance, plugin, document)),
+    applied: instances.map((instance) => appliedOf(instance, plugin, document)),
   };
 }
 
