@@ -29,7 +29,13 @@ import type {
   viewRequestSchema,
   viewSnapshotSchema,
 } from './views.js';
-import type { appliedConfigSchema, configHistorySchema, configVersionSchema, pluginConfigInputSchema, pluginConfigSchema } from './plugin-config.js';
+import type {
+  appliedConfigSchema,
+  configHistorySchema,
+  configVersionSchema,
+  pluginConfigInputSchema,
+  pluginConfigSchema,
+} from './plugin-config.js';
 import type { configDeliverySchema, settingDeclarationSchema, settingValueSchema, settingValuesSchema } from './plugin-ops.js';
 import type {
   healthIndicatorSchema,

@@ -62,9 +62,15 @@ function startService(pluginsDir: string, backendUrl: string, moduleSystem: 'esm
   mkdirSync(join(dir, 'vigil', 'plugins'), { recursive: true });
   writeFileSync(
     join(dir, 'vigil', 'config.properties'),
-    [`service.name=${SERVICE}`, `heartbeat.interval=${INTERVAL_MS}`, 'event.send.interval=200', `backend.url=${backendUrl}`, `plugins.dir=${pluginsDir}`, 'plugins=knob', ''].join(
-      '\n',
-    ),
+    [
+      `service.name=${SERVICE}`,
+      `heartbeat.interval=${INTERVAL_MS}`,
+      'event.send.interval=200',
+      `backend.url=${backendUrl}`,
+      `plugins.dir=${pluginsDir}`,
+      'plugins=knob',
+      '',
+    ].join('\n'),
   );
   if (limit !== undefined) writeFileSync(join(dir, 'vigil', 'plugins', 'knob.properties'), `limit=${limit}\n`);
   const file = moduleSystem === 'esm' ? 'app.mjs' : 'app.cjs';
@@ -98,7 +104,11 @@ describe('dynamic configuration of a running fleet', () => {
     mkdirSync(join(pluginsDir, 'knob'));
     writeFileSync(join(pluginsDir, 'knob', 'package.json'), JSON.stringify({ name: 'knob', version: '1.0.0', main: 'index.js' }));
     writeFileSync(join(pluginsDir, 'knob', 'index.js'), PLUGIN);
-    apps = [startService(pluginsDir, backend.url, 'esm', 2), startService(pluginsDir, backend.url, 'cjs'), startService(pluginsDir, backend.url, 'esm')];
+    apps = [
+      startService(pluginsDir, backend.url, 'esm', 2),
+      startService(pluginsDir, backend.url, 'cjs'),
+      startService(pluginsDir, backend.url, 'esm'),
+    ];
     instances = [];
     for (const app of apps) {
       const pid = app.child.pid ?? -1;
@@ -118,7 +128,11 @@ describe('dynamic configuration of a running fleet', () => {
 
   it('shows the settings the instances declare, and refuses values that do not fit them with 400 naming the field', async () => {
     const config = await api<PluginConfig>('GET', CONFIG, 200);
-    expect(config).toMatchObject({ version: 0, values: {}, settings: { mode: { type: 'string', default: 'calm' }, limit: { type: 'number' }, hosts: { type: 'string[]' } } });
+    expect(config).toMatchObject({
+      version: 0,
+      values: {},
+      settings: { mode: { type: 'string', default: 'calm' }, limit: { type: 'number' }, hosts: { type: 'string[]' } },
+    });
     expect(config.applied.map((a) => a.version)).toEqual([0, 0, 0]);
     // The settings file's value is what the first one runs with before any change.
     expect(instances.map((i) => i.plugins.find((p) => p.name === 'knob')?.extInfo.limit)).toEqual(['2', '1', '1']);
@@ -137,35 +151,53 @@ describe('dynamic configuration of a running fleet', () => {
     expect(put).toMatchObject({ version: 1, values, updatedBy: 'anonymous' });
 
     for (const [index, app] of apps.entries()) {
-      const change = await waitFor(`instance ${index}'s onChange to see version 1 (output: ${app.output()})`, () =>
-        seen(app).find((s) => s.values.mode === 'brisk'),
+      const change = await waitFor(
+        `instance ${index}'s onChange to see version 1 (output: ${app.output()})`,
+        () => seen(app).find((s) => s.values.mode === 'brisk'),
         30_000,
       );
       expect(change.values).toEqual(values);
       expect([...change.changed].sort()).toEqual(['hosts', 'limit', 'mode']);
-      expect(change.at - changedAt, `instance ${index} applied it ${change.at - changedAt} ms after the change`).toBeLessThanOrEqual(2 * INTERVAL_MS);
+      expect(change.at - changedAt, `instance ${index} applied it ${change.at - changedAt} ms after the change`).toBeLessThanOrEqual(
+        2 * INTERVAL_MS,
+      );
     }
 
-    const applied = await waitFor('every instance to report version 1 applied', async () => {
-      const config = await api<PluginConfig>('GET', CONFIG, 200);
-      return config.applied.every((a) => a.version === 1) ? config.applied : undefined;
-    }, 30_000);
+    const applied = await waitFor(
+      'every instance to report version 1 applied',
+      async () => {
+        const config = await api<PluginConfig>('GET', CONFIG, 200);
+        return config.applied.every((a) => a.version === 1) ? config.applied : undefined;
+      },
+      30_000,
+    );
     expect(applied.map((a) => a.instanceId).sort()).toEqual(instances.map((i) => i.instanceId).sort());
     expect(applied.every((a) => a.target === 1 && a.rejected === null)).toBe(true);
     // The ext-info the plugin reports reads the new values.
-    const shown = await waitFor('the new values in every instance\'s ext-info', async () => {
-      const all = await Promise.all(instances.map((i) => backend.instance(i.instanceId)));
-      const infos = all.map((i) => i?.plugins.find((p) => p.name === 'knob')?.extInfo);
-      return infos.every((info) => info?.mode === 'brisk') ? infos : undefined;
-    }, 30_000);
+    const shown = await waitFor(
+      "the new values in every instance's ext-info",
+      async () => {
+        const all = await Promise.all(instances.map((i) => backend.instance(i.instanceId)));
+        const infos = all.map((i) => i?.plugins.find((p) => p.name === 'knob')?.extInfo);
+        return infos.every((info) => info?.mode === 'brisk') ? infos : undefined;
+      },
+      30_000,
+    );
     expect(shown.map((info) => info?.limit)).toEqual(['7', '7', '7']);
 
-    const appliedEvents = await waitFor('a plugin.config-applied event from every instance', async () => {
-      const found = (await events('plugin.config-applied')).filter((e) => e.attributes.version === '1');
-      return found.length === instances.length ? found : undefined;
-    }, 30_000);
+    const appliedEvents = await waitFor(
+      'a plugin.config-applied event from every instance',
+      async () => {
+        const found = (await events('plugin.config-applied')).filter((e) => e.attributes.version === '1');
+        return found.length === instances.length ? found : undefined;
+      },
+      30_000,
+    );
     expect(appliedEvents.every((e) => e.origin === 'agent' && e.attributes.plugin === 'knob')).toBe(true);
-    expect((await events('plugin.config-changed'))[0]).toMatchObject({ service: SERVICE, attributes: { plugin: 'knob', version: '1', updatedBy: 'anonymous', comment: 'e2e change' } });
+    expect((await events('plugin.config-changed'))[0]).toMatchObject({
+      service: SERVICE,
+      attributes: { plugin: 'knob', version: '1', updatedBy: 'anonymous', comment: 'e2e change' },
+    });
     expect((await api<ConfigHistory>('GET', `${CONFIG}/history`, 200)).versions).toEqual([
       { version: 1, values, updatedAt: expect.any(Number), updatedBy: 'anonymous', comment: 'e2e change', rollbackOf: null },
     ]);
@@ -177,16 +209,21 @@ describe('dynamic configuration of a running fleet', () => {
     const refused = await api<PluginConfig>('PUT', url, 200, { values: { mode: 'explode' } });
     expect(refused).toMatchObject({ version: 2, values: { mode: 'explode' }, effective: { mode: 'explode', limit: 7 } });
 
-    const rejection = await waitFor('the plugin.config-rejected event', async () =>
-      (await events('plugin.config-rejected')).find((e) => e.instanceId === target.instanceId),
+    const rejection = await waitFor(
+      'the plugin.config-rejected event',
+      async () => (await events('plugin.config-rejected')).find((e) => e.instanceId === target.instanceId),
       30_000,
     );
     expect(rejection.attributes).toMatchObject({ plugin: 'knob', version: '2', kept: '1' });
     expect(rejection.attributes.reason).toMatch(/explode is not allowed/);
-    await waitFor('the instance to report version 2 refused and 1 kept', async () => {
-      const config = await api<PluginConfig>('GET', url, 200);
-      return config.applied[0]?.version === 1 && config.applied[0]?.rejected === 2 ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'the instance to report version 2 refused and 1 kept',
+      async () => {
+        const config = await api<PluginConfig>('GET', url, 200);
+        return config.applied[0]?.version === 1 && config.applied[0]?.rejected === 2 ? true : undefined;
+      },
+      30_000,
+    );
     // It still runs with version 1's values; the other instances were not asked at all.
     expect(seen(apps[1]!).some((s) => s.values.mode === 'explode')).toBe(false);
     expect((await backend.instance(target.instanceId))?.plugins.find((p) => p.name === 'knob')?.extInfo.mode).toBe('brisk');
@@ -198,9 +235,13 @@ describe('dynamic configuration of a running fleet', () => {
 
     // The next change of its configuration (the override removed: back to the service's values) applies as usual.
     await api('PUT', url, 200, { values: {} });
-    await waitFor('the instance to apply version 3', async () => {
-      const config = await api<PluginConfig>('GET', url, 200);
-      return config.applied[0]?.version === 3 && config.applied[0]?.rejected === null ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'the instance to apply version 3',
+      async () => {
+        const config = await api<PluginConfig>('GET', url, 200);
+        return config.applied[0]?.version === 3 && config.applied[0]?.rejected === null ? true : undefined;
+      },
+      30_000,
+    );
   });
 });

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { BlockList } from 'node:net';
 import { z } from 'zod';
 import { parseTrustedProxies } from './trusted-address.js';
-import { AgentScope, ApiTokenOwner, checkPasswordHash, hashPassword, MIN_SECRET_LENGTH, parseAgentTokens, parseApiTokens } from './credentials.js';
+import {
+  AgentScope,
+  ApiTokenOwner,
+  checkPasswordHash,
+  hashPassword,
+  MIN_SECRET_LENGTH,
+  parseAgentTokens,
+  parseApiTokens,
+} from './credentials.js';
 
 /** Who may do what: parsed from `VIGIL_*` at boot (see docs/backend.md and SECURITY.md). */
 export interface AccessConfig {

@@ -6,8 +6,8 @@ import { parseApiTokens } from './credentials.js';
 const DEPLOY = 'deploy-token-0123456789';
 const OTHER = 'other-token-0123456789';
 
-describe('who makes a console request (a change\'s updatedBy)', () => {
-  it('is the API token\'s name, api-token-<position> for an unnamed one, admin for a login, anonymous without console credentials', () => {
+describe("who makes a console request (a change's updatedBy)", () => {
+  it("is the API token's name, api-token-<position> for an unnamed one, admin for a login, anonymous without console credentials", () => {
     const access = new AccessControl(
       loadConfig({ VIGIL_API_TOKENS: `${DEPLOY}:deploy-bot, ${OTHER}`, VIGIL_ADMIN_PASSWORD: 'correct horse battery' }).access,
     );

@@ -51,10 +51,22 @@ describe('StringPool', () => {
 
   it("keeps a plugin's declared settings (shared between instances) and the configuration versions it applied and refused", () => {
     const pool = new StringPool();
-    const settings = { greeting: { type: 'string' as const, default: 'hello', description: 'what to say' }, retries: { type: 'number' as const } };
+    const settings = {
+      greeting: { type: 'string' as const, default: 'hello', description: 'what to say' },
+      retries: { type: 'number' as const },
+    };
     const withConfig = (configVersion: number, configRejected?: number) => ({
       ...input('orders'),
-      plugins: [{ name: 'template', version: '1.2.0', extInfo: {}, settings: structuredClone(settings), configVersion, ...(configRejected && { configRejected }) }],
+      plugins: [
+        {
+          name: 'template',
+          version: '1.2.0',
+          extInfo: {},
+          settings: structuredClone(settings),
+          configVersion,
+          ...(configRejected && { configRejected }),
+        },
+      ],
     });
     const a = pool.internInput(withConfig(3));
     const b = pool.internInput(withConfig(2, 3));

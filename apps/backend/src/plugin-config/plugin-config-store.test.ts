@@ -8,7 +8,11 @@ import { PluginConfigFile } from './plugin-config-store.js';
 const dir = () => mkdtempSync(join(tmpdir(), 'vigil-plugin-config-file-'));
 
 const document = (service: string, greeting: string) =>
-  withChange(emptyDocument(service, 'greeter'), { instanceId: null, values: { greeting }, updatedBy: 'ops', comment: null, rollbackOf: null }, 1_000);
+  withChange(
+    emptyDocument(service, 'greeter'),
+    { instanceId: null, values: { greeting }, updatedBy: 'ops', comment: null, rollbackOf: null },
+    1_000,
+  );
 
 describe('the plugin configuration file', () => {
   it('starts empty without a file, and gives back every saved configuration after a restart, readable by its owner only', async () => {
@@ -19,7 +23,11 @@ describe('the plugin configuration file', () => {
     const billing = document('billing', 'hello');
     expect(await first.save(orders)).toBe('saved');
     expect(await first.save(billing)).toBe('saved');
-    const newer = withChange(orders, { instanceId: 'i-1', values: { greeting: 'yo' }, updatedBy: 'ops', comment: 'one', rollbackOf: null }, 2_000);
+    const newer = withChange(
+      orders,
+      { instanceId: 'i-1', values: { greeting: 'yo' }, updatedBy: 'ops', comment: 'one', rollbackOf: null },
+      2_000,
+    );
     await first.save(newer);
 
     expect((await new PluginConfigFile(path).load()).documents).toEqual([newer, billing]);

@@ -68,7 +68,8 @@ export class PluginConfigFile implements PluginConfigStore {
       return this.setAside(`${this.path} is not valid JSON: ${(error as Error).message}`);
     }
     const parsed = configFileSchema.safeParse(json);
-    if (!parsed.success) return this.setAside(`${this.path} is not a plugin configuration file: ${describeIssues(parsed.error).join('; ')}`);
+    if (!parsed.success)
+      return this.setAside(`${this.path} is not a plugin configuration file: ${describeIssues(parsed.error).join('; ')}`);
     this.documents.clear();
     for (const document of parsed.data.configs) this.documents.set(documentKey(document.service, document.plugin), document);
     return { documents: parsed.data.configs };

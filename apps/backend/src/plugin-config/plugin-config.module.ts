@@ -25,7 +25,11 @@ import { RedisPluginConfigStore } from './redis-plugin-config-store.js';
       provide: PLUGIN_CONFIG_STORE,
       useFactory: (config: VigilConfig): PluginConfigStore =>
         config.store.kind === 'redis'
-          ? new RedisPluginConfigStore(config.store, config.store.prefix, createLogger(config.logLevel).child({ component: 'plugin-config' }))
+          ? new RedisPluginConfigStore(
+              config.store,
+              config.store.prefix,
+              createLogger(config.logLevel).child({ component: 'plugin-config' }),
+            )
           : new PluginConfigFile(join(config.dataDir, 'plugin-config.json')),
       inject: [VIGIL_CONFIG],
     },

@@ -85,9 +85,18 @@ describe('plugin configuration on Redis', () => {
       [a, b, a, b].map((app, i) => app.inject({ method: 'PUT', url: CONFIG_URL, payload: { values: { retries: i } } })),
     );
     expect(made.map((answer) => answer.statusCode)).toEqual([200, 200, 200, 200]);
-    const history = (await a.inject({ method: 'GET', url: `${CONFIG_URL}/history` })).json() as ConfigHistory;
+    // Each replica learns of the other's saves through pub/sub, a moment after they are answered.
+    const history = await until('A to have all five versions', async () => {
+      const answer = (await a.inject({ method: 'GET', url: `${CONFIG_URL}/history` })).json() as ConfigHistory;
+      return answer.versions.length === 5 ? answer : undefined;
+    });
     expect(history.versions.map((v) => v.version)).toEqual([5, 4, 3, 2, 1]);
-    expect(history.versions.slice(0, 4).map((v) => v.values.retries).sort()).toEqual([0, 1, 2, 3]);
+    expect(
+      history.versions
+        .slice(0, 4)
+        .map((v) => v.values.retries)
+        .sort(),
+    ).toEqual([0, 1, 2, 3]);
     await until('B to answer version 5', async () => ((await config(b))?.version === 5 ? true : undefined));
 
     const c = await replica();

@@ -53,7 +53,14 @@ async function beat(app: NestFastifyApplication, body: object): Promise<BeatRepl
   return answer.json() as BeatReply;
 }
 
-async function call<T>(app: NestFastifyApplication, method: 'GET' | 'PUT' | 'POST', url: string, status: number, payload?: object, headers?: Record<string, string>): Promise<T> {
+async function call<T>(
+  app: NestFastifyApplication,
+  method: 'GET' | 'PUT' | 'POST',
+  url: string,
+  status: number,
+  payload?: object,
+  headers?: Record<string, string>,
+): Promise<T> {
   const answer = await app.inject({ method, url, ...(payload && { payload }), ...(headers && { headers }) });
   expect(answer.statusCode, answer.body).toBe(status);
   return answer.json() as T;
@@ -107,7 +114,12 @@ describe('plugin configuration API', () => {
     // An onChange that threw: the instance kept version 0 and reports 1 refused; it is not sent 1 again.
     expect((await beat(app, full('b', { configVersion: 0, configRejected: 1 }))).config).toBeUndefined();
     expect((await beat(app, light('b'))).config).toBeUndefined();
-    expect((await call<PluginConfig>(app, 'GET', SERVICE_URL, 200)).applied[1]).toEqual({ instanceId: 'b', version: 0, rejected: 1, target: 1 });
+    expect((await call<PluginConfig>(app, 'GET', SERVICE_URL, 200)).applied[1]).toEqual({
+      instanceId: 'b',
+      version: 0,
+      rejected: 1,
+      target: 1,
+    });
 
     const [changed] = await events(app, 'plugin.config-changed');
     expect(changed).toMatchObject({
@@ -186,13 +198,32 @@ describe('plugin configuration API', () => {
     const history = await call<ConfigHistory>(app, 'GET', `${SERVICE_URL}/history`, 200, undefined, bearer(token));
     expect(history.versions).toEqual([
       { version: 2, values: { greeting: 'two' }, updatedAt: expect.any(Number), updatedBy: 'api-token-2', comment: null, rollbackOf: null },
-      { version: 1, values: { greeting: 'one' }, updatedAt: expect.any(Number), updatedBy: 'deploy-bot', comment: 'first', rollbackOf: null },
+      {
+        version: 1,
+        values: { greeting: 'one' },
+        updatedAt: expect.any(Number),
+        updatedBy: 'deploy-bot',
+        comment: 'first',
+        rollbackOf: null,
+      },
     ]);
-    expect((await call<ConfigHistory>(app, 'GET', `${instanceUrl('a')}/history`, 200, undefined, bearer(token))).versions.map((v) => v.version)).toEqual([3]);
+    expect(
+      (await call<ConfigHistory>(app, 'GET', `${instanceUrl('a')}/history`, 200, undefined, bearer(token))).versions.map((v) => v.version),
+    ).toEqual([3]);
 
     const rolled = await call<ConfigVersion>(app, 'POST', `${SERVICE_URL}/rollback`, 201, { version: 1 }, bearer(token));
-    expect(rolled).toEqual({ version: 4, values: { greeting: 'one' }, updatedAt: expect.any(Number), updatedBy: 'deploy-bot', comment: null, rollbackOf: 1 });
-    expect(await call<PluginConfig>(app, 'GET', SERVICE_URL, 200, undefined, bearer(token))).toMatchObject({ version: 4, values: { greeting: 'one' } });
+    expect(rolled).toEqual({
+      version: 4,
+      values: { greeting: 'one' },
+      updatedAt: expect.any(Number),
+      updatedBy: 'deploy-bot',
+      comment: null,
+      rollbackOf: 1,
+    });
+    expect(await call<PluginConfig>(app, 'GET', SERVICE_URL, 200, undefined, bearer(token))).toMatchObject({
+      version: 4,
+      values: { greeting: 'one' },
+    });
     expect((await beat(app, light('a'))).config).toEqual([{ plugin: 'greeter', version: 4, values: { greeting: 'one', retries: 1 } }]);
 
     // A version of another scope, or none at all, is not in this history.
@@ -203,7 +234,13 @@ describe('plugin configuration API', () => {
     await call(app, 'POST', `${SERVICE_URL}/rollback`, 400, { version: 'one' }, bearer(token));
     const back = await call<ConfigVersion>(app, 'POST', `${instanceUrl('a')}/rollback`, 201, { version: 3 }, bearer(token));
     expect(back).toMatchObject({ version: 5, values: { retries: 1 }, rollbackOf: 3 });
-    expect((await events(app, 'plugin.config-changed', bearer(token))).map((e) => e.attributes.rollbackOf ?? '-')).toEqual(['3', '1', '-', '-', '-']);
+    expect((await events(app, 'plugin.config-changed', bearer(token))).map((e) => e.attributes.rollbackOf ?? '-')).toEqual([
+      '3',
+      '1',
+      '-',
+      '-',
+      '-',
+    ]);
   });
 
   it('keeps configurations across a restart: the same answers, and instances that come back are due theirs', async () => {
@@ -218,7 +255,11 @@ describe('plugin configuration API', () => {
 
     const second = await apps.start({ VIGIL_DATA_DIR: dataDir });
     expect(await call<ConfigHistory>(second, 'GET', `${SERVICE_URL}/history`, 200)).toEqual(history);
-    expect(await call<PluginConfig>(second, 'GET', SERVICE_URL, 200)).toMatchObject({ version: 1, values: { greeting: 'kept' }, applied: [] });
+    expect(await call<PluginConfig>(second, 'GET', SERVICE_URL, 200)).toMatchObject({
+      version: 1,
+      values: { greeting: 'kept' },
+      applied: [],
+    });
     expect((await beat(second, full('a', { configVersion: 1 }))).config).toEqual([
       { plugin: 'greeter', version: 2, values: { greeting: 'kept', retries: 7 } },
     ]);

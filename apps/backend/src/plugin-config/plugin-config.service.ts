@@ -17,7 +17,15 @@ import { EventsService } from '../events/events.service.js';
 import { InstanceRegistry, type RegistryChange } from '../instances/instance-registry.js';
 import { createLogger } from '../logger.js';
 import { ConfigDeliveries, dueFor } from './config-deliveries.js';
-import { emptyDocument, findVersion, historyOf, withChange, type ChangeInput, type ConfigChange, type ConfigDocument } from './config-document.js';
+import {
+  emptyDocument,
+  findVersion,
+  historyOf,
+  withChange,
+  type ChangeInput,
+  type ConfigChange,
+  type ConfigDocument,
+} from './config-document.js';
 import { declaredSettings, valueIssues } from './config-validation.js';
 import { instanceView, running, runs, serviceView } from './config-views.js';
 import { PLUGIN_CONFIG_STORE, type PluginConfigStore } from './plugin-config-store.js';
@@ -81,7 +89,10 @@ export class PluginConfigService implements OnModuleInit, OnModuleDestroy {
     const instances = running(this.registry.list(), service, plugin);
     const document = this.document(service, plugin);
     if (!document && instances.length === 0) {
-      throw new NotFoundException({ error: 'unknown plugin', issues: [`plugin: no instance of ${service} runs ${plugin}, and it has no configuration`] });
+      throw new NotFoundException({
+        error: 'unknown plugin',
+        issues: [`plugin: no instance of ${service} runs ${plugin}, and it has no configuration`],
+      });
     }
     return serviceView(service, plugin, document, instances);
   }
@@ -134,7 +145,8 @@ export class PluginConfigService implements OnModuleInit, OnModuleDestroy {
     const document = this.document(scope.service, scope.plugin);
     const earlier = document && findVersion(document, instanceId, version);
     if (!earlier) {
-      const where = instanceId === null ? `${scope.service}'s ${scope.plugin} configuration` : `${scope.plugin}'s overrides on ${instanceId}`;
+      const where =
+        instanceId === null ? `${scope.service}'s ${scope.plugin} configuration` : `${scope.plugin}'s overrides on ${instanceId}`;
       throw new BadRequestException({ error: 'unknown version', issues: [`version: no version ${version} in the history of ${where}`] });
     }
     this.check(scope, earlier.values, `version ${version}`);
@@ -180,7 +192,10 @@ export class PluginConfigService implements OnModuleInit, OnModuleDestroy {
         }
         if (this.keep(outcome)) this.plan(scope.service);
         if (attempt >= SAVE_ATTEMPTS) {
-          throw new ServiceUnavailableException({ error: 'configuration busy', issues: ['(body): other replicas kept changing it; try again'] });
+          throw new ServiceUnavailableException({
+            error: 'configuration busy',
+            issues: ['(body): other replicas kept changing it; try again'],
+          });
         }
         current = outcome;
       }
@@ -240,7 +255,8 @@ export class PluginConfigService implements OnModuleInit, OnModuleDestroy {
   private instance(instanceId: string, plugin: string): Instance {
     const instance = this.registry.get(instanceId);
     if (!instance) throw new NotFoundException({ error: 'unknown instance', issues: [`id: no instance ${instanceId}`] });
-    if (!runs(instance, plugin)) throw new NotFoundException({ error: 'unknown plugin', issues: [`plugin: ${plugin} does not run on ${instanceId}`] });
+    if (!runs(instance, plugin))
+      throw new NotFoundException({ error: 'unknown plugin', issues: [`plugin: ${plugin} does not run on ${instanceId}`] });
     return instance;
   }
 }

@@ -1,7 +1,16 @@
 import { CONFIG_HISTORY_LIMIT, type Instance, type PluginInfo } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
 import { ConfigDeliveries, dueFor } from './config-deliveries.js';
-import { effectiveValues, emptyDocument, findVersion, historyOf, latestFor, withChange, type ChangeInput, type ConfigDocument } from './config-document.js';
+import {
+  effectiveValues,
+  emptyDocument,
+  findVersion,
+  historyOf,
+  latestFor,
+  withChange,
+  type ChangeInput,
+  type ConfigDocument,
+} from './config-document.js';
 import { declaredSettings, valueIssues } from './config-validation.js';
 
 const change = (values: ChangeInput['values'], instanceId: string | null = null, extra: Partial<ChangeInput> = {}): ChangeInput => ({
@@ -93,7 +102,11 @@ describe('a configuration document', () => {
 });
 
 describe('what an instance is due', () => {
-  const doc = withChange(withChange(emptyDocument('orders', 'greeter'), change({ greeting: 'hi', extra: 'x' }), 1), change({ retries: 4 }, 'a'), 2);
+  const doc = withChange(
+    withChange(emptyDocument('orders', 'greeter'), change({ greeting: 'hi', extra: 'x' }), 1),
+    change({ retries: 4 }, 'a'),
+    2,
+  );
   const documents = new Map([['greeter', doc]]);
 
   it('is its effective version and values, limited to the settings it declares, until it reports that version applied or refused', () => {
@@ -138,6 +151,8 @@ describe('values checked against declared settings', () => {
     const newer = instance('b', { version: '2.0.0', settings: { ...SETTINGS, retries: { type: 'string' } } });
     const declared = declaredSettings([instance('a'), newer, instance('c', { settings: undefined })], 'greeter');
     expect(declared.declaring).toBe(2);
-    expect(valueIssues({ retries: 3 }, declared)).toEqual(['values.retries: must be a string, not 3 (instances declare it as number and string)']);
+    expect(valueIssues({ retries: 3 }, declared)).toEqual([
+      'values.retries: must be a string, not 3 (instances declare it as number and string)',
+    ]);
   });
 });
