@@ -1,6 +1,8 @@
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import type Range from 'semver/classes/range';
+import { checkSettingDeclarations } from '../config/setting-values';
+import type { SettingDeclarations } from '../services/config-service';
 import type { ServiceType } from '../services/service-manager';
 import type { InterceptorHooks } from './interceptor';
 
@@ -36,6 +38,11 @@ export interface ServiceDeclaration<T = unknown> {
 export interface PluginDefinition {
   interceptors?: InterceptorDeclaration[];
   services?: ServiceDeclaration[];
+  /**
+   * The settings the plugin reads through `ServiceManager.getService(ConfigService)`, by name:
+   * type, default, description. Full beats carry them: the backend checks new values against them.
+   */
+  settings?: SettingDeclarations;
 }
 
 /** Declares a plugin; it returns its argument and exists for type checking. */
@@ -66,6 +73,7 @@ export function pluginDefinitionFrom(moduleExports: unknown): PluginDefinition {
   return {
     interceptors: listOf(definition.interceptors, 'interceptors', checkInterceptor),
     services: listOf(definition.services, 'services', checkService),
+    ...(definition.settings !== undefined && { settings: checkSettingDeclarations(definition.settings) }),
   };
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { LIMITS } from '../protocol';
 import type { AgentEvents } from '../events/agent-events';
 import { describeError, logger } from '../logger';
+import type { AgentConfigService, SettingsLoad } from '../services/agent-config-service';
 import type { AgentHealthService } from '../services/agent-health-service';
 import { AGENT_PSEUDO_PLUGIN, type AgentHeartbeatService } from '../services/agent-heartbeat-service';
 import { hasService, registerService } from '../services/service-manager';
@@ -31,6 +32,8 @@ export interface LoadPluginsOptions {
   health: AgentHealthService;
   instrumentation: Instrumentation;
   events: AgentEvents;
+  /** Plugins' settings (dynamic configuration); without it, settings are checked but not served. */
+  config?: AgentConfigService;
 }
 
 /** Where a plugin's package.json sits, and what `require` loads its entry module by. */
@@ -53,7 +56,7 @@ interface PluginManifest extends LoadedPlugin {
  * heartbeat service.
  */
 export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
-  const { dir, names, appRoot, agentVersion, heartbeat, health, instrumentation, events } = options;
+  const { dir, names, appRoot, agentVersion, heartbeat, health, instrumentation, events, config } = options;
   const loaded: LoadedPlugin[] = [];
   const taken = new Set([AGENT_PSEUDO_PLUGIN]);
   for (const wanted of names ?? listFolders(dir)) {
@@ -61,6 +64,7 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
     let manifest: LoadedPlugin | undefined;
     /** Whether the plugin's own code ran, and may have set ext-info or health indicators under its name. */
     let ran = false;
+    let settings: SettingsLoad | undefined;
     try {
       const found = locatePlugin(wanted, dir, appRoot);
       location = found.dir;
@@ -69,15 +73,19 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
       if (taken.has(name)) throw new Error(`the name ${name} is already taken`);
       checkAgentRange(manifest, agentRange, agentVersion);
       ran = true;
+      settings = config?.startLoad(name);
       const definition = requireDefinition(name, found.request);
+      settings?.declare(definition.settings);
       offerServices(definition);
       instrumentation.addPlugin(name, definition.interceptors ?? []);
       heartbeat.addPlugin(name, version);
+      settings?.commit();
       taken.add(name);
       loaded.push(manifest);
       events.report('normal', 'plugin.loaded', `plugin ${name} ${version} loaded`, { plugin: name, version });
     } catch (error) {
       const name = manifest?.name ?? wanted;
+      settings?.discard();
       if (ran) {
         heartbeat.discardExtInfo(name);
         health.discardIndicatorsOf(name);
