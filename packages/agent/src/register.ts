@@ -11,30 +11,104 @@
  *   require-in-the-middle, `import` through import-in-the-middle's loader hook, registered only
  *   for the modules some plugin targets: in-thread with `module.registerHooks()` where Node
  *   supports it (22.22.3, 24.11.1 and later), else off-thread with `module.register()`;
+ * - a plugin installed at run time (`watchMore`) gets the modules `require` loaded already
+ *   (`loadedByRequire`), hooks for its new modules, and the answer to which of them ES modules
+ *   imported before without the wrapper (the import hook notes every such resolve: `trackImports`);
  * - every `@vigil/agent` a plugin or the service asks for is this agent, even where it has a copy of its own.
  */
 import Module, { isBuiltin, register, syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
-import type { LoadedModule, ModuleHooks, WatchedModules } from './plugins/module-hooks';
+import { MessageChannel, isMainThread, type MessagePort } from 'node:worker_threads';
+import type { ImportsBefore, LoadedModule, ModuleHooks, WatchedModules } from './plugins/module-hooks';
 
 const STARTED = Symbol.for('vigil.agent.started');
 
 type OnLoad = (loaded: LoadedModule) => void;
 
+/** What the import side (in this thread or the loaders' thread) is asked when a plugin is installed at run time. */
+type AskImports = (add: string[], ask: string[]) => Promise<string[]>;
+
 function createModuleHooks(): ModuleHooks {
+  let onLoad: OnLoad = () => undefined;
+  /** Set once the import hook runs; `sinceStart` when it ran before the service's code. */
+  let imports: { ask: AskImports; sinceStart: boolean } | undefined;
+  const watched = new Set<string>();
+  /** Starts reporting the packages and files not watched yet; returns their import keys. */
+  const watchNew = ({ packages, files }: WatchedModules): string[] => {
+    const fresh = { builtins: [], packages: packages.filter((key) => !watched.has(key)), files: files.filter((key) => !watched.has(key)) };
+    if (fresh.packages.length + fresh.files.length === 0) return [];
+    for (const key of [...fresh.packages, ...fresh.files]) watched.add(key);
+    watchRequires(fresh, onLoad);
+    watchImports(fresh, onLoad);
+    return importKeys(fresh);
+  };
   return {
-    watch(modules, onLoad) {
+    watch(modules, listener) {
+      onLoad = listener;
       for (const name of modules.builtins) {
         if (isBuiltin(name)) onLoad({ module: name, exports: require(name) });
       }
-      if (modules.packages.length + modules.files.length === 0) return;
-      watchRequires(modules, onLoad);
-      watchImports(modules, onLoad);
+      const include = watchNew(modules);
+      if (include.length > 0) imports = { ask: registerImportHook(include), sinceStart: true };
     },
+    async watchMore(modules) {
+      const include = watchNew(modules);
+      const keys = [...modules.packages, ...modules.files];
+      if (imports === undefined) {
+        if (keys.length === 0) return { tracked: true, imported: [] };
+        // From now on ES modules that import them get the wrapper; what was imported before is unknown.
+        imports = { ask: registerImportHook(include), sinceStart: false };
+        return untracked();
+      }
+      const ask = importKeys(modules);
+      const imported = await imports.ask(include, ask);
+      // Answered by import key (a package name or a file URL), reported by watch key.
+      return imports.sinceStart ? { tracked: true, imported: keys.filter((_key, index) => imported.includes(ask[index] as string)) } : untracked();
+    },
+    loadedByRequire,
     syncBuiltinExports: syncBuiltinESMExports,
   };
+}
+
+function untracked(): ImportsBefore {
+  // With an ES module entry there is no main CommonJS module.
+  return { tracked: false, esmEntry: require.main === undefined };
+}
+
+/** How the import hook names watched modules: packages by name, files by URL (in WatchedModules order). */
+function importKeys(modules: WatchedModules): string[] {
+  return [...modules.packages, ...modules.files.map((file) => pathToFileURL(file).href)];
+}
+
+/**
+ * The watched modules `require` has loaded: built-ins (required now, they are always there), the
+ * app's files in the require cache, and every copy of a package whose main entry is in it.
+ */
+function loadedByRequire(modules: WatchedModules): LoadedModule[] {
+  const found: LoadedModule[] = modules.builtins.filter((name) => isBuiltin(name)).map((name) => ({ module: name, exports: require(name) }));
+  for (const file of modules.files) {
+    const cached = require.cache[file] ?? require.cache[resolvedOrSelf(file)];
+    if (cached !== undefined) found.push({ module: file, exports: cached.exports });
+  }
+  const files = Object.keys(require.cache);
+  for (const name of modules.packages) {
+    const marker = `${path.sep}node_modules${path.sep}${name.split('/').join(path.sep)}${path.sep}`;
+    const dirs = new Set(files.filter((file) => file.includes(marker)).map((file) => file.slice(0, file.lastIndexOf(marker) + marker.length - 1)));
+    for (const dir of dirs) {
+      const cached = require.cache[resolvedOrSelf(dir)];
+      if (cached !== undefined) found.push({ module: name, exports: cached.exports, packageDir: dir });
+    }
+  }
+  return found;
+}
+
+function resolvedOrSelf(file: string): string {
+  try {
+    return require.resolve(file);
+  } catch {
+    return file;
+  }
 }
 
 /** CommonJS: require-in-the-middle reports a package's main entry, or a file by its absolute path. */
@@ -54,14 +128,9 @@ function watchRequires(modules: WatchedModules, onLoad: OnLoad): void {
  * ES modules: import-in-the-middle's loader wraps the watched modules (and only those, so the
  * rest of the app's graph loads untouched) and reports their namespace. A CommonJS module
  * imported from ESM is reported by its module.exports, like a require, plus the namespace that
- * named imports read.
+ * named imports read. Each call listens for its own modules; the loader's list is extended apart.
  */
 function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
-  const include = [...modules.packages, ...modules.files.map((file) => pathToFileURL(file).href)];
-  if (supportsSyncHooks()) registerHooksInThread(include);
-  else register(importHookSource(), pathToFileURL(__filename), { data: { include } });
-  // A tool loaded before the agent has loaded its copy by now; one loaded after, once the app started.
-  if (!warnOfOtherCopy()) setTimeout(warnOfOtherCopy, OTHER_COPY_CHECK_DELAY_MS).unref();
   const { Hook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
   new Hook([...modules.packages, ...modules.files], (namespace, name, baseDir, format) => {
     const cjs = format === 'commonjs';
@@ -74,6 +143,14 @@ function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
   });
 }
 
+/** Registers the agent's import hook for `include`; returns how to extend its list later. */
+function registerImportHook(include: string[]): AskImports {
+  const ask = supportsSyncHooks() ? registerHooksInThread(include) : registerHooksOffThread(include);
+  // A tool loaded before the agent has loaded its copy by now; one loaded after, once the app started.
+  if (!warnOfOtherCopy()) setTimeout(warnOfOtherCopy, OTHER_COPY_CHECK_DELAY_MS).unref();
+  return ask;
+}
+
 /**
  * The agent's own instance of import-in-the-middle's loader, as a module of its own. Registering
  * `import-in-the-middle/hook.mjs` itself, as OpenTelemetry, dd-trace and Sentry do, would share
@@ -82,25 +159,82 @@ function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
  * else (node:http: no server spans), or OpenTelemetry's would undo the agent's. Each instance
  * keeps its own list; the first registered instance that includes a module wraps it, and its wrapper
  * reports to the one hook registry (`lib/register.js`) every Hook of the process listens to, as
- * long as the tools share one copy of import-in-the-middle. `initialize` only applies the
- * options: iitm's own warns when a second instance initializes, which is expected here.
+ * long as the tools share one copy of import-in-the-middle. `initialize` applies the options
+ * (iitm's own warns when a second instance initializes, which is expected here) and answers the
+ * agent's questions on a port of its own (`trackImports`).
  */
 function importHookSource(): string {
   const hook = pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')).href;
   const create = pathToFileURL(require.resolve('import-in-the-middle/create-hook.mjs')).href;
-  // createHook locates the hook registry from the URL it is given, so it gets hook.mjs's.
+  // createHook locates the hook registry from the URL it is given, so it gets hook.mjs's. This
+  // file, imported there, only exports trackImports: no agent starts off the main thread.
   const source =
     `import { createHook } from ${JSON.stringify(create)};\n` +
+    `import agent from ${JSON.stringify(pathToFileURL(__filename).href)};\n` +
     `const hook = createHook({ url: ${JSON.stringify(hook)} });\n` +
-    `export const { resolve, load } = hook;\n` +
-    `export function initialize(data) { hook.applyOptions(data); }\n`;
+    `let tracker;\n` +
+    `export async function resolve(specifier, context, next) {\n` +
+    `  const result = await hook.resolve(specifier, context, next);\n` +
+    `  tracker.resolved(specifier, context, result);\n` +
+    `  return result;\n` +
+    `}\n` +
+    `export const { load } = hook;\n` +
+    `export function initialize({ include, port }) {\n` +
+    `  tracker = agent.trackImports(hook, include);\n` +
+    `  port.on('message', ({ id, add, ask }) => port.postMessage({ id, imported: tracker.extend(add, ask) }));\n` +
+    `  port.unref();\n` +
+    `}\n`;
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
 interface ImportHook {
   applyOptions(options: { include: string[] }): void;
-  resolveSync: unknown;
+  resolveSync: (specifier: string, context: ResolveContext, next: unknown) => { url: string };
   loadSync: unknown;
+}
+
+interface ResolveContext {
+  parentURL?: string;
+  conditions?: string[];
+}
+
+/** The search parameter import-in-the-middle marks its wrapper modules' URLs with. */
+const WRAPPED = /[?&]iitm\b/;
+
+interface ImportTracker {
+  resolved(specifier: string, context: ResolveContext, result: { url: string }): void;
+  /** Adds `add` to the include list; returns the keys of `ask` imported before without the wrapper. */
+  extend(add: string[], ask: string[]): string[];
+}
+
+/**
+ * The import side's bookkeeping, in whichever thread runs the hook: the include list, which can
+ * grow (a plugin installed at run time), and every module an `import` resolved without the
+ * wrapper (by URL, and by bare specifier for packages). Such a module's importers hold bindings
+ * nobody can change, so a plugin installed later cannot patch it. Exported for the loaders' thread.
+ */
+export function trackImports(hook: Pick<ImportHook, 'applyOptions'>, include: string[]): ImportTracker {
+  const list = [...include];
+  const unwrapped = new Set<string>();
+  // applyOptions adds `node:` twins to the array it gets: it gets a copy.
+  hook.applyOptions({ include: [...list] });
+  return {
+    resolved(specifier: string, context: ResolveContext, result: { url: string }): void {
+      const parent = context.parentURL ?? '';
+      // A require() (in-thread hooks see those too), a wrapper importing its module, or a wrapped module.
+      if (context.conditions?.includes('require') || WRAPPED.test(parent) || WRAPPED.test(result.url)) return;
+      if (!result.url.startsWith('file:')) return;
+      unwrapped.add(result.url);
+      if (!/^(\.|\/|[a-z][a-z0-9+.-]*:)/i.test(specifier)) unwrapped.add(specifier);
+    },
+    extend(add: string[], ask: string[]): string[] {
+      if (add.length > 0) {
+        list.push(...add);
+        hook.applyOptions({ include: [...list] });
+      }
+      return ask.filter((key) => unwrapped.has(key));
+    },
+  };
 }
 
 /**
@@ -120,16 +254,52 @@ function supportsSyncHooks(): boolean {
  * and from +510/+560 ms to +190/+130 ms (300 modules), its RSS from +26-32 MiB to +5-15 MiB:
  * no loader thread, no message per imported module. Interception is the same.
  */
-function registerHooksInThread(include: string[]): void {
+function registerHooksInThread(include: string[]): AskImports {
   const { createHook } = require('import-in-the-middle/create-hook.mjs') as {
     createHook(meta: { url: string }): ImportHook;
   };
   const hook = createHook({ url: pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')).href });
-  hook.applyOptions({ include });
+  const tracker = trackImports(hook, include);
   (Module as unknown as { registerHooks(hooks: { resolve: unknown; load: unknown }): void }).registerHooks({
-    resolve: hook.resolveSync,
+    resolve: (specifier: string, context: ResolveContext, next: unknown) => {
+      const result = hook.resolveSync(specifier, context, next);
+      tracker.resolved(specifier, context, result);
+      return result;
+    },
     load: hook.loadSync,
   });
+  return (add, ask) => Promise.resolve(tracker.extend(add, ask));
+}
+
+/** Longest wait for the loaders' thread to answer; past it the install is refused rather than hung. */
+const LOADER_ANSWER_MS = 5_000;
+
+/** module.register (Node 20): the hook runs in the loaders' thread, asked over a port. */
+function registerHooksOffThread(include: string[]): AskImports {
+  const { port1, port2 } = new MessageChannel();
+  register(importHookSource(), pathToFileURL(__filename), { data: { include, port: port2 }, transferList: [port2 as MessagePort] });
+  const waiting = new Map<number, (imported: string[]) => void>();
+  let next = 0;
+  port1.on('message', ({ id, imported }: { id: number; imported: string[] }) => {
+    waiting.get(id)?.(imported);
+    waiting.delete(id);
+    if (waiting.size === 0) port1.unref();
+  });
+  port1.unref();
+  return (add, ask) =>
+    new Promise<string[]>((resolve, reject) => {
+      const id = next++;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`the agent's import hook did not answer within ${LOADER_ANSWER_MS} ms`));
+      }, LOADER_ANSWER_MS);
+      waiting.set(id, (imported) => {
+        clearTimeout(timer);
+        resolve(imported);
+      });
+      port1.ref();
+      port1.postMessage({ id, add, ask });
+    });
 }
 
 /** When to look again for another copy of import-in-the-middle, for a tool loaded after the agent. */
