@@ -20,7 +20,7 @@ import Module, { isBuiltin, register, syncBuiltinESMExports } from 'node:module'
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, isMainThread, type MessagePort } from 'node:worker_threads';
-import type { ImportsBefore, LoadedModule, ModuleHooks, WatchedModules } from './plugins/module-hooks';
+import type { LoadedModule, ModuleHooks, WatchedModules } from './plugins/module-hooks';
 
 const STARTED = Symbol.for('vigil.agent.started');
 
@@ -59,21 +59,16 @@ function createModuleHooks(): ModuleHooks {
         if (keys.length === 0) return { tracked: true, imported: [] };
         // From now on ES modules that import them get the wrapper; what was imported before is unknown.
         imports = { ask: registerImportHook(include), sinceStart: false };
-        return untracked();
+        return { tracked: false };
       }
       const ask = importKeys(modules);
       const imported = await imports.ask(include, ask);
       // Answered by import key (a package name or a file URL), reported by watch key.
-      return imports.sinceStart ? { tracked: true, imported: keys.filter((_key, index) => imported.includes(ask[index] as string)) } : untracked();
+      return imports.sinceStart ? { tracked: true, imported: keys.filter((_key, index) => imported.includes(ask[index] as string)) } : { tracked: false };
     },
     loadedByRequire,
     syncBuiltinExports: syncBuiltinESMExports,
   };
-}
-
-function untracked(): ImportsBefore {
-  // With an ES module entry there is no main CommonJS module.
-  return { tracked: false, esmEntry: require.main === undefined };
 }
 
 /** How the import hook names watched modules: packages by name, files by URL (in WatchedModules order). */

@@ -254,12 +254,14 @@ function checkImports(imports: ImportsBefore, modules: WatchedModules): void {
         `(an ES module can be patched at run time when a plugin loaded at start targets it)`,
     );
   }
-  const doubtful = imports.esmEntry ? [...modules.packages, ...modules.files] : modules.files.filter(isEsmFile);
+  // The service's entry (argv[1]) an ES module: any of them may have been imported.
+  const esmEntry = process.argv[1] !== undefined && isEsmFile(path.resolve(process.argv[1]));
+  const doubtful = esmEntry ? [...modules.packages, ...modules.files] : modules.files.filter(isEsmFile);
   if (doubtful.length === 0) return;
   throw new Refused(
     `the agent's import hook did not run since the service started (no plugin loaded at start targets a package or an app file), ` +
       `so it cannot tell whether ES modules imported ${doubtful.join(', ')}` +
-      (imports.esmEntry ? ' (the service itself is an ES module)' : ''),
+      (esmEntry ? ' (the service itself is an ES module)' : ''),
   );
 }
 

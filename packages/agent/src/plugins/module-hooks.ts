@@ -30,10 +30,10 @@ export interface LoadedModule {
 /**
  * What the import side knows of modules a plugin installed at run time targets (see
  * `ModuleHooks.watchMore`): the keys some ES module imported without the agent's import hook
- * (their bindings in importers cannot be patched), or `untracked` when the hook was not running
- * since the service started, so nobody can tell.
+ * (their bindings in importers cannot be patched), or not `tracked` when the hook was not
+ * running since the service started, so nobody can tell.
  */
-export type ImportsBefore = { tracked: true; imported: string[] } | { tracked: false; esmEntry: boolean };
+export type ImportsBefore = { tracked: true; imported: string[] } | { tracked: false };
 
 export interface ModuleHooks {
   /** Calls `onLoad` for every watched module the application loads, once per load. */
