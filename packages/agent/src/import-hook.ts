@@ -59,13 +59,13 @@ function importHookSource(): string {
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
-interface ImportHook {
+export interface ImportHook {
   applyOptions(options: { include: string[] }): void;
   resolveSync: (specifier: string, context: ResolveContext, next: unknown) => { url: string };
   loadSync: unknown;
 }
 
-interface ResolveContext {
+export interface ResolveContext {
   parentURL?: string;
   conditions?: string[];
 }
@@ -73,7 +73,7 @@ interface ResolveContext {
 /** The search parameter import-in-the-middle marks its wrapper modules' URLs with. */
 const WRAPPED = /[?&]iitm\b/;
 
-interface ImportTracker {
+export interface ImportTracker {
   resolved(specifier: string, context: ResolveContext, result: { url: string }): void;
   /** Adds `add` to the include list; returns the keys of `ask` imported before without the wrapper. */
   extend(add: string[], ask: string[]): string[];

@@ -173,9 +173,10 @@ describe('a CommonJS service, its module in the require cache before any plugin 
     await cycles(100);
     const later = await app.json<Measure>('/measure');
     expect(app.eventsOf('plugin.install-failed')).toEqual([]);
-    expect(later.resources).toEqual(baseline.resources);
-    // 100 evaluations of the plugin's module would hold several MiB if any stayed reachable.
-    expect(later.heapUsed - baseline.heapUsed).toBeLessThan(4 * 1024 * 1024);
+    // The agent's own timers and connections come and go with its beats and events: a few either way.
+    for (const [type, count] of Object.entries(later.resources)) expect(count, type).toBeLessThanOrEqual((baseline.resources[type] ?? 0) + 2);
+    // Each evaluation of the plugin holds ~80 KB (its ballast): 100 kept alive would be ~8 MB.
+    expect(later.heapUsed - baseline.heapUsed).toBeLessThan(3 * 1024 * 1024);
     expect((await app.fetch('/')).body).toBe('hello x');
   }, 120_000);
 });

@@ -5,7 +5,7 @@ import { moduleKindOf, type InterceptorDeclaration } from './define-plugin';
 import { unwrap, wrap, type Interceptor } from './interceptor';
 import type { LoadedModule, WatchedModules } from './module-hooks';
 
-interface PluginState {
+export interface PluginState {
   readonly name: string;
   /** Load order: interceptors on one method run in the order their plugins loaded (an upgrade keeps its place). */
   rank: number;
@@ -13,7 +13,7 @@ interface PluginState {
   readonly sites: Set<Site>;
 }
 
-interface Binding {
+export interface Binding {
   readonly plugin: PluginState;
   /** Position of the declaration in its plugin, the tie-breaker within one plugin. */
   readonly rank: number;
@@ -21,7 +21,7 @@ interface Binding {
 }
 
 /** One intercepted method: an owner object and a method name, with every declaration bound to it. */
-interface Site {
+export interface Site {
   readonly owner: object;
   readonly method: string;
   readonly bindings: Binding[];
@@ -30,7 +30,7 @@ interface Site {
   readonly builtin: boolean;
 }
 
-interface Watch extends Binding {
+export interface Watch extends Binding {
   /** The module key it watches (see moduleKey). */
   readonly key: string;
 }

@@ -51,12 +51,18 @@ const KINDS: Record<string, ResourceKind | undefined> = {
   PROCESSWRAP: 'handles',
 };
 
-/** The handles keeping the process's loop busy, and the native handle each JS owner (a net.Socket, a Server) wraps. */
+/**
+ * The handles keeping the process's loop busy, and the native handle each JS owner (a net.Socket,
+ * a Server) wraps. Not the standard streams: the first console.log of a plugin's code opens
+ * stdout's, which is the process's, not the plugin's.
+ */
 function activeHandles(): Set<unknown> {
   const active = new Set<unknown>();
   // Undocumented but present from Node 0.x to 24; getActiveResourcesInfo() gives only type names.
   const list = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  const standard = new Set<unknown>([process.stdout, process.stderr]);
   for (const handle of list) {
+    if (standard.has(handle)) continue;
     active.add(handle);
     const inner = (handle as { _handle?: unknown } | null)?._handle;
     if (inner !== undefined && inner !== null) active.add(inner);
