@@ -140,10 +140,13 @@ export class HotPlugging {
     const { id, plugin } = command;
     const { instrumentation, heartbeat, records, events } = this.options;
     if (version === current.version && location.dir === current.dir) {
-      events.report('normal', 'plugin.installed', `plugin ${plugin} ${version} was already installed (command ${id})`, {
+      // Nothing to do, and that is the outcome asked for: an upgrade to what runs reports the upgrade done.
+      const upgrade = command.type === 'plugin.upgrade';
+      events.report('normal', upgrade ? 'plugin.upgraded' : 'plugin.installed', `plugin ${plugin} ${version} was already installed (command ${id})`, {
         plugin,
         command: id,
         version,
+        ...(upgrade ? { from: version } : {}),
       });
       return;
     }
