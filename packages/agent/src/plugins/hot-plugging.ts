@@ -38,6 +38,22 @@ export interface HotPluggingOptions {
   events: AgentEvents;
   /** The plugins running, by name: those loaded at start, then as installs and uninstalls change them. */
   records: Map<string, PluginRecord>;
+  /** Plugins' settings (dynamic configuration), when the agent serves them: a new version's are its own from its load. */
+  settings?: PluginSettingsHost;
+}
+
+/** How plugins' settings follow a plugin's load (the configuration service's side; see its SettingsLoad). */
+export interface PluginSettingsHost {
+  /** Before the module is evaluated, so that the ConfigService it fetches is this load's. */
+  startLoad(pluginName: string): { declare(declarations: unknown): void; commit(): void; discard(): void };
+  removePlugin(pluginName: string): void;
+}
+
+/** A version of a plugin loaded and not (yet) running. */
+interface Loaded {
+  module: PluginModule;
+  resources: PluginResources;
+  settings: ReturnType<PluginSettingsHost['startLoad']> | undefined;
 }
 
 /** A refusal whose message is the reason given in the event (no stack needed). */
@@ -99,6 +115,7 @@ export class HotPlugging {
     heartbeat.removePlugin(plugin);
     health.discardIndicatorsOf(plugin);
     health.setPluginEnabled(plugin, true);
+    this.options.settings?.removePlugin(plugin);
     records.delete(plugin);
     const { attributes, clean } = await this.retire(record);
     const message = `plugin ${plugin} ${record.version} uninstalled${clean ? '' : ` (${describeRetired(attributes)})`} (command ${id})`;
@@ -128,6 +145,7 @@ export class HotPlugging {
       offerServices(loaded.module.definition);
       instrumentation.commit(staged);
       heartbeat.addPlugin(plugin, version);
+      loaded.settings?.commit();
     } catch (error) {
       await this.abandon(plugin, loaded, location.dir);
       throw error;
@@ -151,7 +169,7 @@ export class HotPlugging {
       return;
     }
     const restoreExtInfo = heartbeat.keepExtInfo(plugin);
-    let loaded: { module: PluginModule; resources: PluginResources } | undefined;
+    let loaded: Loaded | undefined;
     try {
       loaded = this.load(plugin, location, current);
       const keptNames = (loaded.module.definition.services ?? []).map(({ type }) => type.serviceName);
@@ -164,6 +182,8 @@ export class HotPlugging {
       instrumentation.commit(staged, plugin);
       withdrawServices(current.definition, keptNames);
       heartbeat.addPlugin(plugin, version);
+      // The new version's settings take over, keeping the configuration version the old one applied.
+      loaded.settings?.commit();
     } catch (error) {
       restoreExtInfo();
       if (loaded !== undefined) await this.abandon(plugin, loaded, location.dir === current.dir ? undefined : location.dir);
@@ -182,21 +202,28 @@ export class HotPlugging {
   }
 
   /** Evaluates the plugin's module afresh, in its context, tracking what it creates. */
-  private load(plugin: string, location: PluginLocation, current: PluginRecord | undefined): { module: PluginModule; resources: PluginResources } {
+  private load(plugin: string, location: PluginLocation, current: PluginRecord | undefined): Loaded {
     const resources = new PluginResources();
     forgetModulesUnder(location.dir);
+    const settings = this.options.settings?.startLoad(plugin);
     let module: PluginModule;
     try {
       module = requireDefinition(plugin, location.request, resources);
+      settings?.declare((module.definition as { settings?: unknown }).settings);
     } catch (error) {
+      settings?.discard();
       if (current === undefined) this.forgetState(plugin);
       throw new Refused(describeLoadError(error));
     }
     if (current !== undefined && module.exports === current.exports) {
+      settings?.discard();
       // Node keeps ES modules for the life of the process: the same folder gives the same module.
-      throw new Refused(`Node returned the module of ${plugin} ${current.version} it loaded before (an ES module plugin is loaded once per process): put the new version in its own folder, ${plugin}@<version>`);
+      throw new Refused(
+        `Node returned the module of ${plugin} ${current.version} it loaded before (an ES module plugin is loaded once per process): ` +
+          `put the new version in its own folder, ${plugin}@<version>`,
+      );
     }
-    return { module, resources };
+    return { module, resources, settings };
   }
 
   /** Checks the plugin's interceptors against what is loaded, after the import side says what ES modules hold. */
@@ -209,7 +236,8 @@ export class HotPlugging {
   }
 
   /** A loaded version that will not run: it releases what its module started, and its modules leave the cache. */
-  private async abandon(plugin: string, loaded: { module: PluginModule }, dir: string | undefined): Promise<void> {
+  private async abandon(plugin: string, loaded: Loaded, dir: string | undefined): Promise<void> {
+    loaded.settings?.discard();
     await stopPlugin(plugin, loaded.module.definition, new PluginResources());
     if (!this.options.records.has(plugin)) this.forgetState(plugin);
     if (dir !== undefined) forgetModulesUnder(dir);
