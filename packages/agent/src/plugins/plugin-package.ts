@@ -35,7 +35,8 @@ export interface PluginLocation {
  */
 export function locatePlugin(name: string, dir: string, appRoot: string): PluginLocation {
   const folder = path.join(dir, name);
-  if (isDirectory(folder)) return { dir: folder, request: folder };
+  // The trailing separator makes require() load the folder, never a file `<name>.js` beside it.
+  if (isDirectory(folder)) return { dir: folder, request: `${folder}${path.sep}` };
   if (!isPackageName(name)) throw new Error(`${folder} is not a directory`);
   const appRequire = createRequire(path.join(appRoot, 'package.json'));
   const packageDir = (appRequire.resolve.paths(name) ?? [])
@@ -56,7 +57,7 @@ export function locatePluginVersion(name: string, version: string | undefined, d
   if (version === undefined) return locatePlugin(name, dir, appRoot);
   const candidates: PluginLocation[] = [];
   const versioned = path.join(dir, `${name}@${version}`);
-  if (isDirectory(versioned)) candidates.push({ dir: versioned, request: versioned });
+  if (isDirectory(versioned)) candidates.push({ dir: versioned, request: `${versioned}${path.sep}` });
   try {
     candidates.push(locatePlugin(name, dir, appRoot));
   } catch {
@@ -64,7 +65,7 @@ export function locatePluginVersion(name: string, version: string | undefined, d
   }
   for (const folder of listFolders(dir)) {
     if (folder.startsWith(`${name}@`) && folder !== `${name}@${version}`) {
-      candidates.push({ dir: path.join(dir, folder), request: path.join(dir, folder) });
+      candidates.push({ dir: path.join(dir, folder), request: `${path.join(dir, folder)}${path.sep}` });
     }
   }
   const found = candidates.map((location) => ({ location, version: versionAt(location.dir) }));
