@@ -16,14 +16,26 @@ describe('trackImports', () => {
     tracker.resolved('/srv/app/main.mjs', { parentURL: undefined }, { url: app });
     // Wrapped: the wrapper's URL, and the wrapper importing the real module.
     tracker.resolved('express', { parentURL: app }, { url: 'file:///srv/app/node_modules/express/index.js?iitm=true' });
-    tracker.resolved('file:///srv/app/node_modules/express/index.js', { parentURL: 'file:///srv/app/node_modules/express/index.js?iitm=true' }, {
-      url: 'file:///srv/app/node_modules/express/index.js',
-    });
+    tracker.resolved(
+      'file:///srv/app/node_modules/express/index.js',
+      { parentURL: 'file:///srv/app/node_modules/express/index.js?iitm=true' },
+      {
+        url: 'file:///srv/app/node_modules/express/index.js',
+      },
+    );
     // A require() seen by in-thread hooks, and a built-in.
     tracker.resolved('./lib/cjs.cjs', { parentURL: app, conditions: ['require'] }, { url: 'file:///srv/app/lib/cjs.cjs' });
     tracker.resolved('node:http', { parentURL: app }, { url: 'node:http' });
 
-    const asked = ['file:///srv/app/lib/extra.mjs', 'fastify', app, 'express', 'file:///srv/app/node_modules/express/index.js', 'file:///srv/app/lib/cjs.cjs', 'node:http'];
+    const asked = [
+      'file:///srv/app/lib/extra.mjs',
+      'fastify',
+      app,
+      'express',
+      'file:///srv/app/node_modules/express/index.js',
+      'file:///srv/app/lib/cjs.cjs',
+      'node:http',
+    ];
     expect(tracker.extend([], asked)).toEqual(['file:///srv/app/lib/extra.mjs', 'fastify', app]);
   });
 

@@ -63,7 +63,9 @@ function createModuleHooks(): ModuleHooks {
       const ask = importKeys(modules);
       const imported = await imports.ask(include, ask);
       // Answered by import key (a package name or a file URL), reported by watch key.
-      return imports.sinceStart ? { tracked: true, imported: keys.filter((_key, index) => imported.includes(ask[index] as string)) } : { tracked: false };
+      return imports.sinceStart
+        ? { tracked: true, imported: keys.filter((_key, index) => imported.includes(ask[index] as string)) }
+        : { tracked: false };
     },
     loadedByRequire,
     syncBuiltinExports: syncBuiltinESMExports,
@@ -80,7 +82,9 @@ function importKeys(modules: WatchedModules): string[] {
  * app's files in the require cache, and every copy of a package whose main entry is in it.
  */
 function loadedByRequire(modules: WatchedModules): LoadedModule[] {
-  const found: LoadedModule[] = modules.builtins.filter((name) => isBuiltin(name)).map((name) => ({ module: name, exports: require(name) }));
+  const found: LoadedModule[] = modules.builtins
+    .filter((name) => isBuiltin(name))
+    .map((name) => ({ module: name, exports: require(name) }));
   for (const file of modules.files) {
     const cached = require.cache[file] ?? require.cache[resolvedOrSelf(file)];
     if (cached !== undefined) found.push({ module: file, exports: cached.exports });
@@ -88,7 +92,9 @@ function loadedByRequire(modules: WatchedModules): LoadedModule[] {
   const files = Object.keys(require.cache);
   for (const name of modules.packages) {
     const marker = `${path.sep}node_modules${path.sep}${name.split('/').join(path.sep)}${path.sep}`;
-    const dirs = new Set(files.filter((file) => file.includes(marker)).map((file) => file.slice(0, file.lastIndexOf(marker) + marker.length - 1)));
+    const dirs = new Set(
+      files.filter((file) => file.includes(marker)).map((file) => file.slice(0, file.lastIndexOf(marker) + marker.length - 1)),
+    );
     for (const dir of dirs) {
       const cached = require.cache[resolvedOrSelf(dir)];
       if (cached !== undefined) found.push({ module: name, exports: cached.exports, packageDir: dir });

@@ -47,9 +47,14 @@ function startService(moduleSystem: 'esm' | 'cjs', backendUrl: string): Proc & {
   }
   writeFileSync(
     join(dir, 'vigil', 'config.properties'),
-    [`service.name=e2e-hot-${moduleSystem}`, 'heartbeat.interval=200', 'event.send.interval=100', `backend.url=${backendUrl}`, 'plugins=', ''].join(
-      '\n',
-    ),
+    [
+      `service.name=e2e-hot-${moduleSystem}`,
+      'heartbeat.interval=200',
+      'event.send.interval=100',
+      `backend.url=${backendUrl}`,
+      'plugins=',
+      '',
+    ].join('\n'),
   );
   const body = [
     'const original = http.ServerResponse.prototype.writeHead;',
@@ -62,7 +67,10 @@ function startService(moduleSystem: 'esm' | 'cjs', backendUrl: string): Proc & {
     '',
   ].join('\n');
   const file = moduleSystem === 'esm' ? 'app.mjs' : 'app.cjs';
-  writeFileSync(join(dir, file), (moduleSystem === 'esm' ? "import http from 'node:http';\n" : "const http = require('node:http');\n") + body);
+  writeFileSync(
+    join(dir, file),
+    (moduleSystem === 'esm' ? "import http from 'node:http';\n" : "const http = require('node:http');\n") + body,
+  );
   const flag = moduleSystem === 'esm' ? '--import' : '--require';
   const proc = startProcess(process.execPath, [flag, require.resolve('@vigil/agent/register'), file], { cwd: dir });
   return { ...proc, port: () => Number(/listening (\d+)/.exec(proc.stdout())?.[1] ?? 0) };
@@ -103,10 +111,14 @@ describe.each(['cjs', 'esm'] as const)('a %s service under load', (moduleSystem)
   }
 
   async function outcome(instanceId: string, commandId: string): Promise<EventList['events'][number]> {
-    return waitFor(`the outcome of command ${commandId}`, async () => {
-      const response = await fetch(`${backend.url}/api/v1/events?instanceId=${instanceId}&origin=agent&limit=1000`);
-      return ((await response.json()) as EventList).events.find((event) => event.attributes?.command === commandId);
-    }, 20_000);
+    return waitFor(
+      `the outcome of command ${commandId}`,
+      async () => {
+        const response = await fetch(`${backend.url}/api/v1/events?instanceId=${instanceId}&origin=agent&limit=1000`);
+        return ((await response.json()) as EventList).events.find((event) => event.attributes?.command === commandId);
+      },
+      20_000,
+    );
   }
 
   async function headerOf(port: number): Promise<string | null> {
@@ -125,7 +137,10 @@ describe.each(['cjs', 'esm'] as const)('a %s service under load', (moduleSystem)
     const report = load(`http://127.0.0.1:${port}/`).finally(() => (loading = false));
 
     const install = await command(instance.instanceId, 'install');
-    expect(await outcome(instance.instanceId, install)).toMatchObject({ type: 'plugin.installed', attributes: { plugin: 'hot', version: '1.0.0' } });
+    expect(await outcome(instance.instanceId, install)).toMatchObject({
+      type: 'plugin.installed',
+      attributes: { plugin: 'hot', version: '1.0.0' },
+    });
     expect(await headerOf(port)).toBe('1.0.0');
     await waitFor('the instance to list hot 1.0.0', async () =>
       (await backend.instance(instance.instanceId))?.plugins.some((p) => p.name === 'hot' && p.version === '1.0.0') ? true : undefined,
@@ -142,7 +157,10 @@ describe.each(['cjs', 'esm'] as const)('a %s service under load', (moduleSystem)
     );
 
     const uninstall = await command(instance.instanceId, 'uninstall');
-    expect(await outcome(instance.instanceId, uninstall)).toMatchObject({ type: 'plugin.uninstalled', attributes: { plugin: 'hot', version: '2.0.0' } });
+    expect(await outcome(instance.instanceId, uninstall)).toMatchObject({
+      type: 'plugin.uninstalled',
+      attributes: { plugin: 'hot', version: '2.0.0' },
+    });
     expect(await headerOf(port)).toBeNull();
     expect(await (await fetch(`http://127.0.0.1:${port}/check`)).json()).toEqual({ writeHead: true });
     await waitFor('the instance to list no plugin', async () =>

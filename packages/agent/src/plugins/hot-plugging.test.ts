@@ -15,7 +15,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const waitLong = { timeout: 20_000, interval: 50 };
+/** How long a test waits for what a command does: a beat or two on a quiet machine, far more on a busy one. */
+const WAIT_MS = 20_000;
 
 interface HotApp {
   run: NodeRun;
@@ -46,7 +47,7 @@ async function startHot(kind: 'esm' | 'cjs', plugins: string, nodeArgs: string[]
     VIGIL_EVENT_SEND_INTERVAL: '100',
   });
   cleanups.push(() => run.stop());
-  await vi.waitFor(() => expect(run.stdout()).toMatch(/listening \d+/), waitLong);
+  await vi.waitFor(() => expect(run.stdout()).toMatch(/listening \d+/), { timeout: WAIT_MS, interval: 50 });
   const port = Number(/listening (\d+)/.exec(run.stdout())?.[1]);
   let next = 0;
   const fetch: HotApp['fetch'] = (urlPath) =>
@@ -87,7 +88,7 @@ describe('a CommonJS service, its module in the require cache before any plugin 
     expect((await app.fetch('/')).body).toBe('hello x');
 
     const [install] = app.send({ type: 'plugin.install', plugin: 'stamp' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.installed')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.installed')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     expect(app.eventsOf('plugin.installed')[0]).toMatchObject({
       level: 'normal',
       attributes: { plugin: 'stamp', command: install, version: '1.0.0' },
@@ -95,12 +96,16 @@ describe('a CommonJS service, its module in the require cache before any plugin 
     const installed = await app.fetch('/');
     expect(installed.headers['x-stamp']).toBe('1.0.0');
     expect(installed.body).toBe('hello <1.0.0:x> [1.0.0]');
-    await vi.waitFor(() => expect(app.listed()).toEqual(['stamp 1.0.0']), waitLong);
-    const lastFull = () => app.standIn.beats().filter((beat) => beat.kind === 'full').at(-1) as FullBeat;
+    await vi.waitFor(() => expect(app.listed()).toEqual(['stamp 1.0.0']), { timeout: WAIT_MS, interval: 50 });
+    const lastFull = () =>
+      app.standIn
+        .beats()
+        .filter((beat) => beat.kind === 'full')
+        .at(-1) as FullBeat;
     expect(lastFull().plugins[0]?.extInfo).toEqual({ stamp: '1.0.0' });
 
     const [upgrade] = app.send({ type: 'plugin.upgrade', plugin: 'stamp', version: '2.0.0' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.upgraded')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.upgraded')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     expect(app.eventsOf('plugin.upgraded')[0]).toMatchObject({
       level: 'normal',
       attributes: { plugin: 'stamp', command: upgrade, version: '2.0.0', from: '1.0.0' },
@@ -108,10 +113,10 @@ describe('a CommonJS service, its module in the require cache before any plugin 
     expect(app.eventsOf('plugin.upgraded')[0]?.attributes).not.toHaveProperty('leaked');
     expect(app.run.stdout()).toContain('stamp 1.0.0 stopped');
     expect((await app.fetch('/')).headers['x-stamp']).toBe('2.0.0');
-    await vi.waitFor(() => expect(app.listed()).toEqual(['stamp 2.0.0']), waitLong);
+    await vi.waitFor(() => expect(app.listed()).toEqual(['stamp 2.0.0']), { timeout: WAIT_MS, interval: 50 });
 
     const [uninstall] = app.send({ type: 'plugin.uninstall', plugin: 'stamp' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.uninstalled')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.uninstalled')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     expect(app.eventsOf('plugin.uninstalled')[0]).toMatchObject({
       level: 'normal',
       attributes: { plugin: 'stamp', command: uninstall, version: '2.0.0' },
@@ -122,7 +127,7 @@ describe('a CommonJS service, its module in the require cache before any plugin 
     expect(after.headers).not.toHaveProperty('x-stamp');
     expect(after.body).toBe('hello x');
     expect(await app.json('/check')).toEqual({ writeHead: true, greet: true, decorate: true, greetLater: true });
-    await vi.waitFor(() => expect(app.listed()).toEqual([]), waitLong);
+    await vi.waitFor(() => expect(app.listed()).toEqual([]), { timeout: WAIT_MS, interval: 50 });
 
     // Every call the app made all along saw no plugin, all of 1.0.0 or all of 2.0.0, and none failed.
     const { seen } = await app.json<{ seen: string[] }>('/seen');
@@ -136,21 +141,26 @@ describe('a CommonJS service, its module in the require cache before any plugin 
   it('refuses a version it cannot find, naming what it found, and leaves the running version alone', async () => {
     const app = await startHot('cjs', 'stamp');
     const [bad] = app.send({ type: 'plugin.install', plugin: 'stamp', version: '3.0.0' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.install-failed')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.install-failed')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     const [failed] = app.eventsOf('plugin.install-failed');
     expect(failed).toMatchObject({ level: 'important', attributes: { plugin: 'stamp', command: bad, version: '3.0.0', from: '1.0.0' } });
-    expect(failed?.attributes?.reason).toMatch(/^no version 3\.0\.0 of plugin stamp: found 1\.0\.0 \(.*stamp\), 2\.0\.0 \(.*stamp@2\.0\.0\)$/);
+    expect(failed?.attributes?.reason).toMatch(
+      /^no version 3\.0\.0 of plugin stamp: found 1\.0\.0 \(.*stamp\), 2\.0\.0 \(.*stamp@2\.0\.0\)$/,
+    );
     expect((await app.fetch('/')).headers['x-stamp']).toBe('1.0.0');
 
     app.send({ type: 'plugin.uninstall', plugin: 'ghost' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.uninstall-failed')).toHaveLength(1), waitLong);
-    expect(app.eventsOf('plugin.uninstall-failed')[0]?.attributes).toMatchObject({ plugin: 'ghost', reason: 'plugin ghost is not installed' });
+    await vi.waitFor(() => expect(app.eventsOf('plugin.uninstall-failed')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
+    expect(app.eventsOf('plugin.uninstall-failed')[0]?.attributes).toMatchObject({
+      plugin: 'ghost',
+      reason: 'plugin ghost is not installed',
+    });
   }, 60_000);
 
   it('reports what a plugin did not release when it is uninstalled', async () => {
     const app = await startHot('cjs', '');
     app.send({ type: 'plugin.install', plugin: 'leaky' }, { type: 'plugin.uninstall', plugin: 'leaky' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.uninstalled')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.uninstalled')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     expect(app.eventsOf('plugin.uninstalled')[0]).toMatchObject({
       level: 'important',
       attributes: { plugin: 'leaky', version: '1.0.0', leaked: 'timers:1,sockets:1' },
@@ -174,7 +184,8 @@ describe('a CommonJS service, its module in the require cache before any plugin 
     const later = await app.json<Measure>('/measure');
     expect(app.eventsOf('plugin.install-failed')).toEqual([]);
     // The agent's own timers and connections come and go with its beats and events: a few either way.
-    for (const [type, count] of Object.entries(later.resources)) expect(count, type).toBeLessThanOrEqual((baseline.resources[type] ?? 0) + 2);
+    for (const [type, count] of Object.entries(later.resources))
+      expect(count, type).toBeLessThanOrEqual((baseline.resources[type] ?? 0) + 2);
     // Each evaluation of the plugin holds ~80 KB (its ballast): 100 kept alive would be ~8 MB.
     expect(later.heapUsed - baseline.heapUsed).toBeLessThan(3 * 1024 * 1024);
     expect((await app.fetch('/')).body).toBe('hello x');
@@ -187,15 +198,18 @@ describe('an ES module service', () => {
     const original = await app.fetch('/');
     expect(original.body).toBe('hello x');
     app.send({ type: 'plugin.install', plugin: 'esm-stamp' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.installed')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.installed')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     const installed = await app.fetch('/');
     expect(installed.headers['x-stamp']).toBe('1.0.0');
     // The app's named import of greet now runs the plugin's hook.
     expect(installed.body).toBe('hello x [1.0.0]');
-    await vi.waitFor(async () => expect((await app.json<{ seen: string[] }>('/seen')).seen).toContain('hello y@1.0.0 [1.0.0]'), waitLong);
+    await vi.waitFor(async () => expect((await app.json<{ seen: string[] }>('/seen')).seen).toContain('hello y@1.0.0 [1.0.0]'), {
+      timeout: WAIT_MS,
+      interval: 50,
+    });
 
     app.send({ type: 'plugin.uninstall', plugin: 'esm-stamp' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.uninstalled')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.uninstalled')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     const after = await app.fetch('/');
     expect(after.headers).not.toHaveProperty('x-stamp');
     expect(after.body).toBe('hello x');
@@ -205,7 +219,7 @@ describe('an ES module service', () => {
   it('refuses, changing nothing, a plugin on an ES module imported without its import hook', async () => {
     const app = await startHot('esm', 'anchor');
     app.send({ type: 'plugin.install', plugin: 'extra-stamp' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.install-failed')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.install-failed')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     expect(app.eventsOf('plugin.install-failed')[0]?.attributes?.reason).toMatch(
       /lib\/extra\.mjs was imported by ES modules before the agent's import hook watched it: their imports cannot be patched after load/,
     );
@@ -218,7 +232,7 @@ describe('an ES module service', () => {
   it('refuses a plugin on its modules when no import hook ran since it started', async () => {
     const app = await startHot('esm', '');
     app.send({ type: 'plugin.install', plugin: 'esm-stamp' });
-    await vi.waitFor(() => expect(app.eventsOf('plugin.install-failed')).toHaveLength(1), waitLong);
+    await vi.waitFor(() => expect(app.eventsOf('plugin.install-failed')).toHaveLength(1), { timeout: WAIT_MS, interval: 50 });
     expect(app.eventsOf('plugin.install-failed')[0]?.attributes?.reason).toMatch(
       /^the agent's import hook did not run since the service started .* cannot tell whether ES modules imported .*lib\/greet\.mjs \(the service itself is an ES module\)$/,
     );

@@ -154,18 +154,28 @@ export class HotPlugging {
     events.report('normal', 'plugin.installed', `plugin ${plugin} ${version} installed (command ${id})`, { plugin, command: id, version });
   }
 
-  private async replace(command: PluginCommand, current: PluginRecord, location: PluginLocation, { version }: { version: string }): Promise<void> {
+  private async replace(
+    command: PluginCommand,
+    current: PluginRecord,
+    location: PluginLocation,
+    { version }: { version: string },
+  ): Promise<void> {
     const { id, plugin } = command;
     const { instrumentation, heartbeat, records, events } = this.options;
     if (version === current.version && location.dir === current.dir) {
       // Nothing to do, and that is the outcome asked for: an upgrade to what runs reports the upgrade done.
       const upgrade = command.type === 'plugin.upgrade';
-      events.report('normal', upgrade ? 'plugin.upgraded' : 'plugin.installed', `plugin ${plugin} ${version} was already installed (command ${id})`, {
-        plugin,
-        command: id,
-        version,
-        ...(upgrade ? { from: version } : {}),
-      });
+      events.report(
+        'normal',
+        upgrade ? 'plugin.upgraded' : 'plugin.installed',
+        `plugin ${plugin} ${version} was already installed (command ${id})`,
+        {
+          plugin,
+          command: id,
+          version,
+          ...(upgrade ? { from: version } : {}),
+        },
+      );
       return;
     }
     const restoreExtInfo = heartbeat.keepExtInfo(plugin);
@@ -192,13 +202,18 @@ export class HotPlugging {
     records.set(plugin, { name: plugin, version, dir: location.dir, ...loaded.module, resources: loaded.resources });
     const { attributes, clean } = await this.retire(current, location.dir);
     const note = clean ? '' : ` (${current.version}: ${describeRetired(attributes)})`;
-    events.report(clean ? 'normal' : 'important', 'plugin.upgraded', `plugin ${plugin} upgraded from ${current.version} to ${version}${note} (command ${id})`, {
-      plugin,
-      command: id,
-      version,
-      from: current.version,
-      ...attributes,
-    });
+    events.report(
+      clean ? 'normal' : 'important',
+      'plugin.upgraded',
+      `plugin ${plugin} upgraded from ${current.version} to ${version}${note} (command ${id})`,
+      {
+        plugin,
+        command: id,
+        version,
+        from: current.version,
+        ...attributes,
+      },
+    );
   }
 
   /** Evaluates the plugin's module afresh, in its context, tracking what it creates. */
@@ -267,7 +282,12 @@ export class HotPlugging {
     if (version !== undefined) attributes.version = version;
     if (current !== undefined) attributes.from = current.version;
     const still = current === undefined ? '' : `; ${current.version} keeps running`;
-    this.options.events.report('important', 'plugin.install-failed', `cannot ${what} plugin ${plugin}: ${reason}${still} (command ${id})`, attributes);
+    this.options.events.report(
+      'important',
+      'plugin.install-failed',
+      `cannot ${what} plugin ${plugin}: ${reason}${still} (command ${id})`,
+      attributes,
+    );
   }
 }
 
@@ -310,7 +330,11 @@ function isEsmFile(file: string): boolean {
 }
 
 /** Calls `stop` in the plugin's context, waits for it up to PLUGIN_STOP_TIMEOUT_MS; says how it failed, if it did. */
-async function stopPlugin(plugin: string, { stop }: { stop?: () => void | Promise<void> }, resources: PluginResources): Promise<string | undefined> {
+async function stopPlugin(
+  plugin: string,
+  { stop }: { stop?: () => void | Promise<void> },
+  resources: PluginResources,
+): Promise<string | undefined> {
   if (stop === undefined) return undefined;
   let timer: NodeJS.Timeout | undefined;
   try {

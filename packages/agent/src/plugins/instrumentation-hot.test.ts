@@ -40,11 +40,15 @@ describe('Instrumentation at run time', () => {
     instrumentation.onModuleLoaded({ module: file, exports: lib });
     const whisperWrapper = lib.whisper;
 
-    const staged = instrumentation.stage('late', [
-      tagging('late', { module: './lib.js', method: 'shout' }),
-      tagging('late', { module: './lib.js', export: 'Store.prototype', method: 'get' }),
-      tagging('late', { module: './lib.js', method: 'whisper' }),
-    ], []);
+    const staged = instrumentation.stage(
+      'late',
+      [
+        tagging('late', { module: './lib.js', method: 'shout' }),
+        tagging('late', { module: './lib.js', export: 'Store.prototype', method: 'get' }),
+        tagging('late', { module: './lib.js', method: 'whisper' }),
+      ],
+      [],
+    );
     // Staged is not live.
     expect(lib.shout('hi')).toBe('HI');
     instrumentation.commit(staged);
@@ -75,7 +79,11 @@ describe('Instrumentation at run time', () => {
     const { shout } = lib;
     instrumentation.onModuleLoaded({ module: file, exports: lib });
     expect(() =>
-      instrumentation.stage('bad', [tagging('bad', { module: './lib.js', method: 'shout' }), tagging('bad', { module: './lib.js', method: 'limit' })], []),
+      instrumentation.stage(
+        'bad',
+        [tagging('bad', { module: './lib.js', method: 'shout' }), tagging('bad', { module: './lib.js', method: 'limit' })],
+        [],
+      ),
     ).toThrow('cannot intercept ./lib.js.limit: limit is not a function');
     expect(lib.shout).toBe(shout);
     expect(instrumentation.has('bad')).toBe(false);
@@ -94,10 +102,14 @@ describe('Instrumentation at run time', () => {
     expect(lib.shout('a')).toBe('A last p1 first');
 
     // Version 2 no longer intercepts whisper, and intercepts get.
-    const staged = instrumentation.stage('p', [
-      tagging('p2', { module: './lib.js', method: 'shout' }),
-      tagging('p2', { module: './lib.js', export: 'Store.prototype', method: 'get' }),
-    ], []);
+    const staged = instrumentation.stage(
+      'p',
+      [
+        tagging('p2', { module: './lib.js', method: 'shout' }),
+        tagging('p2', { module: './lib.js', export: 'Store.prototype', method: 'get' }),
+      ],
+      [],
+    );
     expect(lib.shout('a')).toBe('A last p1 first');
     instrumentation.commit(staged, 'p');
     expect(lib.shout).toBe(shout);

@@ -121,7 +121,7 @@ export class Instrumentation {
           checkWrappable(owner, watch.declaration.method);
           bindings.push({ watch, owner, loaded: load });
         } catch (error) {
-          throw new Error(`cannot intercept ${describeTarget(watch.declaration)}: ${describeError(error)}`);
+          throw new Error(`cannot intercept ${describeTarget(watch.declaration)}: ${describeError(error)}`, { cause: error });
         }
       }
     }
