@@ -61,7 +61,11 @@ export const pluginCommandStateSchema = z.object({
   expiresAt: epochMs,
 });
 
+/** What `GET /api/v1/plugin-commands` and the bulk commands answer. */
 export const pluginCommandListSchema = z.object({ commands: z.array(pluginCommandStateSchema) });
+
+/** What a command for one instance answers: `command` (as disable and enable always did), and the same in `commands` (as the bulk routes). */
+export const pluginCommandSentSchema = z.object({ command: pluginCommandStateSchema, commands: z.tuple([pluginCommandStateSchema]) });
 
 /** `POST /api/v1/instances/:id/plugins/:plugin/install|uninstall|upgrade` (the body may be left out). */
 export const pluginCommandBodySchema = z

@@ -11,8 +11,9 @@ import {
   pluginCommandBodySchema,
   pluginCommandListSchema,
   pluginCommandQuerySchema,
-  pluginCommandStateSchema,
+  pluginCommandSentSchema,
   type PluginCommand,
+  type PluginCommandSent,
   type PluginCommandState,
 } from '@vigil/protocol';
 import { z } from 'zod';
@@ -23,8 +24,6 @@ import { PluginCommandService } from './plugin-command.service.js';
 import { bulkTargets, checkVersion, instanceTarget } from './plugin-command-targets.js';
 
 type CommandList = { commands: PluginCommandState[] };
-
-const commandSentSchema = z.object({ command: pluginCommandStateSchema });
 
 /** A name the agent looks up as a folder or a package: no path tricks. */
 const installable = z.object({
@@ -76,9 +75,9 @@ export class PluginCommandsController {
   @HttpCode(202)
   @Operation('Install a plugin into a running instance: found where its agent finds plugins at start, delivered in the reply to its next beat')
   @ZodBody(pluginCommandBodySchema, 'PluginCommandBody')
-  @ZodResponse(202, 'Queued', pluginCommandListSchema, 'PluginCommandList')
+  @ZodResponse(202, 'Queued', pluginCommandSentSchema, 'CommandSent')
   @Responses(ONE_REFUSALS)
-  install(@Param('id') id: string, @Param('plugin') plugin: string, @Body() body: unknown): Promise<CommandList> {
+  install(@Param('id') id: string, @Param('plugin') plugin: string, @Body() body: unknown): Promise<PluginCommandSent> {
     return this.one(id, installableName(plugin), 'plugin.install', body);
   }
 
@@ -86,9 +85,9 @@ export class PluginCommandsController {
   @HttpCode(202)
   @Operation('Uninstall a plugin from a running instance: delivered in the reply to its next beat')
   @ZodBody(pluginCommandBodySchema, 'PluginCommandBody')
-  @ZodResponse(202, 'Queued', pluginCommandListSchema, 'PluginCommandList')
+  @ZodResponse(202, 'Queued', pluginCommandSentSchema, 'CommandSent')
   @Responses(ONE_REFUSALS)
-  uninstall(@Param('id') id: string, @Param('plugin') plugin: string, @Body() body: unknown): Promise<CommandList> {
+  uninstall(@Param('id') id: string, @Param('plugin') plugin: string, @Body() body: unknown): Promise<PluginCommandSent> {
     return this.one(id, plugin, 'plugin.uninstall', body);
   }
 
@@ -96,28 +95,28 @@ export class PluginCommandsController {
   @HttpCode(202)
   @Operation('Upgrade a plugin of a running instance to a version: delivered in the reply to its next beat')
   @ZodBody(pluginCommandBodySchema, 'PluginCommandBody')
-  @ZodResponse(202, 'Queued', pluginCommandListSchema, 'PluginCommandList')
+  @ZodResponse(202, 'Queued', pluginCommandSentSchema, 'CommandSent')
   @Responses(ONE_REFUSALS)
-  upgrade(@Param('id') id: string, @Param('plugin') plugin: string, @Body() body: unknown): Promise<CommandList> {
+  upgrade(@Param('id') id: string, @Param('plugin') plugin: string, @Body() body: unknown): Promise<PluginCommandSent> {
     return this.one(id, plugin, 'plugin.upgrade', body);
   }
 
   @Post(`${INSTANCES_PATH}/:id/plugins/:plugin/disable`)
   @HttpCode(202)
   @Operation('Disable a plugin on an instance: delivered in the reply to its next beat')
-  @ZodResponse(202, 'Queued', commandSentSchema, 'CommandSent')
+  @ZodResponse(202, 'Queued', pluginCommandSentSchema, 'CommandSent')
   @Responses(ONE_REFUSALS)
-  async disable(@Param('id') id: string, @Param('plugin') plugin: string): Promise<{ command: PluginCommandState }> {
-    return { command: (await this.one(id, plugin, 'plugin.disable', undefined)).commands[0]! };
+  disable(@Param('id') id: string, @Param('plugin') plugin: string): Promise<PluginCommandSent> {
+    return this.one(id, plugin, 'plugin.disable', undefined);
   }
 
   @Post(`${INSTANCES_PATH}/:id/plugins/:plugin/enable`)
   @HttpCode(202)
   @Operation('Enable a plugin on an instance again: delivered in the reply to its next beat')
-  @ZodResponse(202, 'Queued', commandSentSchema, 'CommandSent')
+  @ZodResponse(202, 'Queued', pluginCommandSentSchema, 'CommandSent')
   @Responses(ONE_REFUSALS)
-  async enable(@Param('id') id: string, @Param('plugin') plugin: string): Promise<{ command: PluginCommandState }> {
-    return { command: (await this.one(id, plugin, 'plugin.enable', undefined)).commands[0]! };
+  enable(@Param('id') id: string, @Param('plugin') plugin: string): Promise<PluginCommandSent> {
+    return this.one(id, plugin, 'plugin.enable', undefined);
   }
 
   @Post(`${PLUGINS_PATH}/:plugin/install`)
@@ -150,11 +149,12 @@ export class PluginCommandsController {
     return this.many(plugin, 'plugin.upgrade', body);
   }
 
-  private async one(id: string, plugin: string, type: PluginCommand['type'], body: unknown): Promise<CommandList> {
+  private async one(id: string, plugin: string, type: PluginCommand['type'], body: unknown): Promise<PluginCommandSent> {
     const { version } = parseOr400(pluginCommandBodySchema, body ?? {}, 'body');
     checkVersion(type, version);
     const targets = instanceTarget(this.registry.get(id), id, plugin, type);
-    return { commands: await this.commands.send(targets, plugin, type, version ?? null) };
+    const [command] = await this.commands.send(targets, plugin, type, version ?? null);
+    return { command: command!, commands: [command!] };
   }
 
   private async many(plugin: string, type: PluginCommand['type'], body: unknown): Promise<CommandList> {

@@ -1,4 +1,4 @@
-import { BULK_COMMAND_MAX_INSTANCES, LIMITS, pluginCommandListSchema } from '@vigil/protocol';
+import { BULK_COMMAND_MAX_INSTANCES, LIMITS, pluginCommandSentSchema } from '@vigil/protocol';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { describe, expect, it } from 'vitest';
 import { testApps } from '../test-support/test-app-fixtures.js';
@@ -21,7 +21,8 @@ describe('plugin command routes', () => {
     await beat(app, 'i-1', ['template@1.0.0']);
     const answer = await post(app, '/api/v1/instances/i-1/plugins/http-timing/install', { version: '2.0.0' });
     expect(answer.statusCode, answer.body).toBe(202);
-    const [state] = pluginCommandListSchema.parse(answer.json()).commands;
+    const { command: state, commands: [same] } = pluginCommandSentSchema.parse(answer.json());
+    expect(same).toEqual(state);
     expect(state).toMatchObject({
       instanceId: 'i-1',
       service: 'orders',
@@ -31,12 +32,12 @@ describe('plugin command routes', () => {
       state: 'queued',
       reason: null,
     });
-    expect(state!.expiresAt - state!.createdAt).toBe(86_400_000);
+    expect(state.expiresAt - state.createdAt).toBe(86_400_000);
     expect(await commands(app)).toEqual([state]);
 
-    expect((await beat(app, 'i-1')).commands).toEqual([{ id: state!.id, type: 'plugin.install', plugin: 'http-timing', version: '2.0.0' }]);
+    expect((await beat(app, 'i-1')).commands).toEqual([{ id: state.id, type: 'plugin.install', plugin: 'http-timing', version: '2.0.0' }]);
     expect((await beat(app, 'i-1')).commands).toBeUndefined();
-    expect((await commands(app))[0]).toMatchObject({ id: state!.id, state: 'delivered' });
+    expect((await commands(app))[0]).toMatchObject({ id: state.id, state: 'delivered' });
   });
 
   it('queues uninstall and upgrade only for a plugin the instance runs, and a version only for install and upgrade', async () => {
@@ -71,12 +72,13 @@ describe('plugin command routes', () => {
     expect((await commands(app)).map((c) => c.type).sort()).toEqual(['plugin.uninstall', 'plugin.upgrade']);
   });
 
-  it('answers disable and enable as before, `{ command }`, now with the whole state', async () => {
+  it('answers disable and enable as before, `{ command }`, now with the whole state (and in `commands`)', async () => {
     const app = await apps.start();
     await beat(app, 'i-1', ['template@1.0.0']);
     const answer = await post(app, '/api/v1/instances/i-1/plugins/template/disable');
     expect(answer.statusCode, answer.body).toBe(202);
     expect(answer.json().command).toMatchObject({ type: 'plugin.disable', plugin: 'template', state: 'queued', instanceId: 'i-1' });
+    expect(answer.json().commands).toEqual([answer.json().command]);
     const reply = await beat(app, 'i-1');
     expect(reply.commands).toEqual([{ id: answer.json().command.id, type: 'plugin.disable', plugin: 'template' }]);
   });
