@@ -12,7 +12,9 @@ describe('plugin command REST shapes', () => {
     expect(issues(pluginCommandBodySchema.safeParse({ version: '../../etc' }))).toEqual([
       'version: must be a version such as 1.2.0 (letters, digits and . + _ -)',
     ]);
-    expect(issues(pluginCommandBodySchema.safeParse({ version: '' }))).toEqual([expect.stringMatching(/^version: /)]);
+    const empty = issues(pluginCommandBodySchema.safeParse({ version: '' }));
+    expect(empty.length).toBeGreaterThan(0);
+    expect(empty.filter((issue) => !issue.startsWith('version: '))).toEqual([]);
     expect(issues(pluginCommandBodySchema.safeParse({ verison: '2' }))).toEqual([expect.stringContaining('verison')]);
   });
 

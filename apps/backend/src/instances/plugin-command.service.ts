@@ -118,6 +118,8 @@ export class PluginCommandService implements OnModuleInit, OnModuleDestroy {
       throw error;
     }
     for (const command of commands) {
+      // A reload of the shared log that read Redis just before the save may have dropped it.
+      this.log.set(command);
       if (!this.queue.enqueue(command.instanceId, wireCommand(command))) {
         // Another request filled the queue while this one saved.
         void this.transition(command.id, (current) => finished(current, 'failed', 'too many pending commands', this.clock.now()));
