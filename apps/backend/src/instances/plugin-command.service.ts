@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, ConflictException, Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  InternalServerErrorException,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { LIMITS, type EventRecord, type PluginCommand, type PluginCommandState } from '@vigil/protocol';
 import type { Logger } from 'pino';
@@ -115,7 +123,9 @@ export class PluginCommandService implements OnModuleInit, OnModuleDestroy {
       await this.store.add(commands);
     } catch (error) {
       for (const command of commands) this.log.remove(command.id);
-      throw error;
+      const reason = (error as Error).message;
+      this.logger.error({ path: this.store.where, reason }, 'cannot save plugin commands: none was queued');
+      throw new InternalServerErrorException({ error: 'cannot save plugin commands', path: this.store.where, reason });
     }
     for (const command of commands) {
       // A reload of the shared log that read Redis just before the save may have dropped it.
