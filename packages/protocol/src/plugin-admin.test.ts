@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BULK_COMMAND_MAX_INSTANCES, bulkPluginCommandBodySchema, pluginCommandBodySchema, pluginCommandQuerySchema } from './plugin-admin.js';
+import {
+  BULK_COMMAND_MAX_INSTANCES,
+  bulkPluginCommandBodySchema,
+  pluginCommandBodySchema,
+  pluginCommandQuerySchema,
+} from './plugin-admin.js';
 import { describeIssues } from './schemas.js';
 
 const issues = (result: { success: boolean; error?: Parameters<typeof describeIssues>[0] }) =>
@@ -25,7 +30,9 @@ describe('plugin command REST shapes', () => {
     expect(issues(bulkPluginCommandBodySchema.safeParse({}))).toEqual(exactlyOne);
     expect(issues(bulkPluginCommandBodySchema.safeParse({ service: 'orders', instanceIds: ['a'] }))).toEqual(exactlyOne);
     expect(issues(bulkPluginCommandBodySchema.safeParse({ instanceIds: [] }))).toEqual([expect.stringMatching(/^instanceIds: /)]);
-    expect(issues(bulkPluginCommandBodySchema.safeParse({ instanceIds: ['a', 'a'] }))).toEqual(['instanceIds: must not name an instance twice']);
+    expect(issues(bulkPluginCommandBodySchema.safeParse({ instanceIds: ['a', 'a'] }))).toEqual([
+      'instanceIds: must not name an instance twice',
+    ]);
     const many = Array.from({ length: BULK_COMMAND_MAX_INSTANCES + 1 }, (_, i) => `i-${i}`);
     expect(issues(bulkPluginCommandBodySchema.safeParse({ instanceIds: many }))).toEqual([
       `instanceIds: at most ${BULK_COMMAND_MAX_INSTANCES} instances per command`,

@@ -23,7 +23,11 @@ import { RegistryModule } from './registry.module.js';
       inject: [VIGIL_CONFIG, PluginCommandLog],
       useFactory: (config: VigilConfig, log: PluginCommandLog): PluginCommandStore =>
         config.store.kind === 'redis'
-          ? new RedisPluginCommandStore(config.store, config.store.prefix, createLogger(config.logLevel).child({ component: 'plugin-commands' }))
+          ? new RedisPluginCommandStore(
+              config.store,
+              config.store.prefix,
+              createLogger(config.logLevel).child({ component: 'plugin-commands' }),
+            )
           : new PluginCommandFile(join(config.dataDir, 'plugin-commands.json'), log),
     },
   ],

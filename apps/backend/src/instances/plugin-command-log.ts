@@ -53,7 +53,12 @@ export function delivered(command: StoredCommand, now: number, timings: CommandT
  * written), delivered, or given up on (`expired`, `failed: no outcome`): a late outcome is still
  * what the agent did. A finished command's own outcome is not replaced by a second one.
  */
-export function finished(command: StoredCommand, outcome: 'succeeded' | 'failed', reason: string | null, now: number): StoredCommand | null {
+export function finished(
+  command: StoredCommand,
+  outcome: 'succeeded' | 'failed',
+  reason: string | null,
+  now: number,
+): StoredCommand | null {
   const open =
     command.state === 'queued' ||
     command.state === 'delivered' ||

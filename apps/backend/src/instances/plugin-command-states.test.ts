@@ -6,7 +6,7 @@ import type { EventList, PluginCommandState } from '@vigil/protocol';
 import { describe, expect, it } from 'vitest';
 import { testApps } from '../test-support/test-app-fixtures.js';
 import { PluginCommandService } from './plugin-command.service.js';
-import { TestClock, beat, commands, report, stateOf } from './plugin-command-fixtures.js';
+import { TestClock, beat, commands, report, stateOf, until } from './plugin-command-fixtures.js';
 
 /**
  * A plugin command's life as the API shows it (issue 22): queued, delivered by a beat reply,
@@ -43,7 +43,13 @@ describe('plugin command states', () => {
     expect(await stateOf(app, install.id)).toMatchObject({ state: 'delivered', updatedAt: clock.time, expiresAt: clock.time + OUTCOME_MS });
 
     await report(app, 'i-1', 'plugin.installed', { plugin: 'http-timing', command: install.id, version: '2.0.0' });
-    await report(app, 'i-1', 'plugin.uninstall-failed', { plugin: 'template', command: uninstall.id, reason: 'its stop hook threw: boom' }, 'important');
+    await report(
+      app,
+      'i-1',
+      'plugin.uninstall-failed',
+      { plugin: 'template', command: uninstall.id, reason: 'its stop hook threw: boom' },
+      'important',
+    );
     expect(await stateOf(app, install.id)).toMatchObject({ state: 'succeeded', reason: null });
     expect(await stateOf(app, uninstall.id)).toMatchObject({ state: 'failed', reason: 'its stop hook threw: boom' });
     // A second outcome does not replace the first.
@@ -58,7 +64,11 @@ describe('plugin command states', () => {
     const on = await send(app, 'i-1/plugins/template/enable');
     await beat(app, 'i-1');
     await report(app, 'i-1', 'plugin.disabled', { plugin: 'template', commandId: off.id }, 'important');
-    await report(app, 'i-1', 'plugin.command-failed', { plugin: 'template', commandId: on.id, error: 'no plugin named template is loaded' });
+    await report(app, 'i-1', 'plugin.command-failed', {
+      plugin: 'template',
+      commandId: on.id,
+      error: 'no plugin named template is loaded',
+    });
     expect(await stateOf(app, off.id)).toMatchObject({ state: 'succeeded' });
     expect(await stateOf(app, on.id)).toMatchObject({ state: 'failed', reason: 'no plugin named template is loaded' });
   });
@@ -91,7 +101,10 @@ describe('plugin command states', () => {
     expect(await stateOf(app, install.id)).toMatchObject({ state: 'expired', reason: 'not delivered in time', updatedAt: clock.time });
     expect((await beat(app, 'i-1')).commands).toBeUndefined();
     expect(await backendEvents(app, 'plugin.command-expired')).toEqual([
-      expect.objectContaining({ instanceId: 'i-1', attributes: expect.objectContaining({ commandId: install.id, reason: 'not delivered in time' }) }),
+      expect.objectContaining({
+        instanceId: 'i-1',
+        attributes: expect.objectContaining({ commandId: install.id, reason: 'not delivered in time' }),
+      }),
     ]);
   });
 
@@ -129,7 +142,9 @@ describe('plugin command states', () => {
     expect(await commands(second)).toEqual(before);
     // The instances come back with their next beats (a full one after `unknown`).
     expect((await beat(second, 'i-2')).commands).toBeUndefined();
-    expect((await beat(second, 'i-1')).commands).toEqual([{ id: waiting.id, type: 'plugin.install', plugin: 'http-timing', version: '2.0.0' }]);
+    expect((await beat(second, 'i-1')).commands).toEqual([
+      { id: waiting.id, type: 'plugin.install', plugin: 'http-timing', version: '2.0.0' },
+    ]);
     expect(await stateOf(second, waiting.id)).toMatchObject({ state: 'delivered' });
     expect(await stateOf(second, done.id)).toMatchObject({ state: 'succeeded' });
   });
@@ -140,8 +155,13 @@ describe('plugin command states', () => {
     await beat(app, 'i-1', ['template@1.0.0']);
     const install = await send(app, 'i-1/plugins/http-timing/install');
     // Silent past the remove timeout (and short of the command's TTL): the lease ticker removes it.
-    clock.time += 3_000;
-    await expect.poll(async () => (await stateOf(app, install.id))?.state).toBe('expired');
+    // The clock moves in steps under the stall threshold (a bigger jump reads as a backend stall and extends leases).
+    const removedBy = clock.time + 3_000;
+    await until('the instance to be removed and its command expired', async () => {
+      if (clock.time < removedBy) clock.time += 200;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return (await stateOf(app, install.id))?.state === 'expired' ? true : undefined;
+    });
     expect(await stateOf(app, install.id)).toMatchObject({ reason: 'instance removed' });
     expect(await backendEvents(app, 'instance.removed')).toHaveLength(1);
   });

@@ -137,7 +137,10 @@ export class PluginCommandFile implements PluginCommandStore {
       await rename(this.where, aside);
       return { commands: [], problem: `${problem}; moved it to ${aside} and started with no plugin commands` };
     } catch (error) {
-      return { commands: [], problem: `${problem}; could not move it aside (${(error as Error).message}); started with no plugin commands` };
+      return {
+        commands: [],
+        problem: `${problem}; could not move it aside (${(error as Error).message}); started with no plugin commands`,
+      };
     }
   }
 }

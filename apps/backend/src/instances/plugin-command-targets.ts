@@ -44,7 +44,9 @@ export function bulkTargets(
 ): CommandTargets {
   if (body.service !== undefined) {
     const service = body.service;
-    const live = lookup.list().filter((i) => i.service === service && i.source === 'agent' && i.status !== 'lost' && i.status !== 'offline');
+    const live = lookup
+      .list()
+      .filter((i) => i.service === service && i.source === 'agent' && i.status !== 'lost' && i.status !== 'offline');
     const instances = needsPlugin(type) ? live.filter((i) => runs(i, plugin)) : live;
     if (instances.length === 0) {
       const why = live.length === 0 ? `has no live agent instance` : `has no live instance running ${plugin}`;

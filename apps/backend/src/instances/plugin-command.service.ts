@@ -115,7 +115,11 @@ export class PluginCommandService implements OnModuleInit, OnModuleDestroy {
     if (full.length > 0) throw new BadRequestException({ error: 'too many pending commands', issues: full });
     const now = this.clock.now();
     const commands = targets.instances.map((instance) =>
-      newCommand({ id: randomUUID(), instanceId: instance.instanceId, service: instance.service, type, plugin, version }, now, this.timings),
+      newCommand(
+        { id: randomUUID(), instanceId: instance.instanceId, service: instance.service, type, plugin, version },
+        now,
+        this.timings,
+      ),
     );
     // In the log before the save (the file writes the log), queued after it: a command is never handed out unsaved.
     for (const command of commands) this.log.set(command);

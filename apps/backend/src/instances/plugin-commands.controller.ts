@@ -30,7 +30,10 @@ const installable = z.object({
   plugin: z
     .string()
     .max(LIMITS.nameLength)
-    .regex(/^(@[A-Za-z0-9][\w.-]*\/)?[A-Za-z0-9][\w.-]*$/, 'must be a plugin package name (letters, digits, - _ . and an optional @scope/)'),
+    .regex(
+      /^(@[A-Za-z0-9][\w.-]*\/)?[A-Za-z0-9][\w.-]*$/,
+      'must be a plugin package name (letters, digits, - _ . and an optional @scope/)',
+    ),
 });
 
 /** The plugin path parameter of an install, checked. */
@@ -64,7 +67,12 @@ export class PluginCommandsController {
   @Get(PLUGIN_COMMANDS_PATH)
   @Operation('Plugin commands and their states, newest first')
   @ZodQuery(pluginCommandQuerySchema)
-  @ZodResponse(200, `At most \`limit\` commands (${COMMAND_LIST_MAX} by default) matching every filter given`, pluginCommandListSchema, 'PluginCommandList')
+  @ZodResponse(
+    200,
+    `At most \`limit\` commands (${COMMAND_LIST_MAX} by default) matching every filter given`,
+    pluginCommandListSchema,
+    'PluginCommandList',
+  )
   @Responses({ 400: INVALID })
   list(@Query() query: unknown): CommandList {
     const { limit, ...filter } = parseOr400(pluginCommandQuerySchema, query, 'query');
@@ -73,7 +81,9 @@ export class PluginCommandsController {
 
   @Post(`${INSTANCES_PATH}/:id/plugins/:plugin/install`)
   @HttpCode(202)
-  @Operation('Install a plugin into a running instance: found where its agent finds plugins at start, delivered in the reply to its next beat')
+  @Operation(
+    'Install a plugin into a running instance: found where its agent finds plugins at start, delivered in the reply to its next beat',
+  )
   @ZodBody(pluginCommandBodySchema, 'PluginCommandBody')
   @ZodResponse(202, 'Queued', pluginCommandSentSchema, 'CommandSent')
   @Responses(ONE_REFUSALS)

@@ -22,7 +22,8 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const replica = (): Promise<NestFastifyApplication> => apps.start({ VIGIL_STORE: 'redis', VIGIL_REDIS_URL: REDIS_URL, VIGIL_REDIS_PREFIX: PREFIX });
+const replica = (): Promise<NestFastifyApplication> =>
+  apps.start({ VIGIL_STORE: 'redis', VIGIL_REDIS_URL: REDIS_URL, VIGIL_REDIS_PREFIX: PREFIX });
 
 /** Beats to `app` until a reply carries commands (a beat every 150 ms: under the rate limit). */
 async function beatUntilCommands(app: NestFastifyApplication, instanceId: string): Promise<NonNullable<BeatReply['commands']>> {
@@ -41,12 +42,18 @@ describe('plugin commands on Redis', () => {
       const answer = await b.inject({ method: 'GET', url: '/api/v1/instances/i-1' });
       return answer.statusCode === 200 ? true : undefined;
     });
-    const queued = await a.inject({ method: 'POST', url: '/api/v1/instances/i-1/plugins/http-timing/install', payload: { version: '2.0.0' } });
+    const queued = await a.inject({
+      method: 'POST',
+      url: '/api/v1/instances/i-1/plugins/http-timing/install',
+      payload: { version: '2.0.0' },
+    });
     expect(queued.statusCode, queued.body).toBe(202);
     const [command] = (queued.json() as { commands: PluginCommandState[] }).commands;
     await until('B to list the queued command', async () => ((await stateOf(b, command!.id))?.state === 'queued' ? true : undefined));
 
-    expect(await beatUntilCommands(b, 'i-1')).toEqual([{ id: command!.id, type: 'plugin.install', plugin: 'http-timing', version: '2.0.0' }]);
+    expect(await beatUntilCommands(b, 'i-1')).toEqual([
+      { id: command!.id, type: 'plugin.install', plugin: 'http-timing', version: '2.0.0' },
+    ]);
     await until('A to show it delivered', async () => ((await stateOf(a, command!.id))?.state === 'delivered' ? true : undefined));
     // The queue on A empties too: beats to A and B for a while carry it no more.
     for (let i = 0; i < 4; i++) {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BULK_COMMAND_MAX_INSTANCES, LIMITS, pluginCommandSentSchema } from '@vigil/protocol';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +24,10 @@ describe('plugin command routes', () => {
     await beat(app, 'i-1', ['template@1.0.0']);
     const answer = await post(app, '/api/v1/instances/i-1/plugins/http-timing/install', { version: '2.0.0' });
     expect(answer.statusCode, answer.body).toBe(202);
-    const { command: state, commands: [same] } = pluginCommandSentSchema.parse(answer.json());
+    const {
+      command: state,
+      commands: [same],
+    } = pluginCommandSentSchema.parse(answer.json());
     expect(same).toEqual(state);
     expect(state).toMatchObject({
       instanceId: 'i-1',
@@ -97,7 +103,12 @@ describe('plugin command routes', () => {
     });
     const install = await post(app, '/api/v1/plugins/http-timing/install', { service: 'orders', version: '2.0.0' });
     expect(install.statusCode, install.body).toBe(202);
-    expect(install.json().commands.map((c: { instanceId: string }) => c.instanceId).sort()).toEqual(['o-1', 'o-2']);
+    expect(
+      install
+        .json()
+        .commands.map((c: { instanceId: string }) => c.instanceId)
+        .sort(),
+    ).toEqual(['o-1', 'o-2']);
     const uninstall = await post(app, '/api/v1/plugins/template/uninstall', { service: 'orders' });
     expect(uninstall.statusCode, uninstall.body).toBe(202);
     expect(uninstall.json().commands.map((c: { instanceId: string }) => c.instanceId)).toEqual(['o-1']);
@@ -119,7 +130,10 @@ describe('plugin command routes', () => {
     await beat(app, 'i-2', []);
     const unknown = await post(app, '/api/v1/plugins/template/install', { instanceIds: ['i-1', 'nope', 'i-2', 'gone'] });
     expect(unknown.statusCode).toBe(404);
-    expect(unknown.json()).toEqual({ error: 'unknown instances', issues: ['instanceIds.1: no instance nope', 'instanceIds.3: no instance gone'] });
+    expect(unknown.json()).toEqual({
+      error: 'unknown instances',
+      issues: ['instanceIds.1: no instance nope', 'instanceIds.3: no instance gone'],
+    });
     const without = await post(app, '/api/v1/plugins/template/uninstall', { instanceIds: ['i-1', 'i-2'] });
     expect(without.statusCode).toBe(404);
     expect(without.json().issues).toEqual(['instanceIds.1: template is not loaded on i-2']);
@@ -160,7 +174,9 @@ describe('plugin command routes', () => {
     });
     const bulk = await post(app, '/api/v1/plugins/template/upgrade', { instanceIds: ['idle', 'busy'], version: '2.0.0' });
     expect(bulk.statusCode).toBe(400);
-    expect(bulk.json().issues).toEqual([`instanceIds.1: busy has ${LIMITS.commandsPerReply} commands waiting; it has not beaten to collect them`]);
+    expect(bulk.json().issues).toEqual([
+      `instanceIds.1: busy has ${LIMITS.commandsPerReply} commands waiting; it has not beaten to collect them`,
+    ]);
     expect(await commands(app, 'instanceId=idle')).toEqual([]);
     // A beat collects them; the instance takes commands again.
     expect((await beat(app, 'busy')).commands).toHaveLength(LIMITS.commandsPerReply);
@@ -185,6 +201,19 @@ describe('plugin command routes', () => {
     const bad = await app.inject({ method: 'GET', url: '/api/v1/plugin-commands?limit=0' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues).toEqual(['limit: must be at least 1']);
+  });
+
+  it('refuses with 500 naming the path and reason when the data dir cannot hold the commands, and queues none', async () => {
+    const parent = join(mkdtempSync(join(tmpdir(), 'vigil-plugin-commands-enotdir-')), 'a-file');
+    writeFileSync(parent, 'not a directory');
+    const app = await apps.start({ VIGIL_DATA_DIR: join(parent, 'data') });
+    await beat(app, 'i-1');
+    const refused = await post(app, '/api/v1/instances/i-1/plugins/template/disable');
+    expect(refused.statusCode).toBe(500);
+    expect(refused.json()).toMatchObject({ error: 'cannot save plugin commands', path: join(parent, 'data', 'plugin-commands.json') });
+    expect(refused.json().reason).toMatch(/ENOTDIR/);
+    expect(await commands(app)).toEqual([]);
+    expect((await beat(app, 'i-1')).commands).toBeUndefined();
   });
 
   it('is guarded as the rest of the API: 401 without the API token once tokens are set', async () => {

@@ -142,7 +142,9 @@ export class RedisPluginCommandStore implements PluginCommandStore {
       else problems.push(`${id}: ${describeIssues(parsed.error).join('; ')}`);
     }
     // A field that does not parse is left in Redis for whoever wants to repair it, and skipped.
-    return problems.length > 0 ? { commands, problem: `skipped unreadable plugin commands in ${this.where}: ${problems.join(', ')}` } : { commands };
+    return problems.length > 0
+      ? { commands, problem: `skipped unreadable plugin commands in ${this.where}: ${problems.join(', ')}` }
+      : { commands };
   }
 
   private async reload(): Promise<void> {
