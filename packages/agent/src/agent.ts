@@ -14,8 +14,9 @@ import { announce, describeError, listenToLog, logger } from './logger';
 import { Instrumentation } from './plugins/instrumentation';
 import type { ModuleHooks } from './plugins/module-hooks';
 import { RuntimeMetrics } from './metrics/runtime-metrics';
+import { HotPlugging } from './plugins/hot-plugging';
 import { PluginControl } from './plugins/plugin-control';
-import { loadPlugins } from './plugins/plugin-loader';
+import { loadPlugins, type PluginRecord } from './plugins/plugin-loader';
 import { AgentConfigService } from './services/agent-config-service';
 import { AgentHealthService } from './services/agent-health-service';
 import { AgentHeartbeatService } from './services/agent-heartbeat-service';
@@ -75,6 +76,8 @@ export function start(moduleHooks: ModuleHooks): void {
     appRoot: process.cwd(),
     syncBuiltinExports: () => moduleHooks.syncBuiltinExports(),
   });
+  // The plugins running, kept for uninstalls and upgrades at run time.
+  const records = new Map<string, PluginRecord>();
   const plugins = loadPlugins({
     dir: config.pluginsDir,
     names: config.plugins,
@@ -85,6 +88,7 @@ export function start(moduleHooks: ModuleHooks): void {
     instrumentation,
     events,
     config: pluginConfig,
+    records,
   });
   moduleHooks.watch(instrumentation.watched(), (loaded) => {
     // This runs inside the host's require/import: nothing may escape into it.
@@ -96,7 +100,19 @@ export function start(moduleHooks: ModuleHooks): void {
   });
 
   const identity = createIdentity(config, AGENT_VERSION);
-  const control = new PluginControl(instrumentation, heartbeat, events, health);
+  const hotPlugging = new HotPlugging({
+    dir: config.pluginsDir,
+    appRoot: process.cwd(),
+    agentVersion: AGENT_VERSION,
+    heartbeat,
+    health,
+    instrumentation,
+    moduleHooks,
+    events,
+    records,
+    settings: pluginConfig,
+  });
+  const control = new PluginControl(instrumentation, heartbeat, events, health, hotPlugging);
   const describe = () =>
     describeInstance(
       identity,
@@ -199,7 +215,7 @@ function connect(parts: {
     intervalMs: config.heartbeatIntervalMs,
     describe: parts.describe,
     ...(metrics !== undefined && { sampleMetrics: () => metrics.sample() }),
-    onCommands: (commands) => parts.control.apply(commands),
+    onCommands: (commands) => void parts.control.apply(commands),
     onConfig: (deliveries) => void parts.pluginConfig.deliver(deliveries),
     // The first full beat carries the first events (agent.started...): a quiet agent then sends
     // no batch, no request on a second connection.

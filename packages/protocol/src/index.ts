@@ -4,6 +4,7 @@ export * from './views.js';
 export * from './health.js';
 export * from './plugin-ops.js';
 export * from './plugin-config.js';
+export * from './plugin-admin.js';
 export * from './webhooks.js';
 export * from './rules.js';
 export type * from './types.js';

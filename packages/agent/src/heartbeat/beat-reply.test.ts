@@ -60,4 +60,19 @@ describe('parseBeatReply', () => {
     expect(parseBeatReply({ result: 'renewed', serverTime: 1, config: {} }).problems).toEqual(['config ignored: not an array']);
     expect(parseBeatReply({ result: 'renewed', serverTime: 1 }).reply).not.toHaveProperty('config');
   });
+
+  it("keeps an install's or upgrade's version, and leaves out a command whose version is not a short string", () => {
+    const commands = [
+      { id: 'a', type: 'plugin.install', plugin: 'stamp' },
+      { id: 'b', type: 'plugin.upgrade', plugin: 'stamp', version: '2.0.0' },
+      { id: 'c', type: 'plugin.upgrade', plugin: 'stamp', version: 2 },
+      { id: 'd', type: 'plugin.install', plugin: 'stamp', version: 'x'.repeat(65) },
+    ];
+    const { reply, problems } = parseBeatReply({ result: 'renewed', serverTime: 1, commands });
+    expect(reply.commands).toEqual([
+      { id: 'a', type: 'plugin.install', plugin: 'stamp' },
+      { id: 'b', type: 'plugin.upgrade', plugin: 'stamp', version: '2.0.0' },
+    ]);
+    expect(problems).toHaveLength(2);
+  });
 });

@@ -43,6 +43,12 @@ export interface PluginDefinition {
    * type, default, description. Full beats carry them: the backend checks new values against them.
    */
   settings?: SettingDeclarations;
+  /**
+   * Called when the plugin is uninstalled, or replaced by an upgrade, after its interceptors were
+   * removed: release what it holds (clear its timers, close its sockets and servers). May return
+   * a promise; the agent waits for it up to `PLUGIN_STOP_TIMEOUT_MS` (5 s).
+   */
+  stop?: () => void | Promise<void>;
 }
 
 /** Declares a plugin; it returns its argument and exists for type checking. */
@@ -74,7 +80,16 @@ export function pluginDefinitionFrom(moduleExports: unknown): PluginDefinition {
     interceptors: listOf(definition.interceptors, 'interceptors', checkInterceptor),
     services: listOf(definition.services, 'services', checkService),
     ...(definition.settings !== undefined && { settings: checkSettingDeclarations(definition.settings) }),
+    ...stopOf(definition),
   };
+}
+
+/** The definition's `stop`, called on the definition as the plugin wrote it (`this` is its object). */
+function stopOf(definition: Record<string, unknown>): Pick<PluginDefinition, 'stop'> {
+  const { stop } = definition;
+  if (stop === undefined) return {};
+  if (typeof stop !== 'function') throw new TypeError('stop must be a function');
+  return { stop: () => (stop as () => void | Promise<void>).call(definition) };
 }
 
 function listOf<T>(value: unknown, key: string, check: (item: unknown, where: string) => T): T[] {
