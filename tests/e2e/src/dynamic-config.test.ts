@@ -99,7 +99,7 @@ describe('dynamic configuration of a running fleet', () => {
     (await api<EventList>('GET', `/api/v1/events?type=${type}&limit=1000`, 200)).events;
 
   beforeAll(async () => {
-    backend = await startBackend();
+    backend = await startBackend({ VIGIL_DATA_DIR: mkdtempSync(join(tmpdir(), 'vigil-e2e-config-data-')) });
     const pluginsDir = mkdtempSync(join(tmpdir(), 'vigil-e2e-config-plugins-'));
     mkdirSync(join(pluginsDir, 'knob'));
     writeFileSync(join(pluginsDir, 'knob', 'package.json'), JSON.stringify({ name: 'knob', version: '1.0.0', main: 'index.js' }));
@@ -201,7 +201,7 @@ describe('dynamic configuration of a running fleet', () => {
     expect((await api<ConfigHistory>('GET', `${CONFIG}/history`, 200)).versions).toEqual([
       { version: 1, values, updatedAt: expect.any(Number), updatedBy: 'anonymous', comment: 'e2e change', rollbackOf: null },
     ]);
-  });
+  }, 120_000);
 
   it('rolls back a change the onChange throws on, on that instance only, with an event; the next change applies again', async () => {
     const target = instances[1]!;
@@ -243,5 +243,5 @@ describe('dynamic configuration of a running fleet', () => {
       },
       30_000,
     );
-  });
+  }, 120_000);
 });
