@@ -126,9 +126,9 @@ export interface Backend extends Proc {
   instance(id: string): Promise<Instance | undefined>;
 }
 
-/** With `VIGIL_API_TOKENS` set, the harness reads the instance list with the first token. */
+/** With `VIGIL_API_TOKENS` set, the harness reads the instance list with the first token (without its `:name`). */
 function apiHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
-  const token = env.VIGIL_API_TOKENS?.split(',')[0]?.trim();
+  const token = env.VIGIL_API_TOKENS?.split(',')[0]?.split(':')[0]?.trim();
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
