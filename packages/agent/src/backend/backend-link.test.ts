@@ -34,11 +34,12 @@ describe('BackendLink', () => {
   });
 
   it('fails over in order to the next backend when one is unreachable or answers 5xx, and sticks with the one that answered', async () => {
+    // All listening before `down` closes, so none of the others can be given its port again.
     const down = await standIn();
-    await down.close();
     const broken = await standIn(503);
     const working = await standIn(200);
     const spare = await standIn(200);
+    await down.close();
     const backends = link([down.url, broken.url, working.url, spare.url]);
     expect(backends.url).toBe(down.url);
     expect((await backends.send('PUT', '/a', {}, 1000)).status).toBe(200);
