@@ -34,7 +34,7 @@ module.exports = definePlugin({
 `;
 
 /**
- * \`tuner\`: loaded at start, with settings that change at run time. Its ext-info shows the values
+ * `tuner`: loaded at start, with settings that change at run time. Its ext-info shows the values
  * it reads and how many changes its onChange saw; it refuses the greeting "boom".
  */
 const TUNER = `
@@ -176,9 +176,12 @@ describe('dashboard: hot plugging and plugin configuration', () => {
     // Uninstall, confirmed: the plugin leaves the list and the service answers as before.
     await pluginRow(page, 'greeter').getByTestId('plugin-uninstall').click();
     await pluginRow(page, 'greeter').getByTestId('plugin-uninstall-confirm').click();
+    const latest = page.getByTestId('command-row').first();
     await expect
-      .poll(() => page.getByTestId('command-row').first().textContent(), { timeout: AGENT_TIMEOUT_MS })
-      .toMatch(/^uninstall greetersucceeded/);
+      .poll(async () => [await latest.locator('td').first().textContent(), await latest.getAttribute('data-state')], {
+        timeout: AGENT_TIMEOUT_MS,
+      })
+      .toEqual(['uninstall greeter', 'succeeded']);
     await pluginRow(page, 'greeter').waitFor({ state: 'detached', timeout: AGENT_TIMEOUT_MS });
     expect(await pluginNames(backend, instanceId)).toEqual(['tuner']);
     expect(await greeterHeader(app)).toBeNull();
