@@ -42,7 +42,6 @@ function Outcome({ state, events }: { state: CommandState; events: readonly Even
 /** The configuration version the plugin runs, a version it refused, and the links to the service's settings and this instance's overrides. */
 function ConfigCell({ instance, plugin }: { instance: Instance; plugin: PluginInfo }) {
   if (!plugin.settings || Object.keys(plugin.settings).length === 0) return <span className="muted">no settings</span>;
-  const scope = { plugin: plugin.name };
   return (
     <span className="plugin-config">
       <span className="tag" data-testid="plugin-config-version">
@@ -53,10 +52,10 @@ function ConfigCell({ instance, plugin }: { instance: Instance; plugin: PluginIn
           refused version {plugin.configRejected}
         </span>
       )}
-      <a href={configHref({ kind: 'service', service: instance.service, ...scope })} data-testid="plugin-config-link">
+      <a href={configHref({ kind: 'service', service: instance.service, plugin: plugin.name })} data-testid="plugin-config-link">
         service settings
       </a>
-      <a href={configHref({ kind: 'instance', instanceId: instance.instanceId, ...scope })} data-testid="plugin-overrides-link">
+      <a href={configHref({ kind: 'instance', instanceId: instance.instanceId, plugin: plugin.name })} data-testid="plugin-overrides-link">
         overrides here
       </a>
     </span>

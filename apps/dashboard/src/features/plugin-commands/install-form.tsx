@@ -25,9 +25,13 @@ export function InstallForm({ services, send }: InstallFormProps) {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    // Without a name there is no command path to send to (the backend would answer 404, not name the field).
-    if (!plugin.trim()) {
-      setIssues(new Map([['plugin', ['give the name of the plugin to install']]]));
+    // Without a name there is no command path to send to (the backend would answer 404, not name the field),
+    // and without a service the command would be for nobody.
+    const missing = new Map<string, string[]>();
+    if (!plugin.trim()) missing.set('plugin', ['give the name of the plugin to install']);
+    if (services && !service) missing.set('service', ['choose the service whose instances get it']);
+    if (missing.size > 0) {
+      setIssues(missing);
       return;
     }
     setBusy(true);
