@@ -46,6 +46,12 @@ describe('plugin command progress', () => {
     expect(outcomeOf(event('plugin.command-sent', { plugin: 'greeter', command: 'plugin.install' }, { origin: 'backend' }))).toBeNull();
     expect(outcomeOf(event('plugin.installed', { plugin: 'greeter', command: 'c4' }, { origin: 'backend' }))).toBeNull();
     expect(outcomeOf(event('plugin.loaded', { plugin: 'greeter', command: 'c5' }))).toBeNull();
+    // Disable and enable answer too, and older agents name the command `commandId`.
+    expect(outcomeOf(event('plugin.disabled', { plugin: 'greeter', commandId: 'c6' }))).toMatchObject({ commandId: 'c6', state: 'succeeded' });
+    expect(outcomeOf(event('plugin.command-failed', { plugin: 'greeter', commandId: 'c7', error: 'no such plugin' }))).toMatchObject({
+      state: 'failed',
+      reason: 'no such plugin',
+    });
   });
 
   it('moves commands on with live outcomes, and leaves the others as they were', () => {
@@ -62,8 +68,12 @@ describe('plugin command progress', () => {
     expect(moved[0]).toMatchObject({ id: 'a', state: 'failed', reason: 'ESM module already loaded' });
     expect(moved[0]!.updatedAt).toBeGreaterThan(100);
     expect(moved[1]).toBe(other);
-    // A final state is not overturned by a later event.
+    // A final state is not overturned by a later event...
     expect(moved[2]).toBe(done);
+    // ...unless the backend gave up waiting: a late outcome is still what the agent did.
+    const late = event('plugin.installed', { plugin: 'greeter', command: 'x' });
+    expect(withOutcomes([command('x', { state: 'expired', reason: 'not delivered in time' })], [late])[0]?.state).toBe('succeeded');
+    expect(withOutcomes([command('x', { state: 'failed', reason: 'no outcome' })], [late])[0]?.state).toBe('succeeded');
   });
 
   it('merges a fresh read with what is shown: a final state wins over a pending one, then the later update; newest first', () => {

@@ -1,14 +1,8 @@
 import type { EventRecord } from '@vigil/protocol';
 import type { CommandFilter, CommandState, PluginCommandState } from './commands-api';
 
-/** The agent's outcome events, and the state each puts its command in. */
-const OUTCOMES: Readonly<Record<string, CommandState>> = {
-  'plugin.installed': 'succeeded',
-  'plugin.upgraded': 'succeeded',
-  'plugin.uninstalled': 'succeeded',
-  'plugin.install-failed': 'failed',
-  'plugin.uninstall-failed': 'failed',
-};
+/** The agent's outcome events that say a command was carried out (any `plugin.*-failed` says it was not). */
+const SUCCEEDED = new Set(['plugin.installed', 'plugin.upgraded', 'plugin.uninstalled', 'plugin.enabled', 'plugin.disabled']);
 
 export const isFinal = (state: CommandState) => state === 'succeeded' || state === 'failed' || state === 'expired';
 
@@ -18,15 +12,26 @@ export const isLifecycle = (command: { type: string }) => /^plugin\.(install|upg
 /** The action a command's type names: `plugin.install` -> `install`. */
 export const actionOf = (type: string) => (type.startsWith('plugin.') ? type.slice('plugin.'.length) : type);
 
-/** The command an agent's outcome event answers, when it is one: its id, and what it says. */
+/**
+ * The command an agent's outcome event answers, when it is one: its id (attribute `command`;
+ * older agents: `commandId`), and what it says, as the backend reads it.
+ */
 export function outcomeOf(event: EventRecord): { commandId: string; state: CommandState; reason: string | null } | null {
-  const state = OUTCOMES[event.type];
-  const commandId = event.attributes.command;
-  if (event.origin !== 'agent' || state === undefined || !commandId) return null;
-  const leaked = event.attributes.leaked;
-  const reason = state === 'failed' ? (event.attributes.reason ?? event.message) : leaked ? `did not release ${leaked}` : null;
-  return { commandId, state, reason };
+  if (event.origin !== 'agent' || !event.type.startsWith('plugin.')) return null;
+  const commandId = event.attributes.command ?? event.attributes.commandId;
+  if (!commandId) return null;
+  if (SUCCEEDED.has(event.type)) {
+    const leaked = event.attributes.leaked;
+    return { commandId, state: 'succeeded', reason: leaked ? `did not release ${leaked}` : null };
+  }
+  if (event.type.endsWith('-failed')) {
+    return { commandId, state: 'failed', reason: event.attributes.reason ?? event.attributes.error ?? event.message };
+  }
+  return null;
 }
+
+/** A command the backend gave up on (not delivered in time, or no outcome in time): a late outcome is still what the agent did. */
+const givenUp = (command: PluginCommandState) => command.state === 'expired' || (command.state === 'failed' && command.reason === 'no outcome');
 
 /**
  * Commands with the outcomes the live events carry: an event arrives as soon as the agent
@@ -41,7 +46,7 @@ export function withOutcomes(commands: readonly PluginCommandState[], events: re
   }
   return commands.map((command) => {
     const answer = answers.get(command.id);
-    if (!answer || isFinal(command.state)) return command;
+    if (!answer || (isFinal(command.state) && !givenUp(command))) return command;
     return { ...command, state: answer.state, reason: answer.reason, updatedAt: Math.max(command.updatedAt, answer.time) };
   });
 }
