@@ -10,14 +10,17 @@ function InstanceLink({ id }: { id: string }) {
   );
 }
 
-/** Which instances run which version (as their beats report it), and which refused one and kept the version they ran. */
+/**
+ * Which instances run which version (as their beats report it), how many run the version meant
+ * for them, and which refused one and kept the version they ran.
+ */
 export function AppliedPanel({ applied, version }: { applied: readonly AppliedVersion[]; version: number }) {
   if (applied.length === 0) return <p className="muted">No running instance reports this plugin.</p>;
-  const summary = summarizeApplied(applied, version);
+  const summary = summarizeApplied(applied);
   return (
     <div data-testid="config-applied">
       <p className="result-line" data-testid="applied-summary">
-        {summary.current} of {applied.length} {applied.length === 1 ? 'instance runs' : 'instances run'} version {version}
+        {summary.current} of {applied.length} {applied.length === 1 ? 'instance' : 'instances'} up to date
         {summary.waiting > 0 && `, ${summary.waiting} not yet`}
         {summary.refused.length > 0 && `, ${summary.refused.length} refused one`}.
       </p>

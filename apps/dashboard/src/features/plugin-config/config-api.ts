@@ -8,6 +8,8 @@ export interface AppliedVersion {
   instanceId: string;
   version: number;
   rejected: number | null;
+  /** The version meant for it: the service's, or a later one of its own overrides. */
+  target: number;
 }
 
 /** `GET .../config`: the current values of a service (or an instance's overrides), and who runs which version. */
@@ -57,6 +59,7 @@ function parseConfig(body: unknown): PluginConfig {
         instanceId: text(a.instanceId, `applied.${i}.instanceId`),
         version: count(a.version, `applied.${i}.version`),
         rejected: countOrNull(a.rejected, `applied.${i}.rejected`),
+        target: count(a.target, `applied.${i}.target`),
       };
     }),
   };
