@@ -15,8 +15,11 @@ const INTERVAL_MS = 300;
 /** Commands and config ride beat replies: a few intervals, on a machine busy with other tests. */
 const AGENT_TIMEOUT_MS = 20_000;
 
-/** `greeter`: not loaded at start; once installed it adds a response header and says so in its ext-info. */
-const GREETER = `
+/**
+ * `greeter`: not loaded at start; once installed it adds a response header naming its version and
+ * says so in its ext-info. Version 2.0.0 sits in a folder of its own beside it, as upgrades find it.
+ */
+const greeter = (version: string) => `
 const { definePlugin, HeartbeatService, ServiceManager } = require('@vigil/agent');
 ServiceManager.getService(HeartbeatService).setExtInfo(() => ({ greeting: 'hello' }));
 module.exports = definePlugin({
@@ -26,7 +29,7 @@ module.exports = definePlugin({
       export: 'ServerResponse.prototype',
       method: 'end',
       before(ctx) {
-        if (!ctx.target.headersSent) ctx.target.setHeader('x-greeter', 'hello');
+        if (!ctx.target.headersSent) ctx.target.setHeader('x-greeter', '${version}');
       },
     },
   ],
@@ -66,16 +69,17 @@ interface App extends Proc {
   port: () => Promise<number>;
 }
 
-/** A CommonJS HTTP service under the real agent, with `greeter` and `tuner` in its plugins folder and `tuner` loaded. */
+/** A CommonJS HTTP service under the real agent, with `greeter` (1.0.0 and 2.0.0) and `tuner` in its plugins folder, `tuner` loaded. */
 function startApp(backendUrl: string, service: string): App {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-plugins-'));
-  for (const [name, source] of [
-    ['greeter', GREETER],
-    ['tuner', TUNER],
+  for (const [folder, name, version, source] of [
+    ['greeter', 'greeter', '1.0.0', greeter('1.0.0')],
+    ['greeter@2.0.0', 'greeter', '2.0.0', greeter('2.0.0')],
+    ['tuner', 'tuner', '1.0.0', TUNER],
   ] as const) {
-    mkdirSync(join(dir, 'vigil', 'plugins', name), { recursive: true });
-    writeFileSync(join(dir, 'vigil', 'plugins', name, 'package.json'), JSON.stringify({ name, version: '1.0.0', main: 'index.js' }));
-    writeFileSync(join(dir, 'vigil', 'plugins', name, 'index.js'), source);
+    mkdirSync(join(dir, 'vigil', 'plugins', folder), { recursive: true });
+    writeFileSync(join(dir, 'vigil', 'plugins', folder, 'package.json'), JSON.stringify({ name, version, main: 'index.js' }));
+    writeFileSync(join(dir, 'vigil', 'plugins', folder, 'index.js'), source);
   }
   writeFileSync(
     join(dir, 'vigil', 'config.properties'),
@@ -142,7 +146,7 @@ describe('dashboard: hot plugging and plugin configuration', () => {
     killAll();
   });
 
-  it('installs a plugin on an instance from its detail view, shows the command reach succeeded and the plugin at work, then uninstalls it', async () => {
+  it('installs, upgrades and uninstalls a plugin on an instance from its detail view, each command reaching succeeded and the plugin at work', async () => {
     const app = startApp(backend.url, 'e2e-install');
     const { instanceId } = await instanceOf(backend, app);
     expect(await greeterHeader(app)).toBeNull();
@@ -161,7 +165,7 @@ describe('dashboard: hot plugging and plugin configuration', () => {
     // The plugin appears in the list with its ext-info, and its interceptor works in the running service.
     await pluginRow(page, 'greeter').waitFor({ timeout: AGENT_TIMEOUT_MS });
     await expect.poll(() => pluginRow(page, 'greeter').textContent()).toContain('greeting=hello');
-    expect(await greeterHeader(app)).toBe('hello');
+    expect(await greeterHeader(app)).toBe('1.0.0');
     await page.screenshot({ path: join(screenshots, 'plugin-installed.png'), fullPage: true });
 
     // The backend's list agrees with the page, and the agent's event carries the command id.
@@ -173,15 +177,20 @@ describe('dashboard: hot plugging and plugin configuration', () => {
     const events = (await (await fetch(`${backend.url}/api/v1/events?instanceId=${instanceId}&type=plugin.installed`)).json()) as EventList;
     expect(events.events[0]?.attributes).toMatchObject({ plugin: 'greeter', command: install?.id });
 
+    // Upgrade to 2.0.0: the row shows the new version, and the service answers with it.
+    await pluginRow(page, 'greeter').getByTestId('plugin-upgrade').click();
+    await pluginRow(page, 'greeter').getByTestId('plugin-upgrade-version').fill('2.0.0');
+    await pluginRow(page, 'greeter').getByTestId('plugin-upgrade-send').click();
+    const latest = page.getByTestId('command-row').first();
+    const latestCommand = async () => [await latest.locator('td').first().textContent(), await latest.getAttribute('data-state')];
+    await expect.poll(latestCommand, { timeout: AGENT_TIMEOUT_MS }).toEqual(['upgrade greeter 2.0.0', 'succeeded']);
+    await expect.poll(() => pluginRow(page, 'greeter').locator('td').first().textContent(), { timeout: AGENT_TIMEOUT_MS }).toBe('2.0.0');
+    expect(await greeterHeader(app)).toBe('2.0.0');
+
     // Uninstall, confirmed: the plugin leaves the list and the service answers as before.
     await pluginRow(page, 'greeter').getByTestId('plugin-uninstall').click();
     await pluginRow(page, 'greeter').getByTestId('plugin-uninstall-confirm').click();
-    const latest = page.getByTestId('command-row').first();
-    await expect
-      .poll(async () => [await latest.locator('td').first().textContent(), await latest.getAttribute('data-state')], {
-        timeout: AGENT_TIMEOUT_MS,
-      })
-      .toEqual(['uninstall greeter', 'succeeded']);
+    await expect.poll(latestCommand, { timeout: AGENT_TIMEOUT_MS }).toEqual(['uninstall greeter', 'succeeded']);
     await pluginRow(page, 'greeter').waitFor({ state: 'detached', timeout: AGENT_TIMEOUT_MS });
     expect(await pluginNames(backend, instanceId)).toEqual(['tuner']);
     expect(await greeterHeader(app)).toBeNull();
@@ -216,7 +225,7 @@ describe('dashboard: hot plugging and plugin configuration', () => {
     const cell = page.locator(`[data-testid="plugin-matrix"][data-plugin="greeter"] [data-testid="matrix-cell"][data-service="${service}"]`);
     await expect.poll(() => cell.textContent(), { timeout: AGENT_TIMEOUT_MS }).toBe('2');
     await page.screenshot({ path: join(screenshots, 'plugins-install.png'), fullPage: true });
-    for (const app of apps) expect(await greeterHeader(app)).toBe('hello');
+    for (const app of apps) expect(await greeterHeader(app)).toBe('1.0.0');
 
     // Uninstall from the service's row of greeter's matrix.
     const row = page.locator(`[data-testid="plugin-matrix"][data-plugin="greeter"] [data-testid="matrix-row"][data-service="${service}"]`);
