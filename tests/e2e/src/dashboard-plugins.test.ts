@@ -83,7 +83,9 @@ function startApp(backendUrl: string, service: string): App {
   }
   writeFileSync(
     join(dir, 'vigil', 'config.properties'),
-    [`service.name=${service}`, 'app.name=e2e', `heartbeat.interval=${INTERVAL_MS}`, `backend.url=${backendUrl}`, 'plugins=tuner', ''].join('\n'),
+    [`service.name=${service}`, 'app.name=e2e', `heartbeat.interval=${INTERVAL_MS}`, `backend.url=${backendUrl}`, 'plugins=tuner', ''].join(
+      '\n',
+    ),
   );
   writeFileSync(
     join(dir, 'app.cjs'),
@@ -211,7 +213,9 @@ describe('dashboard: hot plugging and plugin configuration', () => {
     const ids = (await Promise.all(apps.map((app) => instanceOf(backend, app)))).map((i) => i.instanceId).sort();
 
     const { page, errors } = await openPage(browser, `${backend.url}/#/plugins`);
-    await page.locator(`[data-testid="plugin-matrix"][data-plugin="tuner"] [data-testid="matrix-row"][data-service="${service}"]`).waitFor();
+    await page
+      .locator(`[data-testid="plugin-matrix"][data-plugin="tuner"] [data-testid="matrix-row"][data-service="${service}"]`)
+      .waitFor();
     await page.getByTestId('install-plugin').fill('greeter');
     await page.getByTestId('install-service').selectOption(service);
     await page.getByTestId('install-send').click();
@@ -222,7 +226,9 @@ describe('dashboard: hot plugging and plugin configuration', () => {
       .toEqual(ids);
     await expect.poll(() => batch.getByTestId('command-progress').textContent(), { timeout: AGENT_TIMEOUT_MS }).toBe('2 of 2 succeeded');
     // The matrix shows greeter on both instances of the service.
-    const cell = page.locator(`[data-testid="plugin-matrix"][data-plugin="greeter"] [data-testid="matrix-cell"][data-service="${service}"]`);
+    const cell = page.locator(
+      `[data-testid="plugin-matrix"][data-plugin="greeter"] [data-testid="matrix-cell"][data-service="${service}"]`,
+    );
     await expect.poll(() => cell.textContent(), { timeout: AGENT_TIMEOUT_MS }).toBe('2');
     await page.screenshot({ path: join(screenshots, 'plugins-install.png'), fullPage: true });
     for (const app of apps) expect(await greeterHeader(app)).toBe('1.0.0');
@@ -233,7 +239,9 @@ describe('dashboard: hot plugging and plugin configuration', () => {
     await row.getByTestId('plugin-uninstall-confirm').click();
     const uninstall = page.getByTestId('batch-progress').first();
     expect(await uninstall.locator('h3').textContent()).toBe(`uninstall greeter on ${service}`);
-    await expect.poll(() => uninstall.getByTestId('command-progress').textContent(), { timeout: AGENT_TIMEOUT_MS }).toBe('2 of 2 succeeded');
+    await expect
+      .poll(() => uninstall.getByTestId('command-progress').textContent(), { timeout: AGENT_TIMEOUT_MS })
+      .toBe('2 of 2 succeeded');
     await page.locator('[data-testid="plugin-matrix"][data-plugin="greeter"]').waitFor({ state: 'detached', timeout: AGENT_TIMEOUT_MS });
     for (const app of apps) expect(await greeterHeader(app)).toBeNull();
     expect(errors).toEqual([]);

@@ -133,9 +133,7 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
               {isDisabled ? 'Enable' : 'Disable'}
             </button>
           )}
-          {canCommand && (
-            <LifecycleButtons plugin={name} target="on this instance" send={(action, v) => sendLifecycle(name, action, v)} />
-          )}
+          {canCommand && <LifecycleButtons plugin={name} target="on this instance" send={(action, v) => sendLifecycle(name, action, v)} />}
           <span data-testid="plugin-outcome" aria-live="polite">
             {state && <Outcome state={state} events={events} />}
           </span>

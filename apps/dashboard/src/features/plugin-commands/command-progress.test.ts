@@ -47,7 +47,10 @@ describe('plugin command progress', () => {
     expect(outcomeOf(event('plugin.installed', { plugin: 'greeter', command: 'c4' }, { origin: 'backend' }))).toBeNull();
     expect(outcomeOf(event('plugin.loaded', { plugin: 'greeter', command: 'c5' }))).toBeNull();
     // Disable and enable answer too, and older agents name the command `commandId`.
-    expect(outcomeOf(event('plugin.disabled', { plugin: 'greeter', commandId: 'c6' }))).toMatchObject({ commandId: 'c6', state: 'succeeded' });
+    expect(outcomeOf(event('plugin.disabled', { plugin: 'greeter', commandId: 'c6' }))).toMatchObject({
+      commandId: 'c6',
+      state: 'succeeded',
+    });
     expect(outcomeOf(event('plugin.command-failed', { plugin: 'greeter', commandId: 'c7', error: 'no such plugin' }))).toMatchObject({
       state: 'failed',
       reason: 'no such plugin',
@@ -77,7 +80,7 @@ describe('plugin command progress', () => {
   });
 
   it('merges a fresh read with what is shown: a final state wins over a pending one, then the later update; newest first', () => {
-    const shown = [command('old', { createdAt: 1 }), command('new', { createdAt: 2, state: 'succeeded', updatedAt: 50 })];
+    const shown = [command('old', { createdAt: 1, updatedAt: 10 }), command('new', { createdAt: 2, state: 'succeeded', updatedAt: 50 })];
     const read = [
       command('old', { createdAt: 1, state: 'delivered', updatedAt: 20 }),
       // The read was answered before the outcome reached the backend: it must not undo it.

@@ -31,7 +31,8 @@ export function outcomeOf(event: EventRecord): { commandId: string; state: Comma
 }
 
 /** A command the backend gave up on (not delivered in time, or no outcome in time): a late outcome is still what the agent did. */
-const givenUp = (command: PluginCommandState) => command.state === 'expired' || (command.state === 'failed' && command.reason === 'no outcome');
+const givenUp = (command: PluginCommandState) =>
+  command.state === 'expired' || (command.state === 'failed' && command.reason === 'no outcome');
 
 /**
  * Commands with the outcomes the live events carry: an event arrives as soon as the agent

@@ -67,7 +67,12 @@ export function sendInstanceCommand(
 }
 
 /** Queues a command for every running instance of a service: one command per instance. */
-export function sendServiceCommand(pluginName: string, action: LifecycleAction, service: string, version = ''): Promise<PluginCommandState[]> {
+export function sendServiceCommand(
+  pluginName: string,
+  action: LifecycleAction,
+  service: string,
+  version = '',
+): Promise<PluginCommandState[]> {
   return requestJson(`/api/v1/plugins/${plugin(pluginName)}/${action}`, parseCommands, {
     method: 'POST',
     body: { ...versionBody(version), service },

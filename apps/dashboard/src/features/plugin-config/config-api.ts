@@ -89,7 +89,10 @@ export const fetchHistory = (scope: ConfigScope, signal?: AbortSignal) =>
 
 /** Saves a new version: the whole set of values (for an instance, its overrides); answers its number. */
 export const saveConfig = (scope: ConfigScope, values: Record<string, unknown>, comment: string) =>
-  requestJson(configApiPath(scope), parseVersion, { method: 'PUT', body: { values, ...(comment.trim() ? { comment: comment.trim() } : {}) } });
+  requestJson(configApiPath(scope), parseVersion, {
+    method: 'PUT',
+    body: { values, ...(comment.trim() ? { comment: comment.trim() } : {}) },
+  });
 
 /** Makes a copy of an earlier version the current one; answers the new version's number. */
 export const rollbackConfig = (scope: ConfigScope, version: number) =>

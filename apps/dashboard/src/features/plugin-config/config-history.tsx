@@ -33,7 +33,13 @@ function Diff({ from, to }: { from: ConfigVersion; to: ConfigVersion }) {
         </thead>
         <tbody>
           {rows.map((row) => (
-            <tr key={row.name} className={`diff-row diff-row--${row.change}`} data-testid="diff-row" data-setting={row.name} data-change={row.change}>
+            <tr
+              key={row.name}
+              className={`diff-row diff-row--${row.change}`}
+              data-testid="diff-row"
+              data-setting={row.name}
+              data-change={row.change}
+            >
               <th scope="row">
                 {row.name} {row.change !== 'same' && <span className="tag">{row.change}</span>}
               </th>

@@ -20,6 +20,8 @@ describe('config routes', () => {
   it('builds the link and the API path that read back as the same scope', () => {
     const scope = { kind: 'service', service: 'orders/eu', plugin: '@acme/db' } as const;
     expect(parseConfigPath(configHref(scope).slice(1))).toEqual(scope);
-    expect(configApiPath({ kind: 'instance', instanceId: 'i 1', plugin: 'greeter' })).toBe('/api/v1/instances/i%201/plugins/greeter/config');
+    expect(configApiPath({ kind: 'instance', instanceId: 'i 1', plugin: 'greeter' })).toBe(
+      '/api/v1/instances/i%201/plugins/greeter/config',
+    );
   });
 });

@@ -23,7 +23,8 @@ export function parseConfigPath(path: string): ConfigScope | null {
 
 /** The route path of a scope's config page. */
 export function configPath(scope: ConfigScope): string {
-  const owner = scope.kind === 'service' ? `services/${encodeURIComponent(scope.service)}` : `instances/${encodeURIComponent(scope.instanceId)}`;
+  const owner =
+    scope.kind === 'service' ? `services/${encodeURIComponent(scope.service)}` : `instances/${encodeURIComponent(scope.instanceId)}`;
   return `/${owner}/plugins/${encodeURIComponent(scope.plugin)}/config`;
 }
 

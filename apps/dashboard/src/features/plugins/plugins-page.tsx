@@ -113,7 +113,10 @@ export function PluginsPage() {
                           target={`on every ${row.service} instance`}
                           send={(action, version) => send(matrix.plugin, action, row.service, version)}
                         />
-                        <a href={configHref({ kind: 'service', service: row.service, plugin: matrix.plugin })} data-testid="matrix-config-link">
+                        <a
+                          href={configHref({ kind: 'service', service: row.service, plugin: matrix.plugin })}
+                          data-testid="matrix-config-link"
+                        >
                           settings
                         </a>
                       </td>
