@@ -13,8 +13,9 @@ import { announce, describeError, listenToLog, logger } from './logger';
 import { Instrumentation } from './plugins/instrumentation';
 import type { ModuleHooks } from './plugins/module-hooks';
 import { RuntimeMetrics } from './metrics/runtime-metrics';
+import { HotPlugging } from './plugins/hot-plugging';
 import { PluginControl } from './plugins/plugin-control';
-import { loadPlugins } from './plugins/plugin-loader';
+import { loadPlugins, type PluginRecord } from './plugins/plugin-loader';
 import { AgentHealthService } from './services/agent-health-service';
 import { AgentHeartbeatService } from './services/agent-heartbeat-service';
 import { HealthService } from './services/health-service';
@@ -71,6 +72,8 @@ export function start(moduleHooks: ModuleHooks): void {
     appRoot: process.cwd(),
     syncBuiltinExports: () => moduleHooks.syncBuiltinExports(),
   });
+  // The plugins running, kept for uninstalls and upgrades at run time.
+  const records = new Map<string, PluginRecord>();
   const plugins = loadPlugins({
     dir: config.pluginsDir,
     names: config.plugins,
@@ -80,6 +83,7 @@ export function start(moduleHooks: ModuleHooks): void {
     health,
     instrumentation,
     events,
+    records,
   });
   moduleHooks.watch(instrumentation.watched(), (loaded) => {
     // This runs inside the host's require/import: nothing may escape into it.
@@ -91,7 +95,18 @@ export function start(moduleHooks: ModuleHooks): void {
   });
 
   const identity = createIdentity(config, AGENT_VERSION);
-  const control = new PluginControl(instrumentation, heartbeat, events, health);
+  const hotPlugging = new HotPlugging({
+    dir: config.pluginsDir,
+    appRoot: process.cwd(),
+    agentVersion: AGENT_VERSION,
+    heartbeat,
+    health,
+    instrumentation,
+    moduleHooks,
+    events,
+    records,
+  });
+  const control = new PluginControl(instrumentation, heartbeat, events, health, hotPlugging);
   const describe = () => describeInstance(identity, heartbeat.collectPlugins(), health.collect());
   const pluginNames = plugins.map((plugin) => plugin.name).join(',') || 'none';
   const backend = config.heartbeatEnabled ? config.backendUrls.join(',') : 'disabled';
@@ -177,7 +192,7 @@ function connect(parts: {
     intervalMs: config.heartbeatIntervalMs,
     describe: parts.describe,
     ...(metrics !== undefined && { sampleMetrics: () => metrics.sample() }),
-    onCommands: (commands) => parts.control.apply(commands),
+    onCommands: (commands) => void parts.control.apply(commands),
     // The first full beat carries the first events (agent.started...): a quiet agent then sends
     // no batch, no request on a second connection.
     events:

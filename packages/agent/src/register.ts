@@ -4,19 +4,24 @@
  *
  * Every detail of how the agent meets Node's module loaders lives in this file, so that moving
  * from `module.register()` (off-thread hooks, Node 20) to `module.registerHooks()` changes only
- * this file:
+ * this file and import-hook.ts:
  * - built-ins are loaded and reported at once (patching their exports reaches CommonJS and, after
  *   syncBuiltinESMExports, ES module named imports);
  * - packages and the app's own files are reported when the app loads them: `require` through
  *   require-in-the-middle, `import` through import-in-the-middle's loader hook, registered only
  *   for the modules some plugin targets: in-thread with `module.registerHooks()` where Node
- *   supports it (22.22.3, 24.11.1 and later), else off-thread with `module.register()`;
+ *   supports it (22.22.3, 24.11.1 and later), else off-thread with `module.register()` (the
+ *   loader hook itself, and what it tells of ES modules imported without it, in import-hook.ts);
+ * - a plugin installed at run time (`watchMore`) gets the modules `require` loaded already
+ *   (`loadedByRequire`), hooks for its new modules, and the answer to which of them ES modules
+ *   imported before without the wrapper (the import hook notes every such resolve: `trackImports`);
  * - every `@vigil/agent` a plugin or the service asks for is this agent, even where it has a copy of its own.
  */
-import Module, { isBuiltin, register, syncBuiltinESMExports } from 'node:module';
+import Module, { isBuiltin, syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
+import { registerImportHook, type AskImports } from './import-hook';
 import type { LoadedModule, ModuleHooks, WatchedModules } from './plugins/module-hooks';
 
 const STARTED = Symbol.for('vigil.agent.started');
@@ -24,17 +29,86 @@ const STARTED = Symbol.for('vigil.agent.started');
 type OnLoad = (loaded: LoadedModule) => void;
 
 function createModuleHooks(): ModuleHooks {
+  let onLoad: OnLoad = () => undefined;
+  /** Set once the import hook runs; `sinceStart` when it ran before the service's code. */
+  let imports: { ask: AskImports; sinceStart: boolean } | undefined;
+  const watched = new Set<string>();
+  /** Starts reporting the packages and files not watched yet; returns their import keys. */
+  const watchNew = ({ packages, files }: WatchedModules): string[] => {
+    const fresh = { builtins: [], packages: packages.filter((key) => !watched.has(key)), files: files.filter((key) => !watched.has(key)) };
+    if (fresh.packages.length + fresh.files.length === 0) return [];
+    for (const key of [...fresh.packages, ...fresh.files]) watched.add(key);
+    watchRequires(fresh, onLoad);
+    watchImports(fresh, onLoad);
+    return importKeys(fresh);
+  };
   return {
-    watch(modules, onLoad) {
+    watch(modules, listener) {
+      onLoad = listener;
       for (const name of modules.builtins) {
         if (isBuiltin(name)) onLoad({ module: name, exports: require(name) });
       }
-      if (modules.packages.length + modules.files.length === 0) return;
-      watchRequires(modules, onLoad);
-      watchImports(modules, onLoad);
+      const include = watchNew(modules);
+      if (include.length > 0) imports = { ask: registerImportHook(include), sinceStart: true };
     },
+    async watchMore(modules) {
+      const include = watchNew(modules);
+      const keys = [...modules.packages, ...modules.files];
+      if (imports === undefined) {
+        if (keys.length === 0) return { tracked: true, imported: [] };
+        // From now on ES modules that import them get the wrapper; what was imported before is unknown.
+        imports = { ask: registerImportHook(include), sinceStart: false };
+        return { tracked: false };
+      }
+      const ask = importKeys(modules);
+      const imported = await imports.ask(include, ask);
+      // Answered by import key (a package name or a file URL), reported by watch key.
+      return imports.sinceStart
+        ? { tracked: true, imported: keys.filter((_key, index) => imported.includes(ask[index] as string)) }
+        : { tracked: false };
+    },
+    loadedByRequire,
     syncBuiltinExports: syncBuiltinESMExports,
   };
+}
+
+/** How the import hook names watched modules: packages by name, files by URL (in WatchedModules order). */
+function importKeys(modules: WatchedModules): string[] {
+  return [...modules.packages, ...modules.files.map((file) => pathToFileURL(file).href)];
+}
+
+/**
+ * The watched modules `require` has loaded: built-ins (required now, they are always there), the
+ * app's files in the require cache, and every copy of a package whose main entry is in it.
+ */
+function loadedByRequire(modules: WatchedModules): LoadedModule[] {
+  const found: LoadedModule[] = modules.builtins
+    .filter((name) => isBuiltin(name))
+    .map((name) => ({ module: name, exports: require(name) }));
+  for (const file of modules.files) {
+    const cached = require.cache[file] ?? require.cache[resolvedOrSelf(file)];
+    if (cached !== undefined) found.push({ module: file, exports: cached.exports });
+  }
+  const files = Object.keys(require.cache);
+  for (const name of modules.packages) {
+    const marker = `${path.sep}node_modules${path.sep}${name.split('/').join(path.sep)}${path.sep}`;
+    const dirs = new Set(
+      files.filter((file) => file.includes(marker)).map((file) => file.slice(0, file.lastIndexOf(marker) + marker.length - 1)),
+    );
+    for (const dir of dirs) {
+      const cached = require.cache[resolvedOrSelf(dir)];
+      if (cached !== undefined) found.push({ module: name, exports: cached.exports, packageDir: dir });
+    }
+  }
+  return found;
+}
+
+function resolvedOrSelf(file: string): string {
+  try {
+    return require.resolve(file);
+  } catch {
+    return file;
+  }
 }
 
 /** CommonJS: require-in-the-middle reports a package's main entry, or a file by its absolute path. */
@@ -54,14 +128,9 @@ function watchRequires(modules: WatchedModules, onLoad: OnLoad): void {
  * ES modules: import-in-the-middle's loader wraps the watched modules (and only those, so the
  * rest of the app's graph loads untouched) and reports their namespace. A CommonJS module
  * imported from ESM is reported by its module.exports, like a require, plus the namespace that
- * named imports read.
+ * named imports read. Each call listens for its own modules; the loader's list is extended apart.
  */
 function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
-  const include = [...modules.packages, ...modules.files.map((file) => pathToFileURL(file).href)];
-  if (supportsSyncHooks()) registerHooksInThread(include);
-  else register(importHookSource(), pathToFileURL(__filename), { data: { include } });
-  // A tool loaded before the agent has loaded its copy by now; one loaded after, once the app started.
-  if (!warnOfOtherCopy()) setTimeout(warnOfOtherCopy, OTHER_COPY_CHECK_DELAY_MS).unref();
   const { Hook } = require('import-in-the-middle') as typeof import('import-in-the-middle');
   new Hook([...modules.packages, ...modules.files], (namespace, name, baseDir, format) => {
     const cjs = format === 'commonjs';
@@ -72,95 +141,6 @@ function watchImports(modules: WatchedModules, onLoad: OnLoad): void {
       ...(baseDir === undefined ? {} : { packageDir: baseDir }),
     });
   });
-}
-
-/**
- * The agent's own instance of import-in-the-middle's loader, as a module of its own. Registering
- * `import-in-the-middle/hook.mjs` itself, as OpenTelemetry, dd-trace and Sentry do, would share
- * that module with them in the loaders' thread, and with it one include list: the last
- * registration's list wins, so the agent's list would stop OpenTelemetry from wrapping anything
- * else (node:http: no server spans), or OpenTelemetry's would undo the agent's. Each instance
- * keeps its own list; the first registered instance that includes a module wraps it, and its wrapper
- * reports to the one hook registry (`lib/register.js`) every Hook of the process listens to, as
- * long as the tools share one copy of import-in-the-middle. `initialize` only applies the
- * options: iitm's own warns when a second instance initializes, which is expected here.
- */
-function importHookSource(): string {
-  const hook = pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')).href;
-  const create = pathToFileURL(require.resolve('import-in-the-middle/create-hook.mjs')).href;
-  // createHook locates the hook registry from the URL it is given, so it gets hook.mjs's.
-  const source =
-    `import { createHook } from ${JSON.stringify(create)};\n` +
-    `const hook = createHook({ url: ${JSON.stringify(hook)} });\n` +
-    `export const { resolve, load } = hook;\n` +
-    `export function initialize(data) { hook.applyOptions(data); }\n`;
-  return `data:text/javascript,${encodeURIComponent(source)}`;
-}
-
-interface ImportHook {
-  applyOptions(options: { include: string[] }): void;
-  resolveSync: unknown;
-  loadSync: unknown;
-}
-
-/**
- * Whether this Node runs import-in-the-middle's loader in-thread (module.registerHooks, whose
- * load hook accepts the CommonJS source the loader leaves empty: 22.22.3, 24.11.1 and later).
- * iitm's own check: a module of its own with no imports, so asking costs nothing.
- */
-function supportsSyncHooks(): boolean {
-  return (require('import-in-the-middle/supports-sync-hooks.mjs') as { supportsSyncHooks(): boolean }).supportsSyncHooks();
-}
-
-/**
- * The agent's own instance of import-in-the-middle's loader (see importHookSource), in the main
- * thread through module.registerHooks. Measured on Node 22.23 and 24.22 (an ESM app of 10 and
- * of 300 modules, one plugin on an npm package, medians of 11 interleaved runs on a loaded
- * 2-core VM): the agent's start-up cost fell from +270/+200 ms CPU to +110/+90 ms (10 modules)
- * and from +510/+560 ms to +190/+130 ms (300 modules), its RSS from +26-32 MiB to +5-15 MiB:
- * no loader thread, no message per imported module. Interception is the same.
- */
-function registerHooksInThread(include: string[]): void {
-  const { createHook } = require('import-in-the-middle/create-hook.mjs') as {
-    createHook(meta: { url: string }): ImportHook;
-  };
-  const hook = createHook({ url: pathToFileURL(require.resolve('import-in-the-middle/hook.mjs')).href });
-  hook.applyOptions({ include });
-  (Module as unknown as { registerHooks(hooks: { resolve: unknown; load: unknown }): void }).registerHooks({
-    resolve: hook.resolveSync,
-    load: hook.loadSync,
-  });
-}
-
-/** When to look again for another copy of import-in-the-middle, for a tool loaded after the agent. */
-const OTHER_COPY_CHECK_DELAY_MS = 1000;
-
-/**
- * Says in one line when another copy of import-in-the-middle is loaded (a tool that brings its
- * own, e.g. an OpenTelemetry whose range does not meet the agent's): each copy's wrappers report
- * only to that copy's hooks, and of two loaders that both wrap a module, the first registered
- * wraps it. Then the agent's plugins miss every ES module such a tool wraps too (OpenTelemetry's
- * loader wraps all), or that tool misses the modules the agent wraps. Nothing at runtime can join
- * the two registries; one shared copy can. True when it warned (or cannot look). Never throws:
- * it also runs from a timer.
- */
-function warnOfOtherCopy(): boolean {
-  try {
-    const ours = path.join(path.dirname(require.resolve('import-in-the-middle')), 'lib', 'register.js');
-    const other = Object.keys(require.cache).find(
-      (file) => file !== ours && file.endsWith(path.join('import-in-the-middle', 'lib', 'register.js')),
-    );
-    if (other === undefined) return false;
-    const { version } = require('import-in-the-middle/package.json') as { version: string };
-    (require('./logger') as typeof import('./logger')).logger.warn(
-      `another copy of import-in-the-middle is loaded (${path.dirname(path.dirname(other))}), from another tool that ` +
-        `hooks imports: an ES module both hook reaches only one of them, so plugins on npm packages and app files may ` +
-        `not fire for import (require is unaffected); fix: one copy for both (npm dedupe; the agent has ${version})`,
-    );
-    return true;
-  } catch {
-    return true;
-  }
 }
 
 /**

@@ -54,6 +54,12 @@ import type {
   webhookSchema,
   webhookTestOutcomeSchema,
 } from './webhooks.js';
+import type {
+  PLUGIN_COMMAND_STATES,
+  bulkPluginCommandBodySchema,
+  pluginCommandSentSchema,
+  pluginCommandStateSchema,
+} from './plugin-admin.js';
 import type { ALERT_COMPARISONS, ALERT_METRICS, alertRuleInputSchema, alertRuleListSchema, alertRuleSchema } from './rules.js';
 
 export type PluginInfo = z.infer<typeof pluginInfoSchema>;
@@ -141,3 +147,7 @@ export type AlertComparison = (typeof ALERT_COMPARISONS)[number];
 export type AlertRuleInput = z.input<typeof alertRuleInputSchema>;
 export type AlertRule = z.infer<typeof alertRuleSchema>;
 export type AlertRuleList = z.infer<typeof alertRuleListSchema>;
+export type PluginCommandStateName = (typeof PLUGIN_COMMAND_STATES)[number];
+export type PluginCommandState = z.infer<typeof pluginCommandStateSchema>;
+export type BulkPluginCommand = z.infer<typeof bulkPluginCommandBodySchema>;
+export type PluginCommandSent = z.infer<typeof pluginCommandSentSchema>;

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventList, PluginCommand } from '@vigil/protocol';
+import type { EventList, PluginCommandState } from '@vigil/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceOfPid, killAll, repoRoot, startBackend, startProcess, waitFor, type Backend } from './harness.js';
 
@@ -46,10 +46,21 @@ describe('plugin commands from the backend', () => {
   });
   afterAll(() => killAll());
 
-  async function command(instanceId: string, plugin: string, action: 'disable' | 'enable'): Promise<PluginCommand> {
+  async function command(instanceId: string, plugin: string, action: 'disable' | 'enable'): Promise<PluginCommandState> {
     const response = await fetch(`${backend.url}/api/v1/instances/${instanceId}/plugins/${plugin}/${action}`, { method: 'POST' });
     expect(response.status).toBe(202);
-    return ((await response.json()) as { command: PluginCommand }).command;
+    const { command } = (await response.json()) as { command: PluginCommandState };
+    expect(command).toMatchObject({ instanceId, type: `plugin.${action}`, plugin, state: 'queued' });
+    return command;
+  }
+
+  /** The command's state as `GET /api/v1/plugin-commands` lists it, once it is `state`. */
+  async function reaches(instanceId: string, id: string, state: PluginCommandState['state']): Promise<PluginCommandState> {
+    return waitFor(`command ${id} to be ${state}`, async () => {
+      const response = await fetch(`${backend.url}/api/v1/plugin-commands?instanceId=${instanceId}`);
+      const found = ((await response.json()) as { commands: PluginCommandState[] }).commands.find((c) => c.id === id);
+      return found?.state === state ? found : undefined;
+    });
   }
 
   async function agentEvents(instanceId: string): Promise<EventList['events']> {
@@ -79,6 +90,8 @@ describe('plugin commands from the backend', () => {
       (await agentEvents(instanceId)).find((event) => event.type === 'plugin.disabled'),
     );
     expect(disabled).toMatchObject({ level: 'important', origin: 'agent', attributes: { commandId: off.id, plugin: 'template' } });
+    // The backend followed the command from queued through delivered to the agent's outcome.
+    expect(await reaches(instanceId, off.id, 'succeeded')).toMatchObject({ type: 'plugin.disable', plugin: 'template', reason: null });
     const whileOff = greetings();
     // An observation window of five listens (one each 100 ms): none may be greeted.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -94,6 +107,7 @@ describe('plugin commands from the backend', () => {
       (await agentEvents(instanceId)).find((event) => event.type === 'plugin.enabled'),
     );
     expect(enabled).toMatchObject({ origin: 'agent', attributes: { commandId: on.id, plugin: 'template' } });
+    expect(await reaches(instanceId, on.id, 'succeeded')).toMatchObject({ type: 'plugin.enable', service: 'e2e-control' });
     await waitFor('the template plugin to greet again', async () => (greetings() > whileOff ? true : undefined));
     await waitFor('the plugin to show as running', async () => {
       const plugin = (await backend.instance(instanceId))?.plugins[0];

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
         tls: null,
         trustedProxies: expect.any(BlockList),
       },
+      commands: { ttlMs: 86_400_000, outcomeMs: 300_000 },
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
     });
   });
@@ -61,6 +62,8 @@ describe('loadConfig', () => {
       VIGIL_PROBE_CONCURRENCY: '8',
       VIGIL_HEADERS_TIMEOUT_MS: '2000',
       VIGIL_REQUEST_TIMEOUT_MS: '5000',
+      VIGIL_COMMAND_TTL_MS: '60000',
+      VIGIL_COMMAND_OUTCOME_MS: '5000',
     });
     expect(config).toEqual({
       port: 9000,
@@ -89,6 +92,7 @@ describe('loadConfig', () => {
         tls: null,
         trustedProxies: expect.any(BlockList),
       },
+      commands: { ttlMs: 60_000, outcomeMs: 5_000 },
       http: { headersTimeoutMs: 2_000, requestTimeoutMs: 5_000 },
     });
   });

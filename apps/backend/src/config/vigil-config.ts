@@ -43,6 +43,8 @@ export interface VigilConfig {
   store: StoreConfig;
   /** Credentials and TLS (see access/access-config.ts). */
   access: AccessConfig;
+  /** Plugin commands: how long one may wait for delivery (`VIGIL_COMMAND_TTL_MS`), then for its outcome (`VIGIL_COMMAND_OUTCOME_MS`). */
+  commands: { ttlMs: number; outcomeMs: number };
   /** How long a client may take to send a request's head, and the whole request (heartbeats/beat-server.ts). */
   http: { headersTimeoutMs: number; requestTimeoutMs: number };
 }
@@ -121,6 +123,8 @@ const envSchema = z
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits or _ . : -')
       .default('vigil'),
     ...accessEnv,
+    VIGIL_COMMAND_TTL_MS: integer(1_000, 30 * 86_400_000).default(86_400_000),
+    VIGIL_COMMAND_OUTCOME_MS: integer(1_000, 86_400_000).default(300_000),
     VIGIL_HEADERS_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
     VIGIL_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
   })
@@ -199,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): VigilConfig {
         ? { kind: 'redis', url: e.VIGIL_REDIS_URL, prefix: e.VIGIL_REDIS_PREFIX, cluster: e.VIGIL_REDIS_CLUSTER }
         : { kind: 'memory' },
     access: accessConfigFrom(e),
+    commands: { ttlMs: e.VIGIL_COMMAND_TTL_MS, outcomeMs: e.VIGIL_COMMAND_OUTCOME_MS },
     http: { headersTimeoutMs: e.VIGIL_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.VIGIL_REQUEST_TIMEOUT_MS },
   };
 }

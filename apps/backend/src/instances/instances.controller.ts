@@ -1,17 +1,14 @@
-import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   INSTANCES_PATH,
-  LIMITS,
   eventRecordSchema,
   fleetCountsSchema,
   instanceListSchema,
   instanceSchema,
   metricsHistorySchema,
-  pluginCommandSchema,
   type InstanceList,
   type MetricsHistory,
-  type PluginCommand,
 } from '@vigil/protocol';
 import { z } from 'zod';
 import { CLOCK, type Clock } from '../common/clock.js';
@@ -21,7 +18,6 @@ import { EventsService } from '../events/events.service.js';
 import { INVALID, Operation, Responses, ZodQuery, ZodResponse } from '../openapi/zod-api.js';
 import { countInstances, instanceQuerySchema, queryInstances } from './instance-query.js';
 import { InstanceRegistry } from './instance-registry.js';
-import { PluginCommandService } from './plugin-command.service.js';
 
 const instanceDetailSchema = z.object({
   instance: instanceSchema,
@@ -32,20 +28,12 @@ const instanceDetailSchema = z.object({
 });
 export type InstanceDetail = z.output<typeof instanceDetailSchema>;
 
-const commandSentSchema = z.object({ command: pluginCommandSchema });
-
-const COMMAND_REFUSALS = {
-  400: `Not an agent's instance (registered through Nacos), or ${LIMITS.commandsPerReply} commands already wait for its next beat`,
-  404: 'Unknown instance, or a plugin not loaded on it',
-};
-
 @ApiTags('Instances')
 @Controller(INSTANCES_PATH)
 export class InstancesController {
   constructor(
     private readonly registry: InstanceRegistry,
     private readonly events: EventsService,
-    private readonly commands: PluginCommandService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -98,23 +86,5 @@ export class InstancesController {
     // Someone is looking at it: its next beats are kept one by one.
     this.registry.followMetrics([id]);
     return { instanceId: id, samples, resolutionMs: BUCKET_MS };
-  }
-
-  @Post(':id/plugins/:plugin/disable')
-  @HttpCode(202)
-  @Operation('Disable a plugin on an instance: delivered in the reply to its next beat')
-  @ZodResponse(202, 'Queued', commandSentSchema, 'CommandSent')
-  @Responses(COMMAND_REFUSALS)
-  disable(@Param('id') id: string, @Param('plugin') plugin: string): { command: PluginCommand } {
-    return { command: this.commands.send(id, plugin, 'plugin.disable') };
-  }
-
-  @Post(':id/plugins/:plugin/enable')
-  @HttpCode(202)
-  @Operation('Enable a plugin on an instance again: delivered in the reply to its next beat')
-  @ZodResponse(202, 'Queued', commandSentSchema, 'CommandSent')
-  @Responses(COMMAND_REFUSALS)
-  enable(@Param('id') id: string, @Param('plugin') plugin: string): { command: PluginCommand } {
-    return { command: this.commands.send(id, plugin, 'plugin.enable') };
   }
 }

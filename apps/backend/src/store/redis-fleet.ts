@@ -88,7 +88,7 @@ export class RedisFleetStore implements FleetStore, OnModuleInit, OnModuleDestro
     this.stopped = true;
     this.outage.stop();
     for (const unsubscribe of this.unsubscribe) unsubscribe();
-    if (this.link.synced) await this.writes.flush(this.clock.now()).catch(() => undefined);
+    if (this.link.synced) await this.writes.drain(this.clock.now()).catch(() => undefined);
     await this.feed.stop();
     const { redis } = this.link;
     await redis.quit().catch(() => redis.disconnect());

@@ -27,6 +27,8 @@ export class WriteThrough {
   /** Instances whose plugin command queue changed here and is not written yet. */
   private pendingCommands = new Set<string>();
   private flushing = false;
+  /** The flush running now, if any (a shutdown waits for it, then writes what it did not take). */
+  private inFlight: Promise<void> | null = null;
 
   constructor(
     private readonly link: FleetLink,
@@ -74,9 +76,28 @@ export class WriteThrough {
     }
   }
 
+  /**
+   * At shutdown: waits for the flush running now, then writes what is still pending (a change
+   * noted while that flush ran, a command queued just before the replica stops, is not left behind).
+   */
+  async drain(now: number): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+    await this.flush(now);
+  }
+
   /** Writes this replica's pending changes; on failure keeps them (merged with newer ones) for the next tick. */
-  async flush(now: number): Promise<void> {
-    if (this.flushing || (this.pending.size === 0 && this.pendingEvents.length === 0 && this.pendingCommands.size === 0)) return;
+  flush(now: number): Promise<void> {
+    if (this.flushing || (this.pending.size === 0 && this.pendingEvents.length === 0 && this.pendingCommands.size === 0)) {
+      return Promise.resolve();
+    }
+    const run = this.write(now).finally(() => {
+      this.inFlight = null;
+    });
+    this.inFlight = run;
+    return run;
+  }
+
+  private async write(now: number): Promise<void> {
     this.flushing = true;
     const changes = this.pending;
     const events = this.pendingEvents;

@@ -31,7 +31,7 @@ describe('parseBeatReply', () => {
     const good = (index: number) => ({ id: `c${index}`, type: 'plugin.disable', plugin: 'template', note: 'dropped' });
     const commands = [
       { id: '', type: 'plugin.disable', plugin: 'template' },
-      { id: 'c', type: 'plugin.uninstall', plugin: 'template' },
+      { id: 'c', type: 'plugin.explode', plugin: 'template' },
       { id: 'c', type: 'plugin.disable', plugin: 'x'.repeat(257) },
       'plugin.disable',
       ...Array.from({ length: 40 }, (_, index) => good(index)),
@@ -41,5 +41,20 @@ describe('parseBeatReply', () => {
     expect(reply.commands?.[0]).toEqual({ id: 'c0', type: 'plugin.disable', plugin: 'template' });
     expect(problems).toHaveLength(4);
     expect(parseBeatReply({ result: 'renewed', serverTime: 1, commands: {} }).problems).toEqual(['commands ignored: not an array']);
+  });
+
+  it("keeps an install's or upgrade's version, and leaves out a command whose version is not a short string", () => {
+    const commands = [
+      { id: 'a', type: 'plugin.install', plugin: 'stamp' },
+      { id: 'b', type: 'plugin.upgrade', plugin: 'stamp', version: '2.0.0' },
+      { id: 'c', type: 'plugin.upgrade', plugin: 'stamp', version: 2 },
+      { id: 'd', type: 'plugin.install', plugin: 'stamp', version: 'x'.repeat(65) },
+    ];
+    const { reply, problems } = parseBeatReply({ result: 'renewed', serverTime: 1, commands });
+    expect(reply.commands).toEqual([
+      { id: 'a', type: 'plugin.install', plugin: 'stamp' },
+      { id: 'b', type: 'plugin.upgrade', plugin: 'stamp', version: '2.0.0' },
+    ]);
+    expect(problems).toHaveLength(2);
   });
 });

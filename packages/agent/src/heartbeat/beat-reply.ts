@@ -31,7 +31,7 @@ export function parseBeatReply(body: unknown): ParsedReply {
     if (Array.isArray(commands)) {
       const taken: PluginCommand[] = [];
       commands.slice(0, LIMITS.commandsPerReply).forEach((command: unknown, index) => {
-        if (isCommand(command)) taken.push({ id: command.id, type: command.type, plugin: command.plugin });
+        if (isCommand(command)) taken.push(commandOf(command));
         else problems.push(`commands[${index}] ignored: ${String(JSON.stringify(command)).slice(0, 200)}`);
       });
       reply.commands = taken;
@@ -48,8 +48,21 @@ function isInterval(value: unknown): value is number {
 
 function isCommand(value: unknown): value is PluginCommand {
   if (!isObject(value)) return false;
-  const { id, type, plugin } = value;
-  return isText(id, LIMITS.idLength) && PLUGIN_COMMAND_TYPES.includes(type as PluginCommand['type']) && isText(plugin, LIMITS.nameLength);
+  const { id, type, plugin, version } = value;
+  return (
+    isText(id, LIMITS.idLength) &&
+    PLUGIN_COMMAND_TYPES.includes(type as PluginCommand['type']) &&
+    isText(plugin, LIMITS.nameLength) &&
+    (version === undefined || isText(version, COMMAND_VERSION_LENGTH))
+  );
+}
+
+/** The longest `version` a command may carry (as a plugin's version in a beat). */
+const COMMAND_VERSION_LENGTH = 64;
+
+/** The command's known fields only; `version` (install, upgrade) when it has one. */
+function commandOf({ id, type, plugin, version }: PluginCommand): PluginCommand {
+  return version === undefined ? { id, type, plugin } : { id, type, plugin, version };
 }
 
 function isText(value: unknown, maxLength: number): value is string {

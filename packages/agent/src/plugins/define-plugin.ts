@@ -36,6 +36,12 @@ export interface ServiceDeclaration<T = unknown> {
 export interface PluginDefinition {
   interceptors?: InterceptorDeclaration[];
   services?: ServiceDeclaration[];
+  /**
+   * Called when the plugin is uninstalled, or replaced by an upgrade, after its interceptors were
+   * removed: release what it holds (clear its timers, close its sockets and servers). May return
+   * a promise; the agent waits for it up to `PLUGIN_STOP_TIMEOUT_MS` (5 s).
+   */
+  stop?: () => void | Promise<void>;
 }
 
 /** Declares a plugin; it returns its argument and exists for type checking. */
@@ -66,7 +72,16 @@ export function pluginDefinitionFrom(moduleExports: unknown): PluginDefinition {
   return {
     interceptors: listOf(definition.interceptors, 'interceptors', checkInterceptor),
     services: listOf(definition.services, 'services', checkService),
+    ...stopOf(definition),
   };
+}
+
+/** The definition's `stop`, called on the definition as the plugin wrote it (`this` is its object). */
+function stopOf(definition: Record<string, unknown>): Pick<PluginDefinition, 'stop'> {
+  const { stop } = definition;
+  if (stop === undefined) return {};
+  if (typeof stop !== 'function') throw new TypeError('stop must be a function');
+  return { stop: () => (stop as () => void | Promise<void>).call(definition) };
 }
 
 function listOf<T>(value: unknown, key: string, check: (item: unknown, where: string) => T): T[] {

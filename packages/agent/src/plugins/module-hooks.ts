@@ -27,9 +27,26 @@ export interface LoadedModule {
   packageDir?: string;
 }
 
+/**
+ * What the import side knows of modules a plugin installed at run time targets (see
+ * `ModuleHooks.watchMore`): the keys some ES module imported without the agent's import hook
+ * (their bindings in importers cannot be patched), or not `tracked` when the hook was not
+ * running since the service started, so nobody can tell.
+ */
+export type ImportsBefore = { tracked: true; imported: string[] } | { tracked: false };
+
 export interface ModuleHooks {
   /** Calls `onLoad` for every watched module the application loads, once per load. */
   watch(modules: WatchedModules, onLoad: (loaded: LoadedModule) => void): void;
+  /**
+   * Watches more modules from now on (a plugin installed at run time), reporting them to the
+   * `onLoad` given to `watch`, and says which of them ES modules imported before without the
+   * agent's import hook. Watching is never undone: a module watched with no plugin on it costs
+   * a lookup when it loads.
+   */
+  watchMore(modules: WatchedModules): Promise<ImportsBefore>;
+  /** The watched modules loaded already through `require` (and every built-in asked for): their exports as they are now. */
+  loadedByRequire(modules: WatchedModules): LoadedModule[];
   /** Makes ES module named imports of built-ins see functions just wrapped or unwrapped on their exports. */
   syncBuiltinExports(): void;
 }

@@ -46,19 +46,19 @@ describe('PluginControl', () => {
         level: 'important',
         type: 'plugin.disabled',
         message: 'plugin loud disabled (command c1)',
-        attributes: { commandId: 'c1', plugin: 'loud' },
+        attributes: { commandId: 'c1', command: 'c1', plugin: 'loud' },
       },
       {
         level: 'important',
         type: 'plugin.disabled',
         message: 'plugin loud was already disabled (command c2)',
-        attributes: { commandId: 'c2', plugin: 'loud' },
+        attributes: { commandId: 'c2', command: 'c2', plugin: 'loud' },
       },
       {
         level: 'normal',
         type: 'plugin.enabled',
         message: 'plugin loud enabled (command c3)',
-        attributes: { commandId: 'c3', plugin: 'loud' },
+        attributes: { commandId: 'c3', command: 'c3', plugin: 'loud' },
       },
     ]);
   });
@@ -84,7 +84,7 @@ describe('PluginControl', () => {
         level: 'important',
         type: 'plugin.command-failed',
         message: 'command c9 (plugin.enable ghost) failed',
-        attributes: { commandId: 'c9', plugin: 'ghost', error: 'no plugin named ghost is loaded' },
+        attributes: { commandId: 'c9', command: 'c9', plugin: 'ghost', error: 'no plugin named ghost is loaded' },
       },
     ]);
   });

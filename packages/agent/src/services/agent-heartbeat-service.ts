@@ -64,6 +64,25 @@ export class AgentHeartbeatService extends HeartbeatService implements PluginSco
     else if (this.plugins.has(name)) this.disabled.add(name);
   }
 
+  /** A plugin uninstalled at run time: it leaves the list, with its ext-info and its switch. */
+  removePlugin(name: string): void {
+    this.plugins.delete(name);
+    this.disabled.delete(name);
+    this.providers.delete(name);
+  }
+
+  /**
+   * Keeps a plugin's ext-info provider as it is now; the function returned puts it back. For an
+   * upgrade: the new version's code may set its own while loading, and the upgrade may then fail.
+   */
+  keepExtInfo(pluginName: string): () => void {
+    const kept = this.providers.get(pluginName);
+    return () => {
+      if (kept === undefined) this.providers.delete(pluginName);
+      else this.providers.set(pluginName, kept);
+    };
+  }
+
   /** Forgets what a plugin set while it was loading, when its load then failed. */
   discardExtInfo(pluginName: string): void {
     this.providers.delete(pluginName);

@@ -44,3 +44,8 @@ export function registerService<T>(type: ServiceType<T>, service: T): void {
 export function hasService(serviceName: string): boolean {
   return services.has(serviceName);
 }
+
+/** Takes a service away (its plugin was uninstalled); `getService` then throws for it, as for a name never offered. */
+export function unregisterService(serviceName: string): void {
+  services.delete(serviceName);
+}
