@@ -77,6 +77,8 @@ const register = require.resolve('@vigil/agent/register');
 const requireTimer = fileURLToPath(new URL('./lib/require-timer.cjs', import.meta.url));
 const subj0 = 'with agent + 2 plugins';
 const none = 'agent, no plugins';
+/** The same without runtime metrics (metrics.enable=false): what the metrics sampler adds (issue 21). */
+const noMetrics = 'agent, no plugins, no metrics';
 requireWrk();
 const load0 = loadNow();
 
@@ -104,6 +106,7 @@ const variants = {
 const helloVariants = {
   'without agent': variants['without agent'],
   [none]: { nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_PLUGINS: '' } },
+  [noMetrics]: { nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_PLUGINS: '', VIGIL_METRICS_ENABLE: 'false' } },
   'with agent + 2 plugins': variants['with agent + 2 plugins'],
 };
 // The realistic service: the agent with the HTTP plugin only (the template plugin only says hello at listen).
@@ -362,8 +365,15 @@ function lossOf(res, subject, reference) {
 const describeLoss = (l) =>
   `${fmt(l.median, 2)} % [${fmt(l.ci[0], 1)}, ${fmt(l.ci[1], 1)}]; CPU-us/req ${fmt(l.us[0], 1)} -> ${fmt(l.us[1], 1)}`;
 const verdict = (value, goal) => (!Number.isFinite(value) ? 'n/a' : value <= goal ? 'met' : 'missed');
+/** A loss's verdict; none when its 95 % interval is wider than NOISY_CI_POINTS (a machine too noisy to judge). */
+const NOISY_CI_POINTS = 10;
+const lossVerdict = (loss, goal) =>
+  loss.ci[1] - loss.ci[0] > NOISY_CI_POINTS
+    ? `unresolved (interval ${fmt(loss.ci[1] - loss.ci[0], 0)} points wide: too noisy)`
+    : verdict(loss.median, goal);
 const noPluginsLoss = lossOf(results, none, base);
 const pluginsLoss = lossOf(results, subj, base);
+const metricsLoss = lossOf(results, none, noMetrics);
 const pgLoss = pg ? lossOf(pg.results, 'pg: agent + http-timing', 'pg: without agent') : undefined;
 const countOf = (v, key) => median(counts[v].map((c) => c[key]));
 const addedPct = (v, key) => 100 * (countOf(v, key) / countOf(base, key) - 1);
@@ -381,6 +391,24 @@ const countsVerdict = countsSkipped
   : !(baseSpreadPct <= GOALS.noPluginsPct)
     ? `unresolved (runs without agent spread ${fmt(baseSpreadPct, 2)} %)`
     : verdict(addedPct(none, 'outsideGcPerRequest'), GOALS.noPluginsPct);
+/**
+ * The metrics' verdict: by counted work first (instructions per request with metrics on within the
+ * spread of the runs with them off: the sampler runs once per beat, never per request), then by
+ * throughput when its interval is narrow enough to judge.
+ */
+function metricsVerdict() {
+  const parts = [];
+  if (!countsSkipped) {
+    const off = counts[noMetrics].map((c) => c.outsideGcPerRequest);
+    const added = countOf(none, 'outsideGcPerRequest') - countOf(noMetrics, 'outsideGcPerRequest');
+    const spread = Math.max(...off) - Math.min(...off);
+    parts.push(added <= Math.max(spread, 0.005 * countOf(noMetrics, 'outsideGcPerRequest')) ? 'instructions: met' : 'instructions: missed');
+  }
+  const l = metricsLoss;
+  if (l.ci[1] - l.ci[0] > NOISY_CI_POINTS) parts.push('throughput: unresolved (too noisy)');
+  else parts.push(l.ci[0] <= 0 ? 'throughput: met (interval holds 0)' : 'throughput: missed');
+  return parts.join('; ');
+}
 const wrapperNs = interception['Vigil, empty before/after'].sync - interception.unwrapped.sync;
 const goalHeaders = ['figure', 'measured', 'goal', 'verdict'];
 const goalRows = [
@@ -395,20 +423,26 @@ const goalRows = [
     'hello-world, agent with no plugins: throughput loss per service CPU-s [95 % CI]',
     describeLoss(noPluginsLoss),
     `<= ${GOALS.noPluginsPct} %`,
-    verdict(noPluginsLoss.median, GOALS.noPluginsPct),
+    lossVerdict(noPluginsLoss, GOALS.noPluginsPct),
+  ],
+  [
+    'runtime metrics (agent, no plugins, metrics on vs off): throughput loss per service CPU-s [95 % CI]; instructions/request',
+    `${describeLoss(metricsLoss)}; ${countsSkipped ?? `${fmt(countOf(noMetrics, 'outsideGcPerRequest'), 0)} -> ${fmt(countOf(none, 'outsideGcPerRequest'), 0)}`}`,
+    'no added loss',
+    metricsVerdict(),
   ],
   [
     'hello-world, template + http-timing: throughput loss per service CPU-s [95 % CI]',
     describeLoss(pluginsLoss),
     `<= ${GOALS.lossPct} %`,
-    verdict(pluginsLoss.median, GOALS.lossPct),
+    lossVerdict(pluginsLoss, GOALS.lossPct),
   ],
   ['hello-world, template + http-timing: instructions/request, main thread outside GC', countCell(subj, 'outsideGcPerRequest'), '', ''],
   [
     'fastify + PostgreSQL, agent + http-timing: throughput loss per service CPU-s [95 % CI]',
     pgLoss ? describeLoss(pgLoss) : 'skipped (no PostgreSQL)',
     `<= ${GOALS.pgLossPct} %`,
-    pgLoss ? verdict(pgLoss.median, GOALS.pgLossPct) : 'n/a',
+    pgLoss ? lossVerdict(pgLoss, GOALS.pgLossPct) : 'n/a',
   ],
   [
     'Vigil wrapper with empty before/after vs unwrapped call (sync, CPU ns)',

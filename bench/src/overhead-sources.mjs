@@ -25,7 +25,8 @@
  *   node bench/src/overhead-sources.mjs [--rounds 7] [--duration 5] [--warmup 3] [--connections 64]
  *                                       [--variants none,agent] [--strace] [--counted [--cg-requests 5000]] [--smoke]
  * Variants: none (no agent), agent (agent, no plugins; beats every 5 s to a real backend),
- * plugins (agent + template + http-timing), beats-off (agent, no plugins, heartbeats off).
+ * plugins (agent + template + http-timing), beats-off (agent, no plugins, heartbeats off),
+ * metrics-off (agent, no plugins, runtime metrics off).
  */
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -63,6 +64,7 @@ const ALL = {
   agent: { nodeArgs: ['--import', register], env: agentEnv },
   plugins: { nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_PLUGINS: 'template,http-timing' } },
   'beats-off': { nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_AGENT_SERVICE_HEARTBEAT_ENABLE: 'false' } },
+  'metrics-off': { nodeArgs: ['--import', register], env: { ...agentEnv, VIGIL_METRICS_ENABLE: 'false' } },
 };
 const names = args.string('variants', 'none,agent').split(',');
 for (const n of names) if (!ALL[n]) throw new Error(`--variants: unknown ${n}; one of ${Object.keys(ALL).join(', ')}`);

@@ -11,6 +11,7 @@ import { InstancesModule } from './instances/instances.module.js';
 import { LeasesModule } from './leases/leases.module.js';
 import { NacosModule } from './nacos/nacos.module.js';
 import { OpsModule } from './ops/ops.module.js';
+import { PluginConfigModule } from './plugin-config/plugin-config.module.js';
 import { RealtimeModule } from './realtime/realtime.module.js';
 import { RulesModule } from './rules/rules.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
@@ -34,6 +35,7 @@ export class AppModule {
         WebhooksModule,
         NacosModule,
         RulesModule,
+        PluginConfigModule,
       ],
     };
   }

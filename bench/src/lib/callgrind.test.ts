@@ -35,7 +35,13 @@ describe('readCounts', () => {
   it('reads the total, the inclusive GC cost of calls from outside the GC, and the scavenges', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'callgrind-test-')), 'callgrind.out.1-01');
     writeFileSync(file, DUMP);
-    expect(readCounts(file)).toEqual({ total: 1000, gc: 300, scavenges: 2 });
+    expect(readCounts(file)).toEqual({ total: 1000, gc: 300, scavenges: 2, events: { Ir: 1000 } });
+  });
+
+  it("reads every event's total when valgrind counted more than instructions (cache simulation, system calls)", () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callgrind-test-')), 'callgrind.out.1-01');
+    writeFileSync(file, DUMP.replace('events: Ir', 'events: Ir D1mr DLmr sysCount').replace('summary: 1000', 'summary: 1000 40 3 12'));
+    expect(readCounts(file)).toMatchObject({ total: 1000, events: { Ir: 1000, D1mr: 40, DLmr: 3, sysCount: 12 } });
   });
 });
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { BackendLink } from './backend/backend-link';
 import { BeatSocketLink } from './backend/beat-socket';
 import { loadConfig, type AgentConfig } from './config';
@@ -6,7 +7,7 @@ import { AgentEvents } from './events/agent-events';
 import { EventQueue } from './events/event-queue';
 import { EventSender } from './events/event-sender';
 import { HeartbeatSender } from './heartbeat/heartbeat-sender';
-import { createIdentity, describeInstance, type BeatContent, type BeatIdentity } from './heartbeat/message';
+import { createIdentity, describeInstance, withPluginConfig, type BeatContent, type BeatIdentity } from './heartbeat/message';
 import { AgentFarewell } from './lifecycle/agent-farewell';
 import { installShutdownHooks } from './lifecycle/shutdown-hooks';
 import { announce, describeError, listenToLog, logger } from './logger';
@@ -16,8 +17,10 @@ import { RuntimeMetrics } from './metrics/runtime-metrics';
 import { HotPlugging } from './plugins/hot-plugging';
 import { PluginControl } from './plugins/plugin-control';
 import { loadPlugins, type PluginRecord } from './plugins/plugin-loader';
+import { AgentConfigService } from './services/agent-config-service';
 import { AgentHealthService } from './services/agent-health-service';
 import { AgentHeartbeatService } from './services/agent-heartbeat-service';
+import { ConfigService } from './services/config-service';
 import { HealthService } from './services/health-service';
 import { HeartbeatService } from './services/heartbeat-service';
 import { registerService } from './services/service-manager';
@@ -56,7 +59,7 @@ export const FIRST_BEAT_DELAY_MS = 100;
  * (ws, pino) stays off the host's start-up. Called once, by `register`.
  */
 export function start(moduleHooks: ModuleHooks): void {
-  const { config, warnings } = loadConfig({ env: process.env, cwd: process.cwd() });
+  const { config, file, warnings } = loadConfig({ env: process.env, cwd: process.cwd() });
   logger.level = config.logLevel;
   // The backend takes events only from instances it knows through their beats.
   const queue = config.eventsEnabled && config.heartbeatEnabled ? new EventQueue(EVENT_QUEUE_CAPACITY) : undefined;
@@ -68,6 +71,7 @@ export function start(moduleHooks: ModuleHooks): void {
   registerService(HeartbeatService, heartbeat);
   const health = new AgentHealthService(config.healthTimeoutMs);
   registerService(HealthService, health);
+  const pluginConfig = startPluginConfig(file, events);
   const instrumentation = new Instrumentation({
     appRoot: process.cwd(),
     syncBuiltinExports: () => moduleHooks.syncBuiltinExports(),
@@ -83,6 +87,7 @@ export function start(moduleHooks: ModuleHooks): void {
     health,
     instrumentation,
     events,
+    config: pluginConfig,
     records,
   });
   moduleHooks.watch(instrumentation.watched(), (loaded) => {
@@ -105,9 +110,15 @@ export function start(moduleHooks: ModuleHooks): void {
     moduleHooks,
     events,
     records,
+    settings: pluginConfig,
   });
   const control = new PluginControl(instrumentation, heartbeat, events, health, hotPlugging);
-  const describe = () => describeInstance(identity, heartbeat.collectPlugins(), health.collect());
+  const describe = () =>
+    describeInstance(
+      identity,
+      withPluginConfig(heartbeat.collectPlugins(), (name) => pluginConfig.reportOf(name)),
+      health.collect(),
+    );
   const pluginNames = plugins.map((plugin) => plugin.name).join(',') || 'none';
   const backend = config.heartbeatEnabled ? config.backendUrls.join(',') : 'disabled';
   const started =
@@ -115,7 +126,17 @@ export function start(moduleHooks: ModuleHooks): void {
     `backend=${backend} plugins=${pluginNames}`;
   const writeStartLine = deferStartLine(started);
   events.record('normal', 'agent.started', started, { version: AGENT_VERSION, plugins: pluginNames });
-  connect({ config, identity, queue, events, describe, control, writeStartLine });
+  connect({ config, identity, queue, events, describe, control, pluginConfig, writeStartLine });
+}
+
+/**
+ * Plugins' settings (dynamic configuration): each plugin's settings file sits in `plugins` beside
+ * config.properties; the backend's values come in beat replies (see connect).
+ */
+function startPluginConfig(configFile: string, events: AgentEvents): AgentConfigService {
+  const service = new AgentConfigService({ events, settingsDir: path.join(path.dirname(configFile), 'plugins') });
+  registerService(ConfigService, service);
+  return service;
 }
 
 /**
@@ -149,6 +170,8 @@ function connect(parts: {
   events: AgentEvents;
   describe: () => BeatContent;
   control: PluginControl;
+  /** Applies the plugins' configuration that beat replies deliver. */
+  pluginConfig: AgentConfigService;
   /** Written before any goodbye, should the host end before the start line was. */
   writeStartLine: () => void;
 }): void {
@@ -193,6 +216,7 @@ function connect(parts: {
     describe: parts.describe,
     ...(metrics !== undefined && { sampleMetrics: () => metrics.sample() }),
     onCommands: (commands) => void parts.control.apply(commands),
+    onConfig: (deliveries) => void parts.pluginConfig.deliver(deliveries),
     // The first full beat carries the first events (agent.started...): a quiet agent then sends
     // no batch, no request on a second connection.
     events:

@@ -9,6 +9,16 @@ export { HeartbeatService } from './services/heartbeat-service';
 export type { ExtInfo, ExtInfoProvider } from './services/heartbeat-service';
 export { HealthService } from './services/health-service';
 export type { HealthStatus, IndicatorProvider, IndicatorResult } from './services/health-service';
+export { ConfigService } from './services/config-service';
+export type {
+  ConfigListener,
+  SettingDeclaration,
+  SettingDeclarations,
+  SettingType,
+  SettingValue,
+  SettingValueOf,
+  SettingValuesOf,
+} from './services/config-service';
 export { definePlugin } from './plugins/define-plugin';
 export type { InterceptorDeclaration, PluginDefinition, ServiceDeclaration } from './plugins/define-plugin';
 export type { ExecuteContext, InterceptorHooks } from './plugins/interceptor';

@@ -97,7 +97,16 @@ describe('register', () => {
       });
       expect(first.instanceId).toMatch(/^[0-9a-f-]{36}$/);
       const at = beats.findIndex(started);
-      expect((beats[at] as FullBeat).plugins).toEqual([{ name: 'template', version: '1.2.0', extInfo: { status: 'started' } }]);
+      expect((beats[at] as FullBeat).plugins).toEqual([
+        {
+          name: 'template',
+          version: '1.2.0',
+          extInfo: { status: 'started' },
+          // Its one setting, at its default: no configuration from the backend applied yet.
+          settings: { greeting: { type: 'string', default: 'Good morning!', description: expect.any(String) } },
+          configVersion: 0,
+        },
+      ]);
       // The template's health indicator, set in the same hook, rides the same beat.
       expect((beats[at] as FullBeat).health).toEqual({
         status: 'up',

@@ -3,6 +3,7 @@ export * from './schemas.js';
 export * from './views.js';
 export * from './health.js';
 export * from './plugin-ops.js';
+export * from './plugin-config.js';
 export * from './plugin-admin.js';
 export * from './webhooks.js';
 export * from './rules.js';

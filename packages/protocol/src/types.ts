@@ -29,6 +29,13 @@ import type {
   viewRequestSchema,
   viewSnapshotSchema,
 } from './views.js';
+import type {
+  appliedConfigSchema,
+  configHistorySchema,
+  configVersionSchema,
+  pluginConfigInputSchema,
+  pluginConfigSchema,
+} from './plugin-config.js';
 import type { configDeliverySchema, settingDeclarationSchema, settingValueSchema, settingValuesSchema } from './plugin-ops.js';
 import type {
   healthIndicatorSchema,
@@ -100,6 +107,11 @@ export type SettingValue = z.infer<typeof settingValueSchema>;
 export type SettingValues = z.infer<typeof settingValuesSchema>;
 export type SettingDeclaration = z.infer<typeof settingDeclarationSchema>;
 export type ConfigDelivery = z.infer<typeof configDeliverySchema>;
+export type PluginConfigInput = z.infer<typeof pluginConfigInputSchema>;
+export type AppliedConfig = z.infer<typeof appliedConfigSchema>;
+export type PluginConfig = z.infer<typeof pluginConfigSchema>;
+export type ConfigVersion = z.infer<typeof configVersionSchema>;
+export type ConfigHistory = z.infer<typeof configHistorySchema>;
 export type PluginSettingType = (typeof PLUGIN_SETTING_TYPES)[number];
 export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 export type HealthIndicator = z.infer<typeof healthIndicatorSchema>;

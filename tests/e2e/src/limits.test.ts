@@ -195,6 +195,10 @@ describe('the protocol limits, over HTTP', () => {
     expect(((await light(id)).body as unknown as BeatReply).commands).toBeUndefined();
     const later = await command(id);
     expect(later.status).toBe(202);
-    expect(((await light(id)).body as unknown as BeatReply).commands).toEqual([later.body.command]);
+    // The answer is the command's state (issue 22); the reply carries the command itself.
+    const { id: laterId } = later.body.command as PluginCommand;
+    expect(((await light(id)).body as unknown as BeatReply).commands).toEqual([
+      { id: laterId, type: 'plugin.disable', plugin: 'template' },
+    ]);
   });
 });

@@ -2,14 +2,22 @@ import { readFileSync } from 'node:fs';
 import { BlockList } from 'node:net';
 import { z } from 'zod';
 import { parseTrustedProxies } from './trusted-address.js';
-import { AgentScope, checkPasswordHash, hashPassword, MIN_SECRET_LENGTH, parseAgentTokens, parseApiTokens } from './credentials.js';
+import {
+  AgentScope,
+  ApiTokenOwner,
+  checkPasswordHash,
+  hashPassword,
+  MIN_SECRET_LENGTH,
+  parseAgentTokens,
+  parseApiTokens,
+} from './credentials.js';
 
 /** Who may do what: parsed from `VIGIL_*` at boot (see docs/backend.md and SECURITY.md). */
 export interface AccessConfig {
   /** `VIGIL_AGENT_TOKENS`; empty: agents and Nacos clients are served from loopback only. */
   agentTokens: Array<{ token: string; value: AgentScope }>;
-  /** `VIGIL_API_TOKENS`: bearer tokens for scripts. */
-  apiTokens: Array<{ token: string; value: true }>;
+  /** `VIGIL_API_TOKENS`: bearer tokens for scripts, each with the name changes made with it are recorded under. */
+  apiTokens: Array<{ token: string; value: ApiTokenOwner }>;
   /** scrypt hash of the admin password (`VIGIL_ADMIN_PASSWORD_HASH`, or made at boot from `VIGIL_ADMIN_PASSWORD`). */
   adminPasswordHash: string | null;
   /** `VIGIL_SESSION_TTL_MS`: how long a dashboard login lasts. */

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseCookie } from 'cookie';
 import { AUTH_PATH, EVENTS_PATH, HEARTBEAT_PATH } from '@vigil/protocol';
 import type { AccessConfig } from './access-config.js';
-import { TokenSet, type AgentScope } from './credentials.js';
+import { TokenSet, type AgentScope, type ApiTokenOwner } from './credentials.js';
 import { SESSION_COOKIE, SessionBook } from './sessions.js';
 import { clientAddress, isTrustedLocal } from './trusted-address.js';
 import type { BlockList } from 'node:net';
@@ -65,7 +65,7 @@ export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
  */
 export class AccessControl {
   readonly agentTokens: TokenSet<AgentScope>;
-  readonly apiTokens: TokenSet<true>;
+  readonly apiTokens: TokenSet<ApiTokenOwner>;
   /** null: no admin password, so no dashboard logins. */
   readonly sessions: SessionBook | null;
   readonly secureCookies: boolean;
@@ -185,6 +185,18 @@ export class AccessControl {
       status: 401,
       body: { error: 'login required', message: `log in at / (POST ${AUTH_PATH}/login) or send Authorization: Bearer <API token>` },
     };
+  }
+
+  /**
+   * Who makes a console request the access hook let through, for the record of a change (a
+   * plugin configuration's `updatedBy`): the API token's name, `admin` for a dashboard login (there
+   * is one admin password), `anonymous` when no console credentials are configured (loopback only).
+   */
+  actorOf(headers: IncomingHttpHeaders, now: number): string {
+    if (this.consoleProtected) return 'anonymous';
+    const token = bearerToken(headers);
+    if (token !== undefined) return this.apiTokens.match(token)?.name ?? 'anonymous';
+    return this.hasSession(headers, now) ? 'admin' : 'anonymous';
   }
 
   hasSession(headers: IncomingHttpHeaders, now: number): boolean {

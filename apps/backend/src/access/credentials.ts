@@ -53,12 +53,28 @@ export function parseAgentTokens(raw: string): Array<{ token: string; value: Age
   });
 }
 
-/** `VIGIL_API_TOKENS`: comma-separated bearer tokens for scripts. */
-export function parseApiTokens(raw: string): Array<{ token: string; value: true }> {
+/** What an API token stands for: the name changes made with it are recorded under (`updatedBy`). */
+export interface ApiTokenOwner {
+  name: string;
+}
+
+const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+
+/**
+ * `VIGIL_API_TOKENS`: `token[:name]`, comma-separated, bearer tokens for scripts. The name says
+ * who made a change with it (a configuration's `updatedBy`); without one, `api-token-<n>` by
+ * its position. Throws a message naming the bad entry by position, never by its value.
+ */
+export function parseApiTokens(raw: string): Array<{ token: string; value: ApiTokenOwner }> {
   return raw.split(',').map((entry, index) => {
-    const token = entry.trim();
-    checkSecret(token, `entry ${index + 1}`);
-    return { token, value: true as const };
+    const [token = '', name, ...rest] = entry.trim().split(':');
+    const which = `entry ${index + 1}`;
+    if (rest.length > 0) throw new Error(`${which} has more than one ':' (write token or token:name)`);
+    if (name !== undefined && !TOKEN_NAME.test(name.trim())) {
+      throw new Error(`${which} has a bad name after ':' (1 to 64 letters, digits, _ . @ -, starting with a letter or digit)`);
+    }
+    checkSecret(token, which);
+    return { token, value: { name: name?.trim() ?? `api-token-${index + 1}` } };
   });
 }
 

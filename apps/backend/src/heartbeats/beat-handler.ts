@@ -8,6 +8,7 @@ import { InstanceAdmission, healthBytes, instanceBytes } from '../instances/inst
 import { InstanceRegistry } from '../instances/instance-registry.js';
 import { PluginCommandQueue } from '../instances/plugin-commands.js';
 import { MetricsService } from '../ops/metrics.service.js';
+import { ConfigDeliveries } from '../plugin-config/config-deliveries.js';
 import { BeatRateLimiter } from './beat-rate-limit.js';
 
 /**
@@ -29,6 +30,7 @@ export class BeatHandler {
     private readonly metrics: MetricsService,
     private readonly events: EventsService,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly configs: ConfigDeliveries,
   ) {}
 
   /**
@@ -111,6 +113,9 @@ export class BeatHandler {
     if (interval !== null) answer.interval = interval;
     const commands = this.commands.take(beat.instanceId);
     if (commands) answer.commands = commands;
+    // Configuration the instance has not applied yet (plugin-config/config-deliveries.ts): a lookup, worked out before.
+    const config = this.configs.for(beat.instanceId);
+    if (config) answer.config = config;
     return { status: 200, body: answer };
   }
 

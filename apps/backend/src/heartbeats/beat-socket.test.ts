@@ -23,6 +23,7 @@ describe('encodeAnswer', () => {
         status: 200,
         body: { result: 'renewed', serverTime: 5, interval: 100, commands: [{ id: 'c1', type: 'plugin.disable', plugin: 'template' }] },
       },
+      { status: 200, body: { result: 'renewed', serverTime: 9, config: [{ plugin: 'template', version: 3, values: { greeting: 'hi' } }] } },
       { status: 429, body: { error: 'too many beats', message: 'slow down', interval: 5000 } },
       { status: 400, body: { error: 'invalid heartbeat', issues: ['kind: "quote\\"d"'] } },
     ];

@@ -132,10 +132,16 @@ export class BeatSocketServer implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/** JSON.stringify(answer), written out for the answer nearly every beat gets (200, no commands, no eventsTaken). */
+/** JSON.stringify(answer), written out for the answer nearly every beat gets (200, no commands, no eventsTaken, no config). */
 export function encodeAnswer(answer: BeatSocketAnswer): string {
   const body = answer.body as BeatReply;
-  if (answer.status !== 200 || body.commands !== undefined || body.eventsTaken !== undefined || typeof body.result !== 'string')
+  if (
+    answer.status !== 200 ||
+    body.commands !== undefined ||
+    body.eventsTaken !== undefined ||
+    body.config !== undefined ||
+    typeof body.result !== 'string'
+  )
     return JSON.stringify(answer);
   const interval = body.interval === undefined ? '' : `,"interval":${body.interval}`;
   return `{"status":200,"body":{"result":"${body.result}","serverTime":${body.serverTime}${interval}}}`;

@@ -28,14 +28,29 @@ const ENTRY_OVERHEAD_BYTES = 40;
 
 /**
  * What an instance keeps beyond its fixed fields, estimated from string lengths (two bytes a
- * character, V8's widest string form) plus overheads: its plugins with their ext-info, its metadata.
+ * character, V8's widest string form) plus overheads: its plugins with their ext-info and declared
+ * settings, its metadata.
  */
 export function instanceBytes(plugins: readonly PluginInfo[], metadata: Readonly<Record<string, string>> | undefined): number {
   let bytes = 0;
   for (const plugin of plugins) {
     bytes += PLUGIN_OVERHEAD_BYTES + 2 * (plugin.name.length + plugin.version.length) + entriesBytes(plugin.extInfo);
+    if (plugin.settings !== undefined) bytes += settingsBytes(plugin.settings);
   }
   return bytes + entriesBytes(metadata);
+}
+
+/** A plugin's declared settings (dynamic configuration): names, descriptions and defaults. */
+function settingsBytes(settings: NonNullable<PluginInfo['settings']>): number {
+  let bytes = 0;
+  for (const name in settings) {
+    const { description, default: value } = settings[name]!;
+    let chars = name.length + (description?.length ?? 0);
+    if (typeof value === 'string') chars += value.length;
+    else if (Array.isArray(value)) for (const item of value) chars += item.length + 8;
+    bytes += ENTRY_OVERHEAD_BYTES + 2 * chars;
+  }
+  return bytes;
 }
 
 /** The same estimate for a full beat's health report: its indicators and their details, as the instance keeps them. */

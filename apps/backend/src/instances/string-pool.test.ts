@@ -49,6 +49,32 @@ describe('StringPool', () => {
     expect(disabled.plugins[0]).not.toBe(a.plugins[0]);
   });
 
+  it("keeps a plugin's declared settings (shared between instances) and the configuration versions it applied and refused", () => {
+    const pool = new StringPool();
+    const settings = {
+      greeting: { type: 'string' as const, default: 'hello', description: 'what to say' },
+      retries: { type: 'number' as const },
+    };
+    const withConfig = (configVersion: number, configRejected?: number) => ({
+      ...input('orders'),
+      plugins: [
+        {
+          name: 'template',
+          version: '1.2.0',
+          extInfo: {},
+          settings: structuredClone(settings),
+          configVersion,
+          ...(configRejected && { configRejected }),
+        },
+      ],
+    });
+    const a = pool.internInput(withConfig(3));
+    const b = pool.internInput(withConfig(2, 3));
+    expect(a).toEqual(withConfig(3));
+    expect(b).toEqual(withConfig(2, 3));
+    expect(b.plugins[0]!.settings).toBe(a.plugins[0]!.settings);
+  });
+
   it('stops growing at its limit and leaves long strings out', () => {
     const pool = new StringPool();
     for (let i = 0; i < STRING_POOL_LIMIT + 500; i++) expect(pool.intern(`s-${i}`)).toBe(`s-${i}`);

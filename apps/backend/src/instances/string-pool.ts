@@ -1,4 +1,4 @@
-import type { PluginInfo } from '@vigil/protocol';
+import { LIMITS, type PluginInfo } from '@vigil/protocol';
 import type { InstanceInput } from './instance-record.js';
 
 /** Distinct strings a pool keeps at most: past that it stops adding (and shares what it has). */
@@ -6,6 +6,9 @@ export const STRING_POOL_LIMIT = 100_000;
 
 /** Strings longer than this are rarely shared between instances, and are not pooled. */
 const MAX_POOLED_LENGTH = 64;
+
+/** Longest JSON of a plugin's declared settings that is shared (a few dozen settings with descriptions). */
+const MAX_SHARED_SETTINGS_JSON = 16_384;
 
 /** Small ext-info / metadata records and plugin entries a pool shares at most. */
 export const SHARED_OBJECT_LIMIT = 10_000;
@@ -53,6 +56,11 @@ export class StringPool {
     const extInfo = this.internRecord(plugin.extInfo);
     const pooled: PluginInfo = { name: this.intern(plugin.name), version: this.intern(plugin.version), extInfo };
     if (plugin.enabled !== undefined) pooled.enabled = plugin.enabled;
+    // Dynamic configuration (plugin-config/): what the plugin declares is the same on every
+    // instance of its version, so shared whole; the versions it applied and refused are its own.
+    if (plugin.settings !== undefined) pooled.settings = this.share(plugin.settings, LIMITS.pluginSettings, MAX_SHARED_SETTINGS_JSON);
+    if (plugin.configVersion !== undefined) pooled.configVersion = plugin.configVersion;
+    if (plugin.configRejected !== undefined) pooled.configRejected = plugin.configRejected;
     return this.share(pooled, 4);
   }
 
@@ -62,12 +70,12 @@ export class StringPool {
     return this.share(out, 4);
   }
 
-  /** The shared copy of a small value-object (at most `maxKeys` keys, short JSON), else the value. */
-  private share<T extends object>(value: T, maxKeys: number): T {
+  /** The shared copy of a small value-object (at most `maxKeys` keys, at most `maxJson` characters of JSON), else the value. */
+  private share<T extends object>(value: T, maxKeys: number, maxJson = 4 * MAX_POOLED_LENGTH): T {
     let keys = 0;
     for (const _ in value) if (++keys > maxKeys) return value;
     const key = JSON.stringify(value);
-    if (key.length > 4 * MAX_POOLED_LENGTH) return value;
+    if (key.length > maxJson) return value;
     const shared = this.objects.get(key);
     if (shared !== undefined) return shared as T;
     if (this.objects.size < SHARED_OBJECT_LIMIT) this.objects.set(key, value);

@@ -31,7 +31,7 @@ describe('parseBeatReply', () => {
     const good = (index: number) => ({ id: `c${index}`, type: 'plugin.disable', plugin: 'template', note: 'dropped' });
     const commands = [
       { id: '', type: 'plugin.disable', plugin: 'template' },
-      { id: 'c', type: 'plugin.explode', plugin: 'template' },
+      { id: 'c', type: 'plugin.reinstall', plugin: 'template' },
       { id: 'c', type: 'plugin.disable', plugin: 'x'.repeat(257) },
       'plugin.disable',
       ...Array.from({ length: 40 }, (_, index) => good(index)),
@@ -41,6 +41,24 @@ describe('parseBeatReply', () => {
     expect(reply.commands?.[0]).toEqual({ id: 'c0', type: 'plugin.disable', plugin: 'template' });
     expect(problems).toHaveLength(4);
     expect(parseBeatReply({ result: 'renewed', serverTime: 1, commands: {} }).problems).toEqual(['commands ignored: not an array']);
+  });
+
+  it('takes the configuration deliveries of well-formed shape, leaving their values for the plugins to check', () => {
+    const delivery = { plugin: 'template', version: 3, values: { greeting: 'Bonjour', paths: ['/a'] } };
+    const config = [
+      delivery,
+      { plugin: 'template', version: 0, values: {} },
+      { plugin: 'template', version: 1.5, values: {} },
+      { plugin: '', version: 2, values: {} },
+      { plugin: 'template', version: 2, values: ['greeting'] },
+      { plugin: 'template', version: 2 },
+    ];
+    const { reply, problems } = parseBeatReply({ result: 'renewed', serverTime: 1, config });
+    expect(reply.config).toEqual([delivery]);
+    expect(problems).toHaveLength(5);
+    expect(problems[0]).toBe('config[1] ignored: {"plugin":"template","version":0,"values":{}}');
+    expect(parseBeatReply({ result: 'renewed', serverTime: 1, config: {} }).problems).toEqual(['config ignored: not an array']);
+    expect(parseBeatReply({ result: 'renewed', serverTime: 1 }).reply).not.toHaveProperty('config');
   });
 
   it("keeps an install's or upgrade's version, and leaves out a command whose version is not a short string", () => {

@@ -1,5 +1,5 @@
 import { BEAT_RESULTS, LIMITS, MAX_HEARTBEAT_INTERVAL_MS, MIN_HEARTBEAT_INTERVAL_MS, PLUGIN_COMMAND_TYPES } from '../protocol';
-import type { BeatReply, PluginCommand } from '../protocol';
+import type { BeatReply, ConfigDelivery, PluginCommand } from '../protocol';
 
 export interface ParsedReply {
   reply: BeatReply;
@@ -9,11 +9,11 @@ export interface ParsedReply {
 
 /**
  * Checks a beat reply by hand (the agent does not load zod). `result` and `serverTime` are
- * required; a malformed `interval` or command is left out and named in `problems`, so one bad
- * field does not cost the rest. At most LIMITS.commandsPerReply commands are taken.
+ * required; a malformed `interval`, command or configuration delivery is left out and named in
+ * `problems`, so one bad field does not cost the rest. At most LIMITS.commandsPerReply commands are taken.
  */
 export function parseBeatReply(body: unknown): ParsedReply {
-  const { result, serverTime, interval, commands } = (isObject(body) ? body : {}) as Partial<Record<keyof BeatReply, unknown>>;
+  const { result, serverTime, interval, commands, config } = (isObject(body) ? body : {}) as Partial<Record<keyof BeatReply, unknown>>;
   if (!BEAT_RESULTS.includes(result as BeatReply['result']) || typeof serverTime !== 'number') {
     throw new Error(`backend sent an unexpected reply: ${String(JSON.stringify(body)).slice(0, 200)}`);
   }
@@ -39,7 +39,31 @@ export function parseBeatReply(body: unknown): ParsedReply {
       problems.push('commands ignored: not an array');
     }
   }
+  if (config !== undefined) takeConfig(config, reply, problems);
   return { reply, problems };
+}
+
+/**
+ * A reply's configuration deliveries (at most LIMITS.plugins): their shape only; the values are
+ * checked against each plugin's declared settings when applied (AgentConfigService).
+ */
+function takeConfig(config: unknown, reply: BeatReply, problems: string[]): void {
+  if (!Array.isArray(config)) {
+    problems.push('config ignored: not an array');
+    return;
+  }
+  const taken: ConfigDelivery[] = [];
+  config.slice(0, LIMITS.plugins).forEach((delivery: unknown, index) => {
+    if (isDelivery(delivery)) taken.push({ plugin: delivery.plugin, version: delivery.version, values: delivery.values });
+    else problems.push(`config[${index}] ignored: ${String(JSON.stringify(delivery)).slice(0, 200)}`);
+  });
+  reply.config = taken;
+}
+
+function isDelivery(value: unknown): value is ConfigDelivery {
+  if (!isObject(value)) return false;
+  const { plugin, version, values } = value;
+  return isText(plugin, LIMITS.nameLength) && Number.isSafeInteger(version) && (version as number) > 0 && isObject(values);
 }
 
 function isInterval(value: unknown): value is number {

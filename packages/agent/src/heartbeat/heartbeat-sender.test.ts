@@ -1,4 +1,4 @@
-import type { FullBeat, Heartbeat, PluginCommand } from '../protocol';
+import type { ConfigDelivery, FullBeat, Heartbeat, PluginCommand } from '../protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendLink } from '../backend/backend-link';
 import { logger } from '../logger';
@@ -47,6 +47,7 @@ describe('HeartbeatSender', () => {
       describe?: () => BeatContent;
       intervalMs?: number;
       onCommands?: (commands: PluginCommand[]) => void;
+      onConfig?: (deliveries: ConfigDelivery[]) => void;
       token?: string;
       events?: BeatEvents;
     } = {},
@@ -59,6 +60,7 @@ describe('HeartbeatSender', () => {
       describe: options.describe ?? (() => content()),
       onCommands: options.onCommands ?? (() => undefined),
       ...(options.events !== undefined && { events: options.events }),
+      ...(options.onConfig !== undefined && { onConfig: options.onConfig }),
     });
     sender.start();
     cleanups.push(
@@ -258,6 +260,36 @@ describe('HeartbeatSender', () => {
       expect.stringMatching(/interval 5 ignored.*; commands\[1\] ignored: \{"id":"c2","type":"plugin\.explode"/),
     ]);
     expect(messages.filter((message) => message.includes('handler bug'))).toHaveLength(2);
+  });
+
+  it('hands the configuration a reply delivers over; the version applied makes the next beat a full one carrying it', async () => {
+    const delivery = { plugin: 'template', version: 3, values: { greeting: 'Bonjour' } };
+    let configVersion = 0;
+    const standIn = await backend((request, index) => {
+      const answer = backendLike(request, index);
+      // Like the real backend: sent while the beats do not report the version applied.
+      return configVersion === 3 ? answer : { ...answer, body: { ...(answer.body as object), config: [delivery] } };
+    });
+    const received: ConfigDelivery[][] = [];
+    const template = () => ({
+      name: 'template',
+      version: '1.2.0',
+      extInfo: {},
+      settings: { greeting: { type: 'string' as const } },
+      configVersion,
+    });
+    send([standIn.url], {
+      describe: () => content({ plugins: [template()] }),
+      onConfig: (deliveries) => {
+        received.push(deliveries);
+        configVersion = 3;
+      },
+    });
+    await vi.waitFor(() => expect(standIn.beats().length).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
+    expect(received).toEqual([[delivery]]);
+    const beats = standIn.beats();
+    expect(beats.slice(0, 3).map((beat) => beat.kind)).toEqual(['full', 'full', 'light']);
+    expect((beats[1] as FullBeat).plugins[0]).toMatchObject({ name: 'template', configVersion: 3 });
   });
 
   it('says goodbye once, stops beating, and owes nothing once the backend acknowledged it', async () => {

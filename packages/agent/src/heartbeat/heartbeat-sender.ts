@@ -1,5 +1,5 @@
 import { HEARTBEAT_PATH, MAX_HEARTBEAT_INTERVAL_MS } from '../protocol';
-import type { BeatMetrics, GoodbyeBeat, PluginCommand } from '../protocol';
+import type { BeatMetrics, ConfigDelivery, GoodbyeBeat, PluginCommand } from '../protocol';
 import type { BackendLink, BackendRequest } from '../backend/backend-link';
 import { describeError, logger } from '../logger';
 import { parseBeatReply } from './beat-reply';
@@ -50,6 +50,8 @@ export interface HeartbeatSenderOptions {
   sampleMetrics?: () => BeatMetrics;
   /** Receives the commands of each reply that carries some. */
   onCommands: (commands: PluginCommand[]) => void;
+  /** Receives the configuration each reply delivers (applied versions show in the plugins' entries of later full beats). */
+  onConfig?: (deliveries: ConfigDelivery[]) => void;
   /** The agent's queued events, for full beats to carry (none when events are off). */
   events?: BeatEvents;
 }
@@ -85,6 +87,7 @@ export class HeartbeatSender {
   private readonly describe: () => BeatContent;
   private readonly sampleMetrics: (() => BeatMetrics) | undefined;
   private readonly onCommands: (commands: PluginCommand[]) => void;
+  private readonly onConfig: ((deliveries: ConfigDelivery[]) => void) | undefined;
   private readonly events: BeatEvents | undefined;
   private readonly instanceId: string;
   private interval: number;
@@ -112,6 +115,7 @@ export class HeartbeatSender {
     this.describe = options.describe;
     this.sampleMetrics = options.sampleMetrics;
     this.onCommands = options.onCommands;
+    this.onConfig = options.onConfig;
     this.events = options.events;
   }
 
@@ -238,6 +242,7 @@ export class HeartbeatSender {
         this.interval = reply.interval;
       }
       if (reply.commands !== undefined && reply.commands.length > 0) this.deliver(reply.commands);
+      if (reply.config !== undefined && reply.config.length > 0) this.deliverConfig(reply.config);
       if (reply.result === 'unknown') {
         this.fullBeatDue = true;
         // Re-register at once; but a full beat answered `unknown` would loop, so that one waits.
@@ -308,6 +313,15 @@ export class HeartbeatSender {
       this.onCommands(commands);
     } catch (error) {
       logger.warn({ err: error }, `commands from ${this.link.url} could not be handled: ${describeError(error)}`);
+    }
+  }
+
+  /** Like commands: a failing handler is not a failed beat. */
+  private deliverConfig(deliveries: ConfigDelivery[]): void {
+    try {
+      this.onConfig?.(deliveries);
+    } catch (error) {
+      logger.warn({ err: error }, `configuration from ${this.link.url} could not be handled: ${describeError(error)}`);
     }
   }
 

@@ -49,6 +49,20 @@ export function describeInstance(identity: BeatIdentity, plugins: PluginInfo[], 
   };
 }
 
+/** What a plugin's entry says of its configuration: the settings it declares, the versions it applied and refused. */
+export type PluginConfigReport = Pick<PluginInfo, 'settings' | 'configVersion' | 'configRejected'>;
+
+/**
+ * The plugins' entries with what each reports of its configuration (none for a plugin without
+ * settings). Part of the content, so a version applied or refused makes the next beat a full one.
+ */
+export function withPluginConfig(plugins: PluginInfo[], reportOf: (plugin: string) => PluginConfigReport | undefined): PluginInfo[] {
+  return plugins.map((plugin) => {
+    const report = reportOf(plugin.name);
+    return report === undefined ? plugin : { ...plugin, ...report };
+  });
+}
+
 /** A full beat; with `events`, carrying the agent's queued events (see BeatEvents); with `metrics`, this beat's sample. */
 export function toFullBeat(
   content: BeatContent,

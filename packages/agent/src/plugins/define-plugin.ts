@@ -1,6 +1,8 @@
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import type Range from 'semver/classes/range';
+import { checkSettingDeclarations } from '../config/setting-values';
+import type { SettingDeclarations } from '../services/config-service';
 import type { ServiceType } from '../services/service-manager';
 import type { InterceptorHooks } from './interceptor';
 
@@ -37,6 +39,11 @@ export interface PluginDefinition {
   interceptors?: InterceptorDeclaration[];
   services?: ServiceDeclaration[];
   /**
+   * The settings the plugin reads through `ServiceManager.getService(ConfigService)`, by name:
+   * type, default, description. Full beats carry them: the backend checks new values against them.
+   */
+  settings?: SettingDeclarations;
+  /**
    * Called when the plugin is uninstalled, or replaced by an upgrade, after its interceptors were
    * removed: release what it holds (clear its timers, close its sockets and servers). May return
    * a promise; the agent waits for it up to `PLUGIN_STOP_TIMEOUT_MS` (5 s).
@@ -72,6 +79,7 @@ export function pluginDefinitionFrom(moduleExports: unknown): PluginDefinition {
   return {
     interceptors: listOf(definition.interceptors, 'interceptors', checkInterceptor),
     services: listOf(definition.services, 'services', checkService),
+    ...(definition.settings !== undefined && { settings: checkSettingDeclarations(definition.settings) }),
     ...stopOf(definition),
   };
 }

@@ -1,4 +1,5 @@
 import type { AgentEvents } from '../events/agent-events';
+import type { AgentConfigService, SettingsLoad } from '../services/agent-config-service';
 import type { AgentHealthService } from '../services/agent-health-service';
 import { AGENT_PSEUDO_PLUGIN, type AgentHeartbeatService } from '../services/agent-heartbeat-service';
 import type { PluginDefinition } from './define-plugin';
@@ -34,6 +35,8 @@ export interface LoadPluginsOptions {
   health: AgentHealthService;
   instrumentation: Instrumentation;
   events: AgentEvents;
+  /** Plugins' settings (dynamic configuration); without it, settings are checked but not served. */
+  config?: AgentConfigService;
   /** Where each plugin loaded is recorded, for a later uninstall or upgrade (hot-plugging.ts). */
   records?: Map<string, PluginRecord>;
 }
@@ -58,7 +61,7 @@ export interface PluginRecord extends LoadedPlugin {
  * heartbeat service.
  */
 export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
-  const { dir, names, appRoot, agentVersion, heartbeat, health, instrumentation, events } = options;
+  const { dir, names, appRoot, agentVersion, heartbeat, health, instrumentation, events, config } = options;
   const loaded: LoadedPlugin[] = [];
   const taken = new Set([AGENT_PSEUDO_PLUGIN]);
   for (const wanted of names ?? listFolders(dir)) {
@@ -66,6 +69,7 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
     let manifest: LoadedPlugin | undefined;
     /** Whether the plugin's own code ran, and may have set ext-info or health indicators under its name. */
     let ran = false;
+    let settings: SettingsLoad | undefined;
     try {
       const found = locatePlugin(wanted, dir, appRoot);
       location = found.dir;
@@ -75,17 +79,21 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
       if (taken.has(name)) throw new Error(`the name ${name} is already taken`);
       checkAgentRange(read, agentVersion);
       ran = true;
+      settings = config?.startLoad(name);
       const resources = new PluginResources();
       const { exports, definition } = requireDefinition(name, found.request, resources);
+      settings?.declare(definition.settings);
       offerServices(definition);
       instrumentation.addPlugin(name, definition.interceptors ?? []);
       heartbeat.addPlugin(name, version);
+      settings?.commit();
       taken.add(name);
       loaded.push(manifest);
       options.records?.set(name, { name, version, dir: found.dir, exports, definition, resources });
       events.report('normal', 'plugin.loaded', `plugin ${name} ${version} loaded`, { plugin: name, version });
     } catch (error) {
       const name = manifest?.name ?? wanted;
+      settings?.discard();
       if (ran) {
         heartbeat.discardExtInfo(name);
         health.discardIndicatorsOf(name);
