@@ -1,11 +1,4 @@
-import {
-  configHistorySchema,
-  configVersionSchema,
-  pluginConfigSchema,
-  type AppliedConfig,
-  type ConfigVersion,
-  type PluginConfig,
-} from '@vigil/protocol';
+import { configHistorySchema, configVersionSchema, pluginConfigSchema, type AppliedConfig } from '@vigil/protocol';
 import { requestJson, withSchema } from '../../api/http';
 import { configApiPath, type ConfigScope } from './config-route';
 
