@@ -6,6 +6,8 @@ import { logout } from './features/auth/auth-api';
 import { EventsPage } from './features/events/events-page';
 import { InstanceDetailPage } from './features/instance-detail/instance-detail-page';
 import { InstancesPage } from './features/instances/instances-page';
+import { PluginConfigPage } from './features/plugin-config/config-page';
+import { parseConfigPath } from './features/plugin-config/config-route';
 import { PluginsPage } from './features/plugins/plugins-page';
 import { RulesPage } from './features/rules/rules-page';
 import { WallboardPage } from './features/wallboard/wallboard-page';
@@ -23,6 +25,10 @@ const NAV: { path: string; label: string }[] = [
 ];
 
 function page(route: Route): { section: string; content: ReactNode } {
+  const config = parseConfigPath(route.path);
+  if (config) {
+    return { section: config.kind === 'service' ? '/plugins' : '/', content: <PluginConfigPage key={route.path} scope={config} /> };
+  }
   const detail = /^\/instances\/(.+)$/.exec(route.path);
   if (detail) return { section: '/', content: <InstanceDetailPage key={detail[1]} id={decodeURIComponent(detail[1]!)} /> };
   switch (route.path) {

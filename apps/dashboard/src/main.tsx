@@ -8,6 +8,7 @@ import { LiveStoreContext } from './live/live-context';
 import { createLiveStore } from './live/live-store';
 import './styles.css';
 import './styles-health.css';
+import './styles-plugin-ops.css';
 
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root element');

@@ -3,13 +3,12 @@ import {
   eventRecordSchema,
   instanceSchema,
   metricsHistorySchema,
-  pluginCommandSchema,
   type EventRecord,
   type Instance,
   type MetricsSample,
-  type PluginCommand,
 } from '@vigil/protocol';
 import { requestJson, withSchema } from '../../api/http';
+import { parseCommands, type PluginCommandState } from '../plugin-commands/commands-api';
 
 /** `GET /api/v1/instances/:id`. */
 export interface InstanceDetail {
@@ -50,12 +49,14 @@ export async function fetchMetricsHistory(id: string, signal: AbortSignal): Prom
 
 export type PluginAction = 'disable' | 'enable';
 
-const parseCommandReply = (body: unknown): PluginCommand => {
-  if (typeof body !== 'object' || body === null) throw new Error('(body): expected an object');
-  return withSchema(pluginCommandSchema)((body as { command?: unknown }).command);
-};
+/** The one command an instance's command answer holds. */
+function parseCommandReply(body: unknown): PluginCommandState {
+  const [command] = parseCommands(body);
+  if (!command) throw new Error('commands: expected the command sent');
+  return command;
+}
 
 /** Queues a plugin command; the agent gets it in the reply to its next beat. */
-export function sendPluginCommand(id: string, plugin: string, action: PluginAction): Promise<PluginCommand> {
+export function sendPluginCommand(id: string, plugin: string, action: PluginAction): Promise<PluginCommandState> {
   return requestJson(`${path(id)}/plugins/${encodeURIComponent(plugin)}/${action}`, parseCommandReply, { method: 'POST' });
 }

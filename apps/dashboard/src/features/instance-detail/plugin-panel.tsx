@@ -2,8 +2,18 @@ import { useState } from 'react';
 import type { EventRecord, Instance, PluginInfo } from '@vigil/protocol';
 import { ApiError } from '../../api/http';
 import { RelativeTime } from '../../components/relative-time';
+import { CommandList } from '../plugin-commands/command-list';
+import { isLifecycle } from '../plugin-commands/command-progress';
+import { sendInstanceCommand } from '../plugin-commands/commands-api';
+import { InstallForm } from '../plugin-commands/install-form';
+import { LifecycleButtons } from '../plugin-commands/lifecycle-buttons';
+import { usePluginCommands } from '../plugin-commands/use-plugin-commands';
+import { configHref } from '../plugin-config/config-route';
 import { commandOutcome } from './plugin-state';
 import { sendPluginCommand, type PluginAction } from './detail-api';
+
+/** Install, upgrade and uninstall commands listed under the plugins, newest first. */
+const COMMANDS_SHOWN = 10;
 
 /** Where a plugin command stands, as the user last asked it. */
 type CommandState =
@@ -29,15 +39,41 @@ function Outcome({ state, events }: { state: CommandState; events: readonly Even
   );
 }
 
+/** The configuration version the plugin runs, a version it refused, and the links to the service's settings and this instance's overrides. */
+function ConfigCell({ instance, plugin }: { instance: Instance; plugin: PluginInfo }) {
+  if (!plugin.settings || Object.keys(plugin.settings).length === 0) return <span className="muted">no settings</span>;
+  return (
+    <span className="plugin-config">
+      <span className="tag" data-testid="plugin-config-version">
+        {plugin.configVersion ? `version ${plugin.configVersion}` : 'config file'}
+      </span>
+      {plugin.configRejected !== undefined && (
+        <span className="outcome outcome--failed" data-testid="plugin-config-rejected">
+          refused version {plugin.configRejected}
+        </span>
+      )}
+      <a href={configHref({ kind: 'service', service: instance.service, plugin: plugin.name })} data-testid="plugin-config-link">
+        service settings
+      </a>
+      <a href={configHref({ kind: 'instance', instanceId: instance.instanceId, plugin: plugin.name })} data-testid="plugin-overrides-link">
+        overrides here
+      </a>
+    </span>
+  );
+}
+
 /**
  * The instance's plugins with their ext-info (a plugin switched off is listed as disabled, as
- * its agent reports it), and a disable / enable button each. A command
- * goes out with the reply to the agent's next beat; the outcome shown is the agent's own event
- * carrying the command id, not a guess.
+ * its agent reports it), their configuration, and controls: disable / enable, upgrade,
+ * uninstall, and a form to install one. A command goes out with the reply to the agent's next
+ * beat; the outcome shown is the agent's own event carrying the command id, not a guess.
  */
 export function PluginPanel({ instance, events }: PluginPanelProps) {
   const [commands, setCommands] = useState<ReadonlyMap<string, CommandState>>(new Map());
   const canCommand = instance.source === 'agent';
+  const lifecycle = usePluginCommands(canCommand ? { instanceId: instance.instanceId } : null);
+  const sendLifecycle = async (plugin: string, action: 'install' | 'upgrade' | 'uninstall', version: string) =>
+    lifecycle.track(await sendInstanceCommand(instance.instanceId, plugin, action, version));
 
   const send = async (plugin: string, action: PluginAction) => {
     const update = (state: CommandState) => setCommands((current) => new Map(current).set(plugin, state));
@@ -50,7 +86,8 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
     }
   };
 
-  const row = ({ name, version, extInfo, enabled }: PluginInfo) => {
+  const row = (plugin: PluginInfo) => {
+    const { name, version, extInfo, enabled } = plugin;
     const state = commands.get(name);
     const isDisabled = enabled === false;
     const action: PluginAction = isDisabled ? 'enable' : 'disable';
@@ -81,6 +118,9 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
             <span className="muted">—</span>
           )}
         </td>
+        <td>
+          <ConfigCell instance={instance} plugin={plugin} />
+        </td>
         <td className="plugin-actions">
           {canCommand && (
             <button
@@ -93,6 +133,7 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
               {isDisabled ? 'Enable' : 'Disable'}
             </button>
           )}
+          {canCommand && <LifecycleButtons plugin={name} target="on this instance" send={(action, v) => sendLifecycle(name, action, v)} />}
           <span data-testid="plugin-outcome" aria-live="polite">
             {state && <Outcome state={state} events={events} />}
           </span>
@@ -101,18 +142,36 @@ export function PluginPanel({ instance, events }: PluginPanelProps) {
     );
   };
 
-  if (instance.plugins.length === 0) return <p className="muted">No plugins loaded.</p>;
   return (
-    <table className="data-table plugin-table">
-      <thead>
-        <tr>
-          <th scope="col">Plugin</th>
-          <th scope="col">Version</th>
-          <th scope="col">Ext-info</th>
-          <th scope="col">Control</th>
-        </tr>
-      </thead>
-      <tbody>{instance.plugins.map(row)}</tbody>
-    </table>
+    <>
+      {instance.plugins.length === 0 ? (
+        <p className="muted">No plugins loaded.</p>
+      ) : (
+        <table className="data-table plugin-table">
+          <thead>
+            <tr>
+              <th scope="col">Plugin</th>
+              <th scope="col">Version</th>
+              <th scope="col">Ext-info</th>
+              <th scope="col">Configuration</th>
+              <th scope="col">Control</th>
+            </tr>
+          </thead>
+          <tbody>{instance.plugins.map(row)}</tbody>
+        </table>
+      )}
+      {canCommand && (
+        <div className="plugin-commands" data-testid="plugin-commands">
+          <h4>Install a plugin</h4>
+          <InstallForm send={(plugin, version) => sendLifecycle(plugin, 'install', version)} />
+          {lifecycle.error && (
+            <p className="outcome outcome--failed" role="alert">
+              Cannot read the plugin commands: {lifecycle.error}
+            </p>
+          )}
+          <CommandList commands={lifecycle.commands.filter(isLifecycle).slice(0, COMMANDS_SHOWN)} showInstance={false} />
+        </div>
+      )}
+    </>
   );
 }
