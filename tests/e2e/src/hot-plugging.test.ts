@@ -16,7 +16,7 @@ import { instanceOfPid, killAll, startBackend, startProcess, waitFor, type Backe
 const require = createRequire(import.meta.url);
 
 /** How long wrk loads the service: long enough for install, upgrade and uninstall (each a beat or two), bounded. */
-const LOAD_SECONDS = 15;
+const LOAD_SECONDS = 8;
 
 /** The plugin at a version: it stamps every response with `x-hot: <version>`. */
 function pluginSource(version: string): string {
